@@ -1,0 +1,10 @@
+/**
+ * @since 0.1.0
+ */
+export * as Doorbell from "./Doorbell.ts"
+export * as FanIn from "./FanIn.ts"
+export * as IdleStrategy from "./IdleStrategy.ts"
+export * as NanoClock from "./NanoClock.ts"
+export * as OneToOneRing from "./OneToOneRing.ts"
+export * as RecordLayout from "./RecordLayout.ts"
+export * as RingDescriptor from "./RingDescriptor.ts"

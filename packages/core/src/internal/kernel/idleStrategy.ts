@@ -1,0 +1,127 @@
+/**
+ * What a loop does when it found nothing to do: `idle(doWork())`, after Agrona's IdleStrategy.
+ *
+ * Work counts must be honest: a loop passes the number of records (or events) it handled, and 0 when
+ * it handled none, so that an idle loop really backs off. Any positive count resets the backoff.
+ *
+ * Thread rules: `idle` may block the calling thread (`Atomics.wait`), so worker loops only. The main
+ * thread waits through `Doorbell.waitAsync` instead (see the public `IdleStrategy` module).
+ */
+import type { Doorbell } from "./doorbell.ts"
+
+export interface IdleStrategy {
+  /** Called after each unit of work with the amount done; idles when it is 0. */
+  idle(workCount: number): void
+  /** Back to the most eager state (e.g. after a loop restarts). */
+  reset(): void
+}
+
+/** `Atomics.pause` where the runtime has it (Node 24 does): a spin-wait hint to the CPU. */
+const pause: () => void = typeof (Atomics as { pause?: () => void }).pause === "function"
+  ? (Atomics as unknown as { pause: () => void }).pause
+  : () => {}
+
+/** Never sleeps: lowest latency, one core at 100%. For benchmarks and dedicated cores. */
+export class BusySpinIdleStrategy implements IdleStrategy {
+  idle(workCount: number): void {
+    if (workCount <= 0) pause()
+  }
+  reset(): void {}
+}
+
+/** Does nothing at all between polls (tests, or a loop that paces itself). */
+export class NoOpIdleStrategy implements IdleStrategy {
+  idle(_workCount: number): void {}
+  reset(): void {}
+}
+
+export interface BackoffOptions {
+  /** Spins (with `Atomics.pause`) before the first park. */
+  readonly maxSpins?: number
+  /** First park timeout; each further empty poll doubles it. */
+  readonly minParkNs?: number
+  /** Longest park; `Infinity` parks until rung. Loops with timers set this to their timer period. */
+  readonly maxParkNs?: number
+}
+
+export const BACKOFF_DEFAULTS = {
+  maxSpins: 200,
+  minParkNs: 1_000,
+  maxParkNs: Infinity
+} as const
+
+const SPINNING = 0
+const PARKING = 1
+
+/**
+ * Spin → short parks that double → park until rung. Every park goes through the doorbell protocol
+ * (arm, re-check, wait), so even a short park is woken by the next publish, and peers only pay for a
+ * notify while this side is actually parked.
+ */
+export class BackoffIdleStrategy implements IdleStrategy {
+  readonly maxSpins: number
+  readonly minParkNs: number
+  readonly maxParkNs: number
+  /** Times this strategy parked (thread-local), for idle-cycle stats. */
+  parkCount = 0
+  private state = SPINNING
+  private spins = 0
+  private parkNs: number
+  private readonly bell: Doorbell
+  private readonly hasWork: () => boolean
+
+  /**
+   * @param bell the bell peers ring when there is work for this loop
+   * @param hasWork re-checks every input (and output space the loop waits for) after arming
+   */
+  constructor(bell: Doorbell, hasWork: () => boolean, options: BackoffOptions = {}) {
+    this.bell = bell
+    this.hasWork = hasWork
+    this.maxSpins = options.maxSpins ?? BACKOFF_DEFAULTS.maxSpins
+    this.minParkNs = options.minParkNs ?? BACKOFF_DEFAULTS.minParkNs
+    this.maxParkNs = options.maxParkNs ?? BACKOFF_DEFAULTS.maxParkNs
+    if (!(this.maxSpins >= 0)) throw new RangeError(`maxSpins must be >= 0: maxSpins=${this.maxSpins}`)
+    if (!(this.minParkNs > 0 && this.maxParkNs >= this.minParkNs)) {
+      throw new RangeError(
+        `park bounds must satisfy 0 < minParkNs <= maxParkNs: minParkNs=${this.minParkNs} maxParkNs=${this.maxParkNs}`
+      )
+    }
+    this.parkNs = this.minParkNs
+  }
+
+  idle(workCount: number): void {
+    if (workCount > 0) {
+      if (this.state !== SPINNING || this.spins !== 0) this.reset()
+      return
+    }
+    if (this.state === SPINNING) {
+      if (this.spins < this.maxSpins) {
+        this.spins++
+        pause()
+        return
+      }
+      this.state = PARKING
+    }
+    this.park()
+  }
+
+  /** Parks once with the current timeout (doubling it for next time). */
+  private park(): void {
+    this.bell.arm()
+    if (this.hasWork()) {
+      this.bell.disarm()
+      return
+    }
+    this.parkCount++
+    this.bell.wait(this.parkNs === Infinity ? Infinity : this.parkNs / 1e6)
+    this.bell.disarm()
+    const next = this.parkNs * 2
+    this.parkNs = next > this.maxParkNs ? this.maxParkNs : next
+  }
+
+  reset(): void {
+    this.state = SPINNING
+    this.spins = 0
+    this.parkNs = this.minParkNs
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * Single-producer single-consumer ring of fixed-width slots in shared memory (kernel tier).
+ *
+ * Memory layout: see `ringDescriptor.ts`. Protocol, batch first:
+ *
+ * - Producer: `n = claim(max)` → write slots `claimIndex .. claimIndex + n - 1` → `publish(n)`.
+ *   A claim never wraps: it stops at the end of the data region, so a batch is one contiguous run of
+ *   slots (loops claim twice at the wrap). One Atomics.store of TAIL per batch publishes every slot
+ *   written before it. `close()` after the last publish.
+ * - Consumer: `n = poll(max)` → read slots `readIndex .. readIndex + n - 1` → `release(n)`. One
+ *   Atomics.store of HEAD per batch hands the slots back. `poll` returns {@link END_OF_STREAM} only when
+ *   the producer closed *and* everything it published has been released.
+ *
+ * Exactly one thread may drive the producer side and one the consumer side at a time. A restarted
+ * consumer attaches anew and starts at HEAD: records it had polled but not released are delivered again.
+ *
+ * No `effect` import, no allocation or throw on the hot path (misuse throws `RangeError`).
+ */
+import { Doorbell, type DoorbellRef } from "./doorbell.ts"
+import { type FieldSpec, type Layout, makeView, type RecordView } from "./recordLayout.ts"
+import * as D from "./ringDescriptor.ts"
+
+/** `poll` result: the producer closed and every published record has been consumed. */
+export const END_OF_STREAM = -1 as const
+
+/** Everything needed to attach to a ring from any thread; structured-cloneable (postMessage it). */
+export interface RingHandle {
+  readonly buffer: SharedArrayBuffer
+  /** Byte offset of the ring header inside `buffer`; 8-byte aligned. */
+  readonly byteOffset: number
+  readonly capacity: number
+  readonly slotBytes: number
+  /** Bell of the agent that consumes this ring: rung on publish and close. */
+  readonly consumerBell: DoorbellRef
+  /** Bell of the agent that produces into this ring: rung on release. */
+  readonly producerBell: DoorbellRef
+}
+
+export interface RingOptions {
+  readonly capacity: number
+  readonly slotBytes: number
+  /** Place the ring inside an existing buffer (e.g. between canaries); default: a fresh buffer. */
+  readonly buffer?: SharedArrayBuffer
+  readonly byteOffset?: number
+  readonly consumerBell?: DoorbellRef
+  readonly producerBell?: DoorbellRef
+}
+
+/** Allocates (or places) and initialises a ring; returns its handle. Throws `RangeError` on bad sizes. */
+export const makeRing = (options: RingOptions): RingHandle => {
+  const { capacity, slotBytes } = options
+  D.checkCapacity(capacity)
+  if (!Number.isInteger(slotBytes) || slotBytes <= 0 || slotBytes % 8 !== 0) {
+    throw new RangeError(`slotBytes must be a positive multiple of 8: slotBytes=${slotBytes}`)
+  }
+  const byteOffset = options.byteOffset ?? 0
+  if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % 8 !== 0) {
+    throw new RangeError(`byteOffset must be a non-negative multiple of 8: byteOffset=${byteOffset}`)
+  }
+  const byteLength = D.ringByteLength(capacity, slotBytes)
+  const buffer = options.buffer ?? new SharedArrayBuffer(byteOffset + byteLength)
+  if (byteOffset + byteLength > buffer.byteLength) {
+    throw new RangeError(
+      `ring does not fit: byteOffset=${byteOffset} + byteLength=${byteLength} > buffer.byteLength=${buffer.byteLength}`
+    )
+  }
+  const header = new Int32Array(buffer, byteOffset, D.HEADER_BYTES / 4)
+  header.fill(0)
+  header[D.VERSION_OFFSET >> 2] = D.VERSION
+  header[D.CAPACITY_OFFSET >> 2] = capacity
+  header[D.SLOT_BYTES_OFFSET >> 2] = slotBytes
+  // publish: the header is complete once MAGIC is set; attach() checks it.
+  Atomics.store(header, D.MAGIC_OFFSET >> 2, D.MAGIC)
+  return {
+    buffer,
+    byteOffset,
+    capacity,
+    slotBytes,
+    consumerBell: options.consumerBell ?? { buffer, byteOffset: byteOffset + D.CONSUMER_BELL_OFFSET },
+    producerBell: options.producerBell ?? { buffer, byteOffset: byteOffset + D.PRODUCER_BELL_OFFSET }
+  }
+}
+
+/** Typed view over a ring's slots: slot `i` of the view is ring slot `i` (`claimIndex`, `readIndex`). */
+export const ringView = <F extends FieldSpec>(handle: RingHandle, layout: Layout<F>): RecordView<F> => {
+  if (layout.byteLength !== handle.slotBytes) {
+    throw new RangeError(
+      `layout "${layout.name}" is ${layout.byteLength} bytes wide but the ring's slots are slotBytes=${handle.slotBytes}`
+    )
+  }
+  return makeView(layout, handle.buffer, handle.byteOffset + D.DATA_OFFSET, handle.capacity)
+}
+
+/** Checks that a handle points at an initialised ring of the size it claims. */
+const checkHandle = (handle: RingHandle, words: Int32Array, base: number): void => {
+  const magic = Atomics.load(words, base + (D.MAGIC_OFFSET >> 2))
+  if (magic !== D.MAGIC) {
+    throw new RangeError(`not a velox ring at byteOffset=${handle.byteOffset}: magic=0x${(magic >>> 0).toString(16)}`)
+  }
+  const version = words[base + (D.VERSION_OFFSET >> 2)]
+  if (version !== D.VERSION) throw new RangeError(`ring version=${version}, this build reads version=${D.VERSION}`)
+  const capacity = words[base + (D.CAPACITY_OFFSET >> 2)]
+  const slotBytes = words[base + (D.SLOT_BYTES_OFFSET >> 2)]
+  if (capacity !== handle.capacity || slotBytes !== handle.slotBytes) {
+    throw new RangeError(
+      `ring header says capacity=${capacity} slotBytes=${slotBytes}, handle says capacity=${handle.capacity} slotBytes=${handle.slotBytes}`
+    )
+  }
+}
+
+/** Read-only view of a ring's shared counters, for stats and health from any thread. */
+export class RingMonitor {
+  private readonly words: Int32Array
+  private readonly tailIndex: number
+  private readonly headIndex: number
+  private readonly closedIndex: number
+  readonly capacity: number
+
+  constructor(handle: RingHandle) {
+    this.words = new Int32Array(handle.buffer)
+    const base = handle.byteOffset >> 2
+    checkHandle(handle, this.words, base)
+    this.tailIndex = base + (D.TAIL_OFFSET >> 2)
+    this.headIndex = base + (D.HEAD_OFFSET >> 2)
+    this.closedIndex = base + (D.CLOSED_OFFSET >> 2)
+    this.capacity = handle.capacity
+  }
+
+  /** Records published and not yet released. */
+  fill(): number {
+    const head = Atomics.load(this.words, this.headIndex)
+    return (Atomics.load(this.words, this.tailIndex) - head) | 0
+  }
+
+  /** Producer sequence (wraps at 2^32). */
+  tail(): number {
+    return Atomics.load(this.words, this.tailIndex)
+  }
+
+  /** Consumer sequence (wraps at 2^32). */
+  head(): number {
+    return Atomics.load(this.words, this.headIndex)
+  }
+
+  isClosed(): boolean {
+    return Atomics.load(this.words, this.closedIndex) !== 0
+  }
+}
+
+export class RingProducer {
+  readonly handle: RingHandle
+  readonly capacity: number
+  /** Slot index of the first slot of the current claim. */
+  claimIndex = 0
+  /** The bell of the consumer, rung after publish and close. */
+  readonly consumerBell: Doorbell
+  /** This side's own bell, to park on while the ring is full. */
+  readonly producerBell: Doorbell
+  private readonly words: Int32Array
+  private readonly tailIndex: number
+  private readonly headIndex: number
+  private readonly closedIndex: number
+  private readonly mask: number
+  private tail: number
+  private cachedHead: number
+  private claimed = 0
+
+  constructor(handle: RingHandle) {
+    this.handle = handle
+    this.words = new Int32Array(handle.buffer)
+    const base = handle.byteOffset >> 2
+    checkHandle(handle, this.words, base)
+    this.capacity = handle.capacity
+    this.mask = handle.capacity - 1
+    this.tailIndex = base + (D.TAIL_OFFSET >> 2)
+    this.headIndex = base + (D.HEAD_OFFSET >> 2)
+    this.closedIndex = base + (D.CLOSED_OFFSET >> 2)
+    // The producer is TAIL's only writer, so a local copy is authoritative after attach.
+    this.tail = Atomics.load(this.words, this.tailIndex)
+    this.cachedHead = Atomics.load(this.words, this.headIndex)
+    this.consumerBell = new Doorbell(handle.consumerBell)
+    this.producerBell = new Doorbell(handle.producerBell)
+  }
+
+  /**
+   * Claims up to `max` contiguous free slots starting at `claimIndex`; returns how many (0 when full).
+   * A new claim replaces an unpublished one.
+   */
+  claim(max: number): number {
+    if (!(max >= 1 && max <= this.capacity)) {
+      throw new RangeError(`claim must be between 1 and the ring capacity: claim=${max} capacity=${this.capacity}`)
+    }
+    const tail = this.tail
+    let free = this.capacity - ((tail - this.cachedHead) | 0)
+    if (free < max) {
+      // acquire: slots the consumer released up to HEAD may be overwritten. Only re-read when the
+      // cached value is not enough: HEAD's cache line is the consumer's.
+      this.cachedHead = Atomics.load(this.words, this.headIndex)
+      free = this.capacity - ((tail - this.cachedHead) | 0)
+    }
+    const index = tail & this.mask
+    const toEnd = this.capacity - index
+    let n = max < free ? max : free
+    if (n > toEnd) n = toEnd
+    this.claimIndex = index
+    this.claimed = n
+    return n
+  }
+
+  /** Publishes the first `count` slots of the current claim (all of them by default). */
+  publish(count: number = this.claimed): void {
+    if (!(count >= 0 && count <= this.claimed)) {
+      throw new RangeError(`publish exceeds the claim: publish=${count} claimed=${this.claimed}`)
+    }
+    if (count === 0) return
+    this.claimed = 0
+    this.tail = (this.tail + count) | 0
+    // publish: every slot written before this store is visible to a consumer that loads TAIL.
+    Atomics.store(this.words, this.tailIndex, this.tail)
+    this.consumerBell.ring()
+  }
+
+  /** Free slots as last seen, refreshing HEAD. */
+  freeSlots(): number {
+    this.cachedHead = Atomics.load(this.words, this.headIndex)
+    return this.capacity - ((this.tail - this.cachedHead) | 0)
+  }
+
+  /** Re-checks for space; used by idle strategies between arming the bell and parking. */
+  hasSpace(): boolean {
+    return this.freeSlots() > 0
+  }
+
+  /** Ends the stream. Call after the last publish; the consumer reads everything before it sees the end. */
+  close(): void {
+    // publish: CLOSED is stored after the final TAIL, so a consumer that sees it also sees that TAIL.
+    Atomics.store(this.words, this.closedIndex, 1)
+    this.consumerBell.ring()
+  }
+
+  isClosed(): boolean {
+    return Atomics.load(this.words, this.closedIndex) !== 0
+  }
+
+  /** Records published and not yet released. */
+  fill(): number {
+    return this.capacity - this.freeSlots()
+  }
+}
+
+export class RingConsumer {
+  readonly handle: RingHandle
+  readonly capacity: number
+  /** Slot index of the first slot returned by the last `poll`. */
+  readIndex = 0
+  /** This side's own bell, to park on while the ring is empty. */
+  readonly consumerBell: Doorbell
+  /** The producer's bell, rung after release. */
+  readonly producerBell: Doorbell
+  private readonly words: Int32Array
+  private readonly tailIndex: number
+  private readonly headIndex: number
+  private readonly closedIndex: number
+  private readonly mask: number
+  private head: number
+  private cachedTail: number
+  private polled = 0
+
+  constructor(handle: RingHandle) {
+    this.handle = handle
+    this.words = new Int32Array(handle.buffer)
+    const base = handle.byteOffset >> 2
+    checkHandle(handle, this.words, base)
+    this.capacity = handle.capacity
+    this.mask = handle.capacity - 1
+    this.tailIndex = base + (D.TAIL_OFFSET >> 2)
+    this.headIndex = base + (D.HEAD_OFFSET >> 2)
+    this.closedIndex = base + (D.CLOSED_OFFSET >> 2)
+    // The consumer is HEAD's only writer: a restarted consumer resumes at the last release.
+    this.head = Atomics.load(this.words, this.headIndex)
+    this.cachedTail = Atomics.load(this.words, this.tailIndex)
+    this.consumerBell = new Doorbell(handle.consumerBell)
+    this.producerBell = new Doorbell(handle.producerBell)
+  }
+
+  /**
+   * Returns how many contiguous published slots, up to `max`, start at `readIndex`: 0 when none are
+   * ready, {@link END_OF_STREAM} when the producer closed and all it published was released.
+   * Polling again without releasing returns the same slots.
+   */
+  poll(max: number): number {
+    const head = this.head
+    let available = (this.cachedTail - head) | 0
+    if (available < max) {
+      // acquire: slots up to TAIL were fully written before the producer stored it.
+      this.cachedTail = Atomics.load(this.words, this.tailIndex)
+      available = (this.cachedTail - head) | 0
+      if (available === 0) {
+        // acquire: CLOSED is stored after the final TAIL, so re-read TAIL after seeing it.
+        if (Atomics.load(this.words, this.closedIndex) === 0) return 0
+        this.cachedTail = Atomics.load(this.words, this.tailIndex)
+        available = (this.cachedTail - head) | 0
+        if (available === 0) return END_OF_STREAM
+      }
+    }
+    const index = head & this.mask
+    const toEnd = this.capacity - index
+    let n = max < available ? max : available
+    if (n > toEnd) n = toEnd
+    this.readIndex = index
+    this.polled = n
+    return n
+  }
+
+  /** Hands the first `count` polled slots back to the producer (all of them by default). */
+  release(count: number = this.polled): void {
+    if (!(count >= 0 && count <= this.polled)) {
+      throw new RangeError(`release exceeds the poll: release=${count} polled=${this.polled}`)
+    }
+    if (count === 0) return
+    this.polled -= count
+    this.readIndex = (this.readIndex + count) & this.mask
+    this.head = (this.head + count) | 0
+    // publish: the released slots may now be overwritten by the producer.
+    Atomics.store(this.words, this.headIndex, this.head)
+    this.producerBell.ring()
+  }
+
+  /** Re-checks for records or the end; used by idle strategies between arming the bell and parking. */
+  hasWork(): boolean {
+    return ((Atomics.load(this.words, this.tailIndex) - this.head) | 0) !== 0 ||
+      Atomics.load(this.words, this.closedIndex) !== 0
+  }
+
+  /** Published, not yet released. */
+  fill(): number {
+    return (Atomics.load(this.words, this.tailIndex) - this.head) | 0
+  }
+
+  /** Closed and fully consumed (does not change the current poll). */
+  isEndOfStream(): boolean {
+    // acquire: CLOSED first, then TAIL (stored before CLOSED).
+    return Atomics.load(this.words, this.closedIndex) !== 0 &&
+      Atomics.load(this.words, this.tailIndex) === this.head
+  }
+}
