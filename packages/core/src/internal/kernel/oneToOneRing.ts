@@ -7,9 +7,10 @@
  *   A claim never wraps: it stops at the end of the data region, so a batch is one contiguous run of
  *   slots (loops claim twice at the wrap). One Atomics.store of TAIL per batch publishes every slot
  *   written before it. `close()` after the last publish.
- * - Consumer: `n = poll(max)` → read slots `readIndex .. readIndex + n - 1` → `release(n)`. One
- *   Atomics.store of HEAD per batch hands the slots back. `poll` returns {@link END_OF_STREAM} only when
- *   the producer closed *and* everything it published has been released.
+ * - Consumer: `n = poll(max)` → read slots `readIndex .. readIndex + n - 1` → `release(n)`. Polled
+ *   records are in flight until released; one Atomics.store of HEAD per batch hands them back. `poll`
+ *   returns {@link END_OF_STREAM} only when the producer closed *and* everything it published has been
+ *   released.
  *
  * Exactly one thread may drive the producer side and one the consumer side at a time. A restarted
  * consumer attaches anew and starts at HEAD: records it had polled but not released are delivered again.
@@ -262,9 +263,11 @@ export class RingConsumer {
   private readonly headIndex: number
   private readonly closedIndex: number
   private readonly mask: number
+  /** Released up to here (shared as HEAD). */
   private head: number
+  /** Polled up to here: records between `head` and `readSeq` are in flight. */
+  private readSeq: number
   private cachedTail: number
-  private polled = 0
 
   constructor(handle: RingHandle) {
     this.handle = handle
@@ -276,59 +279,74 @@ export class RingConsumer {
     this.tailIndex = base + (D.TAIL_OFFSET >> 2)
     this.headIndex = base + (D.HEAD_OFFSET >> 2)
     this.closedIndex = base + (D.CLOSED_OFFSET >> 2)
-    // The consumer is HEAD's only writer: a restarted consumer resumes at the last release.
+    // The consumer is HEAD's only writer: a restarted consumer resumes at the last release, so what
+    // the previous one polled and did not release is delivered again.
     this.head = Atomics.load(this.words, this.headIndex)
+    this.readSeq = this.head
     this.cachedTail = Atomics.load(this.words, this.tailIndex)
     this.consumerBell = new Doorbell(handle.consumerBell)
     this.producerBell = new Doorbell(handle.producerBell)
   }
 
   /**
-   * Returns how many contiguous published slots, up to `max`, start at `readIndex`: 0 when none are
-   * ready, {@link END_OF_STREAM} when the producer closed and all it published was released.
-   * Polling again without releasing returns the same slots.
+   * Returns how many contiguous published slots, up to `max`, start at `readIndex`, and takes them in
+   * flight (the next poll continues after them). 0 when none are ready; {@link END_OF_STREAM} when the
+   * producer closed and every record it published was polled and released.
    */
   poll(max: number): number {
-    const head = this.head
-    let available = (this.cachedTail - head) | 0
+    const readSeq = this.readSeq
+    let available = (this.cachedTail - readSeq) | 0
     if (available < max) {
       // acquire: slots up to TAIL were fully written before the producer stored it.
       this.cachedTail = Atomics.load(this.words, this.tailIndex)
-      available = (this.cachedTail - head) | 0
+      available = (this.cachedTail - readSeq) | 0
       if (available === 0) {
         // acquire: CLOSED is stored after the final TAIL, so re-read TAIL after seeing it.
         if (Atomics.load(this.words, this.closedIndex) === 0) return 0
         this.cachedTail = Atomics.load(this.words, this.tailIndex)
-        available = (this.cachedTail - head) | 0
-        if (available === 0) return END_OF_STREAM
+        available = (this.cachedTail - readSeq) | 0
+        if (available === 0) return this.head === readSeq ? END_OF_STREAM : 0
       }
     }
-    const index = head & this.mask
+    const index = readSeq & this.mask
     const toEnd = this.capacity - index
     let n = max < available ? max : available
     if (n > toEnd) n = toEnd
     this.readIndex = index
-    this.polled = n
+    this.readSeq = (readSeq + n) | 0
     return n
   }
 
-  /** Hands the first `count` polled slots back to the producer (all of them by default). */
-  release(count: number = this.polled): void {
-    if (!(count >= 0 && count <= this.polled)) {
-      throw new RangeError(`release exceeds the poll: release=${count} polled=${this.polled}`)
+  /**
+   * Hands the `count` oldest in-flight records back to the producer (all in flight by default). A stage
+   * that keeps records in its state releases only the ones it no longer needs; a restart redelivers
+   * the rest.
+   */
+  release(count: number = this.inFlight()): void {
+    const inFlight = this.inFlight()
+    if (!(count >= 0 && count <= inFlight)) {
+      throw new RangeError(`release exceeds the records in flight: release=${count} inFlight=${inFlight}`)
     }
     if (count === 0) return
-    this.polled -= count
-    this.readIndex = (this.readIndex + count) & this.mask
     this.head = (this.head + count) | 0
     // publish: the released slots may now be overwritten by the producer.
     Atomics.store(this.words, this.headIndex, this.head)
     this.producerBell.ring()
   }
 
-  /** Re-checks for records or the end; used by idle strategies between arming the bell and parking. */
+  /** Polled and not yet released. */
+  inFlight(): number {
+    return (this.readSeq - this.head) | 0
+  }
+
+  /** Forgets what is in flight: the next poll starts again at the oldest unreleased record. */
+  rewind(): void {
+    this.readSeq = this.head
+  }
+
+  /** Re-checks for unpolled records or the end; used by idle strategies between arming and parking. */
   hasWork(): boolean {
-    return ((Atomics.load(this.words, this.tailIndex) - this.head) | 0) !== 0 ||
+    return ((Atomics.load(this.words, this.tailIndex) - this.readSeq) | 0) !== 0 ||
       Atomics.load(this.words, this.closedIndex) !== 0
   }
 
@@ -337,7 +355,7 @@ export class RingConsumer {
     return (Atomics.load(this.words, this.tailIndex) - this.head) | 0
   }
 
-  /** Closed and fully consumed (does not change the current poll). */
+  /** Closed and fully consumed (does not poll). */
   isEndOfStream(): boolean {
     // acquire: CLOSED first, then TAIL (stored before CLOSED).
     return Atomics.load(this.words, this.closedIndex) !== 0 &&
