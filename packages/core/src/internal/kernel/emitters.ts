@@ -1,0 +1,416 @@
+/**
+ * The emitters a loop hands to stage logic: where `emit()` puts a record depends on placement.
+ *
+ * - `RingEmitter`: claims windows of slots directly in an output ring; publishes when a window fills
+ *   and at each commit. No copy.
+ * - `ScratchEmitter`: fused placement; fills a private batch and hands it to the next stage's
+ *   `onBatch` as plain calls, no ring and no atomics in between.
+ * - `RoutingEmitter`: fan-out; fills a private batch and copies each record to one ring chosen by a
+ *   key field (partition) or to every ring (broadcast).
+ * - `SinkEmitter`: no output; a sink only accounts for what it delivered.
+ *
+ * All of them keep the stage's accounting for the current pass as plain local deltas; the loop
+ * commits them to the shared stats block once per pass.
+ */
+import { Doorbell } from "./doorbell.ts"
+import { type RingHandle, RingProducer, ringView } from "./oneToOneRing.ts"
+import { DATA_OFFSET } from "./ringDescriptor.ts"
+import { copyRecords, type FieldSpec, type Layout, makeView, type RecordView } from "./recordLayout.ts"
+import type { Emitter } from "./stageLogic.ts"
+import * as S from "./stageStatsDescriptor.ts"
+import type { StageStatsWriter } from "./stageStats.ts"
+
+/** Thrown through stage logic to unwind a loop that was told to abort while it waited. */
+export const ABORTED: unique symbol = Symbol.for("@velox/core/Aborted")
+
+/** How a loop waits for space in a full ring: parks on its own bell, and gives up on abort. */
+export interface SpaceWaiter {
+  waitForSpace(producer: RingProducer): void
+}
+
+/** Dead-letter slot: a 16-byte header, then the input record's words. */
+export const DEAD_LETTER_HEADER_BYTES = 16
+export const DEAD_LETTER_CODE_WORD = 0
+export const DEAD_LETTER_STAGE_WORD = 1
+export const DEAD_LETTER_LENGTH_WORD = 2
+/** Error code the loop itself uses for a record that crashed its stage again and again. */
+export const STAGE_THREW_CODE = S.MAX_REASONS - 1
+
+/** Writes dead letters (rare path: one claim and publish per record). */
+export class DeadLetterWriter {
+  readonly producer: RingProducer
+  private readonly words: Int32Array
+  private readonly wordsPerSlot: number
+  private readonly waiter: SpaceWaiter
+  /** Dead letters published since the last commit (they are at-least-once across a crash). */
+  published = 0
+
+  constructor(handle: RingHandle, waiter: SpaceWaiter) {
+    this.producer = new RingProducer(handle)
+    this.words = new Int32Array(handle.buffer, handle.byteOffset + DATA_OFFSET, (handle.capacity * handle.slotBytes) / 4)
+    this.wordsPerSlot = handle.slotBytes / 4
+    this.waiter = waiter
+  }
+
+  write(code: number, stageIndex: number, input: RecordView, slot: number): void {
+    const length = input.wordsPerRecord
+    if (DEAD_LETTER_HEADER_BYTES / 4 + length > this.wordsPerSlot) {
+      throw new RangeError(
+        `dead-letter slots hold ${this.wordsPerSlot * 4 - DEAD_LETTER_HEADER_BYTES} record bytes, record is ${length * 4}`
+      )
+    }
+    while (this.producer.claim(1) === 0) this.waiter.waitForSpace(this.producer)
+    const base = this.producer.claimIndex * this.wordsPerSlot
+    const w = this.words
+    w[base + DEAD_LETTER_CODE_WORD] = code
+    w[base + DEAD_LETTER_STAGE_WORD] = stageIndex
+    w[base + DEAD_LETTER_LENGTH_WORD] = length
+    const src = input.words
+    let s = slot * length
+    for (let i = 0; i < length; i++) w[base + 4 + i] = src[s++]!
+    this.producer.publish(1)
+    this.published++
+  }
+}
+
+/** Accounting shared by every emitter; `emit`/`flush`/`reset` are the placement-specific part. */
+export abstract class AccountingEmitter<O extends FieldSpec = FieldSpec> implements Emitter<O> {
+  abstract readonly view: RecordView<O>
+  emittedDelta = 0
+  writtenDelta = 0
+  droppedDelta = 0
+  deadDelta = 0
+  readonly droppedByReason: Float64Array
+  readonly deadByCode: Float64Array
+  private readonly reasonCount: number
+  private readonly errorCount: number
+  private readonly deadLetters: DeadLetterWriter | undefined
+  private readonly stageIndex: number
+
+  constructor(stageIndex: number, reasonCount: number, errorCount: number, deadLetters: DeadLetterWriter | undefined) {
+    this.stageIndex = stageIndex
+    this.reasonCount = reasonCount
+    this.errorCount = errorCount
+    this.deadLetters = deadLetters
+    this.droppedByReason = new Float64Array(S.MAX_REASONS)
+    this.deadByCode = new Float64Array(S.MAX_REASONS)
+  }
+
+  abstract emit(accounts?: number): number
+  /** Pushes everything emitted so far downstream (end of a pass). */
+  abstract flush(): void
+  /** After a crash: forgets what was emitted and not yet pushed. Returns records already pushed downstream. */
+  abstract reset(): number
+
+  account(count: number): void {
+    this.emittedDelta += count
+  }
+
+  drop(reason: number, count: number = 1): void {
+    if (!(reason >= 0 && reason < this.reasonCount)) {
+      throw new RangeError(`drop reason ${reason} is not declared: the stage declares ${this.reasonCount} drop reasons`)
+    }
+    this.droppedByReason[reason]! += count
+    this.droppedDelta += count
+  }
+
+  deadLetter(code: number, input: RecordView, slot: number): void {
+    if (!(code >= 0 && (code < this.errorCount || code === STAGE_THREW_CODE))) {
+      throw new RangeError(`error code ${code} is not declared: the stage declares ${this.errorCount} error codes`)
+    }
+    if (this.deadLetters === undefined) throw new RangeError("this loop has no dead-letter ring")
+    this.deadLetters.write(code, this.stageIndex, input, slot)
+    this.deadByCode[code]! += 1
+    this.deadDelta++
+  }
+
+  /** Adds this pass's deltas to the stage's shared counters and starts a new pass. */
+  commit(stats: StageStatsWriter): void {
+    if (this.emittedDelta !== 0) stats.add(S.EMITTED_OFFSET, this.emittedDelta)
+    if (this.writtenDelta !== 0) stats.add(S.WRITTEN_OFFSET, this.writtenDelta)
+    if (this.droppedDelta !== 0) {
+      stats.add(S.DROPPED_OFFSET, this.droppedDelta)
+      for (let r = 0; r < S.MAX_REASONS; r++) {
+        const d = this.droppedByReason[r]!
+        if (d !== 0) {
+          stats.add(S.DROPPED_BY_REASON_OFFSET + r * 8, d)
+          this.droppedByReason[r] = 0
+        }
+      }
+    }
+    if (this.deadDelta !== 0) {
+      stats.add(S.DEAD_LETTERED_OFFSET, this.deadDelta)
+      for (let c = 0; c < S.MAX_REASONS; c++) {
+        const d = this.deadByCode[c]!
+        if (d !== 0) {
+          stats.add(S.DEAD_BY_CODE_OFFSET + c * 8, d)
+          this.deadByCode[c] = 0
+        }
+      }
+    }
+    this.emittedDelta = 0
+    this.writtenDelta = 0
+    this.droppedDelta = 0
+    this.deadDelta = 0
+  }
+
+  /** Forgets the deltas of a pass that crashed. */
+  discardDeltas(): void {
+    this.droppedByReason.fill(0)
+    this.deadByCode.fill(0)
+    this.emittedDelta = 0
+    this.writtenDelta = 0
+    this.droppedDelta = 0
+    this.deadDelta = 0
+  }
+}
+
+/** Emits straight into one output ring. */
+export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmitter<O> {
+  readonly view: RecordView<O>
+  readonly producer: RingProducer
+  private readonly window: number
+  private readonly waiter: SpaceWaiter
+  private start = 0
+  private pos = 0
+  private limit = 0
+  /** Published before the pass committed: duplicates if the pass then crashes. */
+  private publishedEarly = 0
+
+  constructor(
+    handle: RingHandle,
+    layout: Layout<O>,
+    window: number,
+    waiter: SpaceWaiter,
+    stageIndex: number,
+    reasonCount: number,
+    errorCount: number,
+    deadLetters: DeadLetterWriter | undefined
+  ) {
+    super(stageIndex, reasonCount, errorCount, deadLetters)
+    this.producer = new RingProducer(handle)
+    this.view = ringView(handle, layout)
+    this.window = Math.min(window, handle.capacity)
+    this.waiter = waiter
+  }
+
+  emit(accounts: number = 1): number {
+    if (this.pos === this.limit) this.nextWindow()
+    this.emittedDelta += accounts
+    this.writtenDelta++
+    return this.pos++
+  }
+
+  /** A slot with no accounting (routing copies records another emitter already counted). */
+  emitRaw(): number {
+    if (this.pos === this.limit) this.nextWindow()
+    return this.pos++
+  }
+
+  private nextWindow(): void {
+    const pending = this.pos - this.start
+    if (pending > 0) {
+      this.producer.publish(pending)
+      this.publishedEarly += pending
+    }
+    for (;;) {
+      const n = this.producer.claim(this.window)
+      if (n > 0) {
+        this.start = this.pos = this.producer.claimIndex
+        this.limit = this.pos + n
+        return
+      }
+      this.waiter.waitForSpace(this.producer)
+    }
+  }
+
+  flush(): void {
+    const pending = this.pos - this.start
+    if (pending > 0) this.producer.publish(pending)
+    this.start = this.pos = this.limit = 0
+    this.publishedEarly = 0
+  }
+
+  reset(): number {
+    const early = this.publishedEarly
+    this.start = this.pos = this.limit = 0
+    this.publishedEarly = 0
+    return early
+  }
+}
+
+/** Fused placement: a private batch handed to the next stage as a plain call. */
+export class ScratchEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmitter<O> {
+  readonly view: RecordView<O>
+  private readonly capacity: number
+  private readonly downstream: (view: RecordView<O>, count: number) => void
+  private pos = 0
+  private pushed = 0
+
+  constructor(
+    layout: Layout<O>,
+    capacity: number,
+    downstream: (view: RecordView<O>, count: number) => void,
+    stageIndex: number,
+    reasonCount: number,
+    errorCount: number,
+    deadLetters: DeadLetterWriter | undefined
+  ) {
+    super(stageIndex, reasonCount, errorCount, deadLetters)
+    this.capacity = capacity
+    // Private memory: nothing else reads it, so a plain ArrayBuffer.
+    this.view = makeView(layout, new ArrayBuffer(capacity * layout.byteLength), 0, capacity)
+    this.downstream = downstream
+  }
+
+  emit(accounts: number = 1): number {
+    if (this.pos === this.capacity) this.push()
+    this.emittedDelta += accounts
+    this.writtenDelta++
+    return this.pos++
+  }
+
+  private push(): void {
+    const n = this.pos
+    this.pos = 0
+    this.pushed += n
+    this.downstream(this.view, n)
+  }
+
+  flush(): void {
+    if (this.pos > 0) this.push()
+    this.pushed = 0
+  }
+
+  reset(): number {
+    const pushed = this.pushed
+    this.pos = 0
+    this.pushed = 0
+    return pushed
+  }
+}
+
+/** Fan-out: copies each emitted record to the ring its key picks, or to every ring. */
+export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmitter<O> {
+  readonly view: RecordView<O>
+  readonly targets: ReadonlyArray<RingEmitter<O>>
+  private readonly capacity: number
+  /** Key field accessor for partitioning; undefined broadcasts. */
+  private readonly keyOf: ((slot: number) => number) | undefined
+  private pos = 0
+  private routedEarly = 0
+
+  constructor(
+    targets: ReadonlyArray<RingEmitter<O>>,
+    layout: Layout<O>,
+    capacity: number,
+    keyField: string | undefined,
+    stageIndex: number,
+    reasonCount: number,
+    errorCount: number,
+    deadLetters: DeadLetterWriter | undefined
+  ) {
+    super(stageIndex, reasonCount, errorCount, deadLetters)
+    this.targets = targets
+    this.capacity = capacity
+    this.view = makeView(layout, new ArrayBuffer(capacity * layout.byteLength), 0, capacity)
+    if (keyField !== undefined) {
+      const field = this.view.fields[keyField]
+      if (field === undefined) throw new RangeError(`partition key "${keyField}" is not a field of layout "${layout.name}"`)
+      this.keyOf = field.get
+    } else {
+      this.keyOf = undefined
+    }
+  }
+
+  emit(accounts: number = 1): number {
+    if (this.pos === this.capacity) this.route()
+    this.emittedDelta += accounts
+    this.writtenDelta++
+    return this.pos++
+  }
+
+  private route(): void {
+    const n = this.pos
+    const targets = this.targets
+    const k = targets.length
+    const keyOf = this.keyOf
+    for (let i = 0; i < n; i++) {
+      if (keyOf !== undefined) {
+        // Keys are record fields (often f64): truncate, then fold negatives into range.
+        const key = Math.trunc(keyOf(i))
+        const t = targets[((key % k) + k) % k]!
+        copyRecords(this.view, i, t.view, t.emitRaw(), 1)
+      } else {
+        for (let j = 0; j < k; j++) {
+          const t = targets[j]!
+          copyRecords(this.view, i, t.view, t.emitRaw(), 1)
+        }
+      }
+    }
+    this.routedEarly += n
+    this.pos = 0
+  }
+
+  flush(): void {
+    if (this.pos > 0) this.route()
+    for (const t of this.targets) t.flush()
+    this.routedEarly = 0
+  }
+
+  reset(): number {
+    let early = 0
+    for (const t of this.targets) early += t.reset()
+    this.pos = 0
+    this.routedEarly = 0
+    return early
+  }
+}
+
+/** A sink has no output records; it accounts for what it delivered elsewhere. */
+export class SinkEmitter extends AccountingEmitter<FieldSpec> {
+  readonly view: RecordView<FieldSpec>
+
+  constructor(stageIndex: number, reasonCount: number, errorCount: number, deadLetters: DeadLetterWriter | undefined) {
+    super(stageIndex, reasonCount, errorCount, deadLetters)
+    this.view = makeView({ name: "none", spec: {}, fields: [], byteLength: 8 }, new ArrayBuffer(8), 0, 1)
+  }
+
+  emit(): number {
+    throw new RangeError("a sink has no output: use account(n) for what it delivered")
+  }
+
+  flush(): void {}
+
+  reset(): number {
+    return 0
+  }
+}
+
+/** Waits for space by parking on the loop's own bell (the producer bell of its output rings). */
+export class ParkingSpaceWaiter implements SpaceWaiter {
+  private readonly bell: Doorbell
+  private readonly control: Int32Array
+  private readonly abortIndex: number
+  waits = 0
+
+  constructor(bell: Doorbell, control: Int32Array, abortIndex: number) {
+    this.bell = bell
+    this.control = control
+    this.abortIndex = abortIndex
+  }
+
+  waitForSpace(producer: RingProducer): void {
+    this.waits++
+    this.bell.arm()
+    // acquire: an abort request, or space released by the consumer since we found the ring full.
+    if (producer.hasSpace() || Atomics.load(this.control, this.abortIndex) !== 0) {
+      this.bell.disarm()
+    } else {
+      // Bounded so that an abort stored without a ring is still seen.
+      this.bell.wait(10)
+      this.bell.disarm()
+    }
+    if (Atomics.load(this.control, this.abortIndex) !== 0) throw ABORTED
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * What a stage's logic looks like to the loop that runs it (kernel types; no `effect` import).
+ *
+ * A stage's logic handles batches of input slots and emits output slots through an `Emitter`. The
+ * same logic runs fused into a neighbour's loop (its emitter hands records straight to the next stage),
+ * in its own worker (its emitter claims slots in the output ring), or in a fiber: placement decides
+ * the emitter, never the logic.
+ *
+ * Accounting is part of the contract: every input record a stage receives ends up in exactly one of
+ * `emit(accounts)` (possibly many inputs in one output, e.g. a bundle), `account(n)` (delivered with no
+ * output record: sinks), `drop(reason)`, `deadLetter(code)`, or `retained()` (still held in state).
+ */
+import type { FieldSpec, RecordView } from "./recordLayout.ts"
+
+export interface Emitter<O extends FieldSpec = FieldSpec> {
+  /** Where emitted records are written: `view.fields.x.set(slot, v)` for the slot `emit` returned. */
+  readonly view: RecordView<O>
+  /**
+   * Claims the next output slot and counts `accounts` inputs (default 1) as emitted by it. Write
+   * every field of the slot before the next `emit` or before returning. Waits while downstream is full.
+   */
+  emit(accounts?: number): number
+  /** Counts `count` inputs as delivered without an output record (a sink's writes, a merge). */
+  account(count: number): void
+  /** Counts `count` inputs (default 1) as dropped for `reason` (an index into the stage's `dropReasons`). */
+  drop(reason: number, count?: number): void
+  /** Sends the input record at `slot` of `input` to the dead-letter ring with `code` (an index into the stage's `errors`). */
+  deadLetter(code: number, input: RecordView, slot: number): void
+}
+
+/** Logic of a stage with an input and (unless it is a sink) an output. */
+export interface StageLogic<I extends FieldSpec = FieldSpec, O extends FieldSpec = FieldSpec> {
+  /** Handles input slots `start .. start + count - 1` of `input`. */
+  onBatch(input: RecordView<I>, start: number, count: number, out: Emitter<O>): void
+  /** Once per loop pass that handled input, after its last `onBatch` (Disruptor's endOfBatch). */
+  onEndOfBatch?(out: Emitter<O>): void
+  /** At least every `timerPeriodNs` of the definition, with the pipeline clock. */
+  onTimer?(nowNs: number, out: Emitter<O>): void
+  /** After the input ended: emit (or drop) everything still held. `retained()` must be 0 after. */
+  onDrain?(out: Emitter<O>): void
+  /** Inputs held in state and not yet emitted, dropped or dead-lettered (default 0). */
+  retained?(): number
+}
+
+/** Logic of a source: produces records from nothing (a generator, a feed). */
+export interface SourceLogic<O extends FieldSpec = FieldSpec> {
+  /**
+   * Produces up to `max` records now; returns how many it produced (0: none ready, the loop may idle),
+   * or -1 when it is exhausted (the loop then drains and closes the output).
+   */
+  onPoll(nowNs: number, max: number, out: Emitter<O>): number
+  onTimer?(nowNs: number, out: Emitter<O>): void
+  onDrain?(out: Emitter<O>): void
+}
+
+/** What a source's `onPoll` returns when it will produce nothing more. */
+export const SOURCE_EXHAUSTED = -1 as const

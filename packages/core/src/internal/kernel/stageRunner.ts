@@ -1,0 +1,371 @@
+/**
+ * The loop that runs a chain of fused stages in one thread: `idle(doWork())` until the input ends.
+ *
+ * One pass: poll each input (fan-in, fairly) → the first stage's `onBatch` → fused stages downstream
+ * through scratch batches → `onEndOfBatch` → timers when due → commit. A commit publishes outputs,
+ * adds the pass's counters to the shared stats blocks, bumps HEARTBEAT, and only then releases the
+ * input (all of it but what the first stage still retains). So a pass is all-or-nothing across a
+ * thrown error: its unreleased input is delivered again, its unpublished outputs are forgotten, and
+ * outputs a full ring forced out early are counted as DUPLICATED.
+ *
+ * A throw is caught, counted and returned to the host (never a silent death, Agrona's
+ * `AgentRunner.handleError`). After a crash in a batch of n > 1 records, the next run takes those n
+ * records one at a time; a single record that crashes `maxRecordCrashes` times is quarantined to the
+ * dead-letter ring with `STAGE_THREW_CODE` on the next start.
+ */
+import * as C from "./hostControlDescriptor.ts"
+import { Doorbell } from "./doorbell.ts"
+import {
+  ABORTED,
+  type AccountingEmitter,
+  type DeadLetterWriter,
+  ParkingSpaceWaiter,
+  STAGE_THREW_CODE
+} from "./emitters.ts"
+import { BackoffIdleStrategy, type BackoffOptions, BusySpinIdleStrategy, type IdleStrategy } from "./idleStrategy.ts"
+import { END_OF_STREAM, RingConsumer, type RingHandle, type RingProducer, ringView } from "./oneToOneRing.ts"
+import type { Layout, RecordView } from "./recordLayout.ts"
+import { SOURCE_EXHAUSTED, type SourceLogic, type StageLogic } from "./stageLogic.ts"
+import type { StageStatsWriter } from "./stageStats.ts"
+import * as S from "./stageStatsDescriptor.ts"
+
+export interface ChainMember {
+  readonly name: string
+  readonly logic: StageLogic | SourceLogic
+  readonly stats: StageStatsWriter
+  readonly emitter: AccountingEmitter
+  readonly hasTimer: boolean
+}
+
+export interface RunnerOptions {
+  /** In order; a source, if any, is first. Emitters of all but the last feed the next member. */
+  readonly members: ReadonlyArray<ChainMember>
+  readonly inputs: ReadonlyArray<RingHandle>
+  readonly inputLayout: Layout | undefined
+  /** Rings this loop produces into (closed after the drain). */
+  readonly outputs: ReadonlyArray<RingProducer>
+  readonly deadLetters: DeadLetterWriter | undefined
+  readonly control: SharedArrayBuffer
+  /** This loop's bell: the consumer bell of its inputs and the producer bell of its outputs. */
+  readonly bell: Doorbell
+  readonly waiter: ParkingSpaceWaiter
+  readonly batchSize: number
+  readonly timerPeriodNs: number
+  readonly idle: "spin" | BackoffOptions
+  readonly maxRecordCrashes: number
+  readonly nowNs: () => number
+}
+
+export type RunOutcome =
+  | { readonly _tag: "Drained" }
+  | { readonly _tag: "Aborted" }
+  | { readonly _tag: "Crashed"; readonly member: number; readonly error: unknown }
+
+const isSource = (logic: StageLogic | SourceLogic): logic is SourceLogic => "onPoll" in logic
+
+export class StageRunner {
+  private readonly o: RunnerOptions
+  private readonly consumers: ReadonlyArray<RingConsumer>
+  private readonly views: ReadonlyArray<RecordView>
+  private readonly control: Int32Array
+  private readonly idle: IdleStrategy
+  private readonly source: SourceLogic | undefined
+  private readonly first: ChainMember
+  /** Member whose code is running, for crash attribution. */
+  private current = 0
+  private start = 0
+  private nextTimerNs: number
+  private ended: Array<boolean>
+  private sourceDone = false
+  private polledThisPass = 0
+  private deliveredThisPass: Float64Array
+  /** Records left in a quarantined record's run before it (its retained predecessors). */
+  private quarantineAt = -1
+  private deliveredSinceStart = 0
+  private parksCommitted = 0
+
+  constructor(options: RunnerOptions) {
+    this.o = options
+    if (options.members.length === 0) throw new RangeError("a chain needs at least one stage")
+    this.first = options.members[0]!
+    this.source = isSource(this.first.logic) ? this.first.logic : undefined
+    this.consumers = options.inputs.map((h) => new RingConsumer(h))
+    this.views = options.inputLayout === undefined ? [] : options.inputs.map((h) => ringView(h, options.inputLayout!))
+    this.ended = options.inputs.map(() => false)
+    this.control = new Int32Array(options.control)
+    this.deliveredThisPass = new Float64Array(options.members.length)
+    this.idle = options.idle === "spin"
+      ? new BusySpinIdleStrategy()
+      : new BackoffIdleStrategy(options.bell, () => this.hasWork(), {
+        ...options.idle,
+        maxParkNs: Math.min(options.idle.maxParkNs ?? Infinity, options.timerPeriodNs)
+      })
+    this.nextTimerNs = options.nowNs() + options.timerPeriodNs
+  }
+
+  /** Delivers a batch to member `i` (the fused path calls this from the previous member's emitter). */
+  deliver(i: number, view: RecordView, start: number, count: number): void {
+    const m = this.o.members[i]!
+    const previous = this.current
+    this.current = i
+    this.deliveredThisPass[i]! += count
+    ;(m.logic as StageLogic).onBatch(view, start, count, m.emitter)
+    this.current = previous
+  }
+
+  private hasWork(): boolean {
+    if (Atomics.load(this.control, C.ABORT_INDEX) !== 0) return true
+    if (this.source !== undefined) return !this.sourceDone
+    for (let i = 0; i < this.consumers.length; i++) {
+      if (!this.ended[i] && this.consumers[i]!.hasWork()) return true
+    }
+    return false
+  }
+
+  run(): RunOutcome {
+    const members = this.o.members
+    for (const m of members) m.stats.setState(S.StageState.Running)
+    Atomics.add(this.control, C.RUN_INDEX, 1)
+    // The suspect follows the records the first member retained when it crashed: those come first.
+    this.quarantineAt = Atomics.load(this.control, C.QUARANTINE_INDEX) !== 0
+      ? this.first.stats.get(S.RETAINED_OFFSET)
+      : -1
+    try {
+      for (;;) {
+        if (Atomics.load(this.control, C.ABORT_INDEX) !== 0) return this.finish({ _tag: "Aborted" })
+        const work = this.pass()
+        if (work === END_OF_STREAM) {
+          this.drain()
+          return this.finish({ _tag: "Drained" })
+        }
+        this.idle.idle(work)
+      }
+    } catch (error) {
+      if (error === ABORTED) return this.finish({ _tag: "Aborted" })
+      return this.crashed(error)
+    }
+  }
+
+  /** One pass; returns the records handled, or END_OF_STREAM when input (or the source) is done. */
+  private pass(): number {
+    const o = this.o
+    const singleStep = Atomics.load(this.control, C.SINGLE_STEP_INDEX)
+    const max = singleStep > 0 || this.quarantineAt >= 0 ? 1 : o.batchSize
+    const t0 = o.nowNs()
+    let work = 0
+    this.polledThisPass = 0
+    if (this.source !== undefined) {
+      if (!this.sourceDone && Atomics.load(this.control, C.STOP_INDEX) !== 0) this.sourceDone = true
+      if (this.sourceDone) return END_OF_STREAM
+      this.current = 0
+      const n = this.source.onPoll(t0, max, this.first.emitter)
+      if (n === SOURCE_EXHAUSTED) {
+        this.sourceDone = true
+      } else {
+        work = n
+        this.deliveredThisPass[0]! += n
+      }
+    } else {
+      const k = this.consumers.length
+      let live = 0
+      for (let j = 0; j < k; j++) {
+        const i = (this.start + j) % k
+        if (this.ended[i]) continue
+        const c = this.consumers[i]!
+        const n = c.poll(max - work)
+        if (n === END_OF_STREAM) {
+          this.ended[i] = true
+          continue
+        }
+        live++
+        if (n === 0) continue
+        if (this.deliveredSinceStart === this.quarantineAt) {
+          this.quarantine(this.views[i]!, c.readIndex)
+          work += 1
+          break
+        }
+        this.deliveredSinceStart += n
+        this.polledThisPass += n
+        this.deliver(0, this.views[i]!, c.readIndex, n)
+        work += n
+        if (work >= max) break
+      }
+      this.start = (this.start + 1) % k
+      if (live === 0 && work === 0) return END_OF_STREAM
+    }
+    if (work > 0) {
+      for (let i = 0; i < this.o.members.length; i++) {
+        const m = this.o.members[i]!
+        if (i > 0 || this.source === undefined) {
+          const logic = m.logic as StageLogic
+          if (logic.onEndOfBatch !== undefined) {
+            this.current = i
+            logic.onEndOfBatch(m.emitter)
+          }
+        }
+      }
+    }
+    const t1 = o.nowNs()
+    if (t1 >= this.nextTimerNs) {
+      this.fireTimers(t1)
+      this.nextTimerNs = t1 + o.timerPeriodNs
+    }
+    if (work > 0 || this.anyPending()) this.commit(t0, t1, work, singleStep)
+    return work
+  }
+
+  /** Dead-letters the suspect (polled alone, in place of delivering it) as the first member's failure. */
+  private quarantine(view: RecordView, slot: number): void {
+    this.first.emitter.deadLetter(STAGE_THREW_CODE, view, slot)
+    this.deliveredThisPass[0]! += 1
+    this.deliveredSinceStart += 1
+    this.quarantineAt = -1
+    Atomics.store(this.control, C.QUARANTINE_INDEX, 0)
+    Atomics.store(this.control, C.SUSPECT_CRASHES_INDEX, 0)
+  }
+
+  private anyPending(): boolean {
+    for (const m of this.o.members) {
+      const e = m.emitter
+      if (e.emittedDelta !== 0 || e.droppedDelta !== 0 || e.deadDelta !== 0 || e.writtenDelta !== 0) return true
+    }
+    return false
+  }
+
+  private fireTimers(now: number): void {
+    const members = this.o.members
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!
+      if (m.hasTimer) {
+        this.current = i
+        m.logic.onTimer!(now, m.emitter)
+      }
+    }
+  }
+
+  /** Pushes every member's output downstream in chain order, then counts, then releases input. */
+  private flushAll(): void {
+    for (const m of this.o.members) m.emitter.flush()
+  }
+
+  private commit(t0: number, t1: number, work: number, singleStep: number): void {
+    const members = this.o.members
+    this.flushAll()
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!
+      const delivered = this.deliveredThisPass[i]!
+      if (delivered !== 0) {
+        m.stats.add(S.IN_OFFSET, delivered)
+        m.stats.add(S.BATCHES_OFFSET, 1)
+        m.stats.latency(t1 - t0, delivered)
+        this.deliveredThisPass[i] = 0
+      }
+      m.emitter.commit(m.stats)
+      const logic = m.logic as StageLogic
+      m.stats.set(S.RETAINED_OFFSET, logic.retained !== undefined ? logic.retained() : 0)
+      m.stats.set(S.LAST_COMMIT_NS_OFFSET, t1)
+      m.stats.heartbeat()
+    }
+    if (this.o.deadLetters !== undefined) this.o.deadLetters.published = 0
+    this.commitParks()
+    this.releaseInputs()
+    if (singleStep > 0 && work > 0) {
+      Atomics.store(this.control, C.SINGLE_STEP_INDEX, Math.max(0, singleStep - work))
+      Atomics.store(this.control, C.SUSPECT_CRASHES_INDEX, 0)
+    }
+  }
+
+  /** Idle cycles that parked belong to the loop; they are shown on its first member. */
+  private commitParks(): void {
+    const parks = this.idle instanceof BackoffIdleStrategy ? this.idle.parkCount : 0
+    if (parks !== this.parksCommitted) {
+      this.first.stats.add(S.PARKS_OFFSET, parks - this.parksCommitted)
+      this.parksCommitted = parks
+    }
+  }
+
+  /** Releases everything polled, except (with one input) what the first member still retains. */
+  private releaseInputs(): void {
+    const consumers = this.consumers
+    if (consumers.length === 1) {
+      const c = consumers[0]!
+      const logic = this.first.logic as StageLogic
+      const retained = logic.retained !== undefined ? logic.retained() : 0
+      const releasable = c.inFlight() - retained
+      if (releasable > 0) c.release(releasable)
+    } else {
+      for (const c of consumers) {
+        const n = c.inFlight()
+        if (n > 0) c.release(n)
+      }
+    }
+  }
+
+  private drain(): void {
+    const members = this.o.members
+    for (const m of members) m.stats.setState(S.StageState.Draining)
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!
+      this.current = i
+      m.logic.onDrain?.(m.emitter)
+      // Push this member's flush into the next member before that one drains.
+      m.emitter.flush()
+    }
+    this.commit(this.o.nowNs(), this.o.nowNs(), 0, 0)
+    // With everything emitted, what was retained is released too.
+    for (const c of this.consumers) {
+      const n = c.inFlight()
+      if (n > 0) c.release(n)
+    }
+    for (const p of this.o.outputs) p.close()
+    if (this.o.deadLetters !== undefined) this.o.deadLetters.producer.close()
+  }
+
+  private finish(outcome: RunOutcome): RunOutcome {
+    const state = outcome._tag === "Drained" ? S.StageState.Done : S.StageState.Stopped
+    this.commitParks()
+    for (const m of this.o.members) {
+      m.stats.setState(state)
+      m.stats.heartbeat()
+    }
+    return outcome
+  }
+
+  private crashed(error: unknown): RunOutcome {
+    const members = this.o.members
+    const member = this.current
+    // Everything this pass did is undone: unreleased input comes again, unpublished output is gone.
+    let inFlight = 0
+    for (const c of this.consumers) {
+      inFlight += c.inFlight()
+      c.rewind()
+    }
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!
+      const early = m.emitter.reset()
+      if (early > 0) m.stats.add(S.DUPLICATED_OFFSET, early)
+      m.emitter.discardDeltas()
+      this.deliveredThisPass[i] = 0
+      // State held by members after the first is gone with the logic; the first's is redelivered.
+      if (i > 0 || this.consumers.length !== 1) m.stats.add(S.LOST_OFFSET, m.stats.get(S.RETAINED_OFFSET))
+      if (i > 0 || this.consumers.length !== 1) m.stats.set(S.RETAINED_OFFSET, 0)
+    }
+    // Dead letters already published stay published: they are at-least-once across a crash.
+    if (this.o.deadLetters !== undefined) this.o.deadLetters.published = 0
+    this.commitParks()
+    members[0]!.stats.add(S.REDELIVERED_OFFSET, inFlight)
+    // Narrow down a poison record: a batch crash → single-step it; a single-record crash → count it.
+    if (this.polledThisPass > 1) {
+      Atomics.store(this.control, C.SINGLE_STEP_INDEX, inFlight)
+      Atomics.store(this.control, C.SUSPECT_CRASHES_INDEX, 0)
+    } else if (this.polledThisPass === 1) {
+      const crashes = Atomics.add(this.control, C.SUSPECT_CRASHES_INDEX, 1) + 1
+      if (crashes >= this.o.maxRecordCrashes) Atomics.store(this.control, C.QUARANTINE_INDEX, 1)
+    }
+    for (const m of members) {
+      m.stats.setState(S.StageState.Crashed)
+      m.stats.heartbeat()
+    }
+    return { _tag: "Crashed", member, error }
+  }
+}
