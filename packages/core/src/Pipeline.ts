@@ -1,0 +1,563 @@
+/**
+ * A pipeline is a typed chain of stages from a source to a sink, with partitioned (fan-out by key,
+ * fan-in after) steps. Building it checks at compile time that each stage's input layout is exactly the
+ * previous stage's output layout. Running it is a scoped Effect: it allocates the rings, starts the
+ * hosts (threads) under supervision, and on scope close drains before it returns.
+ *
+ * Placement: consecutive stages are fused into one loop (one thread) unless a stage asks for
+ * `placement: "worker"`, which starts a new thread at that stage. Each instance of a partitioned step
+ * runs in its own thread, and the step after it starts a new thread that fans in.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Console, Deferred, Duration, Effect, Exit, Fiber, Schedule, Schema, Scope } from "effect"
+import type { HostMemberSpec, HostOutput, HostSpec } from "./internal/kernel/host.ts"
+import { makeControlBlock } from "./internal/kernel/hostControlDescriptor.ts"
+import * as C from "./internal/kernel/hostControlDescriptor.ts"
+import { Doorbell, DOORBELL_STRIDE_BYTES, type DoorbellRef } from "./internal/kernel/doorbell.ts"
+import { DEAD_LETTER_HEADER_BYTES } from "./internal/kernel/emitters.ts"
+import type { BackoffOptions } from "./internal/kernel/idleStrategy.ts"
+import { absoluteNs } from "./internal/kernel/nanoClock.ts"
+import { makeRing, RingMonitor, RingProducer, type RingHandle } from "./internal/kernel/oneToOneRing.ts"
+import { isPowerOfTwo } from "./internal/kernel/ringDescriptor.ts"
+import type { FieldSpec } from "./internal/kernel/recordLayout.ts"
+import { makeStatsBuffer, readStageStats, statsRef, type StageCounters } from "./internal/kernel/stageStats.ts"
+import * as S from "./internal/kernel/stageStatsDescriptor.ts"
+import * as Ledger from "./Ledger.ts"
+import type { StageDefinition } from "./Stage.ts"
+import { StageHost, type HostOutcome } from "./StageHost.ts"
+
+type AnyDefinition = StageDefinition<any, any, any>
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface StepOptions {
+  /** `"worker"` starts a new thread at this stage; `"fused"` (default) joins the previous stage's loop. */
+  readonly placement?: "fused" | "worker"
+}
+
+interface Step {
+  readonly definition: AnyDefinition
+  readonly config: unknown
+  readonly placement: "fused" | "worker"
+  readonly partition: { readonly key: string; readonly count: number } | undefined
+}
+
+/**
+ * An open pipeline whose last stage emits records of spec `O`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class Builder<O extends FieldSpec> {
+  readonly steps: ReadonlyArray<Step>
+  constructor(steps: ReadonlyArray<Step>) {
+    this.steps = steps
+  }
+
+  /** Appends a stage whose input layout is exactly `O`. */
+  via<I extends FieldSpec, O2 extends FieldSpec, Cfg>(
+    stage: StageDefinition<I, O2, Cfg> & SameFields<I, O>,
+    config: Cfg,
+    options: StepOptions = {}
+  ): Builder<O2> {
+    return new Builder([...this.steps, step(stage, config, options.placement ?? "fused", undefined)])
+  }
+
+  /** Appends `count` instances of a stage, each in its own thread, fed by `key` (fan-out), merged after. */
+  partition<I extends FieldSpec, O2 extends FieldSpec, Cfg>(
+    stage: StageDefinition<I, O2, Cfg> & SameFields<I, O>,
+    config: Cfg,
+    options: { readonly by: keyof O & string; readonly count: number }
+  ): Builder<O2> {
+    if (!(Number.isInteger(options.count) && options.count >= 1)) {
+      throw new RangeError(`partition count must be a positive integer: count=${options.count}`)
+    }
+    return new Builder([...this.steps, step(stage, config, "worker", { key: options.by, count: options.count })])
+  }
+
+  /** Ends the pipeline in a sink whose input layout is exactly `O`. */
+  to<I extends FieldSpec, Cfg>(
+    sink: StageDefinition<I, never, Cfg> & SameFields<I, O>,
+    config: Cfg,
+    options: StepOptions = {}
+  ): Pipeline {
+    return { _tag: "Pipeline", steps: [...this.steps, step(sink, config, options.placement ?? "fused", undefined)] }
+  }
+}
+
+/** Resolves to `unknown` when `A` and `B` have exactly the same fields, else to an explanatory error type. */
+export type SameFields<A, B> = [A] extends [B] ? [B] extends [A] ? unknown
+  : { readonly "layout mismatch: the stage's input is missing fields of the previous output": B }
+  : { readonly "layout mismatch: the stage's input does not match the previous output": B }
+
+const step = (definition: AnyDefinition, config: unknown, placement: "fused" | "worker", partition: Step["partition"]): Step => ({
+  definition,
+  config,
+  placement,
+  partition
+})
+
+/**
+ * A complete pipeline: a source, stages, a sink.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Pipeline {
+  readonly _tag: "Pipeline"
+  readonly steps: ReadonlyArray<Step>
+}
+
+/**
+ * Starts a pipeline at a source.
+ *
+ * @example
+ * ```ts
+ * import { Pipeline } from "@velox/core"
+ * import { Counter, PassThrough, CountingSink } from "@velox/core/stages"
+ *
+ * const pipeline = Pipeline.from(Counter, { count: 1_000_000 })
+ *   .via(PassThrough, {})
+ *   .to(CountingSink, {})
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const from = <O extends FieldSpec, Cfg>(source: StageDefinition<never, O, Cfg>, config: Cfg): Builder<O> => {
+  if (source.kind !== "source") throw new RangeError(`"${source.name}" is a ${source.kind}, not a source`)
+  return new Builder([step(source, config, "worker", undefined)])
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Errors
+
+/**
+ * A stage crashed more often than its restart schedule allows, and the pipeline gave up on it.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class StageCrashed extends Schema.TaggedError<StageCrashed>()("StageCrashed", {
+  stage: Schema.String,
+  host: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The drain did not finish within its deadline; `abandoned` says what was left, by stage and ring.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class DrainTimeout extends Schema.TaggedError<DrainTimeout>()("DrainTimeout", {
+  deadlineMs: Schema.Number,
+  abandoned: Schema.Array(Schema.Struct({ where: Schema.String, records: Schema.Number }))
+}) {}
+
+/**
+ * The pipeline's shape or options are unusable (e.g. a ring capacity that is not a power of two).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class PipelineConfigError extends Schema.TaggedError<PipelineConfigError>()("PipelineConfigError", {
+  key: Schema.String,
+  value: Schema.String,
+  rule: Schema.String
+}) {
+  override get message(): string {
+    return `${this.key}=${this.value}: ${this.rule}`
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Running
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunOptions {
+  /** Slots per ring between threads (power of two). Default 16384. */
+  readonly ringCapacity?: number
+  /** Most records a loop handles per pass. Default 256. */
+  readonly batchSize?: number
+  /** `"spin"` never sleeps (benchmarks, dedicated cores); backoff options park when idle (default). */
+  readonly idle?: "spin" | BackoffOptions
+  /** Restarts of a crashed host. Default: exponential from 10 ms, at most 5 restarts. */
+  readonly restart?: Schedule.Schedule<unknown, StageCrashed>
+  /** Crashes on one record before it is dead-lettered. Default 3. */
+  readonly maxRecordCrashes?: number
+  /** How long the drain may take before the rest is abandoned. Default 10 s. */
+  readonly drainTimeout?: Duration.Input
+  /** Dead letters kept for `deadLetters()` (the count is always exact). Default 1000. */
+  readonly deadLetterBuffer?: number
+}
+
+/**
+ * One record a stage could not handle, decoded.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DeadLetter {
+  readonly stage: string
+  /** The error tag the stage declared for the code, or "StageThrew". */
+  readonly error: string
+  readonly code: number
+  readonly record: Readonly<Record<string, number>>
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface StageSnapshot extends StageCounters {
+  readonly stage: string
+  readonly definition: string
+  readonly host: string
+  readonly dropReasons: ReadonlyArray<string>
+  readonly errors: ReadonlyArray<string>
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface RingSnapshot {
+  readonly name: string
+  readonly from: string
+  readonly to: string
+  readonly capacity: number
+  readonly fill: number
+  readonly closed: boolean
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Snapshot {
+  readonly stages: ReadonlyArray<StageSnapshot>
+  readonly rings: ReadonlyArray<RingSnapshot>
+}
+
+/**
+ * What `run` returns: live stats, the ledger, and completion.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface PipelineHandle {
+  readonly stats: () => Snapshot
+  readonly ledger: () => Ledger.Ledger
+  readonly deadLetters: () => ReadonlyArray<DeadLetter>
+  /** Completes when every host drained (a finite source ran out), or fails when a stage was given up on. */
+  readonly done: Effect.Effect<void, StageCrashed>
+  /** Stops the sources; the rest drains behind them. `done` completes after. */
+  readonly stop: Effect.Effect<void>
+  /** Fault injection: kills a host's thread abruptly, as a crash would. */
+  readonly terminateHost: (host: string) => Effect.Effect<boolean>
+  readonly hosts: ReadonlyArray<string>
+}
+
+interface PlannedHost {
+  readonly spec: HostSpec
+  readonly isSource: boolean
+  readonly stageNames: ReadonlyArray<string>
+}
+
+const DEFAULTS = { ringCapacity: 16384, batchSize: 256, maxRecordCrashes: 3, drainTimeoutMs: 10_000 } as const
+
+const validate = (options: RunOptions, steps: ReadonlyArray<Step>): Effect.Effect<void, PipelineConfigError> =>
+  Effect.suspend(() => {
+    const capacity = options.ringCapacity ?? DEFAULTS.ringCapacity
+    if (!isPowerOfTwo(capacity) || capacity < 2) {
+      return Effect.fail(new PipelineConfigError({ key: "ringCapacity", value: String(capacity), rule: "must be a power of two ≥ 2" }))
+    }
+    const batch = options.batchSize ?? DEFAULTS.batchSize
+    if (!(Number.isInteger(batch) && batch >= 1 && batch <= capacity)) {
+      return Effect.fail(new PipelineConfigError({ key: "batchSize", value: String(batch), rule: `must be an integer in 1..ringCapacity (${capacity})` }))
+    }
+    for (const s of steps) {
+      if (s.definition.maxRetained >= capacity) {
+        return Effect.fail(new PipelineConfigError({
+          key: `${s.definition.name}.maxRetained`,
+          value: String(s.definition.maxRetained),
+          rule: `must be below ringCapacity (${capacity}): retained records stay in the input ring`
+        }))
+      }
+    }
+    return Effect.void
+  })
+
+/** Lays the steps out into hosts, rings and stats blocks. */
+const plan = (pipeline: Pipeline, options: RunOptions, configs: ReadonlyArray<unknown>) => {
+  const capacity = options.ringCapacity ?? DEFAULTS.ringCapacity
+  const batchSize = options.batchSize ?? DEFAULTS.batchSize
+  const epochNs = absoluteNs()
+  // Group steps into host groups: each group is a list of "lanes" (one lane unless partitioned).
+  type Group = { steps: Array<{ step: Step; index: number }>; lanes: number; key: string | undefined }
+  const groups: Array<Group> = []
+  pipeline.steps.forEach((s, index) => {
+    const last = groups[groups.length - 1]
+    const newGroup = last === undefined || s.placement === "worker" || s.partition !== undefined || last.lanes > 1
+    if (newGroup) groups.push({ steps: [{ step: s, index }], lanes: s.partition?.count ?? 1, key: s.partition?.key })
+    else last.steps.push({ step: s, index })
+  })
+  const hostCount = groups.reduce((n, g) => n + g.lanes, 0)
+  const bells = new SharedArrayBuffer(hostCount * DOORBELL_STRIDE_BYTES)
+  const bellOf = (h: number): DoorbellRef => ({ buffer: bells, byteOffset: h * DOORBELL_STRIDE_BYTES })
+  const instanceCount = groups.reduce((n, g) => n + g.lanes * g.steps.length, 0)
+  const stats = makeStatsBuffer(instanceCount)
+  const stages: Array<{ name: string; definition: AnyDefinition; host: string; statsIndex: number }> = []
+  const rings: Array<{ name: string; from: string; to: string; handle: RingHandle }> = []
+  const hosts: Array<PlannedHost> = []
+  let hostIndex = 0
+  // Host indices per group, to wire rings between consecutive groups.
+  const groupHosts: Array<Array<number>> = []
+  groups.forEach((g) => {
+    const ids: Array<number> = []
+    for (let lane = 0; lane < g.lanes; lane++) ids.push(hostIndex++)
+    groupHosts.push(ids)
+  })
+  // ringsInto[h] = handles consumed by host h; output of host h.
+  const inputsOf: Array<Array<RingHandle>> = Array.from({ length: hostCount }, () => [])
+  const outputOf: Array<HostOutput> = Array.from({ length: hostCount }, () => ({ _tag: "None" }) as HostOutput)
+  const hostName = (gi: number, lane: number) => {
+    const g = groups[gi]!
+    const base = g.steps.map((s) => s.step.definition.name).join("+")
+    return g.lanes > 1 ? `${base}#${lane}` : base
+  }
+  for (let gi = 0; gi + 1 < groups.length; gi++) {
+    const producers = groupHosts[gi]!
+    const consumers = groupHosts[gi + 1]!
+    const nextGroup = groups[gi + 1]!
+    const layout = groups[gi]!.steps[groups[gi]!.steps.length - 1]!.step.definition.output!
+    // Every producer lane gets one ring to every consumer lane; a partitioned consumer group routes by key.
+    for (const [pl, p] of producers.entries()) {
+      const handles: Array<RingHandle> = []
+      for (const [cl, c] of consumers.entries()) {
+        const handle = makeRing({ capacity, slotBytes: layout.byteLength, consumerBell: bellOf(c), producerBell: bellOf(p) })
+        inputsOf[c]!.push(handle)
+        handles.push(handle)
+        rings.push({ name: `${hostName(gi, pl)}→${hostName(gi + 1, cl)}`, from: hostName(gi, pl), to: hostName(gi + 1, cl), handle })
+      }
+      outputOf[p] = handles.length === 1
+        ? { _tag: "Ring", handle: handles[0]! }
+        : { _tag: "Partition", handles, key: nextGroup.key! }
+    }
+  }
+  let statsIndex = 0
+  groups.forEach((g, gi) => {
+    for (let lane = 0; lane < g.lanes; lane++) {
+      const h = groupHosts[gi]![lane]!
+      const name = hostName(gi, lane)
+      const members: Array<HostMemberSpec> = g.steps.map(({ step: s, index }) => {
+        const instance = g.lanes > 1 ? `${s.definition.name}#${lane}` : s.definition.name
+        stages.push({ name: instance, definition: s.definition, host: name, statsIndex })
+        return { module: s.definition.module, stage: s.definition.name, instance, config: configs[index], statsIndex: statsIndex++ }
+      })
+      const widestInput = Math.max(8, ...g.steps.map(({ step: s }) => s.definition.input?.byteLength ?? 8))
+      const deadLetters = makeRing({
+        capacity: 1024,
+        slotBytes: DEAD_LETTER_HEADER_BYTES + widestInput,
+        producerBell: bellOf(h)
+      })
+      hosts.push({
+        isSource: gi === 0,
+        stageNames: members.map((m) => m.instance),
+        spec: {
+          name,
+          members,
+          inputs: inputsOf[h]!,
+          output: outputOf[h]!,
+          deadLetters,
+          stats,
+          control: makeControlBlock(),
+          bell: bellOf(h),
+          batchSize,
+          idle: options.idle ?? {},
+          maxRecordCrashes: options.maxRecordCrashes ?? DEFAULTS.maxRecordCrashes,
+          epochNs
+        }
+      })
+    }
+  })
+  return { hosts, stages, rings, stats }
+}
+
+const defaultRestart: Schedule.Schedule<unknown, StageCrashed> = Schedule.exponential("10 millis").pipe(
+  Schedule.upTo({ times: 5 })
+) as Schedule.Schedule<unknown, StageCrashed>
+
+/**
+ * Runs a pipeline in the current scope and returns its handle at once. Closing the scope drains:
+ * sources stop and close their rings, every stage consumes to the end, runs its drain hook and closes
+ * its output, the threads are joined, and the ledger is checked. A drain past `drainTimeout` aborts
+ * what is left and reports it.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunOptions = {}) {
+  yield* validate(options, pipeline.steps)
+  const configs: Array<unknown> = []
+  for (const s of pipeline.steps) {
+    configs.push(
+      yield* Schema.decodeUnknownEffect(s.definition.config)(s.config).pipe(
+        Effect.mapError((e) => new PipelineConfigError({ key: s.definition.name, value: JSON.stringify(s.config), rule: e.message }))
+      )
+    )
+  }
+  const host = yield* StageHost
+  const { hosts, stages, rings, stats } = plan(pipeline, options, configs)
+  const deadLetterBuffer = options.deadLetterBuffer ?? 1000
+  const deadLetters: Array<DeadLetter> = []
+  const definitions = new Map(stages.map((s) => [s.name, s]))
+
+  const snapshot = (): Snapshot => ({
+    stages: stages.map((s) => ({
+      stage: s.name,
+      definition: s.definition.name,
+      host: s.host,
+      dropReasons: s.definition.dropReasons,
+      errors: s.definition.errors,
+      ...readStageStats(statsRef(stats, s.statsIndex))
+    })),
+    rings: rings.map((r) => {
+      const m = new RingMonitor(r.handle)
+      return { name: r.name, from: r.from, to: r.to, capacity: r.handle.capacity, fill: m.fill(), closed: m.isClosed() }
+    })
+  })
+
+  const drainDeadLetters = Effect.sync(() => {
+    for (const h of hosts) {
+      const handle = h.spec.deadLetters!
+      Ledger.readDeadLetters(handle, (code, member, record) => {
+        const memberName = h.stageNames[member] ?? h.stageNames[0]!
+        const stage = definitions.get(memberName)!
+        if (deadLetters.length >= deadLetterBuffer) deadLetters.shift()
+        const layout = stage.definition.input
+        deadLetters.push({
+          stage: memberName,
+          code,
+          error: code === S.MAX_REASONS - 1 ? "StageThrew" : stage.definition.errors[code] ?? `code ${code}`,
+          record: layout === undefined ? {} : Ledger.decodeWords(layout, record)
+        })
+      })
+    }
+  })
+
+  const stageOf = (h: PlannedHost, member: number) => h.stageNames[member] ?? h.stageNames[0]!
+  const supervise = (h: PlannedHost) => {
+    const once = Effect.gen(function*() {
+      const outcome: HostOutcome = yield* host.run(h.spec).pipe(Effect.orDie)
+      if (outcome._tag === "Drained" || outcome._tag === "Aborted") return outcome
+      const stage = outcome._tag === "Crashed" ? stageOf(h, outcome.member) : h.stageNames[0]!
+      const block = new Float64Array(stats, definitions.get(stage)!.statsIndex * S.STATS_BLOCK_BYTES, S.STATS_BLOCK_BYTES / 8)
+      block[S.CRASHES_OFFSET >> 3]! += 1
+      yield* Effect.logWarning(`stage ${stage} (host ${h.spec.name}) crashed: ${outcome.message.split("\n")[0]}`)
+      return yield* new StageCrashed({ stage, host: h.spec.name, message: outcome.message })
+    })
+    return once.pipe(
+      Effect.retry((options.restart ?? defaultRestart).pipe(
+        Schedule.tap(({ input }) =>
+          Effect.sync(() => {
+            const e = input as StageCrashed
+            const block = new Float64Array(stats, definitions.get(e.stage)!.statsIndex * S.STATS_BLOCK_BYTES, S.STATS_BLOCK_BYTES / 8)
+            block[S.RESTARTS_OFFSET >> 3]! += 1
+          })
+        )
+      ))
+    )
+  }
+
+  const fibers = yield* Effect.forEach(hosts, (h) => Effect.forkDetach(supervise(h), { startImmediately: true }))
+  const deadLetterFiber = yield* Effect.forkDetach(
+    drainDeadLetters.pipe(Effect.andThen(Effect.sleep("20 millis")), Effect.forever),
+    { startImmediately: true }
+  )
+  const finished = yield* Deferred.make<void, StageCrashed>()
+  const waiter = yield* Effect.forkDetach(
+    Effect.forEach(fibers, Fiber.join, { discard: true }).pipe(
+      Effect.exit,
+      Effect.flatMap((exit) => Deferred.done(finished, exit))
+    ),
+    { startImmediately: true }
+  )
+
+  const signalHosts = (index: number, which: ReadonlyArray<PlannedHost>) =>
+    Effect.sync(() => {
+      for (const h of which) {
+        Atomics.store(new Int32Array(h.spec.control), index, 1)
+        new Doorbell(h.spec.bell).ring()
+        // A host parked on a full output waits on the same bell; ring it armed or not.
+        Atomics.notify(new Int32Array(h.spec.bell.buffer), h.spec.bell.byteOffset >> 2)
+      }
+    })
+  const stop = signalHosts(C.STOP_INDEX, hosts.filter((h) => h.isSource))
+
+  const ledger = () => Ledger.make(snapshot(), hosts.map((h) => h.spec.name))
+
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      const deadlineMs = Duration.toMillis(Duration.fromInputUnsafe(options.drainTimeout ?? DEFAULTS.drainTimeoutMs))
+      yield* stop
+      const drained = yield* Deferred.await(finished).pipe(Effect.exit, Effect.timeoutOption(deadlineMs))
+      if (drained._tag === "None") {
+        const abandoned = Ledger.abandoned(snapshot())
+        yield* signalHosts(C.ABORT_INDEX, hosts)
+        yield* Deferred.await(finished).pipe(Effect.exit, Effect.timeoutOption(2000))
+        yield* Effect.logError(new DrainTimeout({ deadlineMs, abandoned }))
+        // Threads still running after an abort are terminated.
+        yield* Effect.forEach(fibers, Fiber.interrupt, { discard: true })
+      }
+      yield* drainDeadLetters
+      yield* Fiber.interrupt(deadLetterFiber)
+      yield* Fiber.interrupt(waiter)
+      for (const h of hosts) new RingProducer(h.spec.deadLetters!).close()
+    })
+  )
+
+  const handle: PipelineHandle = {
+    stats: snapshot,
+    ledger,
+    deadLetters: () => deadLetters.slice(),
+    done: Deferred.await(finished),
+    stop,
+    terminateHost: host.terminate,
+    hosts: hosts.map((h) => h.spec.name)
+  }
+  return handle
+})
+
+/**
+ * Runs a pipeline whose source is finite to its end, then prints the ledger and returns it. Fails
+ * when a stage was given up on; the ledger says whether every record is accounted for.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const runToEnd = (pipeline: Pipeline, options: RunOptions = {}) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const handle = yield* run(pipeline, options).pipe(Scope.provide(scope))
+    const exit = yield* Effect.exit(handle.done)
+    yield* Scope.close(scope, Exit.void)
+    const ledger = handle.ledger()
+    if (Exit.isFailure(exit)) return yield* Effect.failCause(exit.cause as Cause.Cause<StageCrashed>)
+    return { ledger, deadLetters: handle.deadLetters(), stats: handle.stats() }
+  })
+
+/**
+ * Prints a ledger as a table.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const printLedger = (ledger: Ledger.Ledger) => Console.log(Ledger.format(ledger))

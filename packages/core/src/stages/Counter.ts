@@ -1,0 +1,41 @@
+/**
+ * A source of `count` `Sequenced` records (seq 0, 1, 2, … ; key = seq mod `keys`), as fast as the
+ * pipeline takes them. With `count: Infinity` it runs until the pipeline stops it.
+ *
+ * @category stages
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import * as Stage from "../Stage.ts"
+import { checkOf, Sequenced } from "./Sequenced.ts"
+
+export const Counter = Stage.source({
+  name: "counter",
+  module: import.meta.url,
+  output: Sequenced,
+  config: Schema.Struct({
+    count: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)),
+    keys: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
+  }),
+  make: ({ count, keys = 16 }) => {
+    let next = 0
+    return {
+      onPoll(_nowNs, max, out) {
+        if (next >= count) return Stage.SOURCE_EXHAUSTED
+        const n = Math.min(max, count - next)
+        const f = out.view.fields
+        for (let i = 0; i < n; i++) {
+          const seq = next + i
+          const slot = out.emit()
+          f.seq.set(slot, seq)
+          f.key.set(slot, seq % keys)
+          f.flags.set(slot, 0)
+          f.value.set(slot, seq)
+          f.check.set(slot, checkOf(seq))
+        }
+        next += n
+        return n
+      }
+    }
+  }
+})
