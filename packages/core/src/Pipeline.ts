@@ -273,7 +273,7 @@ interface PlannedHost {
 
 const DEFAULTS = { ringCapacity: 16384, batchSize: 256, maxRecordCrashes: 3, drainTimeoutMs: 10_000 } as const
 
-const validate = (options: RunOptions, steps: ReadonlyArray<Step>): Effect.Effect<void, PipelineConfigError> =>
+const validate = (options: RunOptions): Effect.Effect<void, PipelineConfigError> =>
   Effect.suspend(() => {
     const capacity = options.ringCapacity ?? DEFAULTS.ringCapacity
     if (!isPowerOfTwo(capacity) || capacity < 2) {
@@ -282,15 +282,6 @@ const validate = (options: RunOptions, steps: ReadonlyArray<Step>): Effect.Effec
     const batch = options.batchSize ?? DEFAULTS.batchSize
     if (!(Number.isInteger(batch) && batch >= 1 && batch <= capacity)) {
       return Effect.fail(new PipelineConfigError({ key: "batchSize", value: String(batch), rule: `must be an integer in 1..ringCapacity (${capacity})` }))
-    }
-    for (const s of steps) {
-      if (s.definition.maxRetained >= capacity) {
-        return Effect.fail(new PipelineConfigError({
-          key: `${s.definition.name}.maxRetained`,
-          value: String(s.definition.maxRetained),
-          rule: `must be below ringCapacity (${capacity}): retained records stay in the input ring`
-        }))
-      }
     }
     return Effect.void
   })
@@ -405,7 +396,7 @@ const defaultRestart: Schedule.Schedule<unknown, StageCrashed> = Schedule.expone
  * @since 0.1.0
  */
 export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunOptions = {}) {
-  yield* validate(options, pipeline.steps)
+  yield* validate(options)
   const configs: Array<unknown> = []
   for (const s of pipeline.steps) {
     configs.push(
@@ -413,6 +404,17 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
         Effect.mapError((e) => new PipelineConfigError({ key: s.definition.name, value: JSON.stringify(s.config), rule: e.message }))
       )
     )
+  }
+  const capacity = options.ringCapacity ?? DEFAULTS.ringCapacity
+  for (const [i, s] of pipeline.steps.entries()) {
+    const retained = s.definition.maxRetained(configs[i])
+    if (retained >= capacity) {
+      return yield* new PipelineConfigError({
+        key: `${s.definition.name}.maxRetained`,
+        value: String(retained),
+        rule: `must be below ringCapacity (${capacity}): retained records stay in the input ring`
+      })
+    }
   }
   const host = yield* StageHost
   const { hosts, stages, rings, stats } = plan(pipeline, options, configs)
@@ -453,12 +455,37 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
     }
   })
 
+  // A thread that died mid-pass could not undo its pass (a throw can): fix its counters from the rings.
+  const reconcileDeadHost = (h: PlannedHost) => {
+    const blocks = h.stageNames.map((name) =>
+      new Float64Array(stats, definitions.get(name)!.statsIndex * S.STATS_BLOCK_BYTES, S.STATS_BLOCK_BYTES / 8)
+    )
+    const first = blocks[0]!
+    const last = blocks[blocks.length - 1]!
+    // What the first member retained was counted in IN and stays unreleased: it comes again.
+    if (h.spec.inputs.length === 1) first[S.REDELIVERED_OFFSET >> 3]! += first[S.RETAINED_OFFSET >> 3]!
+    else first[S.LOST_OFFSET >> 3]! += first[S.RETAINED_OFFSET >> 3]!
+    first[S.RETAINED_OFFSET >> 3] = 0
+    for (const b of blocks.slice(1)) {
+      b[S.LOST_OFFSET >> 3]! += b[S.RETAINED_OFFSET >> 3]!
+      b[S.RETAINED_OFFSET >> 3] = 0
+    }
+    // Outputs published by the pass that never committed: the ring's TAIL is the truth (mod 2^32).
+    const out = h.spec.output
+    const handles = out._tag === "Ring" ? [out.handle] : out._tag === "None" ? [] : out.handles
+    const published = handles.reduce((n, handle) => n + (new RingMonitor(handle).tail() >>> 0), 0)
+    const counted = last[S.WRITTEN_OFFSET >> 3]! + last[S.DUPLICATED_OFFSET >> 3]!
+    const uncounted = (published - counted) % 2 ** 32
+    if (uncounted > 0) last[S.DUPLICATED_OFFSET >> 3]! += uncounted
+  }
+
   const stageOf = (h: PlannedHost, member: number) => h.stageNames[member] ?? h.stageNames[0]!
   const supervise = (h: PlannedHost) => {
     const once = Effect.gen(function*() {
       const outcome: HostOutcome = yield* host.run(h.spec).pipe(Effect.orDie)
       if (outcome._tag === "Drained" || outcome._tag === "Aborted") return outcome
       const stage = outcome._tag === "Crashed" ? stageOf(h, outcome.member) : h.stageNames[0]!
+      if (outcome._tag === "Died") reconcileDeadHost(h)
       const block = new Float64Array(stats, definitions.get(stage)!.statsIndex * S.STATS_BLOCK_BYTES, S.STATS_BLOCK_BYTES / 8)
       block[S.CRASHES_OFFSET >> 3]! += 1
       yield* Effect.logWarning(`stage ${stage} (host ${h.spec.name}) crashed: ${outcome.message.split("\n")[0]}`)

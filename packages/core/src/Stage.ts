@@ -46,8 +46,8 @@ export interface StageDefinition<I extends FieldSpec, O extends FieldSpec, C> {
   readonly errors: ReadonlyArray<string>
   /** How often `onTimer` runs, at least; `Infinity` when the stage has no timer. */
   readonly timerPeriodNs: number
-  /** The most input records the logic ever retains in state (bounded memory); 0 for stateless. */
-  readonly maxRetained: number
+  /** The most input records the logic ever retains in state under `config` (bounded memory). */
+  readonly maxRetained: (config: C) => number
   readonly make: (config: C) => StageLogic<I, O> | SourceLogic<O>
 }
 
@@ -65,7 +65,8 @@ interface CommonOptions<C> {
   readonly dropReasons?: ReadonlyArray<string>
   readonly errors?: ReadonlyArray<string>
   readonly timerPeriodNs?: number
-  readonly maxRetained?: number
+  /** The most input records the logic retains in state, for a given config; default 0 (stateless). */
+  readonly maxRetained?: number | ((config: C) => number)
 }
 
 const NoConfig = Schema.Unknown as unknown as Schema.Codec<any, unknown>
@@ -98,7 +99,9 @@ const define = <I extends FieldSpec, O extends FieldSpec, C>(
     dropReasons,
     errors,
     timerPeriodNs,
-    maxRetained: options.maxRetained ?? 0,
+    maxRetained: typeof options.maxRetained === "function"
+      ? options.maxRetained
+      : (() => (options.maxRetained as number | undefined) ?? 0),
     make
   }
 }

@@ -20,7 +20,7 @@ export const Batcher = Stage.make({
     timeoutNs: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0)))
   }),
   timerPeriodNs: 1_000_000,
-  maxRetained: 4096,
+  maxRetained: ({ size }) => size,
   make: ({ size, timeoutNs = 1_000_000 }) => {
     let count = 0
     let first = 0

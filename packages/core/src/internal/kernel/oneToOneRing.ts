@@ -355,6 +355,13 @@ export class RingConsumer {
     return (Atomics.load(this.words, this.tailIndex) - this.head) | 0
   }
 
+  /** Closed and every record polled, released or not: nothing more will come (does not poll). */
+  isExhausted(): boolean {
+    // acquire: CLOSED first, then TAIL (stored before CLOSED).
+    return Atomics.load(this.words, this.closedIndex) !== 0 &&
+      Atomics.load(this.words, this.tailIndex) === this.readSeq
+  }
+
   /** Closed and fully consumed (does not poll). */
   isEndOfStream(): boolean {
     // acquire: CLOSED first, then TAIL (stored before CLOSED).

@@ -177,8 +177,13 @@ export class StageRunner {
           this.ended[i] = true
           continue
         }
+        if (n === 0) {
+          // Closed with records still retained (unreleased) by the first member: the input is over.
+          if (c.isExhausted()) this.ended[i] = true
+          else live++
+          continue
+        }
         live++
-        if (n === 0) continue
         if (this.deliveredSinceStart === this.quarantineAt) {
           this.quarantine(this.views[i]!, c.readIndex)
           work += 1
@@ -353,7 +358,9 @@ export class StageRunner {
     // Dead letters already published stay published: they are at-least-once across a crash.
     if (this.o.deadLetters !== undefined) this.o.deadLetters.published = 0
     this.commitParks()
-    members[0]!.stats.add(S.REDELIVERED_OFFSET, inFlight)
+    // Records the first member retained were counted in IN when first delivered; they come again.
+    if (this.consumers.length === 1) members[0]!.stats.add(S.REDELIVERED_OFFSET, members[0]!.stats.get(S.RETAINED_OFFSET))
+    members[0]!.stats.set(S.RETAINED_OFFSET, 0)
     // Narrow down a poison record: a batch crash → single-step it; a single-record crash → count it.
     if (this.polledThisPass > 1) {
       Atomics.store(this.control, C.SINGLE_STEP_INDEX, inFlight)

@@ -21,8 +21,8 @@
  *   56 │ RETAINED      f64      │  8 B │ host       │ plain: inputs held in state now │
  *   64 │ BATCHES       f64      │  8 B │ host       │ plain                           │
  *   72 │ PARKS         f64      │  8 B │ host       │ plain: idle cycles that parked  │
- *   80 │ REDELIVERED   f64      │  8 B │ host       │ plain: records seen again after │
- *      │                        │      │            │ a restart                       │
+ *   80 │ REDELIVERED   f64      │  8 B │ host       │ plain: records in IN twice: they│
+ *      │                        │      │            │ were retained at a crash        │
  *   88 │ DUPLICATED    f64      │  8 B │ host       │ plain: outputs published for    │
  *      │                        │      │            │ records later redelivered       │
  *   96 │ LOST          f64      │  8 B │ host       │ plain: held in state at a crash │
