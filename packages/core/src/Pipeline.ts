@@ -196,7 +196,40 @@ export interface RunOptions {
   readonly drainTimeout?: Duration.Input
   /** Dead letters kept for `deadLetters()` (the count is always exact). Default 1000. */
   readonly deadLetterBuffer?: number
+  /** Print the ledger table when the drain ends. Default false. */
+  readonly report?: boolean
 }
+
+/**
+ * How the last drain of a pipeline ended, for exit codes: `balanced` false means a record is not
+ * accounted for; `abandoned` > 0 means the drain was cut short.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DrainReport {
+  readonly ledger: Ledger.Ledger
+  readonly timedOut: boolean
+}
+
+const live = new Set<PipelineHandle>()
+const reports: Array<DrainReport> = []
+
+/**
+ * Pipelines running in this process (a signal handler aborts them on a second signal).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const running = (): ReadonlyArray<PipelineHandle> => [...live]
+
+/**
+ * Drain reports of every pipeline that finished in this process, oldest first.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const drainReports = (): ReadonlyArray<DrainReport> => reports
 
 /**
  * One record a stage could not handle, decoded.
@@ -260,6 +293,8 @@ export interface PipelineHandle {
   readonly done: Effect.Effect<void, StageCrashed>
   /** Stops the sources; the rest drains behind them. `done` completes after. */
   readonly stop: Effect.Effect<void>
+  /** Tells every loop to leave at once, draining nothing (a second signal). */
+  readonly abortUnsafe: () => void
   /** Fault injection: kills a host's thread abruptly, as a crash would. */
   readonly terminateHost: (host: string) => Effect.Effect<boolean>
   readonly hosts: ReadonlyArray<string>
@@ -548,6 +583,10 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
       yield* Fiber.interrupt(deadLetterFiber)
       yield* Fiber.interrupt(waiter)
       for (const h of hosts) new RingProducer(h.spec.deadLetters!).close()
+      live.delete(handle)
+      const final = ledger()
+      reports.push({ ledger: final, timedOut: drained._tag === "None" })
+      if (options.report === true) yield* Console.log(Ledger.format(final))
     })
   )
 
@@ -557,9 +596,11 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
     deadLetters: () => deadLetters.slice(),
     done: Deferred.await(finished),
     stop,
+    abortUnsafe: () => Effect.runSync(signalHosts(C.ABORT_INDEX, hosts)),
     terminateHost: host.terminate,
     hosts: hosts.map((h) => h.spec.name)
   }
+  live.add(handle)
   return handle
 })
 

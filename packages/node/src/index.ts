@@ -2,3 +2,4 @@
  * @since 0.1.0
  */
 export * as NodeStageHost from "./NodeStageHost.ts"
+export * as NodePipelineRuntime from "./NodePipelineRuntime.ts"
