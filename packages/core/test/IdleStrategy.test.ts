@@ -1,0 +1,201 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Doorbell, IdleStrategy, OneToOneRing } from "../src/index.ts"
+import { Seq } from "./fixtures/seqRecord.ts"
+import { spawn, within } from "./fixtures/workerAgent.ts"
+
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url)
+
+const seqRing = (capacity: number) => {
+  const handle = OneToOneRing.makeUnsafe({ capacity, slotBytes: Seq.byteLength })
+  return { handle, view: OneToOneRing.viewUnsafe(handle, Seq) }
+}
+
+interface Done {
+  readonly type: "done"
+  readonly records: number
+  readonly rounds: number
+  readonly errors: number
+  readonly firstError: string | undefined
+  readonly notifyCount: number
+  readonly parkCount: number
+}
+
+describe("Doorbell", () => {
+  it("ringing a bell nobody armed costs no notify", () => {
+    const bell = new Doorbell.Doorbell(Doorbell.make())
+    for (let i = 0; i < 100; i++) bell.ring()
+    assert.strictEqual(bell.notifyCount, 0)
+    assert.isFalse(bell.isArmed())
+  })
+
+  it("ringing an armed bell disarms it and notifies once", () => {
+    const ref = Doorbell.make()
+    const parker = new Doorbell.Doorbell(ref)
+    const waker = new Doorbell.Doorbell(ref)
+    parker.arm()
+    assert.isTrue(waker.isArmed())
+    waker.ring()
+    waker.ring()
+    assert.strictEqual(waker.notifyCount, 1)
+    assert.isFalse(parker.isArmed())
+    assert.strictEqual(parker.wait(Infinity), "not-equal", "a wait after the ring returns at once")
+  })
+
+  it("a bell must be 4-byte aligned, and says where it is", () => {
+    assert.throws(
+      () => new Doorbell.Doorbell({ buffer: new SharedArrayBuffer(8), byteOffset: 2 }),
+      RangeError,
+      "doorbell must be 4-byte aligned: byteOffset=2"
+    )
+  })
+
+  it.live("an armed bell's async wait resolves when it is rung", () =>
+    Effect.gen(function*() {
+      const ref = Doorbell.make()
+      const parker = new Doorbell.Doorbell(ref)
+      parker.arm()
+      const waiting = parker.waitAsync(Infinity)
+      new Doorbell.Doorbell(ref).ring()
+      assert.strictEqual(yield* Effect.promise(() => waiting), "ok")
+    }))
+})
+
+describe("BackoffIdleStrategy", () => {
+  it("a loop with nothing to do reports zero work, spins maxSpins times, then parks on every idle", () => {
+    const { handle } = seqRing(8)
+    const consumer = new OneToOneRing.RingConsumer(handle)
+    const idle = new IdleStrategy.BackoffIdleStrategy(consumer.consumerBell, () => consumer.hasWork(), {
+      maxSpins: 10,
+      minParkNs: 1_000,
+      maxParkNs: 100_000
+    })
+    const parkCounts: Array<number> = []
+    for (let i = 0; i < 40; i++) {
+      const work = consumer.poll(8)
+      assert.strictEqual(work, 0)
+      idle.idle(work)
+      parkCounts.push(idle.parkCount)
+    }
+    assert.deepStrictEqual(parkCounts.slice(0, 10), new Array(10).fill(0), "the first 10 idles spin")
+    assert.deepStrictEqual(parkCounts.slice(10), Array.from({ length: 30 }, (_, i) => i + 1), "each later idle parks")
+    assert.isFalse(consumer.consumerBell.isArmed(), "the bell is disarmed after every park")
+  })
+
+  it("any work resets the backoff to spinning", () => {
+    const bell = new Doorbell.Doorbell(Doorbell.make())
+    const idle = new IdleStrategy.BackoffIdleStrategy(bell, () => false, { maxSpins: 3, minParkNs: 1_000, maxParkNs: 1_000 })
+    for (let i = 0; i < 5; i++) idle.idle(0)
+    assert.strictEqual(idle.parkCount, 2)
+    idle.idle(1)
+    for (let i = 0; i < 3; i++) idle.idle(0)
+    assert.strictEqual(idle.parkCount, 2, "spinning again after work")
+    idle.idle(0)
+    assert.strictEqual(idle.parkCount, 3)
+    idle.reset()
+    idle.idle(0)
+    assert.strictEqual(idle.parkCount, 3, "reset goes back to spinning too")
+  })
+
+  it("does not park when the re-check after arming finds work, and leaves the bell disarmed", () => {
+    const bell = new Doorbell.Doorbell(Doorbell.make())
+    let armedDuringCheck = false
+    const idle = new IdleStrategy.BackoffIdleStrategy(bell, () => {
+      armedDuringCheck = bell.isArmed()
+      return true
+    }, { maxSpins: 0, minParkNs: Infinity, maxParkNs: Infinity })
+    idle.idle(0) // would park forever if the re-check were skipped
+    assert.isTrue(armedDuringCheck, "the bell is armed before the re-check")
+    assert.strictEqual(idle.parkCount, 0)
+    assert.isFalse(bell.isArmed())
+  })
+
+  it("rejects bad bounds, naming them", () => {
+    const bell = new Doorbell.Doorbell(Doorbell.make())
+    assert.throws(
+      () => new IdleStrategy.BackoffIdleStrategy(bell, () => false, { maxSpins: -1 }),
+      RangeError,
+      "maxSpins must be >= 0: maxSpins=-1"
+    )
+    assert.throws(
+      () => new IdleStrategy.BackoffIdleStrategy(bell, () => false, { minParkNs: 5_000, maxParkNs: 1_000 }),
+      RangeError,
+      "minParkNs=5000 maxParkNs=1000"
+    )
+    assert.throws(() => new IdleStrategy.BackoffIdleStrategy(bell, () => false, { minParkNs: 0 }), RangeError, "minParkNs=0")
+  })
+
+  it("busy-spin and no-op strategies return at once whatever the work count", () => {
+    for (const idle of [new IdleStrategy.BusySpinIdleStrategy(), new IdleStrategy.NoOpIdleStrategy()]) {
+      for (let i = 0; i < 100; i++) idle.idle(0)
+      idle.idle(1)
+      idle.reset()
+    }
+  })
+
+  it.live("a consumer parked in a worker thread wakes on the next publish", () =>
+    Effect.gen(function*() {
+      const { handle, view } = seqRing(8)
+      const consumer = yield* spawn(fixture("parkedConsumer.ts"), { handle })
+      yield* consumer.receive("ready")
+      const producer = new OneToOneRing.RingProducer(handle)
+      // The worker arms its bell before it waits: armed means parked or about to park, and the
+      // protocol must wake it either way. The pause only makes "already inside Atomics.wait" likely.
+      while (!producer.consumerBell.isArmed()) yield* Effect.sleep("1 millis")
+      yield* Effect.sleep("20 millis")
+      assert.isTrue(producer.consumerBell.isArmed(), "still parked: nothing was published")
+      assert.strictEqual(producer.claim(1), 1)
+      view.fields.seq.set(producer.claimIndex, 42)
+      producer.publish(1)
+      assert.strictEqual(producer.consumerBell.notifyCount, 1, "the publish found the bell armed and notified")
+      const report = yield* consumer.receive<{ type: "record"; seq: number; parkCount: number }>("record")
+      assert.strictEqual(report.seq, 42)
+      assert.strictEqual(report.parkCount, 1, "it parked once and that park ended with the record")
+    }).pipe(within("10 seconds", "the parked consumer never woke")))
+
+  it.live("a busy producer and consumer pair in two threads makes zero notify calls", () =>
+    Effect.gen(function*() {
+      const { handle } = seqRing(256)
+      const count = 200_000
+      const consumer = yield* spawn(fixture("seqAgent.ts"), { role: "consumer", handle, count, seed: 7, idle: "busy" })
+      const producer = yield* spawn(fixture("seqAgent.ts"), { role: "producer", handle, count, seed: 8, idle: "busy" })
+      const sent = yield* producer.receive<Done>("done")
+      const received = yield* consumer.receive<Done>("done")
+      assert.strictEqual(sent.records, count)
+      assert.strictEqual(received.records, count)
+      assert.strictEqual(received.errors, 0, received.firstError)
+      assert.strictEqual(sent.notifyCount, 0, "publishes never notified the consumer")
+      assert.strictEqual(received.notifyCount, 0, "releases never notified the producer")
+    }).pipe(within("20 seconds", "the busy pair did not finish")))
+
+  it.live("the doorbell protocol never loses a wake-up across thousands of park/publish rounds", () =>
+    Effect.gen(function*() {
+      const rounds = 20_000
+      const ping = seqRing(4)
+      const pong = seqRing(4)
+      const common = { rounds, maxDelaySpins: 2_000 }
+      const pinger = yield* spawn(fixture("pingPong.ts"), {
+        ...common,
+        role: "ping",
+        inbound: pong.handle,
+        outbound: ping.handle,
+        seed: 1,
+        maxSpins: 0
+      })
+      const ponger = yield* spawn(fixture("pingPong.ts"), {
+        ...common,
+        role: "pong",
+        inbound: ping.handle,
+        outbound: pong.handle,
+        seed: 2,
+        maxSpins: 20
+      })
+      const pinged = yield* pinger.receive<Done>("done")
+      const ponged = yield* ponger.receive<Done>("done")
+      assert.strictEqual(pinged.rounds, rounds)
+      assert.strictEqual(ponged.rounds, rounds)
+      assert.isAbove(pinged.parkCount, 0, "ping parked")
+      assert.isAbove(ponged.parkCount, 0, "pong parked")
+      assert.isAbove(pinged.notifyCount + ponged.notifyCount, 0, "wake-ups went through notify")
+    }).pipe(within("30 seconds", "a wake-up was lost: both sides parked forever")), 40_000)
+})
