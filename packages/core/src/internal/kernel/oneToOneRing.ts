@@ -294,6 +294,7 @@ export class RingConsumer {
    * producer closed and every record it published was polled and released.
    */
   poll(max: number): number {
+    if (!(max >= 1)) throw new RangeError(`poll needs max >= 1: max=${max}`)
     const readSeq = this.readSeq
     let available = (this.cachedTail - readSeq) | 0
     if (available < max) {

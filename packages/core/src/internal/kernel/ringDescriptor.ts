@@ -31,8 +31,9 @@
  *     └───────────────────────────────────────────────────────────────────────────────────┘
  * ```
  *
- * Fields written by different threads sit 128 bytes apart, not 64: x86's adjacent-line prefetcher
- * fetches cache lines in pairs, so 64-byte padding still false-shares (Agrona pads the same way).
+ * Fields written by different threads never share a 128-byte block (TAIL, HEAD and the bells each
+ * start one; CLOSED shares TAIL's, as both are the producer's). 128, not 64: x86's adjacent-line
+ * prefetcher fetches cache lines in pairs, so 64-byte padding still false-shares (Agrona pads so too).
  *
  * Sequences are 32-bit and wrap: `(tail - head) | 0` is the fill level as long as the capacity is below
  * 2^31, which {@link MAX_CAPACITY} guarantees.

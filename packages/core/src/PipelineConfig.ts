@@ -1,0 +1,143 @@
+/**
+ * Run options as a `Layer`: read from the environment (`VELOX_…`), a JSON config file, or defaults,
+ * and validated with Schema at start-up. A bad value fails with a `ConfigError` naming the key, the
+ * value and the rule, e.g. `must be a power of two ≥ 2, got 1000 at ["VELOX"]["RING_CAPACITY"]`.
+ *
+ * | key (env: `VELOX_<KEY>`, JSON: `{ "VELOX": { "<KEY>": … } }`) | default |
+ * |---|---|
+ * | `RING_CAPACITY` slots per ring, a power of two | 16384 |
+ * | `BATCH_SIZE` records per loop pass, at most RING_CAPACITY (checked when the pipeline starts) | 256 |
+ * | `IDLE` `backoff` (park when idle) or `spin` | backoff |
+ * | `MAX_RECORD_CRASHES` crashes on one record before it is dead-lettered | 3 |
+ * | `MAX_RESTARTS` restarts of a crashed host, with exponential backoff | 5 |
+ * | `RESTART_DELAY` first backoff delay | 10 millis |
+ * | `DRAIN_TIMEOUT` how long a drain may take | 10 seconds |
+ * | `STAGES` per-stage sections: `{ "<stage>": { "placement": "fused" \| "worker" } }` | {} |
+ *
+ * @since 0.1.0
+ */
+import { Config, ConfigProvider, Context, Duration, Effect, FileSystem, Layer, Schedule, Schema } from "effect"
+import { type Pipeline, PipelineConfigError, type RunOptions } from "./Pipeline.ts"
+
+const positiveInt = (rule: string) =>
+  Schema.Number.check(Schema.makeFilter((n: number) => (Number.isInteger(n) && n >= 1 ? undefined : `${rule}, got ${n}`)))
+
+const PowerOfTwo = Schema.Number.check(
+  Schema.makeFilter((n: number) =>
+    Number.isInteger(n) && n >= 2 && n <= 2 ** 30 && (n & (n - 1)) === 0 ? undefined : `must be a power of two ≥ 2, got ${n}`
+  )
+)
+
+const Placement = Schema.String.check(
+  Schema.makeFilter((p: string) => (p === "fused" || p === "worker" ? undefined : `must be "fused" or "worker", got ${JSON.stringify(p)}`))
+) as unknown as Schema.Codec<"fused" | "worker", string>
+
+const StageSection = Schema.Struct({ placement: Schema.optional(Placement) })
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface PipelineSettings {
+  readonly ringCapacity: number
+  readonly batchSize: number
+  readonly idle: "backoff" | "spin"
+  readonly maxRecordCrashes: number
+  readonly maxRestarts: number
+  readonly restartDelay: Duration.Duration
+  readonly drainTimeout: Duration.Duration
+  readonly stages: Readonly<Record<string, { readonly placement?: "fused" | "worker" | undefined }>>
+}
+
+/**
+ * The `Config` behind the layer (nested under `VELOX`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const config: Config.Config<PipelineSettings> = Config.all({
+  ringCapacity: Config.schema(PowerOfTwo, "RING_CAPACITY").pipe(Config.withDefault(16384)),
+  batchSize: Config.schema(positiveInt("must be a positive integer"), "BATCH_SIZE").pipe(Config.withDefault(256)),
+  idle: Config.Literals(["backoff", "spin"], "IDLE").pipe(Config.withDefault("backoff" as const)),
+  maxRecordCrashes: Config.schema(positiveInt("must be a positive integer"), "MAX_RECORD_CRASHES").pipe(
+    Config.withDefault(3)
+  ),
+  maxRestarts: Config.Int("MAX_RESTARTS").pipe(Config.withDefault(5)),
+  restartDelay: Config.Duration("RESTART_DELAY").pipe(Config.withDefault(Duration.millis(10))),
+  drainTimeout: Config.Duration("DRAIN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  stages: Config.schema(Schema.Record(Schema.String, StageSection), "STAGES").pipe(
+    Config.withDefault({} as PipelineSettings["stages"])
+  )
+}).pipe(
+  Config.nested("VELOX")
+)
+
+/**
+ * The validated run options of this process.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class PipelineConfig extends Context.Service<PipelineConfig, PipelineSettings>()("@velox/core/PipelineConfig") {}
+
+/**
+ * Reads `PipelineConfig` from the current `ConfigProvider` (the environment unless replaced).
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<PipelineConfig, Config.ConfigError> = Layer.effect(PipelineConfig, config)
+
+/**
+ * Reads a JSON config file (same keys, under `VELOX`), falling back to the environment, then defaults.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerFile = (path: string): Layer.Layer<PipelineConfig, Config.ConfigError, FileSystem.FileSystem> =>
+  layer.pipe(
+    Layer.provide(ConfigProvider.layer(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const text = yield* fs.readFileString(path).pipe(Effect.orDie)
+      return ConfigProvider.fromUnknown(JSON.parse(text)).pipe(ConfigProvider.orElse(ConfigProvider.fromEnv()))
+    })))
+  )
+
+/**
+ * The `Pipeline.run` options these settings stand for.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const toRunOptions = (s: PipelineSettings): RunOptions => ({
+  ringCapacity: s.ringCapacity,
+  batchSize: s.batchSize,
+  idle: s.idle === "spin" ? "spin" : {},
+  maxRecordCrashes: s.maxRecordCrashes,
+  restart: Schedule.exponential(s.restartDelay).pipe(Schedule.upTo({ times: s.maxRestarts })) as RunOptions["restart"] & {},
+  drainTimeout: s.drainTimeout
+})
+
+/**
+ * Applies per-stage sections (placement) to a pipeline, by stage name. An unknown stage name is an error.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const applyStageSections = (pipeline: Pipeline, s: PipelineSettings): Effect.Effect<Pipeline, PipelineConfigError> => {
+  const names = new Set(pipeline.steps.map((step) => step.definition.name))
+  for (const name of Object.keys(s.stages)) {
+    if (!names.has(name)) {
+      return Effect.fail(
+        new PipelineConfigError({ key: `VELOX.STAGES.${name}`, value: name, rule: `no stage has this name (stages: ${[...names].join(", ")})` })
+      )
+    }
+  }
+  return Effect.succeed({
+    ...pipeline,
+    steps: pipeline.steps.map((step) => {
+      const placement = s.stages[step.definition.name]?.placement
+      return placement === undefined || step.partition !== undefined ? step : { ...step, placement }
+    })
+  })
+}
