@@ -8,7 +8,8 @@ import { Effect, Layer } from "effect"
 import { type HostOutcome, StageHost, StageHostError } from "@velox/core/StageHost"
 import { Worker } from "node:worker_threads"
 
-const entry = new URL("./internal/stageWorker.ts", import.meta.url)
+// From sources Node runs the .ts directly; from dist/ the emitted .js (the compiler does not rewrite URLs).
+const entry = new URL(`./internal/stageWorker.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url)
 
 /**
  * Provides `StageHost` with worker threads.
