@@ -1,0 +1,68 @@
+/**
+ * The `orderbook` suite: ns per update of the exact price-level book, beside the original engine's
+ * bucketed book and a naive sorted map, on the same stream, in the same process, in the same run.
+ *
+ * ```
+ *   one thread:  seeded op stream ──► velox-exact │ bucketed-16 │ sorted-map   (passes interleaved)
+ * ```
+ *
+ * Case names are stable: they are the keys of `bench/results/orderbook.json`. Targets are printed,
+ * never asserted. What is measured and checked: `bench/micro/orderBookUpdates.ts`.
+ */
+import type { Suite } from "../harness.ts"
+import type { Params } from "../micro/orderBookUpdates.ts"
+
+const RUNS = 5
+
+const PARAMS = {
+  ops: 1_000_000,
+  symbols: 64,
+  seed: 0x5eed,
+  windowTicks: 4096,
+  bookLevels: 50,
+  warmupPasses: 3,
+  timedPasses: 5
+} satisfies Params
+
+export const suite: Suite = {
+  name: "orderbook",
+  jobs: [
+    {
+      label: "exact, bucketed-16 and sorted-map books on one update stream",
+      module: new URL("../micro/orderBookUpdates.ts", import.meta.url),
+      params: PARAMS,
+      runs: RUNS,
+      metrics: [
+        { name: "orderbook/velox-exact", key: "exactNs", unit: "ns/update" },
+        { name: "orderbook/bucketed-16", key: "bucketedNs", unit: "ns/update" },
+        { name: "orderbook/sorted-map", key: "sortedMapNs", unit: "ns/update" },
+        { name: "orderbook/bucketed-16-wrong-best", key: "bucketedWrongPercent", unit: "% of updates" },
+        { name: "orderbook/bucketed-16-wrong-bucket", key: "bucketedWrongBucketPercent", unit: "% of updates" },
+        { name: "orderbook/bucketed-16-best-error", key: "bucketedErrorTicks", unit: "ticks" }
+      ],
+      details: ["updates", "levelsPerSide", "addPercent", "modifyPercent", "cancelPercent", "tradePercent"],
+      timeoutMs: 120_000
+    }
+  ],
+  ratios: [
+    {
+      name: "orderbook/ratio-exact-vs-bucketed",
+      numerator: "orderbook/velox-exact",
+      denominator: "orderbook/bucketed-16",
+      target: { op: "<", value: 1.5 }
+    },
+    {
+      name: "orderbook/ratio-sorted-map-vs-exact",
+      numerator: "orderbook/sorted-map",
+      denominator: "orderbook/velox-exact",
+      target: { op: ">=", value: 3 }
+    }
+  ],
+  notes: [
+    `One stream of ${PARAMS.ops} updates over ${PARAMS.symbols} symbols, generated from a fixed seed: ~55% adds within a few ticks of the top (some deeper), ~15% modifies of a top-5 level (size up or down), ~20% cancels (full or partial, mostly near the top), ~10% trades against the best level; books kept around ${PARAMS.bookLevels} levels per side; a drifting mid price; never crossed.`,
+    "ns/update = one update plus a bestBid and a bestAsk read (folded into a checksum), median of the timed passes of a run (a fresh book per pass). All three books validate their input alike (symbol, side, integer tick, positive integer size, overflow).",
+    "Checked before any number is reported: an untimed pass compares the exact book with the sorted map after every update (best bid and ask), and every timed pass compares their checksums and that neither refused an update.",
+    "bucketed-16 is the original engine's book (16 ticks per level, best = bucket × 16, cancels saturate at 0): fast because it is wrong. bucketed-16-wrong-best: share of updates after which its best bid or ask differs from the exact one; -wrong-bucket: after which it is not even in the exact best's 16-tick bucket (the saturating cancels at work); -best-error: mean distance from the exact best, in ticks.",
+    "Ratio rows pair the three books of one run (one process): exact ÷ bucketed (< 1.5 wanted) and sorted-map ÷ exact (>= 3 wanted)."
+  ]
+}

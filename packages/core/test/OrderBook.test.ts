@@ -1,0 +1,601 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Arbitrary, Effect, Exit, Schema } from "effect"
+import { OrderBook } from "../src/index.ts"
+
+const { ASK, BID, OrderBooks } = OrderBook
+type OrderBooks = OrderBook.OrderBooks
+
+// -------------------------------------------------------------------------------------------------
+// The model: a naive sorted-map book that states the kernel's contract in the plainest way (a Map per
+// side, sorted on every read). Same codes, same validation order, same window rule.
+
+class SortedMapBook {
+  readonly symbols: number
+  readonly windowTicks: number
+  readonly maxTick: number
+  readonly sides: Array<Array<Map<number, number>>>
+
+  constructor(symbols: number, windowTicks: number, maxTick = OrderBook.MAX_TICK) {
+    this.symbols = symbols
+    this.windowTicks = windowTicks
+    this.maxTick = maxTick
+    this.sides = Array.from({ length: symbols }, () => [new Map<number, number>(), new Map<number, number>()])
+  }
+
+  private ladder(symbol: number, side: number): Map<number, number> | number {
+    if (!Number.isInteger(symbol) || symbol < 0 || symbol >= this.symbols) return OrderBook.UNKNOWN_SYMBOL
+    if (side !== BID && side !== ASK) return OrderBook.INVALID_SIDE
+    return this.sides[symbol]![side]!
+  }
+
+  private at(symbol: number, side: number, price: number): Map<number, number> | number {
+    const m = this.ladder(symbol, side)
+    if (typeof m === "number") return m
+    if (!Number.isInteger(price) || price < 1 || price > this.maxTick) return OrderBook.PRICE_OUT_OF_RANGE
+    return m
+  }
+
+  private static sizeCode(size: number, min: number): number {
+    if (Number.isNaN(size) || size < min || size === Infinity) return OrderBook.INVALID_SIZE
+    if (size > Number.MAX_SAFE_INTEGER) return OrderBook.SIZE_OVERFLOW
+    return Number.isInteger(size) ? 0 : OrderBook.INVALID_SIZE
+  }
+
+  /** The window rule: a new level must keep the side's live levels within windowTicks - 1 ticks. */
+  private fits(m: Map<number, number>, price: number): boolean {
+    const prices = [...m.keys(), price]
+    return Math.max(...prices) - Math.min(...prices) < this.windowTicks
+  }
+
+  add(symbol: number, side: number, price: number, size: number): number {
+    const m = this.at(symbol, side, price)
+    if (typeof m === "number") return m
+    const s = SortedMapBook.sizeCode(size, 1)
+    if (s !== 0) return s
+    const old = m.get(price) ?? 0
+    if (old === 0 && !this.fits(m, price)) return OrderBook.PRICE_OUT_OF_RANGE
+    if (old + size > Number.MAX_SAFE_INTEGER) return OrderBook.SIZE_OVERFLOW
+    m.set(price, old + size)
+    return old + size
+  }
+
+  cancel(symbol: number, side: number, price: number, size: number): number {
+    const m = this.at(symbol, side, price)
+    if (typeof m === "number") return m
+    const s = SortedMapBook.sizeCode(size, 1)
+    if (s !== 0) return s
+    const old = m.get(price) ?? 0
+    if (size > old) return OrderBook.CANCEL_EXCEEDS_LEVEL
+    if (size === old) m.delete(price)
+    else m.set(price, old - size)
+    return old - size
+  }
+
+  trade(symbol: number, side: number, size: number): number {
+    const m = this.ladder(symbol, side)
+    if (typeof m === "number") return m
+    const s = SortedMapBook.sizeCode(size, 1)
+    if (s !== 0) return s
+    const best = this.best(symbol, side)
+    if (best === OrderBook.EMPTY) return OrderBook.CANCEL_EXCEEDS_LEVEL
+    return this.cancel(symbol, side, best, size)
+  }
+
+  set(symbol: number, side: number, price: number, size: number): number {
+    const m = this.at(symbol, side, price)
+    if (typeof m === "number") return m
+    const s = SortedMapBook.sizeCode(size, 0)
+    if (s !== 0) return s
+    if (size === 0) {
+      m.delete(price)
+      return 0
+    }
+    if (!m.has(price) && !this.fits(m, price)) return OrderBook.PRICE_OUT_OF_RANGE
+    m.set(price, size)
+    return size
+  }
+
+  clear(symbol: number): number {
+    const m = this.ladder(symbol, BID)
+    if (typeof m === "number") return m
+    this.sides[symbol]![BID]!.clear()
+    this.sides[symbol]![ASK]!.clear()
+    return OrderBook.OK
+  }
+
+  /** Levels best first. */
+  levels(symbol: number, side: number): Array<readonly [number, number]> {
+    const m = this.sides[symbol]![side]!
+    return [...m.entries()].sort((a, b) => (side === BID ? b[0] - a[0] : a[0] - b[0]))
+  }
+
+  best(symbol: number, side: number): number {
+    const m = this.ladder(symbol, side)
+    if (typeof m === "number") return m
+    return this.levels(symbol, side)[0]?.[0] ?? OrderBook.EMPTY
+  }
+
+  levelSize(symbol: number, side: number, price: number): number {
+    const m = this.at(symbol, side, price)
+    return typeof m === "number" ? m : (m.get(price) ?? 0)
+  }
+}
+
+/** Every observable of one symbol agrees between book and model: best prices, counts, every level. */
+const assertSame = (book: OrderBooks, model: SortedMapBook, symbol: number, context: string): void => {
+  assert.strictEqual(book.bestBid(symbol), model.best(symbol, BID), `bestBid ${context}`)
+  assert.strictEqual(book.bestAsk(symbol), model.best(symbol, ASK), `bestAsk ${context}`)
+  for (const side of [BID, ASK]) {
+    const levels = model.levels(symbol, side)
+    assert.strictEqual(book.levelCount(symbol, side), levels.length, `levelCount ${context}`)
+    // Full depth: every live level, in order, with its exact size.
+    const out = new Float64Array(2 * (levels.length + 2)).fill(-7)
+    const n = book.depth(symbol, side, levels.length + 2, out)
+    assert.strictEqual(n, levels.length, `depth count ${context}`)
+    assert.deepStrictEqual(
+      Array.from({ length: n }, (_, k) => [out[2 * k], out[2 * k + 1]]),
+      levels.map(([p, s]) => [p, s]),
+      `depth side=${side} ${context}`
+    )
+    assert.strictEqual(out[2 * n], -7, `depth wrote past its levels ${context}`)
+    // Top-3 into a buffer that holds exactly 3 levels.
+    const top = new Float64Array(6)
+    const k = book.depth(symbol, side, 3, top)
+    assert.strictEqual(k, Math.min(3, levels.length))
+    for (let i = 0; i < k; i++) {
+      assert.strictEqual(top[2 * i], levels[i]![0])
+      assert.strictEqual(top[2 * i + 1], levels[i]![1])
+    }
+  }
+}
+
+/** A level and the ticks that alias its slot (± windowTicks) read what the model says. */
+const assertLevelsAround = (book: OrderBooks, model: SortedMapBook, symbol: number, price: number): void => {
+  for (const side of [BID, ASK]) {
+    for (const p of [price - book.windowTicks, price - 1, price, price + 1, price + book.windowTicks]) {
+      assert.strictEqual(book.levelSize(symbol, side, p), model.levelSize(symbol, side, p), `levelSize ${side}@${p}`)
+    }
+  }
+}
+
+/** A deterministic PRNG (mulberry32) for the scripted walks. */
+const prng = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+const snapshot = (book: OrderBooks, symbols: number): string =>
+  JSON.stringify(Array.from({ length: symbols }, (_, s) =>
+    [BID, ASK].map((side) => {
+      const out = new Float64Array(2 * 64)
+      const n = book.depth(s, side, 64, out)
+      return Array.from(out.subarray(0, 2 * n))
+    })))
+
+// -------------------------------------------------------------------------------------------------
+
+const int = (minimum: number, maximum: number) =>
+  Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum, maximum })))
+
+const Op = Arbitrary.all({
+  kind: int(0, 11),
+  symbol: int(0, 2),
+  side: int(0, 1),
+  offset: int(0, 24),
+  size: int(1, 60),
+  walk: int(-3, 3)
+})
+
+/** Starting mid prices: near the bottom of the tick range, ordinary, and near MAX_TICK. */
+const MIDS = [30, 10_000, OrderBook.MAX_TICK - 40]
+
+describe("OrderBook kernel against a sorted-map model", () => {
+  it.prop(
+    "random order flow near a walking mid: every result, best price, level and depth agrees after every update",
+    { windowTicks: Arbitrary.schema(Schema.Literals([32, 64, 4096])), flow: Arbitrary.array(Op, { maxLength: 400 }) },
+    ({ flow, windowTicks }) => {
+      const book = new OrderBooks({ symbols: 3, windowTicks })
+      const model = new SortedMapBook(3, windowTicks)
+      const mid = [...MIDS]
+      flow.forEach((op, i) => {
+        const { side, size, symbol } = op
+        mid[symbol] = mid[symbol]! + (op.kind === 9 ? op.walk * 40 : op.walk)
+        const price = side === BID ? mid[symbol]! - op.offset : mid[symbol]! + op.offset
+        let got: number
+        let want: number
+        let label: string
+        switch (op.kind) {
+          case 0:
+          case 1:
+          case 2:
+          case 3:
+          case 9: {
+            label = `add ${size}@${price}`
+            got = book.add(symbol, side, price, size)
+            want = model.add(symbol, side, price, size)
+            break
+          }
+          case 4:
+          case 5: {
+            const level = model.levelSize(symbol, side, price)
+            const amount = level <= 0 ? size : size % 5 === 0 ? level : size % 9 === 0 ? level + 1 : Math.min(size, level)
+            label = `cancel ${amount}@${price}`
+            got = book.cancel(symbol, side, price, amount)
+            want = model.cancel(symbol, side, price, amount)
+            break
+          }
+          case 6: {
+            const target = size % 4 === 0 ? 0 : size
+            label = `set ${target}@${price}`
+            got = book.set(symbol, side, price, target)
+            want = model.set(symbol, side, price, target)
+            break
+          }
+          case 7:
+          case 8: {
+            const best = model.best(symbol, side)
+            const level = best > 0 ? model.levelSize(symbol, side, best) : 0
+            const amount = level <= 0 ? size : size % 3 === 0 ? level : size % 11 === 0 ? level + 1 : Math.min(size, level)
+            label = `trade ${amount}`
+            got = book.trade(symbol, side, amount)
+            want = model.trade(symbol, side, amount)
+            break
+          }
+          case 10: {
+            // Bad input of every kind: both must refuse it with the same code.
+            const bad: ReadonlyArray<readonly [number, number, number, number]> = [
+              [symbol, side, 0, size],
+              [symbol, side, price + 0.5, size],
+              [symbol, side, price, 0],
+              [symbol, side, price, Number.NaN],
+              [symbol, side, price, 2 ** 53],
+              [3, side, price, size],
+              [symbol, 2, price, size],
+              [symbol, side, price, size + 0.25]
+            ]
+            const [s, d, p, z] = bad[size % bad.length]!
+            label = `bad ${s}/${d} ${z}@${p}`
+            got = size % 2 === 0 ? book.add(s, d, p, z) : book.cancel(s, d, p, z)
+            want = size % 2 === 0 ? model.add(s, d, p, z) : model.cancel(s, d, p, z)
+            break
+          }
+          default: {
+            label = size % 10 === 0 ? "clear" : `add ${size}@${price}`
+            got = size % 10 === 0 ? book.clear(symbol) : book.add(symbol, side, price, size)
+            want = size % 10 === 0 ? model.clear(symbol) : model.add(symbol, side, price, size)
+          }
+        }
+        const context = `op ${i} (${label}, symbol ${symbol}, window ${windowTicks})`
+        assert.strictEqual(got, want, `result of ${context}`)
+        for (let s = 0; s < 3; s++) assertSame(book, model, s, context)
+        assertLevelsAround(book, model, symbol, price)
+      })
+    },
+    { arbitrary: { runs: 200, size: 400 } }
+  )
+
+  it("re-centres as the price walks 20,000 ticks up and back down with a 64-tick window", () => {
+    const windowTicks = 64
+    const book = new OrderBooks({ symbols: 2, windowTicks })
+    const model = new SortedMapBook(2, windowTicks)
+    const random = prng(42)
+    let mid = 1_000
+    let lowest = mid
+    let highest = mid
+    const step = (direction: number) => {
+      mid += direction * (1 + Math.floor(random() * 6))
+      lowest = Math.min(lowest, mid)
+      highest = Math.max(highest, mid)
+      for (const side of [BID, ASK]) {
+        // Cancel what the walk left behind (more than 20 ticks from mid), then quote near mid.
+        for (const [p, s] of model.levels(1, side)) {
+          if (Math.abs(p - mid) > 20) assert.strictEqual(book.cancel(1, side, p, s), model.cancel(1, side, p, s))
+        }
+        const price = side === BID ? mid - 1 - Math.floor(random() * 8) : mid + 1 + Math.floor(random() * 8)
+        const size = 1 + Math.floor(random() * 50)
+        assert.strictEqual(book.add(1, side, price, size), model.add(1, side, price, size))
+        if (random() < 0.3) {
+          const best = model.best(1, side)
+          const amount = Math.max(1, Math.floor(model.levelSize(1, side, best) * random()))
+          assert.strictEqual(book.trade(1, side, amount), model.trade(1, side, amount))
+        }
+      }
+      assertSame(book, model, 1, `mid ${mid}`)
+      assertSame(book, model, 0, `mid ${mid}`)
+    }
+    while (mid < 21_000) step(1)
+    while (mid > 1_000) step(-1)
+    assert.isAbove(highest - lowest, 300 * windowTicks) // the ladder wrapped hundreds of times
+    assert.isAbove(book.levelCount(1, BID), 0)
+  })
+
+  it("a level left behind holds the window until it is cancelled, then the window moves on", () => {
+    const book = new OrderBooks({ symbols: 1, windowTicks: 64 })
+    assert.strictEqual(book.add(0, BID, 1_000, 5), 5)
+    assert.strictEqual(book.add(0, BID, 1_063, 7), 7) // span 64 ticks: the most a 64-tick window holds
+    assert.strictEqual(book.add(0, BID, 1_064, 9), OrderBook.PRICE_OUT_OF_RANGE)
+    assert.strictEqual(book.add(0, BID, 999, 9), OrderBook.PRICE_OUT_OF_RANGE)
+    assert.strictEqual(book.set(0, BID, 1_064, 9), OrderBook.PRICE_OUT_OF_RANGE)
+    assert.strictEqual(book.bestBid(0), 1_063)
+    assert.strictEqual(book.cancel(0, BID, 1_000, 5), 0)
+    assert.strictEqual(book.add(0, BID, 1_064, 9), 9) // same slot as 1_000 (1_064 & 63 === 1_000 & 63)
+    assert.strictEqual(book.levelSize(0, BID, 1_000), 0)
+    assert.strictEqual(book.levelSize(0, BID, 1_064), 9)
+    assert.strictEqual(book.bestBid(0), 1_064)
+    // The ask side has its own window.
+    assert.strictEqual(book.add(0, ASK, 500_000, 1), 1)
+  })
+
+  it("clear empties both sides of one symbol and leaves the others alone", () => {
+    const book = new OrderBooks({ symbols: 2, windowTicks: 32 })
+    for (let p = 100; p < 132; p += 3) {
+      book.add(0, BID, p, p)
+      book.add(0, ASK, p + 1_000, p)
+      book.add(1, BID, p, p)
+    }
+    assert.strictEqual(book.clear(0), OrderBook.OK)
+    assert.strictEqual(book.bestBid(0), OrderBook.EMPTY)
+    assert.strictEqual(book.bestAsk(0), OrderBook.EMPTY)
+    assert.strictEqual(book.levelCount(0, BID), 0)
+    assert.strictEqual(book.levelSize(0, BID, 100), 0)
+    assert.strictEqual(book.bestBid(1), 130)
+    // Reusable after a clear, anywhere on the price axis.
+    assert.strictEqual(book.add(0, BID, 7_777_777, 3), 3)
+    assert.strictEqual(book.add(0, BID, 7_777_777 - 31, 3), 3)
+    const out = new Float64Array(4)
+    assert.strictEqual(book.depth(0, BID, 5, out), 2)
+    assert.deepStrictEqual(Array.from(out), [7_777_777, 3, 7_777_746, 3])
+  })
+
+  it("works at the top of the tick range, where tick + 1 leaves int32", () => {
+    const max = OrderBook.MAX_TICK
+    const book = new OrderBooks({ symbols: 1, windowTicks: 32 })
+    const model = new SortedMapBook(1, 32)
+    for (const p of [max, max - 3, max - 31, max - 17]) {
+      assert.strictEqual(book.add(0, ASK, p, 2), model.add(0, ASK, p, 2))
+      assert.strictEqual(book.add(0, BID, p, 2), model.add(0, BID, p, 2))
+    }
+    for (const p of [max - 31, max, max - 17]) {
+      assert.strictEqual(book.cancel(0, ASK, p, 2), model.cancel(0, ASK, p, 2))
+      assert.strictEqual(book.cancel(0, BID, p, 2), model.cancel(0, BID, p, 2))
+      assertSame(book, model, 0, `after cancel at ${p}`)
+    }
+    assert.strictEqual(book.add(0, ASK, max + 1, 2), OrderBook.PRICE_OUT_OF_RANGE)
+  })
+
+  it("depth writes no more levels than asked for or than fit, and nothing past them", () => {
+    const book = new OrderBooks({ symbols: 1 })
+    for (let p = 1_000; p < 1_010; p++) book.add(0, ASK, p, p - 999)
+    const out = new Float64Array(7).fill(-1) // room for 3 levels and a spare element
+    assert.strictEqual(book.depth(0, ASK, 10, out), 3)
+    assert.deepStrictEqual(Array.from(out), [1_000, 1, 1_001, 2, 1_002, 3, -1])
+    assert.strictEqual(book.depth(0, ASK, 0, out), 0)
+    assert.strictEqual(book.depth(0, ASK, -2, out), 0)
+    assert.strictEqual(book.depth(0, ASK, Number.NaN, out), 0)
+    assert.strictEqual(book.depth(0, BID, 3, out), 0)
+  })
+})
+
+describe("OrderBook kernel codes: a refused update leaves the book unchanged", () => {
+  const fresh = () => {
+    const book = new OrderBooks({ symbols: 2, windowTicks: 64, maxTick: 1_000_000 })
+    book.add(0, BID, 500, 10)
+    book.add(0, BID, 498, 4)
+    book.add(0, ASK, 503, 6)
+    return book
+  }
+  const refuses = (code: number, update: (book: OrderBooks) => number) => {
+    const book = fresh()
+    const before = snapshot(book, 2)
+    assert.strictEqual(update(book), code)
+    assert.strictEqual(snapshot(book, 2), before)
+  }
+
+  it("PRICE_OUT_OF_RANGE: zero, negative, fractional, NaN and beyond-maxTick prices, and a live span past the window", () => {
+    for (const price of [0, -5, 500.5, Number.NaN, Infinity, 1_000_001]) {
+      refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.add(0, BID, price, 1))
+      refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.cancel(0, BID, price, 1))
+      refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.set(0, BID, price, 1))
+      refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.levelSize(0, BID, price))
+    }
+    refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.add(0, BID, 498 + 64, 1))
+    refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.add(0, BID, 500 - 64, 1))
+    assert.strictEqual(fresh().add(0, BID, 498 + 63, 1), 1) // a span of exactly 64 ticks fits
+  })
+
+  it("INVALID_SIZE: zero, negative, fractional, NaN and infinite sizes; set accepts 0", () => {
+    for (const size of [0, -1, 0.5, 2.25, Number.NaN, Infinity, -Infinity]) {
+      refuses(OrderBook.INVALID_SIZE, (b) => b.add(0, BID, 500, size))
+      refuses(OrderBook.INVALID_SIZE, (b) => b.cancel(0, BID, 500, size))
+      refuses(OrderBook.INVALID_SIZE, (b) => b.trade(0, BID, size))
+      if (size !== 0) refuses(OrderBook.INVALID_SIZE, (b) => b.set(0, BID, 500, size))
+    }
+    const book = fresh()
+    assert.strictEqual(book.set(0, BID, 500, 0), 0)
+    assert.strictEqual(book.bestBid(0), 498)
+  })
+
+  it("SIZE_OVERFLOW: a size past MAX_SAFE_INTEGER, or a level that would pass it", () => {
+    refuses(OrderBook.SIZE_OVERFLOW, (b) => b.add(0, BID, 500, 2 ** 53))
+    refuses(OrderBook.SIZE_OVERFLOW, (b) => b.add(0, BID, 499, 2 ** 60))
+    refuses(OrderBook.SIZE_OVERFLOW, (b) => b.set(0, ASK, 503, 2 ** 53))
+    refuses(OrderBook.SIZE_OVERFLOW, (b) => b.cancel(0, BID, 500, 2 ** 53))
+    refuses(OrderBook.SIZE_OVERFLOW, (b) => b.add(0, BID, 500, Number.MAX_SAFE_INTEGER - 9))
+    const book = fresh()
+    assert.strictEqual(book.add(0, BID, 500, Number.MAX_SAFE_INTEGER - 10), Number.MAX_SAFE_INTEGER)
+    assert.strictEqual(book.cancel(0, BID, 500, Number.MAX_SAFE_INTEGER), 0) // exact to the last lot
+  })
+
+  it("CANCEL_EXCEEDS_LEVEL: more than the level holds, an empty level, a trade past the best level or on an empty side", () => {
+    refuses(OrderBook.CANCEL_EXCEEDS_LEVEL, (b) => b.cancel(0, BID, 500, 11))
+    refuses(OrderBook.CANCEL_EXCEEDS_LEVEL, (b) => b.cancel(0, BID, 499, 1))
+    refuses(OrderBook.CANCEL_EXCEEDS_LEVEL, (b) => b.cancel(0, BID, 100_000, 1)) // far away, aliasing slot
+    refuses(OrderBook.CANCEL_EXCEEDS_LEVEL, (b) => b.cancel(0, ASK, 500, 1))
+    refuses(OrderBook.CANCEL_EXCEEDS_LEVEL, (b) => b.trade(0, BID, 11))
+    refuses(OrderBook.CANCEL_EXCEEDS_LEVEL, (b) => b.trade(1, ASK, 1))
+  })
+
+  it("UNKNOWN_SYMBOL and INVALID_SIDE, from mutations and queries alike", () => {
+    for (const symbol of [-1, 2, 0.5, Number.NaN, 2 ** 32]) {
+      refuses(OrderBook.UNKNOWN_SYMBOL, (b) => b.add(symbol, BID, 500, 1))
+      refuses(OrderBook.UNKNOWN_SYMBOL, (b) => b.cancel(symbol, BID, 500, 1))
+      refuses(OrderBook.UNKNOWN_SYMBOL, (b) => b.trade(symbol, BID, 1))
+      refuses(OrderBook.UNKNOWN_SYMBOL, (b) => b.set(symbol, BID, 500, 1))
+      refuses(OrderBook.UNKNOWN_SYMBOL, (b) => b.clear(symbol))
+      refuses(OrderBook.UNKNOWN_SYMBOL, (b) => b.bestBid(symbol))
+      refuses(OrderBook.UNKNOWN_SYMBOL, (b) => b.bestAsk(symbol))
+      refuses(OrderBook.UNKNOWN_SYMBOL, (b) => b.levelCount(symbol, BID))
+      refuses(OrderBook.UNKNOWN_SYMBOL, (b) => b.depth(symbol, BID, 1, new Float64Array(2)))
+    }
+    for (const side of [-1, 2, 0.5, Number.NaN]) {
+      refuses(OrderBook.INVALID_SIDE, (b) => b.add(0, side, 500, 1))
+      refuses(OrderBook.INVALID_SIDE, (b) => b.trade(0, side, 1))
+      refuses(OrderBook.INVALID_SIDE, (b) => b.best(0, side))
+      refuses(OrderBook.INVALID_SIDE, (b) => b.levelSize(0, side, 500))
+      refuses(OrderBook.INVALID_SIDE, (b) => b.depth(0, side, 1, new Float64Array(2)))
+    }
+  })
+
+  it("the constructor throws RangeError naming the bad value", () => {
+    const throwsWith = (options: OrderBook.OrderBooksOptions, text: string) =>
+      assert.throws(() => new OrderBooks(options), RangeError, text)
+    throwsWith({ symbols: 0 }, "symbols=0")
+    throwsWith({ symbols: 1.5 }, "symbols=1.5")
+    throwsWith({ symbols: 1, windowTicks: 4_100 }, "windowTicks=4100")
+    throwsWith({ symbols: 1, windowTicks: 16 }, "windowTicks=16")
+    throwsWith({ symbols: 1, windowTicks: 2 ** 25 }, "windowTicks=33554432")
+    throwsWith({ symbols: 1, maxTick: 0 }, "maxTick=0")
+    throwsWith({ symbols: 1, maxTick: 2 ** 31 }, "maxTick=2147483648")
+    throwsWith({ symbols: 1 << 20, windowTicks: 4_096 }, "symbols=1048576 windowTicks=4096")
+  })
+})
+
+// -------------------------------------------------------------------------------------------------
+// The original engine's book: one level per 16-tick bucket, best price = bucket × 16, cancels
+// saturate at zero. Written here only to show what it got wrong.
+
+class BucketedBook {
+  readonly buckets = [new Map<number, number>(), new Map<number, number>()]
+  add(side: number, price: number, size: number): void {
+    const m = this.buckets[side]!
+    m.set(price >> 4, (m.get(price >> 4) ?? 0) + size)
+  }
+  cancel(side: number, price: number, size: number): void {
+    const m = this.buckets[side]!
+    m.set(price >> 4, Math.max(0, (m.get(price >> 4) ?? 0) - size))
+  }
+  best(side: number): number {
+    const live = [...this.buckets[side]!.entries()].filter(([, s]) => s > 0).map(([b]) => b)
+    return live.length === 0 ? 0 : (side === BID ? Math.max(...live) : Math.min(...live)) * 16
+  }
+  levelSize(side: number, price: number): number {
+    return this.buckets[side]!.get(price >> 4) ?? 0
+  }
+}
+
+describe("what the bucketed book got wrong", () => {
+  it("two bids in one 16-tick bucket: the bucketed best bid is 5 ticks off, this book's is exact", () => {
+    const bucketed = new BucketedBook()
+    const book = new OrderBooks({ symbols: 1 })
+    for (const [price, size] of [[10_000, 100], [10_005, 50]] as const) {
+      bucketed.add(BID, price, size)
+      book.add(0, BID, price, size)
+    }
+    bucketed.add(ASK, 10_007, 30)
+    book.add(0, ASK, 10_007, 30)
+    assert.strictEqual(bucketed.best(BID), 10_000) // wrong: the best bid is 10_005
+    assert.strictEqual(bucketed.best(ASK), 10_000) // wrong, and now it looks crossed
+    assert.strictEqual(bucketed.levelSize(BID, 10_005), 150) // wrong: 50 rest there
+    assert.strictEqual(book.bestBid(0), 10_005)
+    assert.strictEqual(book.bestAsk(0), 10_007)
+    assert.strictEqual(book.levelSize(0, BID, 10_005), 50)
+    assert.strictEqual(book.levelSize(0, BID, 10_000), 100)
+  })
+
+  it("a cancel at one price does not zero another price in the same bucket", () => {
+    const bucketed = new BucketedBook()
+    const book = new OrderBooks({ symbols: 1 })
+    bucketed.add(BID, 10_000, 100)
+    book.add(0, BID, 10_000, 100)
+    // The engine's documented failure: remove 100 at 10_005, where nothing rests.
+    bucketed.cancel(BID, 10_005, 100)
+    assert.strictEqual(bucketed.levelSize(BID, 10_000), 0) // the 100 at 10_000 is gone
+    assert.strictEqual(bucketed.best(BID), 0) // and so is the bid side
+    assert.strictEqual(book.cancel(0, BID, 10_005, 100), OrderBook.CANCEL_EXCEEDS_LEVEL)
+    assert.strictEqual(book.levelSize(0, BID, 10_000), 100)
+    assert.strictEqual(book.bestBid(0), 10_000)
+    // A valid cancel at the neighbour touches only the neighbour.
+    book.add(0, BID, 10_005, 50)
+    bucketed.add(BID, 10_005, 50)
+    assert.strictEqual(book.cancel(0, BID, 10_005, 50), 0)
+    assert.strictEqual(book.levelSize(0, BID, 10_000), 100)
+    assert.strictEqual(book.bestBid(0), 10_000)
+    bucketed.cancel(BID, 10_005, 50)
+    assert.strictEqual(bucketed.levelSize(BID, 10_000), 0) // still lost
+  })
+})
+
+// -------------------------------------------------------------------------------------------------
+
+describe("OrderBook Effect face", () => {
+  const book = () => {
+    const b = new OrderBooks({ symbols: 2, windowTicks: 64, maxTick: 1_000_000 })
+    b.add(1, ASK, 700, 20)
+    return b
+  }
+
+  it("fromCode maps every code to an OrderBookError naming the values, and success values to undefined", () => {
+    const b = book()
+    assert.isUndefined(OrderBook.fromCode(b, 0, { op: "cancel", symbol: 1, side: ASK, price: 700, size: 20 }))
+    assert.isUndefined(OrderBook.fromCode(b, 35, { op: "add", symbol: 1, side: ASK, price: 700, size: 15 }))
+    const cases: ReadonlyArray<readonly [OrderBook.Update, OrderBook.Reason, string]> = [
+      [{ op: "add", symbol: 1, side: ASK, price: 0, size: 1 }, "PriceOutOfRange", "price=0 is not a tick in 1..1000000"],
+      [{ op: "add", symbol: 1, side: ASK, price: 800, size: 1 }, "PriceOutOfRange", "span 700..800 (101 ticks), more than windowTicks=64"],
+      [{ op: "add", symbol: 1, side: ASK, price: 700, size: 0.5 }, "InvalidSize", "size=0.5 is not a positive integer"],
+      [{ op: "set", symbol: 1, side: ASK, price: 700, size: -1 }, "InvalidSize", "size=-1 is not a non-negative integer"],
+      [{ op: "add", symbol: 1, side: ASK, price: 700, size: 2 ** 53 - 5 }, "SizeOverflow", "levelSize=20"],
+      [{ op: "cancel", symbol: 1, side: ASK, price: 700, size: 21 }, "CancelExceedsLevel", "size=21 exceeds levelSize=20 at price=700"],
+      [{ op: "trade", symbol: 1, side: ASK, price: 0, size: 21 }, "CancelExceedsLevel", "size=21 exceeds levelSize=20 at price=700"],
+      [{ op: "trade", symbol: 1, side: BID, price: 0, size: 1 }, "CancelExceedsLevel", "traded against an empty side"],
+      [{ op: "add", symbol: 9, side: ASK, price: 700, size: 1 }, "UnknownSymbol", "symbol=9 is not an index in 0..1"],
+      [{ op: "add", symbol: 1, side: 3, price: 700, size: 1 }, "InvalidSide", "side=3 is neither BID (0) nor ASK (1)"]
+    ]
+    for (const [update, reason, text] of cases) {
+      const code = OrderBook.applyUnsafe(b, update)
+      assert.isBelow(code, 0)
+      assert.strictEqual(OrderBook.reasonOf(code), reason)
+      const error = OrderBook.fromCode(b, code, update)
+      assert.instanceOf(error, OrderBook.OrderBookError)
+      assert.strictEqual(error?._tag, "OrderBookError")
+      assert.strictEqual(error?.reason, reason)
+      assert.strictEqual(error?.symbol, update.symbol)
+      assert.strictEqual(error?.size, update.size)
+      assert.include(error?.message, text)
+    }
+    const trade = OrderBook.fromCode(b, OrderBook.CANCEL_EXCEEDS_LEVEL, { op: "trade", symbol: 1, side: ASK, price: 0, size: 21 })
+    assert.strictEqual(trade?.price, 700)
+    assert.strictEqual(trade?.levelSize, 20)
+    assert.strictEqual(b.levelSize(1, ASK, 700), 20) // every refusal left the book as it was
+  })
+
+  it.effect("apply succeeds with the level's new size or fails with the typed error", () =>
+    Effect.gen(function*() {
+      const b = yield* OrderBook.make({ symbols: 1 })
+      assert.strictEqual(yield* OrderBook.apply(b, { op: "add", symbol: 0, side: BID, price: 99, size: 8 }), 8)
+      assert.strictEqual(yield* OrderBook.apply(b, { op: "trade", symbol: 0, side: BID, price: 0, size: 3 }), 5)
+      assert.strictEqual(yield* OrderBook.apply(b, { op: "set", symbol: 0, side: BID, price: 99, size: 2 }), 2)
+      const error = yield* Effect.flip(OrderBook.apply(b, { op: "cancel", symbol: 0, side: BID, price: 99, size: 3 }))
+      assert.strictEqual(error.reason, "CancelExceedsLevel")
+      assert.strictEqual(error.levelSize, 2)
+      assert.strictEqual(b.levelSize(0, BID, 99), 2)
+    }))
+
+  it.effect("make with a bad window dies with the constructor's RangeError", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(OrderBook.make({ symbols: 1, windowTicks: 100 }))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "windowTicks=100")
+    }))
+})
