@@ -53,6 +53,32 @@ describe("Pipeline", () => {
       assert.strictEqual(stage(ledger, "counting-sink").in, count)
     }))
 
+  it.live("a stage in a fiber on the main thread runs without blocking the event loop", () =>
+    Effect.gen(function*() {
+      const count = 300_000
+      let ticks = 0
+      const timer = setInterval(() => ticks++, 1)
+      const { ledger } = yield* runToEnd(
+        Pipeline.from(Counter, { count }).via(Filter, { dropEvery: 3 }, { placement: "fiber" }).to(CountingSink, {}),
+        { ringCapacity: 1024 }
+      ).pipe(Effect.ensuring(Effect.sync(() => clearInterval(timer))))
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      assert.strictEqual(stage(ledger, "filter").host, "filter+counting-sink")
+      assert.strictEqual(stage(ledger, "counting-sink").in, count - count / 3)
+      // The 1 ms timer kept firing while the fiber host worked through 300k records.
+      assert.isAbove(ticks, 5)
+    }))
+
+  it.live("a source in a fiber feeds stages in a worker", () =>
+    Effect.gen(function*() {
+      const count = 100_000
+      const { ledger } = yield* runToEnd(
+        Pipeline.from(Counter, { count }, { placement: "fiber" }).via(PassThrough, {}, { placement: "worker" }).to(CountingSink, {})
+      )
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      assert.strictEqual(stage(ledger, "counting-sink").emitted, count)
+    }))
+
   it.live("a handler that throws at the k-th record is restarted and the batch is delivered again", () =>
     Effect.gen(function*() {
       const count = 50_000

@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { Cause, Effect, Schema, Scope, Stream } from "effect"
-import type { Doorbell } from "./internal/kernel/doorbell.ts"
+import { awaitBell } from "./internal/awaitBell.ts"
 import * as kernel from "./internal/kernel/oneToOneRing.ts"
 import * as Layout from "./internal/kernel/recordLayout.ts"
 
@@ -100,28 +100,6 @@ export const make = <F extends Layout.FieldSpec>(
     }),
     (ring) => Effect.sync(() => new kernel.RingProducer(ring.handle).close())
   )
-
-/** Longest single `waitAsync`: an interrupted fiber's pending wait then lapses quickly. */
-const MAX_ASYNC_WAIT_MS = 50
-
-/**
- * Waits without blocking the event loop until `bell` is rung or `ready()` holds (the doorbell
- * protocol: arm, re-check, wait).
- */
-const awaitBell = (bell: Doorbell, ready: () => boolean): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    bell.arm()
-    if (ready()) {
-      bell.disarm()
-      return Effect.void
-    }
-    return Effect.callback<void>((resume) => {
-      bell.waitAsync(MAX_ASYNC_WAIT_MS).then(() => {
-        bell.disarm()
-        resume(Effect.void)
-      })
-    })
-  })
 
 /**
  * The producer side, for a fiber.

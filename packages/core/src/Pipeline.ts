@@ -11,7 +11,8 @@
  * @since 0.1.0
  */
 import { Cause, Console, Deferred, Duration, Effect, Exit, Fiber, Schedule, Schema, Scope } from "effect"
-import type { HostMemberSpec, HostOutput, HostSpec } from "./internal/kernel/host.ts"
+import { runInFiber } from "./internal/fiberHost.ts"
+import type { HostedDefinition, HostMemberSpec, HostOutput, HostSpec } from "./internal/kernel/host.ts"
 import { makeControlBlock } from "./internal/kernel/hostControlDescriptor.ts"
 import * as C from "./internal/kernel/hostControlDescriptor.ts"
 import { Doorbell, DOORBELL_STRIDE_BYTES, type DoorbellRef } from "./internal/kernel/doorbell.ts"
@@ -34,14 +35,24 @@ type AnyDefinition = StageDefinition<any, any, any>
  * @since 0.1.0
  */
 export interface StepOptions {
-  /** `"worker"` starts a new thread at this stage; `"fused"` (default) joins the previous stage's loop. */
-  readonly placement?: "fused" | "worker"
+  /**
+   * `"fused"` (default) joins the previous stage's loop; `"worker"` starts a new thread at this stage;
+   * `"fiber"` starts a new loop in a fiber on the main thread (stages doing I/O; it never blocks the
+   * event loop while idle).
+   */
+  readonly placement?: Placement
 }
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Placement = "fused" | "worker" | "fiber"
 
 interface Step {
   readonly definition: AnyDefinition
   readonly config: unknown
-  readonly placement: "fused" | "worker"
+  readonly placement: Placement
   readonly partition: { readonly key: string; readonly count: number } | undefined
 }
 
@@ -93,7 +104,7 @@ export type SameFields<A, B> = [A] extends [B] ? [B] extends [A] ? unknown
   : { readonly "layout mismatch: the stage's input is missing fields of the previous output": B }
   : { readonly "layout mismatch: the stage's input does not match the previous output": B }
 
-const step = (definition: AnyDefinition, config: unknown, placement: "fused" | "worker", partition: Step["partition"]): Step => ({
+const step = (definition: AnyDefinition, config: unknown, placement: Placement, partition: Step["partition"]): Step => ({
   definition,
   config,
   placement,
@@ -127,9 +138,13 @@ export interface Pipeline {
  * @category constructors
  * @since 0.1.0
  */
-export const from = <O extends FieldSpec, Cfg>(source: StageDefinition<never, O, Cfg>, config: Cfg): Builder<O> => {
+export const from = <O extends FieldSpec, Cfg>(
+  source: StageDefinition<never, O, Cfg>,
+  config: Cfg,
+  options: { readonly placement?: "worker" | "fiber" } = {}
+): Builder<O> => {
   if (source.kind !== "source") throw new RangeError(`"${source.name}" is a ${source.kind}, not a source`)
-  return new Builder([step(source, config, "worker", undefined)])
+  return new Builder([step(source, config, options.placement ?? "worker", undefined)])
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -302,6 +317,9 @@ export interface PipelineHandle {
 
 interface PlannedHost {
   readonly spec: HostSpec
+  readonly definitions: ReadonlyArray<AnyDefinition>
+  /** Runs in a fiber on the main thread rather than in a worker thread. */
+  readonly inFiber: boolean
   readonly isSource: boolean
   readonly stageNames: ReadonlyArray<string>
 }
@@ -331,7 +349,7 @@ const plan = (pipeline: Pipeline, options: RunOptions, configs: ReadonlyArray<un
   const groups: Array<Group> = []
   pipeline.steps.forEach((s, index) => {
     const last = groups[groups.length - 1]
-    const newGroup = last === undefined || s.placement === "worker" || s.partition !== undefined || last.lanes > 1
+    const newGroup = last === undefined || s.placement !== "fused" || s.partition !== undefined || last.lanes > 1
     if (newGroup) groups.push({ steps: [{ step: s, index }], lanes: s.partition?.count ?? 1, key: s.partition?.key })
     else last.steps.push({ step: s, index })
   })
@@ -395,6 +413,8 @@ const plan = (pipeline: Pipeline, options: RunOptions, configs: ReadonlyArray<un
         producerBell: bellOf(h)
       })
       hosts.push({
+        definitions: g.steps.map(({ step: s }) => s.definition),
+        inFiber: g.steps[0]!.step.placement === "fiber",
         isSource: gi === 0,
         stageNames: members.map((m) => m.instance),
         spec: {
@@ -517,7 +537,9 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
   const stageOf = (h: PlannedHost, member: number) => h.stageNames[member] ?? h.stageNames[0]!
   const supervise = (h: PlannedHost) => {
     const once = Effect.gen(function*() {
-      const outcome: HostOutcome = yield* host.run(h.spec).pipe(Effect.orDie)
+      const outcome: HostOutcome = h.inFiber
+        ? yield* runInFiber(h.spec, h.definitions as unknown as ReadonlyArray<HostedDefinition>)
+        : yield* host.run(h.spec).pipe(Effect.orDie)
       if (outcome._tag === "Drained" || outcome._tag === "Aborted") return outcome
       const stage = outcome._tag === "Crashed" ? stageOf(h, outcome.member) : h.stageNames[0]!
       if (outcome._tag === "Died") reconcileDeadHost(h)

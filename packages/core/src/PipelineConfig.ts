@@ -12,7 +12,7 @@
  * | `MAX_RESTARTS` restarts of a crashed host, with exponential backoff | 5 |
  * | `RESTART_DELAY` first backoff delay | 10 millis |
  * | `DRAIN_TIMEOUT` how long a drain may take | 10 seconds |
- * | `STAGES` per-stage sections: `{ "<stage>": { "placement": "fused" \| "worker" } }` | {} |
+ * | `STAGES` per-stage sections: `{ "<stage>": { "placement": "fused" \| "worker" \| "fiber" } }` | {} |
  *
  * @since 0.1.0
  */
@@ -29,8 +29,10 @@ const PowerOfTwo = Schema.Number.check(
 )
 
 const Placement = Schema.String.check(
-  Schema.makeFilter((p: string) => (p === "fused" || p === "worker" ? undefined : `must be "fused" or "worker", got ${JSON.stringify(p)}`))
-) as unknown as Schema.Codec<"fused" | "worker", string>
+  Schema.makeFilter((p: string) =>
+    p === "fused" || p === "worker" || p === "fiber" ? undefined : `must be "fused", "worker" or "fiber", got ${JSON.stringify(p)}`
+  )
+) as unknown as Schema.Codec<"fused" | "worker" | "fiber", string>
 
 const StageSection = Schema.Struct({ placement: Schema.optional(Placement) })
 
@@ -46,7 +48,7 @@ export interface PipelineSettings {
   readonly maxRestarts: number
   readonly restartDelay: Duration.Duration
   readonly drainTimeout: Duration.Duration
-  readonly stages: Readonly<Record<string, { readonly placement?: "fused" | "worker" | undefined }>>
+  readonly stages: Readonly<Record<string, { readonly placement?: "fused" | "worker" | "fiber" | undefined }>>
 }
 
 /**

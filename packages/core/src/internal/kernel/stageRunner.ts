@@ -83,6 +83,7 @@ export class StageRunner {
   private quarantineAt = -1
   private deliveredSinceStart = 0
   private parksCommitted = 0
+  private begun = false
 
   constructor(options: RunnerOptions) {
     this.o = options
@@ -115,6 +116,8 @@ export class StageRunner {
 
   private hasWork(): boolean {
     if (Atomics.load(this.control, C.ABORT_INDEX) !== 0) return true
+    // A full output means nothing can move until the consumer releases (it rings this bell).
+    for (let i = 0; i < this.o.outputs.length; i++) if (this.o.outputs[i]!.freeSlots() === 0) return false
     if (this.source !== undefined) return !this.sourceDone
     for (let i = 0; i < this.consumers.length; i++) {
       if (!this.ended[i] && this.consumers[i]!.hasWork()) return true
@@ -122,35 +125,70 @@ export class StageRunner {
     return false
   }
 
-  run(): RunOutcome {
-    const members = this.o.members
-    for (const m of members) m.stats.setState(S.StageState.Running)
+  /** Marks the members running and picks up a pending quarantine. Once per (re)start. */
+  private begin(): void {
+    if (this.begun) return
+    this.begun = true
+    for (const m of this.o.members) m.stats.setState(S.StageState.Running)
     Atomics.add(this.control, C.RUN_INDEX, 1)
     // The suspect follows the records the first member retained when it crashed: those come first.
     this.quarantineAt = Atomics.load(this.control, C.QUARANTINE_INDEX) !== 0
       ? this.first.stats.get(S.RETAINED_OFFSET)
       : -1
+  }
+
+  /** Runs to the end on this thread, idling with the idle strategy (worker threads). */
+  run(): RunOutcome {
+    for (;;) {
+      const r = this.runSlice(Infinity)
+      if (typeof r !== "number") return r
+      this.idle.idle(0)
+    }
+  }
+
+  /**
+   * Runs up to `maxPasses` passes without idling (a fiber on the main thread between yields). Returns
+   * the outcome when the loop ended, else the records handled by the last pass (0: nothing to do,
+   * wait for the bell before calling again).
+   */
+  runSlice(maxPasses: number): RunOutcome | number {
+    this.begin()
     try {
-      for (;;) {
+      let work = 0
+      for (let i = 0; i < maxPasses; i++) {
         if (Atomics.load(this.control, C.ABORT_INDEX) !== 0) return this.finish({ _tag: "Aborted" })
-        const work = this.pass()
+        work = this.pass()
         if (work === END_OF_STREAM) {
           this.drain()
           return this.finish({ _tag: "Drained" })
         }
-        this.idle.idle(work)
+        if (work === 0) return 0
+        if (maxPasses === Infinity) this.idle.idle(work)
       }
+      return work
     } catch (error) {
       if (error === ABORTED) return this.finish({ _tag: "Aborted" })
       return this.crashed(error)
     }
   }
 
+  /** For a fiber host: is there anything to do now (re-check after arming the bell)? */
+  ready(): boolean {
+    return this.hasWork()
+  }
+
   /** One pass; returns the records handled, or END_OF_STREAM when input (or the source) is done. */
   private pass(): number {
     const o = this.o
     const singleStep = Atomics.load(this.control, C.SINGLE_STEP_INDEX)
-    const max = singleStep > 0 || this.quarantineAt >= 0 ? 1 : o.batchSize
+    let max = singleStep > 0 || this.quarantineAt >= 0 ? 1 : o.batchSize
+    // Take no more than the outputs can hold, so a 1:1 pass never waits for space mid-pass (a fiber
+    // host must not block; a worker then never publishes early). A full output: nothing to do.
+    for (let i = 0; i < o.outputs.length; i++) {
+      const room = o.outputs[i]!.freeSlots()
+      if (room < max) max = room
+    }
+    if (max === 0) return 0
     const t0 = o.nowNs()
     let work = 0
     this.polledThisPass = 0
