@@ -69,6 +69,17 @@ describe("Batcher keeps the stage contract", () => {
       })
       assert.strictEqual(report.placementRuns, 3)
     }).pipe(Effect.provide(NodeStageHost.layer)))
+
+  it.live("in a fiber on the main thread, like fused and in a worker", () =>
+    Effect.gen(function*() {
+      const report = yield* StageContract.checkPlacement(Batcher, {
+        config: { size: 5, timeoutNs: 1e15 },
+        inputs: sequencedBatches,
+        placements: ["fiber"],
+        placementRuns: 3
+      })
+      assert.strictEqual(report.placementRuns, 3)
+    }).pipe(Effect.provide(NodeStageHost.layer)))
 })
 
 describe("CountingSink keeps the stage contract", () => {

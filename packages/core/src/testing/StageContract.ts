@@ -12,7 +12,8 @@
  *    the same output records (bit for bit), drops and dead letters.
  * 4. **Placement independence** — a real pipeline `ReplaySource → stage → CaptureSink` run with the
  *    stage fused into one loop with its neighbours, and with the stage in its own worker thread
- *    between two rings, gives what the in-process run gives.
+ *    between two rings (and, when asked, in a fiber on the main thread), gives what the in-process
+ *    run gives.
  * 5. **Bounded memory** — `retained()` never exceeds the declared `maxRetained(config)`.
  *
  * Laws 1, 2, 3 and 5 run in-process (`checkInProcess`, fast: use many runs); law 4 starts threads
@@ -75,12 +76,13 @@ export type Ticks = ReadonlyArray<ReadonlyArray<number>>
 
 /**
  * Where the stage runs in law 4's real pipelines: `"fused"` — one loop (one thread) with the replay
- * source and the capture sink; `"worker"` — its own thread, between two rings.
+ * source and the capture sink; `"worker"` — its own thread, between two rings; `"fiber"` — its own
+ * loop in a fiber on the main thread, between two rings.
  *
  * @category models
  * @since 0.1.0
  */
-export type Placement = "fused" | "worker"
+export type Placement = Pipeline.Placement
 
 /**
  * A stage broke a law of the contract. `counterexample` is the shrunk scenario that shows it, and
@@ -129,7 +131,7 @@ export interface CheckOptions<I extends FieldSpec, C> {
   readonly runs?: number
   /** Arbitrary size: how large generated values may grow by the last run. Default 30. */
   readonly size?: number
-  /** Placements law 4 compares against the in-process run. Default both. */
+  /** Placements law 4 compares against the in-process run. Default `["fused", "worker"]`. */
   readonly placements?: ReadonlyArray<Placement>
   /** Scenarios for law 4 (each starts one pipeline per placement). Default 3. */
   readonly placementRuns?: number
