@@ -153,7 +153,7 @@ export const runInFreshProcess = (job: Job): Promise<RunResult> =>
     let reply: ChildReply | undefined
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
-      reject(new Error(`${job.label}: timed out after ${job.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`))
+      reject(new Error(`timed out after ${job.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`))
     }, job.timeoutMs ?? DEFAULT_TIMEOUT_MS)
     child.on("message", (m: ChildReply) => {
       reply = m
@@ -164,8 +164,8 @@ export const runInFreshProcess = (job: Job): Promise<RunResult> =>
     })
     child.on("exit", (code, signal) => {
       clearTimeout(timer)
-      if (reply === undefined) reject(new Error(`${job.label}: child exited (code=${code} signal=${signal}) without a result`))
-      else if (!reply.ok) reject(reply.inconclusive ? new InconclusiveRun(`${job.label}: ${reply.error}`) : new Error(`${job.label}: ${reply.error}`))
+      if (reply === undefined) reject(new Error(`child exited (code=${code} signal=${signal}) without a result`))
+      else if (!reply.ok) reject(reply.inconclusive ? new InconclusiveRun(reply.error) : new Error(reply.error))
       else resolve({ values: reply.values, interference: interference(j0, readJiffies(), reply.cpuMs, performance.now() - t0) })
     })
     const request: ChildRequest = { module: job.module.href, params: job.params }
@@ -293,7 +293,7 @@ export const runSuite = async (suite: Suite, options: RunOptions): Promise<{
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e)
         const skipped = e instanceof InconclusiveRun
-        ;(skipped ? inconclusive : failures).push(`round ${round + 1}: ${message}`)
+        ;(skipped ? inconclusive : failures).push(`round ${round + 1}, ${job.label}: ${message}`)
         process.stderr.write(`${tag}: ${skipped ? "INCONCLUSIVE" : "FAILED"}: ${message}\n`)
       }
     }

@@ -15,7 +15,8 @@
  * for the pong, checks that all four fields came back, and timestamps it with `performance.now()`
  * (one clock read per round trip, so every sample includes one read, about 20-50 ns: the report
  * measures it). The first `warmup` round trips are not sampled; sampling stops after `roundTrips`
- * samples or `maxMs`, whichever comes first.
+ * samples or `maxMs`, whichever comes first. Then a block of up to `blockRoundTrips` more round trips is
+ * timed as a whole: its mean has no per-sample clock read in it (but every stall of the block).
  *
  * `idle: "spin"`: both sides `BusySpinIdleStrategy`. `idle: "park"`: both sides
  * `BackoffIdleStrategy` with `maxSpins: 0` and a long park, so every wait parks on the doorbell and
@@ -29,6 +30,8 @@ import type { PingPongReport, PingPongWorkerData } from "./oneToOneRingPingPong.
 export interface Params {
   readonly roundTrips: number
   readonly warmup: number
+  /** Round trips timed as one block after the samples (0: none). */
+  readonly blockRoundTrips: number
   readonly maxMs: number
   readonly idle: "spin" | "park"
 }
@@ -54,9 +57,9 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     )
   }
   // Enough samples for a p99.9; the time box cuts a run short when the machine starves the threads.
-  if (p.samples < MIN_SAMPLES) {
+  if (p.samples < MIN_SAMPLES || (params.blockRoundTrips > 0 && p.blockRoundTrips === 0)) {
     throw new InconclusiveRun(
-      `velox ping-pong (${params.idle}): ${p.samples} samples in ${params.maxMs} ms (need ${MIN_SAMPLES}): ${p.count} round trips, the threads were starved`
+      `velox ping-pong (${params.idle}): ${p.samples} samples in ${params.maxMs} ms (need ${MIN_SAMPLES}), then ${p.blockRoundTrips} in the timed block: the threads were starved`
     )
   }
   return {
@@ -64,6 +67,8 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     p99Ns: p.p99Ns,
     p999Ns: p.p999Ns,
     maxNs: p.maxNs,
+    ...(params.blockRoundTrips > 0 ? { meanNs: p.blockMeanNs } : {}),
+    blockRoundTrips: p.blockRoundTrips,
     clockReadNs: p.clockReadNs,
     samples: p.samples,
     parksPerRoundTrip: (p.parks + e.parks) / p.count
