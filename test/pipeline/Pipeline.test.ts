@@ -3,7 +3,7 @@ import { Effect, Schedule } from "effect"
 import { Ledger, Pipeline } from "@velox/core"
 import { Batcher, Counter, CountingSink, Filter, PassThrough } from "@velox/core/stages"
 import { NodeStageHost } from "@velox/node"
-import { Slow, ThrowAt } from "../fixtures/faultyStages.ts"
+import { EndOfBatchAfterBatch, Slow, ThrowAt } from "../fixtures/faultyStages.ts"
 
 const runToEnd = (p: Pipeline.Pipeline, options: Pipeline.RunOptions = {}) =>
   Pipeline.runToEnd(p, options).pipe(Effect.provide(NodeStageHost.layer))
@@ -23,6 +23,16 @@ describe("Pipeline", () => {
       assert.strictEqual(stage(ledger, "filter").dropped["filtered"], count / 5)
       assert.strictEqual(stage(ledger, "batcher").emitted, count - count / 5)
       assert.strictEqual(stage(ledger, "batcher").written, Math.ceil((count - count / 5) / 16))
+    }))
+
+  it.live("in a fused chain a stage's end of batch comes after its batch, as across a ring", () =>
+    Effect.gen(function*() {
+      const { ledger } = yield* runToEnd(
+        Pipeline.from(Counter, { count: 50_000 }).via(PassThrough, {}).via(EndOfBatchAfterBatch, {}).to(CountingSink, {}),
+        { restart: Schedule.recurs(0) }
+      )
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      assert.strictEqual(stage(ledger, "end-of-batch-after-batch").restarts, 0)
     }))
 
   it.live("stages in separate workers deliver every record across rings", () =>

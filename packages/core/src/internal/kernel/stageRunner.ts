@@ -237,8 +237,11 @@ export class StageRunner {
       if (live === 0 && work === 0) return END_OF_STREAM
     }
     if (work > 0) {
-      for (let i = 0; i < this.o.members.length; i++) {
-        const m = this.o.members[i]!
+      // End of batch in chain order: each member's batch reaches the next member's onBatch before
+      // that member's onEndOfBatch, exactly as a ring between them would deliver it.
+      const members = this.o.members
+      for (let i = 0; i < members.length; i++) {
+        const m = members[i]!
         if (i > 0 || this.source === undefined) {
           const logic = m.logic as StageLogic
           if (logic.onEndOfBatch !== undefined) {
@@ -246,6 +249,7 @@ export class StageRunner {
             logic.onEndOfBatch(m.emitter)
           }
         }
+        if (i < members.length - 1) m.emitter.flush()
       }
     }
     const t1 = o.nowNs()
