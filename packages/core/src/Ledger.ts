@@ -96,7 +96,7 @@ const stageLine = (s: StageSnapshot): StageLine => ({
  * @category constructors
  * @since 0.1.0
  */
-export const make = (snapshot: Snapshot, _hosts: ReadonlyArray<string>): Ledger => {
+export const make = (snapshot: Snapshot): Ledger => {
   const stages = snapshot.stages.map(stageLine)
   const links: Array<LinkLine> = []
   // Fused links: consecutive stages of one host.

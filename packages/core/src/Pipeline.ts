@@ -13,7 +13,6 @@
 import { Cause, Console, Deferred, Duration, Effect, Exit, Fiber, Schedule, Schema, Scope } from "effect"
 import { runInFiber } from "./internal/fiberHost.ts"
 import type { HostedDefinition, HostMemberSpec, HostOutput, HostSpec } from "./internal/kernel/host.ts"
-import { makeControlBlock } from "./internal/kernel/hostControlDescriptor.ts"
 import * as C from "./internal/kernel/hostControlDescriptor.ts"
 import { Doorbell, DOORBELL_STRIDE_BYTES, type DoorbellRef } from "./internal/kernel/doorbell.ts"
 import { DEAD_LETTER_HEADER_BYTES } from "./internal/kernel/emitters.ts"
@@ -424,7 +423,7 @@ const plan = (pipeline: Pipeline, options: RunOptions, configs: ReadonlyArray<un
           output: outputOf[h]!,
           deadLetters,
           stats,
-          control: makeControlBlock(),
+          control: C.makeControlBlock(),
           bell: bellOf(h),
           batchSize,
           idle: options.idle ?? {},
@@ -586,7 +585,7 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
     })
   const stop = signalHosts(C.STOP_INDEX, hosts.filter((h) => h.isSource))
 
-  const ledger = () => Ledger.make(snapshot(), hosts.map((h) => h.spec.name))
+  const ledger = () => Ledger.make(snapshot())
 
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
