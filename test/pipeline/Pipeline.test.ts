@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schedule } from "effect"
+import { Effect, Exit, Schedule, Scope } from "effect"
 import { Ledger, Pipeline } from "@velox/core"
 import { Batcher, Counter, CountingSink, Filter, PassThrough } from "@velox/core/stages"
 import { NodeStageHost } from "@velox/node"
@@ -139,6 +139,86 @@ describe("Pipeline", () => {
       assert.strictEqual(error._tag, "StageCrashed")
       if (error._tag === "StageCrashed") assert.strictEqual(error.stage, "throw-at")
     }))
+
+  it.live("a stage whose policy is Stop stays stopped; what reaches it is dropped as StageStopped, the rest drains", () =>
+    Effect.gen(function*() {
+      const count = 30_000
+      const counter = new SharedArrayBuffer(4)
+      const { ledger } = yield* runToEnd(
+        Pipeline.from(Counter, { count })
+          .via(ThrowAt, { at: 5_000, times: 1_000, counter }, { placement: "worker", supervision: Pipeline.Supervision.stop })
+          .to(CountingSink, {}, { placement: "worker" })
+      )
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      const s = stage(ledger, "throw-at")
+      assert.strictEqual(s.state, "Stopped")
+      assert.strictEqual(s.restarts, 0)
+      assert.strictEqual(s.in, count)
+      assert.strictEqual(s.emitted + (s.dropped["StageStopped"] ?? 0), count)
+      assert.isAbove(s.dropped["StageStopped"] ?? 0, 0)
+      assert.strictEqual(stage(ledger, "counting-sink").in, s.emitted)
+    }))
+
+  it.live("a stage whose policy is Escalate fails the run at its first crash", () =>
+    Effect.gen(function*() {
+      const counter = new SharedArrayBuffer(4)
+      const error = yield* runToEnd(
+        Pipeline.from(Counter, { count: 10_000 })
+          .via(ThrowAt, { at: 10, times: 1, counter }, { placement: "worker", supervision: Pipeline.Supervision.escalate })
+          .to(CountingSink, {})
+      ).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "StageCrashed")
+      assert.strictEqual(new Int32Array(counter)[0], 1)
+      // The rest still drained: what reached the failed stage is counted as StageStopped.
+      const report = Pipeline.drainReports().at(-1)!
+      assert.isTrue(report.ledger.balanced, Ledger.format(report.ledger))
+      assert.isAbove(report.ledger.stages.find((x) => x.stage === "throw-at")!.dropped["StageStopped"] ?? 0, 0)
+    }))
+
+  it.live("more crashes than the restart budget allows within its window fail the run", () =>
+    Effect.gen(function*() {
+      const counter = new SharedArrayBuffer(4)
+      const error = yield* runToEnd(
+        Pipeline.from(Counter, { count: 10_000 })
+          .via(ThrowAt, { at: 10, times: 1_000, counter }, {
+            placement: "worker",
+            supervision: Pipeline.Supervision.restart({ backoff: Schedule.spaced("1 millis"), maxRestarts: 2, window: "1 minute" })
+          })
+          .to(CountingSink, {}),
+        { maxRecordCrashes: 100 }
+      ).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "StageCrashed")
+      // Two restarts are allowed; the third crash within the window is one too many.
+      assert.strictEqual(new Int32Array(counter)[0], 3)
+    }))
+
+  it.live("health is not ready while starting or draining, is running in between, and names a failed stage", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const handle = yield* Pipeline.run(Pipeline.from(Counter, { count: Infinity }).to(CountingSink, {})).pipe(Scope.provide(scope))
+      const first = handle.health()
+      assert.isFalse(first.ready && first.status !== "running")
+      yield* Effect.sync(() => handle.health()).pipe(
+        Effect.repeat({ until: (h) => h.status === "running", schedule: Schedule.spaced("5 millis") })
+      )
+      assert.isTrue(handle.health().ready)
+      yield* Scope.close(scope, Exit.void)
+      const after = handle.health()
+      assert.strictEqual(after.status, "done")
+      assert.isFalse(after.ready)
+
+      const counter = new SharedArrayBuffer(4)
+      const failing = yield* Pipeline.run(
+        Pipeline.from(Counter, { count: Infinity })
+          .via(ThrowAt, { at: 10, times: 1, counter }, { placement: "worker", supervision: Pipeline.Supervision.escalate })
+          .to(CountingSink, {})
+      )
+      yield* Effect.flip(failing.done)
+      const h = failing.health()
+      assert.strictEqual(h.status, "failed")
+      assert.isFalse(h.ready)
+      assert.match(h.reasons.join("; "), /stage throw-at failed: .*injected fault/)
+    }).pipe(Effect.scoped, Effect.provide(NodeStageHost.layer)))
 
   it.live("a worker terminated mid-batch is restarted on the same rings and the ledger still balances", () =>
     Effect.gen(function*() {

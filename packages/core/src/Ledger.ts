@@ -64,10 +64,11 @@ export interface Ledger {
   readonly abandoned: number
 }
 
-const byName = (names: ReadonlyArray<string>, counts: ReadonlyArray<number>): Record<string, number> => {
+/** Names counts by code; the last code is the runtime's own (`StageStopped` drops, `StageThrew` errors). */
+const byName = (names: ReadonlyArray<string>, counts: ReadonlyArray<number>, runtimeName: string): Record<string, number> => {
   const out: Record<string, number> = {}
   counts.forEach((n, i) => {
-    if (n !== 0) out[names[i] ?? (i === counts.length - 1 ? "StageThrew" : `code ${i}`)] = n
+    if (n !== 0) out[names[i] ?? (i === counts.length - 1 ? runtimeName : `code ${i}`)] = n
   })
   return out
 }
@@ -78,8 +79,8 @@ const stageLine = (s: StageSnapshot): StageLine => ({
   in: s.in,
   emitted: s.emitted,
   written: s.written,
-  dropped: byName(s.dropReasons, s.droppedByReason),
-  deadLettered: byName(s.errors, s.deadLetteredByCode),
+  dropped: byName(s.dropReasons, s.droppedByReason, "StageStopped"),
+  deadLettered: byName(s.errors, s.deadLetteredByCode, "StageThrew"),
   retained: s.retained,
   redelivered: s.redelivered,
   duplicated: s.duplicated,

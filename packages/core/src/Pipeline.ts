@@ -10,15 +10,23 @@
  *
  * @since 0.1.0
  */
-import { Cause, Console, Deferred, Duration, Effect, Exit, Fiber, Schedule, Schema, Scope } from "effect"
+import { Cause, Console, Deferred, Duration, Effect, Exit, Fiber, Option, Schedule, Schema, Scope } from "effect"
+import { awaitBell } from "./internal/awaitBell.ts"
 import { runInFiber } from "./internal/fiberHost.ts"
 import type { HostedDefinition, HostMemberSpec, HostOutput, HostSpec } from "./internal/kernel/host.ts"
 import * as C from "./internal/kernel/hostControlDescriptor.ts"
 import { Doorbell, DOORBELL_STRIDE_BYTES, type DoorbellRef } from "./internal/kernel/doorbell.ts"
-import { DEAD_LETTER_HEADER_BYTES } from "./internal/kernel/emitters.ts"
+import { DEAD_LETTER_HEADER_BYTES, STAGE_STOPPED_REASON } from "./internal/kernel/emitters.ts"
 import type { BackoffOptions } from "./internal/kernel/idleStrategy.ts"
 import { absoluteNs } from "./internal/kernel/nanoClock.ts"
-import { makeRing, RingMonitor, RingProducer, type RingHandle } from "./internal/kernel/oneToOneRing.ts"
+import {
+  END_OF_STREAM,
+  makeRing,
+  RingConsumer,
+  RingMonitor,
+  RingProducer,
+  type RingHandle
+} from "./internal/kernel/oneToOneRing.ts"
 import { isPowerOfTwo } from "./internal/kernel/ringDescriptor.ts"
 import type { FieldSpec } from "./internal/kernel/recordLayout.ts"
 import { makeStatsBuffer, readStageStats, statsRef, type StageCounters } from "./internal/kernel/stageStats.ts"
@@ -40,6 +48,8 @@ export interface StepOptions {
    * event loop while idle).
    */
   readonly placement?: Placement
+  /** What to do when this stage crashes (default: the run's `restart` backoff and budget). */
+  readonly supervision?: Supervision
 }
 
 /**
@@ -48,10 +58,59 @@ export interface StepOptions {
  */
 export type Placement = "fused" | "worker" | "fiber"
 
+/**
+ * What the supervisor does when a stage crashes:
+ * - `Restart`: start its loop again on the same rings after `backoff` (a Schedule; when it ends, the
+ *   pipeline fails), at most `maxRestarts` within any `window`, else the pipeline fails.
+ * - `Stop`: leave it stopped; its outputs are closed, so downstream drains, and records still arriving
+ *   for it are released and counted as dropped with reason `StageStopped`. The pipeline runs on.
+ * - `Escalate`: fail the pipeline with `StageCrashed` at once (it then drains).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Supervision =
+  | {
+    readonly _tag: "Restart"
+    readonly backoff?: Schedule.Schedule<unknown, StageCrashed> | undefined
+    readonly maxRestarts?: number | undefined
+    readonly window?: Duration.Input | undefined
+  }
+  | { readonly _tag: "Stop" }
+  | { readonly _tag: "Escalate" }
+
+/**
+ * Supervision policies.
+ *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import { Pipeline } from "@velox/core"
+ *
+ * const restart = Pipeline.Supervision.restart({
+ *   backoff: Schedule.exponential("50 millis"),
+ *   maxRestarts: 3,
+ *   window: "1 minute"
+ * })
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const Supervision = {
+  restart: (options: Omit<Extract<Supervision, { _tag: "Restart" }>, "_tag"> = {}): Supervision => ({
+    _tag: "Restart",
+    ...options
+  }),
+  stop: { _tag: "Stop" } as Supervision,
+  escalate: { _tag: "Escalate" } as Supervision
+} as const
+
 interface Step {
   readonly definition: AnyDefinition
   readonly config: unknown
   readonly placement: Placement
+  readonly supervision: Supervision | undefined
   readonly partition: { readonly key: string; readonly count: number } | undefined
 }
 
@@ -73,19 +132,22 @@ export class Builder<O extends FieldSpec> {
     config: Cfg,
     options: StepOptions = {}
   ): Builder<O2> {
-    return new Builder([...this.steps, step(stage, config, options.placement ?? "fused", undefined)])
+    return new Builder([...this.steps, step(stage, config, options.placement ?? "fused", undefined, options.supervision)])
   }
 
   /** Appends `count` instances of a stage, each in its own thread, fed by `key` (fan-out), merged after. */
   partition<I extends FieldSpec, O2 extends FieldSpec, Cfg>(
     stage: StageDefinition<I, O2, Cfg> & SameFields<I, O>,
     config: Cfg,
-    options: { readonly by: keyof O & string; readonly count: number }
+    options: { readonly by: keyof O & string; readonly count: number; readonly supervision?: Supervision }
   ): Builder<O2> {
     if (!(Number.isInteger(options.count) && options.count >= 1)) {
       throw new RangeError(`partition count must be a positive integer: count=${options.count}`)
     }
-    return new Builder([...this.steps, step(stage, config, "worker", { key: options.by, count: options.count })])
+    return new Builder([
+      ...this.steps,
+      step(stage, config, "worker", { key: options.by, count: options.count }, options.supervision)
+    ])
   }
 
   /** Ends the pipeline in a sink whose input layout is exactly `O`. */
@@ -94,7 +156,10 @@ export class Builder<O extends FieldSpec> {
     config: Cfg,
     options: StepOptions = {}
   ): Pipeline {
-    return { _tag: "Pipeline", steps: [...this.steps, step(sink, config, options.placement ?? "fused", undefined)] }
+    return {
+      _tag: "Pipeline",
+      steps: [...this.steps, step(sink, config, options.placement ?? "fused", undefined, options.supervision)]
+    }
   }
 }
 
@@ -103,12 +168,13 @@ export type SameFields<A, B> = [A] extends [B] ? [B] extends [A] ? unknown
   : { readonly "layout mismatch: the stage's input is missing fields of the previous output": B }
   : { readonly "layout mismatch: the stage's input does not match the previous output": B }
 
-const step = (definition: AnyDefinition, config: unknown, placement: Placement, partition: Step["partition"]): Step => ({
-  definition,
-  config,
-  placement,
-  partition
-})
+const step = (
+  definition: AnyDefinition,
+  config: unknown,
+  placement: Placement,
+  partition: Step["partition"],
+  supervision?: Supervision
+): Step => ({ definition, config, placement, supervision, partition })
 
 /**
  * A complete pipeline: a source, stages, a sink.
@@ -140,10 +206,10 @@ export interface Pipeline {
 export const from = <O extends FieldSpec, Cfg>(
   source: StageDefinition<never, O, Cfg>,
   config: Cfg,
-  options: { readonly placement?: "worker" | "fiber" } = {}
+  options: { readonly placement?: "worker" | "fiber"; readonly supervision?: Supervision } = {}
 ): Builder<O> => {
   if (source.kind !== "source") throw new RangeError(`"${source.name}" is a ${source.kind}, not a source`)
-  return new Builder([step(source, config, options.placement ?? "worker", undefined)])
+  return new Builder([step(source, config, options.placement ?? "worker", undefined, options.supervision)])
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -202,8 +268,10 @@ export interface RunOptions {
   readonly batchSize?: number
   /** `"spin"` never sleeps (benchmarks, dedicated cores); backoff options park when idle (default). */
   readonly idle?: "spin" | BackoffOptions
-  /** Restarts of a crashed host. Default: exponential from 10 ms, at most 5 restarts. */
+  /** Backoff between restarts of a crashed stage (when it ends, the pipeline fails). Default: exponential from 10 ms, capped at 1 s. */
   readonly restart?: Schedule.Schedule<unknown, StageCrashed>
+  /** Restart budget: more than `maxRestarts` crashes of one host within `window` fail the pipeline. Default 5 within 1 minute. */
+  readonly restartBudget?: { readonly maxRestarts: number; readonly window: Duration.Input }
   /** Crashes on one record before it is dead-lettered. Default 3. */
   readonly maxRecordCrashes?: number
   /** How long the drain may take before the rest is abandoned. Default 10 s. */
@@ -294,13 +362,28 @@ export interface Snapshot {
 }
 
 /**
- * What `run` returns: live stats, the ledger, and completion.
+ * Liveness and readiness in one: `ready` is false while starting, while draining, after the run ended,
+ * and when a stage failed or was stopped; `reasons` says why.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Health {
+  readonly status: "starting" | "running" | "draining" | "done" | "failed"
+  readonly ready: boolean
+  readonly reasons: ReadonlyArray<string>
+  readonly stages: ReadonlyArray<{ readonly stage: string; readonly state: string; readonly restarts: number; readonly crashes: number }>
+}
+
+/**
+ * What `run` returns: live stats, health, the ledger, and completion.
  *
  * @category models
  * @since 0.1.0
  */
 export interface PipelineHandle {
   readonly stats: () => Snapshot
+  readonly health: () => Health
   readonly ledger: () => Ledger.Ledger
   readonly deadLetters: () => ReadonlyArray<DeadLetter>
   /** Completes when every host drained (a finite source ran out), or fails when a stage was given up on. */
@@ -437,8 +520,8 @@ const plan = (pipeline: Pipeline, options: RunOptions, configs: ReadonlyArray<un
 }
 
 const defaultRestart: Schedule.Schedule<unknown, StageCrashed> = Schedule.exponential("10 millis").pipe(
-  Schedule.upTo({ times: 5 })
-) as Schedule.Schedule<unknown, StageCrashed>
+  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.seconds(1))))
+) as unknown as Schedule.Schedule<unknown, StageCrashed>
 
 /**
  * Runs a pipeline in the current scope and returns its handle at once. Closing the scope drains:
@@ -534,44 +617,133 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
   }
 
   const stageOf = (h: PlannedHost, member: number) => h.stageNames[member] ?? h.stageNames[0]!
-  const supervise = (h: PlannedHost) => {
-    const once = Effect.gen(function*() {
-      const outcome: HostOutcome = h.inFiber
-        ? yield* runInFiber(h.spec, h.definitions as unknown as ReadonlyArray<HostedDefinition>)
-        : yield* host.run(h.spec).pipe(Effect.orDie)
-      if (outcome._tag === "Drained" || outcome._tag === "Aborted") return outcome
-      const stage = outcome._tag === "Crashed" ? stageOf(h, outcome.member) : h.stageNames[0]!
-      if (outcome._tag === "Died") reconcileDeadHost(h)
-      const block = new Float64Array(stats, definitions.get(stage)!.statsIndex * S.STATS_BLOCK_BYTES, S.STATS_BLOCK_BYTES / 8)
-      block[S.CRASHES_OFFSET >> 3]! += 1
-      yield* Effect.logWarning(`stage ${stage} (host ${h.spec.name}) crashed: ${outcome.message.split("\n")[0]}`)
-      return yield* new StageCrashed({ stage, host: h.spec.name, message: outcome.message })
-    })
-    return once.pipe(
-      Effect.retry((options.restart ?? defaultRestart).pipe(
-        Schedule.tap(({ input }) =>
-          Effect.sync(() => {
-            const e = input as StageCrashed
-            const block = new Float64Array(stats, definitions.get(e.stage)!.statsIndex * S.STATS_BLOCK_BYTES, S.STATS_BLOCK_BYTES / 8)
-            block[S.RESTARTS_OFFSET >> 3]! += 1
-          })
-        )
-      ))
+  const blockOf = (stage: string) =>
+    new Float64Array(stats, definitions.get(stage)!.statsIndex * S.STATS_BLOCK_BYTES, S.STATS_BLOCK_BYTES / 8)
+  const setState = (stage: string, state: S.StageState) =>
+    Atomics.store(
+      new Int32Array(stats, definitions.get(stage)!.statsIndex * S.STATS_BLOCK_BYTES, 4),
+      S.STATE_OFFSET >> 2,
+      state
     )
+  const policyOf = (stage: string): Supervision => {
+    const step = pipeline.steps.find((x) => x.definition.name === definitions.get(stage)!.definition.name)
+    return step?.supervision ?? { _tag: "Restart" }
   }
+  const budget = options.restartBudget ?? { maxRestarts: 5, window: "1 minute" }
 
+  /** A stopped host: its outputs close; what still arrives is released and dropped as StageStopped. */
+  const blackHole = (h: PlannedHost) =>
+    Effect.gen(function*() {
+      for (const name of h.stageNames) setState(name, S.StageState.Stopped)
+      const out = h.spec.output
+      const handles = out._tag === "Ring" ? [out.handle] : out._tag === "None" ? [] : out.handles
+      for (const handle of handles) new RingProducer(handle).close()
+      const first = blockOf(h.stageNames[0]!)
+      const consumers = h.spec.inputs.map((handle) => new RingConsumer(handle))
+      const bell = new Doorbell(h.spec.bell)
+      const absorb = () => {
+        let ended = 0
+        for (const c of consumers) {
+          for (;;) {
+            const n = c.poll(c.capacity)
+            if (n === END_OF_STREAM) {
+              ended++
+              break
+            }
+            if (n === 0) break
+            c.release(n)
+            first[S.IN_OFFSET >> 3]! += n
+            first[S.DROPPED_OFFSET >> 3]! += n
+            first[(S.DROPPED_BY_REASON_OFFSET >> 3) + STAGE_STOPPED_REASON]! += n
+          }
+        }
+        return ended === consumers.length
+      }
+      while (!absorb()) yield* awaitBell(bell, () => consumers.some((c) => c.hasWork()))
+    })
+
+  /**
+   * The pipeline gives up on a stage: the run fails (first failure wins), and the stage becomes a
+   * stopped one so that everything else can still drain and be accounted for.
+   */
+  const failure = yield* Deferred.make<never, StageCrashed>()
+  const failures: Array<string> = []
+  const giveUp = (h: PlannedHost, crashed: StageCrashed) =>
+    Effect.gen(function*() {
+      failures.push(`stage ${crashed.stage} failed: ${crashed.message.split("\n")[0]}`)
+      yield* Deferred.fail(failure, crashed)
+      yield* blackHole(h)
+    })
+
+  const supervise = (h: PlannedHost) =>
+    Effect.gen(function*() {
+      const backoff = yield* Schedule.toStepWithSleep(options.restart ?? defaultRestart)
+      const windowMs = Duration.toMillis(Duration.fromInputUnsafe(budget.window))
+      const crashTimes: Array<number> = []
+      for (;;) {
+        const outcome: HostOutcome = h.inFiber
+          ? yield* runInFiber(h.spec, h.definitions as unknown as ReadonlyArray<HostedDefinition>)
+          : yield* host.run(h.spec).pipe(Effect.orDie)
+        if (outcome._tag === "Drained" || outcome._tag === "Aborted") return
+        const stage = outcome._tag === "Crashed" ? stageOf(h, outcome.member) : h.stageNames[0]!
+        if (outcome._tag === "Died") reconcileDeadHost(h)
+        blockOf(stage)[S.CRASHES_OFFSET >> 3]! += 1
+        yield* Effect.logWarning(`stage ${stage} (host ${h.spec.name}) crashed: ${outcome.message.split("\n")[0]}`)
+        const crashed = new StageCrashed({ stage, host: h.spec.name, message: outcome.message })
+        const policy = policyOf(stage)
+        if (policy._tag === "Escalate") return yield* giveUp(h, crashed)
+        if (policy._tag === "Stop") return yield* blackHole(h)
+        const now = Date.now()
+        crashTimes.push(now)
+        while (crashTimes.length > 0 && crashTimes[0]! <= now - Duration.toMillis(Duration.fromInputUnsafe(policy.window ?? windowMs))) {
+          crashTimes.shift()
+        }
+        if (crashTimes.length > (policy.maxRestarts ?? budget.maxRestarts)) return yield* giveUp(h, crashed)
+        // The backoff sleeps; a finished schedule means no more restarts.
+        const next = yield* Effect.exit(backoff(crashed))
+        if (Exit.isFailure(next)) return yield* giveUp(h, crashed)
+        blockOf(stage)[S.RESTARTS_OFFSET >> 3]! += 1
+      }
+    })
+
+  let phase: "running" | "draining" | "done" = "running"
+  const health = (): Health => {
+    const snap = snapshot()
+    const reasons: Array<string> = [...failures]
+    for (const st of snap.stages) {
+      if (st.state === "Stopped" && phase === "running") reasons.push(`stage ${st.stage} is stopped`)
+      if (st.state === "Crashed") reasons.push(`stage ${st.stage} crashed (restarting)`)
+    }
+    const starting = snap.stages.some((st) => st.state === "Idle")
+    const status = failures.length > 0 ? "failed" : phase !== "running" ? phase : starting ? "starting" : "running"
+    if (status === "starting") reasons.push("stages still starting: " + snap.stages.filter((st) => st.state === "Idle").map((st) => st.stage).join(", "))
+    if (status === "draining") reasons.push("draining")
+    if (status === "done") reasons.push("the run has ended")
+    return {
+      status,
+      ready: status === "running" && reasons.length === 0,
+      reasons,
+      stages: snap.stages.map((st) => ({ stage: st.stage, state: st.state, restarts: st.restarts, crashes: st.crashes }))
+    }
+  }
   const fibers = yield* Effect.forEach(hosts, (h) => Effect.forkDetach(supervise(h), { startImmediately: true }))
   const deadLetterFiber = yield* Effect.forkDetach(
     drainDeadLetters.pipe(Effect.andThen(Effect.sleep("20 millis")), Effect.forever),
     { startImmediately: true }
   )
-  const finished = yield* Deferred.make<void, StageCrashed>()
+  // Every host finished: drained, aborted, or (given up on) absorbed its input.
+  const finished = yield* Deferred.make<void>()
   const waiter = yield* Effect.forkDetach(
-    Effect.forEach(fibers, Fiber.join, { discard: true }).pipe(
-      Effect.exit,
-      Effect.flatMap((exit) => Deferred.done(finished, exit))
-    ),
+    Effect.forEach(fibers, Fiber.await, { discard: true }).pipe(Effect.andThen(Deferred.succeed(finished, undefined))),
     { startImmediately: true }
+  )
+  // done: fails at the first stage given up on; else succeeds once every host drained.
+  const done: Effect.Effect<void, StageCrashed> = Effect.raceFirst(
+    Deferred.await(failure),
+    Deferred.await(finished).pipe(
+      Effect.andThen(Deferred.poll(failure)),
+      Effect.flatMap((polled) => (Option.isSome(polled) ? Effect.asVoid(polled.value) : Effect.void))
+    )
   )
 
   const signalHosts = (index: number, which: ReadonlyArray<PlannedHost>) =>
@@ -590,6 +762,7 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
   yield* Effect.addFinalizer(() =>
     Effect.gen(function*() {
       const deadlineMs = Duration.toMillis(Duration.fromInputUnsafe(options.drainTimeout ?? DEFAULTS.drainTimeoutMs))
+      phase = "draining"
       yield* stop
       const drained = yield* Deferred.await(finished).pipe(Effect.exit, Effect.timeoutOption(deadlineMs))
       if (drained._tag === "None") {
@@ -605,6 +778,7 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
       yield* Fiber.interrupt(waiter)
       for (const h of hosts) new RingProducer(h.spec.deadLetters!).close()
       live.delete(handle)
+      phase = "done"
       const final = ledger()
       reports.push({ ledger: final, timedOut: drained._tag === "None" })
       if (options.report === true) yield* Console.log(Ledger.format(final))
@@ -613,9 +787,10 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
 
   const handle: PipelineHandle = {
     stats: snapshot,
+    health,
     ledger,
     deadLetters: () => deadLetters.slice(),
-    done: Deferred.await(finished),
+    done,
     stop,
     abortUnsafe: () => Effect.runSync(signalHosts(C.ABORT_INDEX, hosts)),
     terminateHost: host.terminate,

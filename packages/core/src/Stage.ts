@@ -80,10 +80,10 @@ const define = <I extends FieldSpec, O extends FieldSpec, C>(
 ): StageDefinition<I, O, C> => {
   const dropReasons = options.dropReasons ?? []
   const errors = options.errors ?? []
-  // The last code is the runtime's own "StageThrew".
-  if (dropReasons.length > MAX_REASONS || errors.length > MAX_REASONS - 1) {
+  // The last code of each is the runtime's own: "StageStopped" (drops) and "StageThrew" (errors).
+  if (dropReasons.length > MAX_REASONS - 1 || errors.length > MAX_REASONS - 1) {
     throw new RangeError(
-      `stage "${options.name}" declares ${dropReasons.length} drop reasons and ${errors.length} error codes; at most ${MAX_REASONS} and ${MAX_REASONS - 1}`
+      `stage "${options.name}" declares ${dropReasons.length} drop reasons and ${errors.length} error codes; at most ${MAX_REASONS - 1} of each`
     )
   }
   const timerPeriodNs = options.timerPeriodNs ?? Infinity

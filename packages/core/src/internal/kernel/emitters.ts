@@ -35,6 +35,8 @@ export const DEAD_LETTER_STAGE_WORD = 1
 export const DEAD_LETTER_LENGTH_WORD = 2
 /** Error code the loop itself uses for a record that crashed its stage again and again. */
 export const STAGE_THREW_CODE = S.MAX_REASONS - 1
+/** Drop reason the supervisor uses for records that reach a stage it stopped. */
+export const STAGE_STOPPED_REASON = S.MAX_REASONS - 1
 
 /** Writes dead letters (rare path: one claim and publish per record). */
 export class DeadLetterWriter {
