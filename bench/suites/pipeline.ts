@@ -1,0 +1,158 @@
+/**
+ * The `pipeline` suite: a generator, three pass-through stages and a checking sink over 32-byte
+ * records, as a velox pipeline (fused in one worker; across workers) and as its peers (a hand-written
+ * loop; an Effect `Stream`), measured in the same run.
+ *
+ * ```
+ *   velox fused        W1: counter ─► pt-1 ─► pt-2 ─► pt-3 ─► sink
+ *   velox workers      W1: counter ─► pt-1 ══► W2: pt-2 ─► pt-3 ─► sink
+ *   velox per stage    W1: counter ══► W2: pt-1 ══► W3: pt-2 ══► W4: pt-3 ══► W5: sink
+ *   plain loop         one thread: generate ─► copy ─► copy ─► copy ─► check + count   (batch by batch)
+ *   Effect Stream      one thread: seqs ─► map record ─► map copy ×3 ─► runFold check + count
+ *                      (─► a call in the same thread, ══► a ring between threads)
+ * ```
+ *
+ * Case names are stable: they are the keys of `bench/results/pipeline.json`. Targets are printed, never
+ * asserted. See bench/README.md for what each case measures.
+ */
+import type { Job, Suite, Target } from "../harness.ts"
+import type { Params as EffectStreamParams } from "../micro/oneToThreePipelineEffectStream.ts"
+import type { Params as PlainLoopParams } from "../micro/oneToThreePipelinePlainLoop.ts"
+import type { Params as VeloxParams } from "../topology/oneToThreePipelineThroughput.ts"
+
+/** The 2-worker rows are bimodal run to run on the development VM (see bench/README.md): 7 runs. */
+const RUNS = 7
+/** Fewer runs for the rows that only vary a canonical row's settings. */
+const VARIANT_RUNS = 3
+
+/** Every case: untimed warm-up (JIT; for velox, after the first records reached the sink), then timed. */
+const TIMING = { warmupMs: 300, durationMs: 700 } as const
+
+/** The velox defaults (`Pipeline.RunOptions`): batches of 256, rings of 16384 slots, backoff idling. */
+const BATCH = 256
+const RING_CAPACITY = 16_384
+
+const VELOX = new URL("../topology/oneToThreePipelineThroughput.ts", import.meta.url)
+const PLAIN_LOOP = new URL("../micro/oneToThreePipelinePlainLoop.ts", import.meta.url)
+const EFFECT_STREAM = new URL("../micro/oneToThreePipelineEffectStream.ts", import.meta.url)
+
+const velox = (
+  name: string,
+  label: string,
+  settings: Pick<VeloxParams, "topology" | "idle" | "batchSize">,
+  options: { readonly runs: number; readonly target?: Target }
+): Job => ({
+  label,
+  module: VELOX,
+  params: { ...TIMING, ringCapacity: RING_CAPACITY, startTimeoutMs: 20_000, ...settings } satisfies VeloxParams,
+  runs: options.runs,
+  metrics: [{ name, key: "mrecPerSecond", unit: "Mrec/s", ...(options.target ? { target: options.target } : {}) }],
+  details: ["wallMrecPerSecond", "timedRecords", "threads", "cpuCores", "sinkBatch", "parksPerMrec", "ringFill"]
+})
+
+const jobs: ReadonlyArray<Job> = [
+  velox(
+    "pipeline/velox-fused-3",
+    "velox fused: counter + 3 pass-through + sink in one worker (defaults)",
+    { topology: "fused", idle: "backoff", batchSize: BATCH },
+    { runs: RUNS }
+  ),
+  velox(
+    "pipeline/velox-workers-3",
+    "velox 2 workers: counter + pt-1 | pt-2 + pt-3 + sink (defaults)",
+    { topology: "two-workers", idle: "backoff", batchSize: BATCH },
+    { runs: RUNS, target: { op: ">=", value: 50 } }
+  ),
+  velox(
+    "pipeline/velox-workers-3-spin",
+    "velox 2 workers, BusySpin",
+    { topology: "two-workers", idle: "spin", batchSize: BATCH },
+    { runs: VARIANT_RUNS }
+  ),
+  velox(
+    "pipeline/velox-workers-3-batch-1024",
+    "velox 2 workers, batch 1024",
+    { topology: "two-workers", idle: "backoff", batchSize: 1024 },
+    { runs: VARIANT_RUNS }
+  ),
+  velox(
+    "pipeline/velox-workers-3-per-stage",
+    "velox 5 workers: one per stage (defaults)",
+    { topology: "per-stage", idle: "backoff", batchSize: BATCH },
+    { runs: VARIANT_RUNS }
+  ),
+  velox(
+    "pipeline/velox-workers-3-per-stage-spin",
+    "velox 5 workers, BusySpin (5 spinning threads on the machine's cores)",
+    { topology: "per-stage", idle: "spin", batchSize: BATCH },
+    { runs: VARIANT_RUNS }
+  ),
+  {
+    label: "plain loop: generate, copy ×3, check, batch by batch (one thread)",
+    module: PLAIN_LOOP,
+    params: { ...TIMING, batch: BATCH } satisfies PlainLoopParams,
+    runs: RUNS,
+    metrics: [{ name: "pipeline/plain-loop-3", key: "mrecPerSecond", unit: "Mrec/s" }],
+    details: ["timedRecords"]
+  },
+  {
+    label: "Effect Stream: record objects, map ×4, runFold (one thread)",
+    module: EFFECT_STREAM,
+    params: { ...TIMING, shape: "records", chunk: BATCH } satisfies EffectStreamParams,
+    runs: RUNS,
+    metrics: [{ name: "pipeline/effect-stream-3", key: "mrecPerSecond", unit: "Mrec/s" }],
+    details: ["timedRecords"]
+  },
+  {
+    label: "Effect Stream: Float64Array batches of 256 records, map ×4, runFold (one thread)",
+    module: EFFECT_STREAM,
+    params: { ...TIMING, shape: "batches", chunk: BATCH } satisfies EffectStreamParams,
+    runs: VARIANT_RUNS,
+    metrics: [{ name: "pipeline/effect-stream-3-chunked", key: "mrecPerSecond", unit: "Mrec/s" }],
+    details: ["timedRecords"]
+  }
+]
+
+export const suite: Suite = {
+  name: "pipeline",
+  jobs,
+  ratios: [
+    {
+      name: "pipeline/ratio-plain-vs-velox-fused",
+      numerator: "pipeline/plain-loop-3",
+      denominator: "pipeline/velox-fused-3",
+      target: { op: "<", value: 2 }
+    },
+    {
+      name: "pipeline/ratio-velox-fused-vs-effect-stream",
+      numerator: "pipeline/velox-fused-3",
+      denominator: "pipeline/effect-stream-3",
+      target: { op: ">=", value: 1 }
+    },
+    {
+      name: "pipeline/ratio-velox-workers-vs-effect-stream",
+      numerator: "pipeline/velox-workers-3",
+      denominator: "pipeline/effect-stream-3",
+      target: { op: ">=", value: 1 }
+    },
+    {
+      name: "pipeline/ratio-velox-fused-vs-effect-stream-chunked",
+      numerator: "pipeline/velox-fused-3",
+      denominator: "pipeline/effect-stream-3-chunked"
+    },
+    {
+      name: "pipeline/ratio-velox-workers-vs-fused",
+      numerator: "pipeline/velox-workers-3",
+      denominator: "pipeline/velox-fused-3"
+    }
+  ],
+  notes: [
+    "Records are 32-byte Sequenced records {seq f64, key u32, flags u32, value f64, check f64}, check = checkOf(seq). Every case: generate all five fields, copy each whole record three times (three pass-through stages), recompute checkOf(seq) against check and count. A run whose counts differ, whose checks fail, or (velox) whose ledger does not balance fails and is left out.",
+    "Every run is a fresh process (velox: with fresh workers); runs are interleaved round by round. Ratio rows pair the runs of one round (median/min/max of the per-round ratios).",
+    `Mrec/s = millions of records per second through the sink. velox: the pipeline's own stats, Δ sink IN ÷ Δ sink LAST_COMMIT_NS between two snapshots ${TIMING.durationMs} ms apart, taken ${TIMING.warmupMs} ms after the first records reached the sink (wallMrecPerSecond in the details: the same Δ IN over the main thread's clock). Peers: ${TIMING.warmupMs} ms untimed, then records checked in ${TIMING.durationMs} ms of wall time.`,
+    `velox rows use the run defaults (batch ${BATCH}, rings of ${RING_CAPACITY} slots, BackoffIdleStrategy) unless the name says otherwise (-spin: BusySpin everywhere; -batch-1024). velox-workers-3 is two threads (counter + pt-1 | pt-2 + pt-3 + sink); -per-stage gives each of the five stages its own worker.`,
+    "plain loop and Effect Stream run on ONE thread. effect-stream-3 moves one object per record (chunks of 256); -chunked moves one Float64Array of 256 records per element and copies it (slice) per stage.",
+    "Details: cpuCores = CPU time of the whole process over the timed span, in cores (two busy threads show ~2; more threads than cores share them); sinkBatch = records per sink pass; parksPerMrec = parks of all loops per million records; ringFill = how full the rings between threads were at the two samples (mean share of capacity).",
+    "others: share of the machine's CPU other processes used (plus hypervisor steal) during the case's runs, median. The 2-worker rows need both cores."
+  ]
+}
