@@ -50,6 +50,22 @@ describe("Pipeline", () => {
       assert.strictEqual(stage(ledger, "counting-sink").in, Math.ceil(count / 7))
     }))
 
+  it.live("the same stage used three times, each in its own worker, gets a name per use and a balanced ledger", () =>
+    Effect.gen(function*() {
+      const count = 60_000
+      const { ledger } = yield* runToEnd(
+        Pipeline.from(Counter, { count })
+          .via(PassThrough, {}, { placement: "worker" })
+          .via(PassThrough, {}, { placement: "worker" })
+          .via(PassThrough, {}, { placement: "worker" })
+          .to(CountingSink, {}),
+        { ringCapacity: 1024 }
+      )
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      assert.deepStrictEqual(ledger.stages.map((s) => s.stage), ["counter", "pass-through", "pass-through-2", "pass-through-3", "counting-sink"])
+      assert.deepStrictEqual(ledger.stages.map((s) => s.in), [count, count, count, count, count])
+    }))
+
   it.live("a partitioned step splits by key over its instances and fans in after", () =>
     Effect.gen(function*() {
       const count = 100_000

@@ -440,7 +440,7 @@ const plan = (pipeline: Pipeline, options: RunOptions, configs: ReadonlyArray<un
   const bellOf = (h: number): DoorbellRef => ({ buffer: bells, byteOffset: h * DOORBELL_STRIDE_BYTES })
   const instanceCount = groups.reduce((n, g) => n + g.lanes * g.steps.length, 0)
   const stats = makeStatsBuffer(instanceCount)
-  const stages: Array<{ name: string; definition: AnyDefinition; host: string; statsIndex: number }> = []
+  const stages: Array<{ name: string; definition: AnyDefinition; host: string; statsIndex: number; step: number }> = []
   const rings: Array<{ name: string; from: string; to: string; handle: RingHandle }> = []
   const hosts: Array<PlannedHost> = []
   let hostIndex = 0
@@ -454,9 +454,17 @@ const plan = (pipeline: Pipeline, options: RunOptions, configs: ReadonlyArray<un
   // ringsInto[h] = handles consumed by host h; output of host h.
   const inputsOf: Array<Array<RingHandle>> = Array.from({ length: hostCount }, () => [])
   const outputOf: Array<HostOutput> = Array.from({ length: hostCount }, () => ({ _tag: "None" }) as HostOutput)
+  // A stage used more than once gets a suffix per use ("pass-through", "pass-through-2", …), so every
+  // instance and host name is unique: stats, links and supervision are keyed by them.
+  const uses = new Map<string, number>()
+  const stepName = pipeline.steps.map((s) => {
+    const n = (uses.get(s.definition.name) ?? 0) + 1
+    uses.set(s.definition.name, n)
+    return n === 1 ? s.definition.name : `${s.definition.name}-${n}`
+  })
   const hostName = (gi: number, lane: number) => {
     const g = groups[gi]!
-    const base = g.steps.map((s) => s.step.definition.name).join("+")
+    const base = g.steps.map((s) => stepName[s.index]!).join("+")
     return g.lanes > 1 ? `${base}#${lane}` : base
   }
   for (let gi = 0; gi + 1 < groups.length; gi++) {
@@ -484,8 +492,8 @@ const plan = (pipeline: Pipeline, options: RunOptions, configs: ReadonlyArray<un
       const h = groupHosts[gi]![lane]!
       const name = hostName(gi, lane)
       const members: Array<HostMemberSpec> = g.steps.map(({ step: s, index }) => {
-        const instance = g.lanes > 1 ? `${s.definition.name}#${lane}` : s.definition.name
-        stages.push({ name: instance, definition: s.definition, host: name, statsIndex })
+        const instance = g.lanes > 1 ? `${stepName[index]!}#${lane}` : stepName[index]!
+        stages.push({ name: instance, definition: s.definition, host: name, statsIndex, step: index })
         return { module: s.definition.module, stage: s.definition.name, instance, config: configs[index], statsIndex: statsIndex++ }
       })
       const widestInput = Math.max(8, ...g.steps.map(({ step: s }) => s.definition.input?.byteLength ?? 8))
@@ -626,8 +634,7 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
       state
     )
   const policyOf = (stage: string): Supervision => {
-    const step = pipeline.steps.find((x) => x.definition.name === definitions.get(stage)!.definition.name)
-    return step?.supervision ?? { _tag: "Restart" }
+    return pipeline.steps[definitions.get(stage)!.step]!.supervision ?? { _tag: "Restart" }
   }
   const budget = options.restartBudget ?? { maxRestarts: 5, window: "1 minute" }
 
