@@ -7,17 +7,17 @@
  *
  *   fused       (1 worker: the default placement; plain calls through scratch batches, no ring)
  *   ┌─ W1 ──────────────────────────────────────────────────────────────────────────────────────┐
- *   │ counter ─► pass-through-1 ─► pass-through-2 ─► pass-through-3 ─► counting-sink             │
+ *   │ counter ─► pass-through ─► pass-through-2 ─► pass-through-3 ─► counting-sink             │
  *   └───────────────────────────────────────────────────────────────────────────────────────────┘
  *
  *   two-workers (2 workers, one ring: the canonical `velox-workers-3`)
  *   ┌─ W1 ─────────────────────────────┐  ring   ┌─ W2 ─────────────────────────────────────────┐
- *   │ counter ─► pass-through-1        │ ══════► │ pass-through-2 ─► pass-through-3 ─► sink      │
+ *   │ counter ─► pass-through          │ ══════► │ pass-through-2 ─► pass-through-3 ─► sink      │
  *   └──────────────────────────────────┘         └───────────────────────────────────────────────┘
  *
  *   per-stage   (5 workers, four rings)
  *   ┌ W1 ─────┐      ┌ W2 ─────────────┐      ┌ W3 ─────────────┐      ┌ W4 ─────────────┐      ┌ W5 ───┐
- *   │ counter │ ══►  │ pass-through-1  │ ══►  │ pass-through-2  │ ══►  │ pass-through-3  │ ══►  │ sink  │
+ *   │ counter │ ══►  │ pass-through    │ ══►  │ pass-through-2  │ ══►  │ pass-through-3  │ ══►  │ sink  │
  *   └─────────┘      └─────────────────┘      └─────────────────┘      └─────────────────┘      └───────┘
  *
  *   ─►  fused hand-off: the stage's emitter fills a scratch batch, the next stage's onBatch reads it
@@ -44,9 +44,8 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import { Ledger, Pipeline } from "@velox/core"
-import { Counter, CountingSink } from "@velox/core/stages"
+import { Counter, CountingSink, PassThrough } from "@velox/core/stages"
 import { NodeStageHost } from "@velox/node"
-import { PassThrough1, PassThrough2, PassThrough3 } from "./pipelineStages.ts"
 
 export type Topology = "fused" | "two-workers" | "per-stage"
 
@@ -67,7 +66,7 @@ export interface Params {
 
 type Placement = "fused" | "worker"
 
-/** Placement of pass-through-1, -2, -3 and the sink; the counter always starts a worker. */
+/** Placement of pass-through, -2, -3 and the sink; the counter always starts a worker. */
 const PLACEMENTS: Record<Topology, readonly [Placement, Placement, Placement, Placement]> = {
   "fused": ["fused", "fused", "fused", "fused"],
   "two-workers": ["fused", "worker", "fused", "fused"],
@@ -77,9 +76,9 @@ const PLACEMENTS: Record<Topology, readonly [Placement, Placement, Placement, Pl
 export const pipelineOf = (topology: Topology): Pipeline.Pipeline => {
   const [p1, p2, p3, sink] = PLACEMENTS[topology]
   return Pipeline.from(Counter, { count: Infinity })
-    .via(PassThrough1, {}, { placement: p1 })
-    .via(PassThrough2, {}, { placement: p2 })
-    .via(PassThrough3, {}, { placement: p3 })
+    .via(PassThrough, {}, { placement: p1 })
+    .via(PassThrough, {}, { placement: p2 })
+    .via(PassThrough, {}, { placement: p3 })
     .to(CountingSink, {}, { placement: sink })
 }
 

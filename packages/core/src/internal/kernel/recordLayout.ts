@@ -112,6 +112,8 @@ export interface RecordView<F extends FieldSpec = FieldSpec> {
   readonly words: Int32Array
   /** 32-bit words per record. */
   readonly wordsPerRecord: number
+  /** The region as 8-byte words (records are 8-byte aligned and sized), for copying. */
+  readonly words64: Float64Array
 }
 
 type AnyTypedArray =
@@ -191,7 +193,8 @@ export const makeView = <F extends FieldSpec>(
     byteOffset,
     fields: fields as FieldAccessors<F>,
     words: new Int32Array(buffer, byteOffset, byteLength / 4),
-    wordsPerRecord: layout.byteLength / 4
+    wordsPerRecord: layout.byteLength / 4,
+    words64: new Float64Array(buffer, byteOffset, byteLength / 8)
   }
 }
 
@@ -203,9 +206,11 @@ export const copyRecords = (
   toSlot: number,
   count: number
 ): void => {
-  const w = from.wordsPerRecord
-  const src = from.words
-  const dst = to.words
+  // 8-byte moves: a 32-byte record is 4 of them. Float64Array element copies move the bits as they are
+  // (no NaN canonicalisation for typed arrays), which the layout tests check.
+  const w = from.wordsPerRecord >> 1
+  const src = from.words64
+  const dst = to.words64
   let s = fromSlot * w
   let d = toSlot * w
   const end = s + count * w
