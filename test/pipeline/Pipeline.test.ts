@@ -3,7 +3,7 @@ import { Effect, Exit, Schedule, Scope } from "effect"
 import { Ledger, Pipeline } from "@velox/core"
 import { Batcher, Counter, CountingSink, Filter, PassThrough } from "@velox/core/stages"
 import { NodeStageHost } from "@velox/node"
-import { EndOfBatchAfterBatch, Slow, ThrowAt } from "../fixtures/faultyStages.ts"
+import { CorruptEvery, EndOfBatchAfterBatch, Slow, ThrowAt } from "../fixtures/faultyStages.ts"
 
 const runToEnd = (p: Pipeline.Pipeline, options: Pipeline.RunOptions = {}) =>
   Pipeline.runToEnd(p, options).pipe(Effect.provide(NodeStageHost.layer))
@@ -139,6 +139,8 @@ describe("Pipeline", () => {
       assert.deepStrictEqual(s.deadLettered, { StageThrew: 1 })
       assert.strictEqual(s.emitted, count - 1)
       assert.strictEqual(deadLetters.length, 1)
+      assert.instanceOf(deadLetters[0], Pipeline.RecordFailed)
+      assert.strictEqual(deadLetters[0]!._tag, "RecordFailed")
       assert.strictEqual(deadLetters[0]!.error, "StageThrew")
       assert.strictEqual(deadLetters[0]!.record["seq"], 777)
     }))
@@ -235,6 +237,43 @@ describe("Pipeline", () => {
       assert.isFalse(h.ready)
       assert.match(h.reasons.join("; "), /stage throw-at failed: .*injected fault/)
     }).pipe(Effect.scoped, Effect.provide(NodeStageHost.layer)))
+
+  it.live("records a stage declares bad are dead-lettered as typed errors naming the declared tag", () =>
+    Effect.gen(function*() {
+      const { ledger, deadLetters } = yield* runToEnd(
+        Pipeline.from(Counter, { count: 1_000 }).via(CorruptEvery, { every: 100 }).via(Filter, { dropEvery: 1_000_000 }).to(CountingSink, {})
+      )
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      assert.deepStrictEqual(stage(ledger, "filter").deadLettered, { CorruptRecord: 10 })
+      assert.strictEqual(deadLetters.length, 10)
+      for (const d of deadLetters) {
+        assert.strictEqual(d.error, "CorruptRecord")
+        assert.strictEqual(d.stage, "filter")
+        assert.strictEqual(d.record["seq"]! % 100, 0)
+      }
+    }))
+
+  it.live("a drain past its deadline aborts what is left and reports it as abandoned", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const handle = yield* Pipeline.run(
+        Pipeline.from(Counter, { count: Infinity }).via(Slow, { spinNs: 1_000_000 }, { placement: "worker" }).to(CountingSink, {}),
+        { ringCapacity: 1024, drainTimeout: "300 millis" }
+      ).pipe(Scope.provide(scope))
+      // Let a backlog build in front of the slow stage (1 ms a record: a full ring is a 1 s drain).
+      yield* Effect.sync(() => handle.stats().rings[0]!.fill).pipe(
+        Effect.repeat({ until: (fill) => fill >= 512, schedule: Schedule.spaced("10 millis") })
+      )
+      yield* Scope.close(scope, Exit.void)
+      const report = Pipeline.drainReports().at(-1)!
+      assert.isTrue(report.timedOut)
+      assert.isFalse(report.ledger.balanced)
+      assert.isAbove(report.ledger.abandoned, 0)
+      // Every stage still balances: what is missing is exactly what was left in the ring.
+      for (const s of report.ledger.stages) assert.strictEqual(s.imbalance, 0, Ledger.format(report.ledger))
+      const link = report.ledger.links.find((l) => l.inRing > 0)!
+      assert.strictEqual(link.imbalance, 0)
+    }).pipe(Effect.provide(NodeStageHost.layer)))
 
   it.live("a worker terminated mid-batch is restarted on the same rings and the ledger still balances", () =>
     Effect.gen(function*() {

@@ -314,18 +314,25 @@ export const running = (): ReadonlyArray<PipelineHandle> => [...live]
 export const drainReports = (): ReadonlyArray<DrainReport> => reports
 
 /**
- * One record a stage could not handle, decoded.
+ * One record a stage could not handle, decoded from the dead-letter ring: `error` is the tag the stage
+ * declared for the code (`errors[code]`), or `StageThrew` for a record that crashed the stage again
+ * and again. Serialisable, so it can be logged, sent or stored as is.
  *
+ * @category errors
+ * @since 0.1.0
+ */
+export class RecordFailed extends Schema.TaggedError<RecordFailed>()("RecordFailed", {
+  stage: Schema.String,
+  error: Schema.String,
+  code: Schema.Number,
+  record: Schema.Record(Schema.String, Schema.Number)
+}) {}
+
+/**
  * @category models
  * @since 0.1.0
  */
-export interface DeadLetter {
-  readonly stage: string
-  /** The error tag the stage declared for the code, or "StageThrew". */
-  readonly error: string
-  readonly code: number
-  readonly record: Readonly<Record<string, number>>
-}
+export type DeadLetter = RecordFailed
 
 /**
  * @category models
@@ -590,12 +597,14 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
         const stage = definitions.get(memberName)!
         if (deadLetters.length >= deadLetterBuffer) deadLetters.shift()
         const layout = stage.definition.input
-        deadLetters.push({
-          stage: memberName,
-          code,
-          error: code === S.MAX_REASONS - 1 ? "StageThrew" : stage.definition.errors[code] ?? `code ${code}`,
-          record: layout === undefined ? {} : Ledger.decodeWords(layout, record)
-        })
+        deadLetters.push(
+          new RecordFailed({
+            stage: memberName,
+            code,
+            error: code === S.MAX_REASONS - 1 ? "StageThrew" : stage.definition.errors[code] ?? `code ${code}`,
+            record: layout === undefined ? {} : Ledger.decodeWords(layout, record)
+          })
+        )
       })
     }
   })
