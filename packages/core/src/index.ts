@@ -19,3 +19,4 @@ export { BookSnapshot, OrderBookStage, snapshot as bookSnapshot } from "./engine
 export * as Transaction from "./engine/Transaction.ts"
 export * as BookUpdate from "./engine/BookUpdate.ts"
 export * as Bundle from "./engine/Bundle.ts"
+export { Ingress } from "./engine/Ingress.ts"
