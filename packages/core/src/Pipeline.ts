@@ -325,8 +325,26 @@ export class RecordFailed extends Schema.TaggedError<RecordFailed>()("RecordFail
   stage: Schema.String,
   error: Schema.String,
   code: Schema.Number,
-  record: Schema.Record(Schema.String, Schema.Number)
+  record: Schema.Record(Schema.String, Schema.Number),
+  /** Wall-clock time (ms since the epoch) the control plane decoded it: within ~20 ms of the failure. */
+  seenAtMs: Schema.Number
 }) {}
+
+/**
+ * One distinct error of one stage, over the whole run: how many records failed with it, when it was
+ * first and last seen, and the most recent such record.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ErrorSummary {
+  readonly stage: string
+  readonly error: string
+  readonly count: number
+  readonly firstSeenMs: number
+  readonly lastSeenMs: number
+  readonly sample: RecordFailed
+}
 
 /**
  * @category models
@@ -393,6 +411,8 @@ export interface PipelineHandle {
   readonly health: () => Health
   readonly ledger: () => Ledger.Ledger
   readonly deadLetters: () => ReadonlyArray<DeadLetter>
+  /** Distinct errors per stage since the start (counts exact, unlike the bounded `deadLetters()`). */
+  readonly errorSummary: () => ReadonlyArray<ErrorSummary>
   /** Completes when every host drained (a finite source ran out), or fails when a stage was given up on. */
   readonly done: Effect.Effect<void, StageCrashed>
   /** Stops the sources; the rest drains behind them. `done` completes after. */
@@ -572,6 +592,7 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
   const { hosts, stages, rings, stats } = plan(pipeline, options, configs)
   const deadLetterBuffer = options.deadLetterBuffer ?? 1000
   const deadLetters: Array<DeadLetter> = []
+  const errorTable = new Map<string, { -readonly [K in keyof ErrorSummary]: ErrorSummary[K] }>()
   const definitions = new Map(stages.map((s) => [s.name, s]))
 
   const snapshot = (): Snapshot => ({
@@ -597,14 +618,30 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
         const stage = definitions.get(memberName)!
         if (deadLetters.length >= deadLetterBuffer) deadLetters.shift()
         const layout = stage.definition.input
-        deadLetters.push(
-          new RecordFailed({
-            stage: memberName,
-            code,
-            error: code === S.MAX_REASONS - 1 ? "StageThrew" : stage.definition.errors[code] ?? `code ${code}`,
-            record: layout === undefined ? {} : Ledger.decodeWords(layout, record)
+        const letter = new RecordFailed({
+          stage: memberName,
+          code,
+          error: code === S.MAX_REASONS - 1 ? "StageThrew" : stage.definition.errors[code] ?? `code ${code}`,
+          record: layout === undefined ? {} : Ledger.decodeWords(layout, record),
+          seenAtMs: Date.now()
+        })
+        deadLetters.push(letter)
+        const key = `${letter.stage}\u0000${letter.error}`
+        const seen = errorTable.get(key)
+        if (seen === undefined) {
+          errorTable.set(key, {
+            stage: letter.stage,
+            error: letter.error,
+            count: 1,
+            firstSeenMs: letter.seenAtMs,
+            lastSeenMs: letter.seenAtMs,
+            sample: letter
           })
-        )
+        } else {
+          seen.count++
+          seen.lastSeenMs = letter.seenAtMs
+          seen.sample = letter
+        }
       })
     }
   })
@@ -731,7 +768,9 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
       if (st.state === "Crashed") reasons.push(`stage ${st.stage} crashed (restarting)`)
     }
     const starting = snap.stages.some((st) => st.state === "Idle")
-    const status = failures.length > 0 ? "failed" : phase !== "running" ? phase : starting ? "starting" : "running"
+    // A finite source ran out and every stage finished: the run has ended, scope closed or not.
+    const finished = phase === "running" && snap.stages.every((st) => st.state === "Done")
+    const status = failures.length > 0 ? "failed" : finished ? "done" : phase !== "running" ? phase : starting ? "starting" : "running"
     if (status === "starting") reasons.push("stages still starting: " + snap.stages.filter((st) => st.state === "Idle").map((st) => st.stage).join(", "))
     if (status === "draining") reasons.push("draining")
     if (status === "done") reasons.push("the run has ended")
@@ -806,6 +845,7 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
     health,
     ledger,
     deadLetters: () => deadLetters.slice(),
+    errorSummary: () => [...errorTable.values()].map((e) => ({ ...e })),
     done,
     stop,
     abortUnsafe: () => Effect.runSync(signalHosts(C.ABORT_INDEX, hosts)),
