@@ -3,3 +3,5 @@
  */
 export * as NodeStageHost from "./NodeStageHost.ts"
 export * as NodePipelineRuntime from "./NodePipelineRuntime.ts"
+export * as NodePipelineServer from "./NodePipelineServer.ts"
+export * as NodeLogger from "./NodeLogger.ts"

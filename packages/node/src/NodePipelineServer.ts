@@ -1,0 +1,408 @@
+/**
+ * The operations surface of a running pipeline, over HTTP on `effect/http` and `NodeHttpServer`:
+ *
+ * | path         | answers                                                                            |
+ * |--------------|------------------------------------------------------------------------------------|
+ * | `/health`    | liveness: 200 while the process serves, with `handle.health()` as JSON             |
+ * | `/ready`     | readiness: 200 when running with every stage healthy; 503 while starting, draining, |
+ * |              | after the run, or with a failed or stopped stage; the JSON body says why            |
+ * | `/metrics`   | Prometheus text: stages, rings, latency histograms, errors, the process            |
+ * | `/stats`     | JSON: `handle.stats()` plus health, a distinct-error table per stage, the process  |
+ * | `/ws`        | WebSocket: a `hello` frame (recent history), then the `/stats` body every interval |
+ * | `/dashboard` | a live page (inline HTML, CSS, SVG and JS: nothing downloaded) fed by `/ws`        |
+ *
+ * Every figure is read from the pipeline's shared-memory counters when it is asked for (and by one
+ * sampling fiber per interval, for history): the stage loops never do anything for it.
+ *
+ * Unknown paths get 404, other methods than GET/HEAD 405 (with `Allow`), a frame over
+ * `maxWsInputBytes` on `/ws` closes that socket with 1009; a failing handler answers 500 and is
+ * logged. Binds 127.0.0.1 by default.
+ *
+ * @since 0.1.0
+ */
+import { createServer } from "node:http"
+import { Cause, Config, Context, Duration, Effect, Exit, Layer, Schedule, Schema, type Scope } from "effect"
+import { HttpRouter, HttpServer, type HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { Socket } from "effect/socket"
+import { NodeHttpServer } from "@effect/platform-node"
+import type { Pipeline } from "@velox/core"
+import { dashboardHtml } from "./internal/dashboardPage.ts"
+import { Sampler, statsBody } from "./internal/opsView.ts"
+import { ProcessMonitor } from "./internal/processMetrics.ts"
+import { formatMetrics } from "./internal/prometheusText.ts"
+
+// ---------------------------------------------------------------------------------------------------
+// Configuration
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Interface to bind. Default `127.0.0.1` (this machine only). */
+  readonly host: string
+  /** TCP port; `0` picks a free one (read it back from `PipelineServer.port`). Default 9464. */
+  readonly port: number
+  /** How often `/ws` sends a stats frame, and the sampling period of the history. Default 1 second. */
+  readonly wsInterval: Duration.Duration
+  /** Largest frame a `/ws` client may send; a bigger one closes its socket with 1009. Default 4096. */
+  readonly maxWsInputBytes: number
+}
+
+/**
+ * The server's options, as a service.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class ServerConfig extends Context.Service<ServerConfig, Options>()("@velox/node/NodePipelineServer/ServerConfig") {}
+
+/**
+ * `VELOX_HTTP_HOST` (default `127.0.0.1`), `VELOX_HTTP_PORT` (default 9464), `VELOX_WS_INTERVAL` (a
+ * duration such as `500 millis`; default `1 second`), `VELOX_WS_MAX_INPUT_BYTES` (default 4096).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const config: Config.Config<Options> = Config.all({
+  host: Config.String("VELOX_HTTP_HOST").pipe(Config.withDefault("127.0.0.1")),
+  // Int, not Port: 0 (a free port) is allowed; the range is checked with the rest below.
+  port: Config.Int("VELOX_HTTP_PORT").pipe(Config.withDefault(9464)),
+  wsInterval: Config.Duration("VELOX_WS_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
+  maxWsInputBytes: Config.Int("VELOX_WS_MAX_INPUT_BYTES").pipe(Config.withDefault(4096))
+})
+
+/** Bounds that keep a stats stream a stream and not a busy loop. */
+const MIN_INTERVAL_MS = 20
+const MAX_INTERVAL_MS = 60_000
+
+/**
+ * A server option outside its range: names the key, the value and the rule.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ServerConfigError extends Schema.TaggedError<ServerConfigError>()("ServerConfigError", {
+  key: Schema.String,
+  value: Schema.String,
+  rule: Schema.String
+}) {
+  override get message(): string {
+    return `${this.key}=${this.value}: ${this.rule}`
+  }
+}
+
+const validate = (options: Options): Effect.Effect<Options, ServerConfigError> => {
+  const intervalMs = Duration.toMillis(options.wsInterval)
+  const bad = (key: string, value: unknown, rule: string) => Effect.fail(new ServerConfigError({ key, value: String(value), rule }))
+  if (!(intervalMs >= MIN_INTERVAL_MS && intervalMs <= MAX_INTERVAL_MS)) {
+    return bad("VELOX_WS_INTERVAL", `${intervalMs} millis`, `must be between ${MIN_INTERVAL_MS} ms and ${MAX_INTERVAL_MS / 1000} s`)
+  }
+  if (!(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65535)) {
+    return bad("VELOX_HTTP_PORT", options.port, "must be an integer in 0..65535")
+  }
+  if (!(Number.isInteger(options.maxWsInputBytes) && options.maxWsInputBytes >= 64)) {
+    return bad("VELOX_WS_MAX_INPUT_BYTES", options.maxWsInputBytes, "must be an integer ≥ 64")
+  }
+  return Effect.succeed(options)
+}
+
+/**
+ * The server's options from the environment (`config`), with `overrides` on top (e.g. a `--http`
+ * flag), validated.
+ *
+ * @example
+ * ```ts
+ * import { NodePipelineServer } from "@velox/node"
+ *
+ * // VELOX_HTTP_HOST / VELOX_WS_INTERVAL from the environment, the port from a flag:
+ * const configLayer = NodePipelineServer.layerConfig({ port: 9464 })
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfig = (overrides: Partial<Options> = {}): Layer.Layer<ServerConfig, Config.ConfigError | ServerConfigError> =>
+  Layer.effect(ServerConfig, Effect.flatMap(config, (options) => validate({ ...options, ...overrides })))
+
+// ---------------------------------------------------------------------------------------------------
+// The server
+
+/**
+ * A running operations server.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class PipelineServer extends Context.Service<PipelineServer, {
+  /** `http://host:port`, as bound. */
+  readonly url: string
+  readonly port: number
+  /** Serves this pipeline from now on (a server starts with none: `/ready` says so). */
+  readonly attach: (handle: Pipeline.PipelineHandle) => Effect.Effect<void>
+}>()("@velox/node/NodePipelineServer/PipelineServer") {}
+
+interface Route {
+  readonly path: HttpRouter.PathInput
+  readonly handler: Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, HttpServerRequest.HttpServerRequest | Scope.Scope>
+}
+
+const ALLOW = "GET, HEAD"
+
+const json = (body: unknown, status = 200): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(JSON.stringify(body), { status, contentType: "application/json; charset=utf-8", headers: { "cache-control": "no-store" } })
+
+/**
+ * Starts the server in the current scope, serving `handle` if given (else see `attach`). It stops
+ * when the scope closes: to keep answering `/ready` with 503 "draining" while the pipeline drains,
+ * give it a scope that outlives the pipeline's (`layer` does).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Pipeline } from "@velox/core"
+ * import { NodePipelineRuntime, NodePipelineServer } from "@velox/node"
+ *
+ * declare const pipeline: Pipeline.Pipeline
+ * NodePipelineRuntime.runMain(Effect.gen(function*() {
+ *   const handle = yield* Pipeline.run(pipeline)
+ *   const server = yield* NodePipelineServer.make(handle)
+ *   yield* Effect.logInfo(`dashboard: ${server.url}/dashboard`)
+ *   yield* handle.done
+ * }).pipe(Effect.provide(NodePipelineServer.layerConfig())))
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = Effect.fnUntraced(function*(handle?: Pipeline.PipelineHandle) {
+  const options = yield* ServerConfig
+  let current: Pipeline.PipelineHandle | undefined = handle
+  const intervalMs = Duration.toMillis(options.wsInterval)
+  const monitor = yield* Effect.acquireRelease(Effect.sync(() => new ProcessMonitor()), (m) => Effect.sync(() => m.close()))
+  // Two minutes of history at the default interval; at most 600 points.
+  const sampler = new Sampler(monitor, Math.min(600, Math.max(10, Math.ceil(120_000 / intervalMs))))
+  const sample = Effect.sync(() => sampler.tick(current, Date.now()))
+  yield* sample
+  yield* sample.pipe(Effect.repeat(Schedule.spaced(options.wsInterval)), Effect.forkScoped)
+
+  const stats = () => (current === undefined ? undefined : statsBody(current, sampler.process(), Date.now()))
+
+  const health = Effect.sync(() =>
+    current === undefined
+      ? json({ alive: true, pipeline: "none attached" })
+      : json({ alive: true, ...current.health() })
+  )
+
+  const ready = Effect.sync(() => {
+    if (current === undefined) {
+      return json({ ready: false, status: "starting", reasons: ["no pipeline attached yet"] }, 503)
+    }
+    const h = current.health()
+    return json({ ready: h.ready, status: h.status, reasons: h.reasons }, h.ready ? 200 : 503)
+  })
+
+  const metrics = Effect.sync(() =>
+    HttpServerResponse.text(
+      formatMetrics({
+        snapshot: current?.stats(),
+        health: current?.health(),
+        errors: current?.errorSummary() ?? [],
+        idleRatio: sampler.idleRatio,
+        process: sampler.process()
+      }),
+      { contentType: "text/plain; version=0.0.4; charset=utf-8", headers: { "cache-control": "no-store" } }
+    )
+  )
+
+  const statsRoute = Effect.sync(() => {
+    const body = stats()
+    return body === undefined ? json({ error: "no pipeline attached yet" }, 503) : json(body)
+  })
+
+  const dashboard = Effect.succeed(
+    HttpServerResponse.text(dashboardHtml, {
+      contentType: "text/html; charset=utf-8",
+      headers: {
+        "cache-control": "no-store",
+        // Everything is inline and the page talks only to this server.
+        "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'"
+      }
+    })
+  )
+
+  /** One WebSocket client: a hello with the history, then a stats frame every interval until it leaves. */
+  const ws = Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (request.headers["upgrade"]?.toLowerCase() !== "websocket") {
+      return HttpServerResponse.text("/ws is a WebSocket endpoint: connect with Upgrade: websocket\n", {
+        status: 426,
+        headers: { upgrade: "websocket" }
+      })
+    }
+    const asked = new URL(request.url, "http://localhost").searchParams.get("intervalMs")
+    let everyMs = asked === null ? intervalMs : Number(asked)
+    if (!(everyMs >= MIN_INTERVAL_MS && everyMs <= MAX_INTERVAL_MS)) {
+      return HttpServerResponse.text(`intervalMs must be a number of milliseconds in ${MIN_INTERVAL_MS}..${MAX_INTERVAL_MS}\n`, { status: 400 })
+    }
+    const socket = yield* request.upgrade
+    const outcome = yield* Effect.scoped(Effect.gen(function*() {
+      const pull = yield* Socket.readerString(socket)
+      const writer = yield* socket.writer
+      const send = (body: unknown) => writer.write(JSON.stringify(body))
+      yield* Effect.logDebug("ws client connected")
+      yield* send({ type: "hello", intervalMs: everyMs, history: current === undefined ? [] : sampler.history(), stages: current?.stats().stages.map((s) => s.stage) ?? [] })
+      // Clients may ask for another rate: {"intervalMs": 250}. Anything else is answered, not obeyed.
+      const onMessage = (text: string) => {
+        let asked: unknown
+        try {
+          asked = JSON.parse(text)
+        } catch {
+          asked = undefined
+        }
+        const ms = typeof asked === "object" && asked !== null ? (asked as { intervalMs?: unknown }).intervalMs : undefined
+        if (typeof ms === "number" && ms >= MIN_INTERVAL_MS && ms <= MAX_INTERVAL_MS) {
+          everyMs = ms
+          return Effect.void
+        }
+        return send({ type: "error", message: `expected {"intervalMs": ${MIN_INTERVAL_MS}..${MAX_INTERVAL_MS}}` })
+      }
+      const reading = pull.pipe(Effect.flatMap((frames) => Effect.forEach(frames, onMessage, { discard: true })), Effect.forever)
+      const writing = Effect.suspend(() => {
+        const body = stats()
+        return send(body === undefined ? { type: "waiting", atMs: Date.now() } : { type: "stats", ...body })
+      }).pipe(Effect.andThen(Effect.suspend(() => Effect.sleep(everyMs))), Effect.forever)
+      return yield* Effect.raceFirst(reading, writing).pipe(Effect.exit)
+    })).pipe(Effect.exit)
+    yield* logSocketEnd(outcome)
+    return HttpServerResponse.empty()
+  })
+
+  const routes: ReadonlyArray<Route> = [
+    { path: "/health", handler: health },
+    { path: "/ready", handler: ready },
+    { path: "/metrics", handler: metrics },
+    { path: "/stats", handler: statsRoute },
+    { path: "/ws", handler: ws },
+    { path: "/dashboard", handler: dashboard },
+    { path: "/", handler: Effect.succeed(HttpServerResponse.redirect("/dashboard")) }
+  ]
+  const app = HttpRouter.addAll([
+    ...routes.map((r) => HttpRouter.route("*", r.path, guarded(r))),
+    HttpRouter.route("*", "/*", logged(Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      return HttpServerResponse.text(`not found: ${new URL(request.url, "http://localhost").pathname}\n`, { status: 404 })
+    })))
+  ])
+  const built = yield* Layer.build(
+    HttpRouter.serve(app, { disableLogger: true, disableListenLog: true }).pipe(
+      Layer.provideMerge(
+        NodeHttpServer.layerServer(createServer, {
+          host: options.host,
+          port: options.port,
+          websocket: { maxPayload: options.maxWsInputBytes },
+          gracefulShutdownTimeout: Duration.seconds(1)
+        })
+      )
+    )
+  )
+  const server = Context.get(built, HttpServer.HttpServer)
+  const address = server.address
+  const port = address._tag === "UnixPathAddress" ? 0 : address.port
+  const url = HttpServer.formatAddress(address)
+  yield* Effect.logInfo(`ops server on ${url}: /dashboard /metrics /stats /ws /health /ready`)
+  return PipelineServer.of({
+    url,
+    port,
+    attach: (next) => Effect.sync(() => {
+      current = next
+    })
+  })
+})
+
+/** Logs how a WebSocket client left: a normal close at Debug, an oversized frame (1009) at Warn. */
+const logSocketEnd = (outcome: Exit.Exit<Exit.Exit<never, unknown>, unknown>) => {
+  const inner = Exit.isSuccess(outcome) ? outcome.value : outcome
+  if (Exit.isSuccess(inner)) return Effect.void
+  const error = Cause.squash(inner.cause)
+  if (Socket.isSocketError(error) && isOversized(error)) {
+    return Effect.logWarning("ws client sent a frame over the input limit: closed with 1009")
+  }
+  return Effect.logDebug("ws client left")
+}
+
+/** `ws` refuses a frame over `maxPayload` with WS_ERR_UNSUPPORTED_MESSAGE_LENGTH and closes with 1009. */
+const isOversized = (error: Socket.SocketError): boolean => {
+  const reason = error.reason as { readonly _tag: string; readonly code?: number; readonly cause?: { readonly error?: { readonly code?: unknown } } }
+  return (reason._tag === "SocketCloseError" && reason.code === 1009) ||
+    reason.cause?.error?.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+}
+
+/** Answers 405 to other methods than GET and HEAD, logs the request, and turns a failure into a 500. */
+const guarded = (route: Route) =>
+  logged(Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return HttpServerResponse.text(`${request.method} is not allowed on ${route.path}; use GET\n`, { status: 405, headers: { allow: ALLOW } })
+    }
+    return yield* route.handler
+  }))
+
+const logged = (
+  handler: Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, HttpServerRequest.HttpServerRequest | Scope.Scope>
+) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const started = performance.now()
+    const response = yield* handler.pipe(
+      Effect.catchCause((cause) =>
+        Effect.logError("request failed", cause).pipe(Effect.as(HttpServerResponse.text("internal error\n", { status: 500 })))
+      )
+    )
+    yield* Effect.logDebug("http request").pipe(
+      Effect.annotateLogs({
+        method: request.method,
+        path: new URL(request.url, "http://localhost").pathname,
+        status: response.status,
+        ms: Math.round((performance.now() - started) * 100) / 100
+      })
+    )
+    return response
+  })
+
+/**
+ * The server as a layer, serving whichever pipeline is attached with `attach`. Built outside a
+ * program's scope, it keeps serving while that program's pipelines drain (`/ready`: 503 "draining").
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Pipeline } from "@velox/core"
+ * import { NodePipelineRuntime, NodePipelineServer } from "@velox/node"
+ *
+ * declare const pipeline: Pipeline.Pipeline
+ * const program = Effect.gen(function*() {
+ *   const handle = yield* Pipeline.run(pipeline)
+ *   yield* NodePipelineServer.attach(handle)
+ *   yield* handle.done
+ * })
+ * // Effect.scoped first: the pipeline drains before the server (built around it) stops.
+ * NodePipelineRuntime.runMain(program.pipe(
+ *   Effect.scoped,
+ *   Effect.provide(NodePipelineServer.layer.pipe(Layer.provide(NodePipelineServer.layerConfig({ port: 9464 }))))
+ * ))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<PipelineServer, HttpServerError.ServeError, ServerConfig> = Layer.effect(PipelineServer, make())
+
+/**
+ * Serves `handle` on the `PipelineServer` in context.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const attach = (handle: Pipeline.PipelineHandle): Effect.Effect<void, never, PipelineServer> =>
+  PipelineServer.use((server) => server.attach(handle))
