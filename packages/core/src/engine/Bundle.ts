@@ -46,9 +46,8 @@ export const flushReasonName = (reason: number): string =>
 
 /**
  * 48 bytes. `count` transactions, `firstTxId`..`lastTxId`, opened at `openNs` (the first
- * transaction's timestamp) and closed at `closeNs` (the latest pipeline time the bundler knew when it
- * closed: the timer's reading for a timeout, else the later of the last timer reading and the newest
- * transaction timestamp in the bundle).
+ * transaction's timestamp) and closed at `closeNs` (the pipeline clock reading that timed it out, or
+ * for a bundle closed by size or by the drain the newest transaction timestamp in it).
  *
  * @category layout
  * @since 0.1.0
