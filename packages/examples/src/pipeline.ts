@@ -7,22 +7,28 @@
  * Fused (default): all five stages in one worker thread, plain calls between them.
  * `--workers`: each stage in its own worker thread, rings between them.
  *
- *   node packages/examples/src/pipeline.ts [--workers] [--seconds N] [--count N]
+ *   node packages/examples/src/pipeline.ts [--workers] [--seconds N] [--count N] [--http PORT]
  *
  * Prints one progress line per second; on Ctrl-C (or SIGTERM, or when --seconds or --count run out)
  * it drains and prints the conservation ledger. Exit code 0 means every record is accounted for.
+ *
+ * `--http PORT` serves the operations surface on 127.0.0.1:PORT (host from VELOX_HTTP_HOST): the live
+ * dashboard at /dashboard, Prometheus metrics at /metrics, /stats, /ws, /health and /ready. It keeps
+ * serving through the drain (/ready answers 503 "draining"). Logs follow VELOX_LOG_FORMAT (pretty,
+ * json, logfmt) and VELOX_LOG_LEVEL.
  */
-import { Console, Effect, Schedule } from "effect"
+import { Console, Effect, Layer, Schedule } from "effect"
 import { Pipeline } from "@velox/core"
 import { Batcher, Counter, CountingSink, Filter, PassThrough } from "@velox/core/stages"
-import { NodePipelineRuntime } from "@velox/node"
+import { NodeLogger, NodePipelineRuntime, NodePipelineServer } from "@velox/node"
 import { parseArgs } from "node:util"
 
 const { values } = parseArgs({
   options: {
     workers: { type: "boolean", default: false },
     seconds: { type: "string", default: "0" },
-    count: { type: "string", default: "Infinity" }
+    count: { type: "string", default: "Infinity" },
+    http: { type: "string" }
   }
 })
 const placement = values.workers ? "worker" : "fused"
@@ -33,9 +39,11 @@ const pipeline = Pipeline.from(Counter, { count: Number(values.count) })
   .via(Batcher, { size: 16 }, { placement })
   .to(CountingSink, {}, { placement })
 
-const program = Effect.gen(function*() {
+/** Runs the pipeline until it ends or a signal arrives; `onStart` gets its handle first. */
+const program = <R>(onStart: (handle: Pipeline.PipelineHandle) => Effect.Effect<void, never, R>) => Effect.gen(function*() {
   const handle = yield* Pipeline.run(pipeline, { report: true })
   yield* Console.log(`velox pipeline: ${handle.hosts.length} thread(s): ${handle.hosts.join(" | ")}`)
+  yield* onStart(handle)
   const started = Date.now()
   let last = 0
   // One line per second: records generated, bundles delivered, and the rate since the last line.
@@ -54,4 +62,18 @@ const program = Effect.gen(function*() {
   yield* Console.log("draining…")
 })
 
-NodePipelineRuntime.runMain(program)
+const main = values.http === undefined
+  ? program(() => Effect.void)
+  : program((handle) =>
+    NodePipelineServer.PipelineServer.use((server) =>
+      server.attach(handle).pipe(
+        Effect.andThen(Console.log(`dashboard: ${server.url}/dashboard   metrics: ${server.url}/metrics   ready: ${server.url}/ready`))
+      )
+    )
+  ).pipe(
+    // The pipeline's scope closes (it drains) inside the server's: /ready answers 503 during the drain.
+    Effect.scoped,
+    Effect.provide(NodePipelineServer.layer.pipe(Layer.provide(NodePipelineServer.layerConfig({ port: Number(values.http) }))))
+  )
+
+NodePipelineRuntime.runMain(main.pipe(Effect.provide(NodeLogger.layerConfig())))
