@@ -21,9 +21,23 @@ import * as NodeStageHost from "./NodeStageHost.ts"
 export const ExitCode = { Clean: 0, Failed: 1, DrainTimedOut: 2, Abandoned: 3 } as const
 
 /** The exit code for a finished program, from its exit and the drain reports of its pipelines. */
+const failedChecks: Array<string> = []
+
+/**
+ * Marks the run as not clean for a reason of the program's own (e.g. a reconciliation that did not
+ * hold), so it exits 1 even when it was interrupted by a signal and every ledger balanced.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const failCheck = (reason: string): void => {
+  failedChecks.push(reason)
+}
+
 export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
   const reports = Pipeline.drainReports()
   if (reports.some((r) => r.timedOut)) return ExitCode.DrainTimedOut
+  if (failedChecks.length > 0) return ExitCode.Failed
   if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) return ExitCode.Failed
   if (reports.some((r) => !r.ledger.balanced)) return ExitCode.Failed
   return ExitCode.Clean
