@@ -18,6 +18,7 @@
 import type { Job, Suite, Target } from "../harness.ts"
 import type { Params as EffectStreamParams } from "../micro/oneToThreePipelineEffectStream.ts"
 import type { Params as PlainLoopParams } from "../micro/oneToThreePipelinePlainLoop.ts"
+import type { Params as MetricsOverheadParams } from "../topology/metricsOverhead.ts"
 import type { Params as VeloxParams } from "../topology/oneToThreePipelineThroughput.ts"
 
 /** The 2-worker rows are bimodal run to run on the development VM (see bench/README.md): 7 runs. */
@@ -35,6 +36,24 @@ const RING_CAPACITY = 16_384
 const VELOX = new URL("../topology/oneToThreePipelineThroughput.ts", import.meta.url)
 const PLAIN_LOOP = new URL("../micro/oneToThreePipelinePlainLoop.ts", import.meta.url)
 const EFFECT_STREAM = new URL("../micro/oneToThreePipelineEffectStream.ts", import.meta.url)
+const METRICS_OVERHEAD = new URL("../topology/metricsOverhead.ts", import.meta.url)
+
+/** Alternating 1.5 s windows without and with the ops server and a 1 s /metrics scraper, ABBA. */
+const metricsOverhead = (name: string, label: string, topology: MetricsOverheadParams["topology"], runs: number): Job => ({
+  label,
+  module: METRICS_OVERHEAD,
+  params: {
+    topology,
+    warmupMs: TIMING.warmupMs,
+    windowMs: 1_500,
+    pairs: 6,
+    scrapeIntervalMs: 1_000,
+    startTimeoutMs: 20_000
+  } satisfies MetricsOverheadParams,
+  runs,
+  metrics: [{ name, key: "overheadPercent", unit: "%", target: { op: "<", value: 2 } }],
+  details: ["offMrecPerSecond", "onMrecPerSecond", "offMainCpuPercent", "onMainCpuPercent", "scrapes", "scrapeMs", "metricsBytes"]
+})
 
 const velox = (
   name: string,
@@ -86,6 +105,18 @@ const jobs: ReadonlyArray<Job> = [
     "velox 5 workers, BusySpin (5 spinning threads on the machine's cores)",
     { topology: "per-stage", idle: "spin", batchSize: BATCH },
     { runs: VARIANT_RUNS }
+  ),
+  metricsOverhead(
+    "pipeline/velox-metrics-overhead-percent",
+    "velox 2 workers with the ops server and a 1 s /metrics scraper vs without (alternating windows, one process)",
+    "two-workers",
+    5
+  ),
+  metricsOverhead(
+    "pipeline/velox-metrics-overhead-percent-fused",
+    "velox fused (1 worker) with the ops server and a 1 s /metrics scraper vs without",
+    "fused",
+    VARIANT_RUNS
   ),
   {
     label: "plain loop: generate, copy ×3, check, batch by batch (one thread)",
@@ -153,6 +184,7 @@ export const suite: Suite = {
     `velox rows use the run defaults (batch ${BATCH}, rings of ${RING_CAPACITY} slots, BackoffIdleStrategy) unless the name says otherwise (-spin: BusySpin everywhere; -batch-1024). velox-workers-3 is two threads (counter + pt-1 | pt-2 + pt-3 + sink); -per-stage gives each of the five stages its own worker.`,
     "plain loop and Effect Stream run on ONE thread. effect-stream-3 moves one object per record (chunks of 256); -chunked moves one Float64Array of 256 records per element and copies it (slice) per stage.",
     "Details: cpuCores = CPU time of the whole process over the timed span, in cores (two busy threads show ~2; more threads than cores share them); sinkBatch = records per sink pass; parksPerMrec = parks of all loops per million records; ringFill = how full the rings between threads were at the two samples (mean share of capacity).",
-    "others: share of the machine's CPU other processes used (plus hypervisor steal) during the case's runs, median. The 2-worker rows need both cores."
+    "others: share of the machine's CPU other processes used (plus hypervisor steal) during the case's runs, median. The 2-worker rows need both cores.",
+    "velox-metrics-overhead-percent: (1 − median over window pairs of on ÷ off) × 100, where off is the pipeline alone and on is the same pipeline, in the same process, with NodePipelineServer attached and GET /metrics every second (the scraper runs in the pipeline's process: an upper bound). 6 pairs of 1.5 s windows per run, ABBA order; negative = within noise."
   ]
 }
