@@ -172,14 +172,22 @@ const script = String.raw`
         svg("text", { x: (a.x + CARD_W + b.x) / 2, y: a.y + CARD_H / 2 - 8, "text-anchor": "middle", "font-size": "10", fill: "#6b7a8c" }, links, "fused");
       }
     });
-    // Rings between hosts: an arrow with a tank on it showing the ring's fill.
+    // Rings between hosts: an arrow with a tank on it showing the ring's fill. A fan-out (one producer,
+    // several rings) curves first and puts its tanks on the consumers' rows; a fan-in curves last and
+    // puts them on the producers' rows: either way no two tanks share a place.
+    var fromCount = {}, toCount = {};
+    frame.rings.forEach(function (r) { fromCount[r.from] = (fromCount[r.from] || 0) + 1; toCount[r.to] = (toCount[r.to] || 0) + 1; });
     frame.rings.forEach(function (r) {
       var from = L.hosts[r.from], to = L.hosts[r.to]; if (!from || !to) return;
       var a = L.place[from[from.length - 1]], b = L.place[to[0]];
-      var x1 = a.x + CARD_W + PAD, y1 = a.y + CARD_H / 2, x2 = b.x - PAD - 2, y2 = b.y + CARD_H / 2, mx = (x1 + x2) / 2, my = (y1 + y2) / 2;
-      svg("path", { d: "M" + (a.x + CARD_W) + "," + y1 + " L" + x1 + "," + y1 + " C" + mx + "," + y1 + " " + mx + "," + y2 + " " + x2 + "," + y2 + " L" + (b.x - 2) + "," + y2,
-        fill: "none", stroke: "#6b7a8c", "stroke-width": "2.5", "marker-end": "url(#arrow)" }, links);
-      var g = svg("g", { transform: "translate(" + (mx - 13) + "," + (my - 34) + ")" }, tanks);
+      var x1 = a.x + CARD_W + PAD, y1 = a.y + CARD_H / 2, x2 = b.x - PAD - 2, y2 = b.y + CARD_H / 2, mx = (x1 + x2) / 2;
+      var fanOut = fromCount[r.from] > 1 && toCount[r.to] === 1, fanIn = toCount[r.to] > 1 && fromCount[r.from] === 1;
+      var d = "M" + (a.x + CARD_W) + "," + y1 + " L" + x1 + "," + y1, ty;
+      if (fanOut) { d += " C" + (x1 + 16) + "," + y1 + " " + (x1 + 4) + "," + y2 + " " + (mx - 16) + "," + y2 + " L" + (b.x - 2) + "," + y2; ty = y2; }
+      else if (fanIn) { d += " L" + (mx + 16) + "," + y1 + " C" + (x2 - 4) + "," + y1 + " " + (x2 - 16) + "," + y2 + " " + x2 + "," + y2 + " L" + (b.x - 2) + "," + y2; ty = y1; }
+      else { d += " C" + mx + "," + y1 + " " + mx + "," + y2 + " " + x2 + "," + y2 + " L" + (b.x - 2) + "," + y2; ty = (y1 + y2) / 2; }
+      svg("path", { d: d, fill: "none", stroke: "#6b7a8c", "stroke-width": "2.5", "marker-end": "url(#arrow)" }, links);
+      var g = svg("g", { transform: "translate(" + (mx - 13) + "," + (ty - 34) + ")" }, tanks);
       svg("title", {}, g, "ring " + r.name + " (capacity " + r.capacity + ")");
       svg("rect", { x: 0, y: 0, width: 26, height: 56, rx: 5, fill: "#0d1117", stroke: "#51627a", "stroke-width": "1.5" }, g);
       var level = svg("rect", { x: 2, y: 54, width: 22, height: 0, rx: 3, fill: C.green }, g);
