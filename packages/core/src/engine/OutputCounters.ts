@@ -12,9 +12,9 @@
  *  byte 16 ├─────────────────────────────────────────────┤  │
  *          │ transactions    f64  (sum of bundle counts) │  │
  *  byte 24 ├─────────────────────────────────────────────┤  │
- *          │ checksum        f64  (see checksumOf)       │  │ the sink, plain writes,
- *  byte 32 ├─────────────────────────────────────────────┤  │ between the two sequence
- *          │ sizeFlushes     f64                         │  │ stores of one update
+ *          │ checksum        f64  (see checksumOf)       │  │ the sink, Atomics.store of
+ *  byte 32 ├─────────────────────────────────────────────┤  │ both 32-bit halves, between
+ *          │ sizeFlushes     f64                         │  │ the two sequence stores
  *  byte 40 ├─────────────────────────────────────────────┤  │
  *          │ timeoutFlushes  f64                         │  │
  *  byte 48 ├─────────────────────────────────────────────┤  │
@@ -25,11 +25,16 @@
  * ```
  *
  * One writer (the sink's loop), so no padding between fields. The counts are f64 (exact to 2^53) and
- * cannot be written atomically, so the sink updates them once per batch inside a seqlock: the sequence
- * goes odd (`Atomics.store`), the fields are written plainly, the sequence goes even again. A reader
- * takes the sequence (`Atomics.load`), reads the fields, and takes it again; an odd or changed sequence
- * means it raced an update, and it retries. JS `Atomics` are sequentially consistent, and plain
- * accesses do not move across them, so an unchanged even sequence means a consistent snapshot.
+ * no f64 can be stored atomically, so the sink updates them once per batch inside a seqlock: the
+ * sequence goes odd, each count is stored as its two 32-bit halves, the sequence goes even again —
+ * every one of those an `Atomics.store`. A reader takes the sequence, loads the halves, and takes the
+ * sequence again (all `Atomics.load`); an odd or changed sequence means it raced an update, and it
+ * retries. The halves are atomic too: JS `Atomics` are sequentially consistent among themselves, but
+ * the memory model does not order plain accesses against them for another thread's racing reads, so
+ * only all-atomic accesses make an unchanged even sequence mean a consistent snapshot. Sixteen atomic
+ * stores per batch, not per record. A reader never gives up on a live writer (a sequence that keeps
+ * moving); only a sequence stuck odd — a sink killed mid-update — ends the retries, with the counts as
+ * they stand.
  *
  * A restarted sink continues from the counts in the buffer. The counts are of delivered bundles:
  * across a crash of the sink's pass they may count a redelivered bundle twice (at-least-once, like the
@@ -79,13 +84,34 @@ export const BYTES_WRITTEN_OFFSET = 56
 export const BYTE_LENGTH = 64
 
 const SEQUENCE_INDEX = SEQUENCE_OFFSET >> 2
-const BUNDLES = BUNDLES_OFFSET >> 3
-const TRANSACTIONS = TRANSACTIONS_OFFSET >> 3
-const CHECKSUM = CHECKSUM_OFFSET >> 3
-const SIZE_FLUSHES = SIZE_FLUSHES_OFFSET >> 3
-const TIMEOUT_FLUSHES = TIMEOUT_FLUSHES_OFFSET >> 3
-const DRAIN_FLUSHES = DRAIN_FLUSHES_OFFSET >> 3
-const BYTES_WRITTEN = BYTES_WRITTEN_OFFSET >> 3
+/** Int32 index of the low half of each count, in Snapshot order. */
+const BUNDLES = BUNDLES_OFFSET >> 2
+const TRANSACTIONS = TRANSACTIONS_OFFSET >> 2
+const CHECKSUM = CHECKSUM_OFFSET >> 2
+const SIZE_FLUSHES = SIZE_FLUSHES_OFFSET >> 2
+const TIMEOUT_FLUSHES = TIMEOUT_FLUSHES_OFFSET >> 2
+const DRAIN_FLUSHES = DRAIN_FLUSHES_OFFSET >> 2
+const BYTES_WRITTEN = BYTES_WRITTEN_OFFSET >> 2
+
+/** Splits an f64 into its 32-bit halves and back (platform byte order, as the buffer's Float64Array). */
+class Halves {
+  private readonly f64 = new Float64Array(1)
+  private readonly i32 = new Int32Array(this.f64.buffer)
+
+  store(words: Int32Array, index: number, value: number): void {
+    this.f64[0] = value
+    Atomics.store(words, index, this.i32[0]!)
+    Atomics.store(words, index + 1, this.i32[1]!)
+  }
+
+  load(words: Int32Array, index: number): number {
+    this.i32[0] = Atomics.load(words, index)
+    this.i32[1] = Atomics.load(words, index + 1)
+    return this.f64[0]!
+  }
+}
+
+const readerHalves = new Halves()
 
 /**
  * The checksum is a sum modulo 2^48, so it does not depend on the order bundles arrive in and every
@@ -174,29 +200,32 @@ export const isCounters = (u: unknown): u is SharedArrayBuffer =>
  */
 export const read = (buffer: SharedArrayBuffer): Snapshot => {
   const words = new Int32Array(buffer)
-  const f = new Float64Array(buffer)
-  for (let attempt = 0;; attempt++) {
-    // acquire: an even sequence means the fields of the update that set it are visible.
+  const h = readerHalves
+  let stuck = 0
+  let previous = NaN
+  for (;;) {
+    // acquire: an even sequence means the counts of the update that set it are visible.
     const before = Atomics.load(words, SEQUENCE_INDEX)
     const snapshot: Snapshot = {
-      bundles: f[BUNDLES]!,
-      transactions: f[TRANSACTIONS]!,
-      checksum: f[CHECKSUM]!,
-      sizeFlushes: f[SIZE_FLUSHES]!,
-      timeoutFlushes: f[TIMEOUT_FLUSHES]!,
-      drainFlushes: f[DRAIN_FLUSHES]!,
-      bytesWritten: f[BYTES_WRITTEN]!
+      bundles: h.load(words, BUNDLES),
+      transactions: h.load(words, TRANSACTIONS),
+      checksum: h.load(words, CHECKSUM),
+      sizeFlushes: h.load(words, SIZE_FLUSHES),
+      timeoutFlushes: h.load(words, TIMEOUT_FLUSHES),
+      drainFlushes: h.load(words, DRAIN_FLUSHES),
+      bytesWritten: h.load(words, BYTES_WRITTEN)
     }
-    // acquire: unchanged, so no update overlapped the reads above. A sink killed mid-update leaves the
-    // sequence odd for good: after MAX_READ_ATTEMPTS the fields are returned as they stand.
-    if (((before & 1) === 0 && Atomics.load(words, SEQUENCE_INDEX) === before) || attempt >= MAX_READ_ATTEMPTS) {
-      return snapshot
-    }
+    // acquire: unchanged, so no update overlapped the loads above.
+    if ((before & 1) === 0 && Atomics.load(words, SEQUENCE_INDEX) === before) return snapshot
+    // A writer that keeps updating is alive: retry. One stuck mid-update (odd, unchanging) died there.
+    stuck = before === previous ? stuck + 1 : 0
+    previous = before
+    if (stuck >= MAX_STUCK_READS) return snapshot
   }
 }
 
-/** An update takes nanoseconds; this many tries only run out when the writer died mid-update. */
-const MAX_READ_ATTEMPTS = 100_000
+/** An update takes nanoseconds: this many reads of the same odd sequence mean its writer died. */
+const MAX_STUCK_READS = 1_000_000
 
 /**
  * The sink's side: running totals in locals, published to the buffer once per batch. One thread.
@@ -213,7 +242,7 @@ export class Writer {
   drainFlushes: number
   bytesWritten: number
   private readonly words: Int32Array | undefined
-  private readonly fields: Float64Array | undefined
+  private readonly halves = new Halves()
 
   /** Starts from the buffer's counts (a restarted sink continues), or from zero without a buffer. */
   constructor(buffer: SharedArrayBuffer | undefined) {
@@ -221,7 +250,6 @@ export class Writer {
       throw new TypeError(`counters must be a buffer from OutputCounters.make() (${BYTE_LENGTH} bytes, magic ${MAGIC})`)
     }
     this.words = buffer === undefined ? undefined : new Int32Array(buffer)
-    this.fields = buffer === undefined ? undefined : new Float64Array(buffer)
     const start = buffer === undefined ? undefined : read(buffer)
     this.bundles = start?.bundles ?? 0
     this.transactions = start?.transactions ?? 0
@@ -235,20 +263,20 @@ export class Writer {
   /** Publishes the totals: one seqlock update. */
   publish(): void {
     const words = this.words
-    const f = this.fields
-    if (words === undefined || f === undefined) return
+    if (words === undefined) return
+    const h = this.halves
     // Even, also after a predecessor died mid-update (odd).
     const sequence = Atomics.load(words, SEQUENCE_INDEX) & ~1
     // publish: odd, readers retry until the update below is complete.
     Atomics.store(words, SEQUENCE_INDEX, (sequence + 1) | 0)
-    f[BUNDLES] = this.bundles
-    f[TRANSACTIONS] = this.transactions
-    f[CHECKSUM] = this.checksum
-    f[SIZE_FLUSHES] = this.sizeFlushes
-    f[TIMEOUT_FLUSHES] = this.timeoutFlushes
-    f[DRAIN_FLUSHES] = this.drainFlushes
-    f[BYTES_WRITTEN] = this.bytesWritten
-    // publish: even again, the fields above are one consistent snapshot.
+    h.store(words, BUNDLES, this.bundles)
+    h.store(words, TRANSACTIONS, this.transactions)
+    h.store(words, CHECKSUM, this.checksum)
+    h.store(words, SIZE_FLUSHES, this.sizeFlushes)
+    h.store(words, TIMEOUT_FLUSHES, this.timeoutFlushes)
+    h.store(words, DRAIN_FLUSHES, this.drainFlushes)
+    h.store(words, BYTES_WRITTEN, this.bytesWritten)
+    // publish: even again, the counts above are one consistent snapshot.
     Atomics.store(words, SEQUENCE_INDEX, (sequence + 2) | 0)
   }
 }
