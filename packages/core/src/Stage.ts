@@ -9,10 +9,10 @@
  */
 import { Schema } from "effect"
 import type { FieldSpec, Layout } from "./internal/kernel/recordLayout.ts"
-import type { SourceLogic, StageLogic } from "./internal/kernel/stageLogic.ts"
+import type { SourceLogic, StageContext, StageLogic } from "./internal/kernel/stageLogic.ts"
 import { MAX_REASONS } from "./internal/kernel/stageStatsDescriptor.ts"
 
-export type { Emitter, SourceLogic, StageLogic } from "./internal/kernel/stageLogic.ts"
+export type { Emitter, SourceLogic, StageContext, StageLogic } from "./internal/kernel/stageLogic.ts"
 export {
   /** @category models @since 0.1.0 */
   SOURCE_EXHAUSTED
@@ -48,7 +48,8 @@ export interface StageDefinition<I extends FieldSpec, O extends FieldSpec, C> {
   readonly timerPeriodNs: number
   /** The most input records the logic ever retains in state under `config` (bounded memory). */
   readonly maxRetained: (config: C) => number
-  readonly make: (config: C) => StageLogic<I, O> | SourceLogic<O>
+  /** Fresh logic for a decoded config; the loop passes its {@link StageContext} (the pipeline clock). */
+  readonly make: (config: C, context?: StageContext) => StageLogic<I, O> | SourceLogic<O>
 }
 
 /**
@@ -76,7 +77,7 @@ const define = <I extends FieldSpec, O extends FieldSpec, C>(
   options: CommonOptions<C>,
   input: Layout<I> | undefined,
   output: Layout<O> | undefined,
-  make: (config: C) => StageLogic<I, O> | SourceLogic<O>
+  make: (config: C, context?: StageContext) => StageLogic<I, O> | SourceLogic<O>
 ): StageDefinition<I, O, C> => {
   const dropReasons = options.dropReasons ?? []
   const errors = options.errors ?? []
@@ -145,7 +146,7 @@ export const make = <I extends FieldSpec, O extends FieldSpec, C = unknown>(
   options: CommonOptions<C> & {
     readonly input: Layout<I>
     readonly output: Layout<O>
-    readonly make: (config: C) => StageLogic<I, O>
+    readonly make: (config: C, context?: StageContext) => StageLogic<I, O>
   }
 ): StageDefinition<I, O, C> => define("stage", options, options.input, options.output, options.make)
 
@@ -158,7 +159,7 @@ export const make = <I extends FieldSpec, O extends FieldSpec, C = unknown>(
 export const source = <O extends FieldSpec, C = unknown>(
   options: CommonOptions<C> & {
     readonly output: Layout<O>
-    readonly make: (config: C) => SourceLogic<O>
+    readonly make: (config: C, context?: StageContext) => SourceLogic<O>
   }
 ): StageDefinition<never, O, C> => define<never, O, C>("source", options, undefined, options.output, options.make)
 
@@ -172,6 +173,6 @@ export const source = <O extends FieldSpec, C = unknown>(
 export const sink = <I extends FieldSpec, C = unknown>(
   options: CommonOptions<C> & {
     readonly input: Layout<I>
-    readonly make: (config: C) => StageLogic<I, never>
+    readonly make: (config: C, context?: StageContext) => StageLogic<I, never>
   }
 ): StageDefinition<I, never, C> => define<I, never, C>("sink", options, options.input, undefined, options.make)

@@ -14,6 +14,11 @@
  * the `counters` buffer (from {@link OutputCounters.make}) once per batch, readable from any thread
  * with {@link OutputCounters.read}.
  *
+ * Latency. With `latency` set (a buffer from {@link OutputLatency.make}) and recording switched on,
+ * the sink reads the pipeline clock once per batch (`make`'s `StageContext`) and adds, per valid bundle,
+ * its receipt time minus its `openNs` (every bundle) and minus its `closeNs` (bundles closed by size:
+ * the closing transaction's ingress timestamp) to two histograms; see {@link OutputLatency}.
+ *
  * Writing. With `file` set (`"-"` is stdout) each batch becomes one string of lines —
  * `{"id":0,"firstTxId":0,"lastTxId":15,"openNs":…,"closeNs":…,"count":16,"reason":"size"}` — written
  * with one synchronous `fs.writeSync` on a descriptor opened once, when the logic is made (truncating,
@@ -51,15 +56,22 @@ import * as Stage from "../Stage.ts"
 import * as BundleModule from "./Bundle.ts"
 import { Bundle, FlushReason, MAX_COUNT } from "./Bundle.ts"
 import * as OutputCounters from "./OutputCounters.ts"
+import * as OutputLatency from "./OutputLatency.ts"
 
 const Counters = Schema.declare((u): u is SharedArrayBuffer => OutputCounters.isCounters(u), {
   expected: "a counters buffer from OutputCounters.make()"
 })
 
+const Latency = Schema.declare((u): u is SharedArrayBuffer => OutputLatency.isLatency(u), {
+  expected: "a latency buffer from OutputLatency.make()"
+})
+
 /**
  * The output configuration, every key optional: `file` (a path, or `"-"` for stdout; no file: count
  * only), `append` (keep what the file holds; default `false`), `counters` (from
- * {@link OutputCounters.make}), `maxCount` (the largest valid bundle, default {@link MAX_COUNT}).
+ * {@link OutputCounters.make}), `maxCount` (the largest valid bundle, default {@link MAX_COUNT}),
+ * `latency` (from {@link OutputLatency.make}: record how long after their ingress timestamps bundles
+ * arrive, while recording is switched on).
  *
  * @category models
  * @since 0.1.0
@@ -68,7 +80,8 @@ export const Config = Schema.Struct({
   file: Schema.optional(Schema.String),
   append: Schema.optional(Schema.Boolean),
   counters: Schema.optional(Counters),
-  maxCount: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_COUNT })))
+  maxCount: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_COUNT }))),
+  latency: Schema.optional(Latency)
 })
 
 /**
@@ -109,9 +122,14 @@ const writeAll = (fs: typeof NodeFs, fd: number, bytes: Uint8Array): void => {
  * @category unsafe
  * @since 0.1.0
  */
-export const makeLogic = (config: Config): Stage.StageLogic<typeof Bundle.spec, never> => {
+export const makeLogic = (config: Config, context?: Stage.StageContext): Stage.StageLogic<typeof Bundle.spec, never> => {
   const maxCount = config.maxCount ?? MAX_COUNT
   const totals = new OutputCounters.Writer(config.counters)
+  const latency = config.latency === undefined ? undefined : new OutputLatency.Recorder(config.latency)
+  const nowNs = context?.nowNs
+  if (latency !== undefined && nowNs === undefined) {
+    throw new TypeError("Output: latency recording needs the pipeline clock: make(config, { nowNs }) (a pipeline passes it)")
+  }
   const file = config.file
   let fs: typeof NodeFs | undefined
   let fd = -1
@@ -131,6 +149,9 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Bundle.spec, 
       const f = input.fields
       let delivered = 0
       let lines = ""
+      // One clock reading per batch, and only while recording: every bundle of the batch arrived now.
+      const recording = latency !== undefined && latency.recording()
+      const receiptNs = recording ? nowNs!() : 0
       for (let i = start; i < start + n; i++) {
         const code = BundleModule.validateUnsafe(input, i, maxCount)
         if (code !== BundleModule.OK) {
@@ -148,6 +169,11 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Bundle.spec, 
         else if (reason === FlushReason.Timeout) totals.timeoutFlushes++
         else totals.drainFlushes++
         delivered++
+        if (recording) {
+          // closeNs of a size flush is its closing transaction's tsNs; a timeout's is a timer reading.
+          if (reason === FlushReason.Size) latency!.record(OutputLatency.CLOSING, receiptNs - f.closeNs.get(i))
+          latency!.record(OutputLatency.OLDEST, receiptNs - f.openNs.get(i))
+        }
         if (fd >= 0) {
           lines += `{"id":${json(f.id.get(i))},"firstTxId":${first},"lastTxId":${last},"openNs":${json(f.openNs.get(i))},` +
             `"closeNs":${json(f.closeNs.get(i))},"count":${count},"reason":"${REASON_NAMES[reason]}"}\n`

@@ -18,7 +18,7 @@ import type { BackoffOptions } from "./idleStrategy.ts"
 import { makeNanoClock } from "./nanoClock.ts"
 import { type RingHandle, RingProducer } from "./oneToOneRing.ts"
 import type { FieldSpec, Layout } from "./recordLayout.ts"
-import type { SourceLogic, StageLogic } from "./stageLogic.ts"
+import type { SourceLogic, StageContext, StageLogic } from "./stageLogic.ts"
 import { StageStatsWriter, statsRef } from "./stageStats.ts"
 import { type ChainMember, StageRunner } from "./stageRunner.ts"
 
@@ -31,7 +31,7 @@ export interface HostedDefinition {
   readonly dropReasons: ReadonlyArray<string>
   readonly errors: ReadonlyArray<string>
   readonly timerPeriodNs: number
-  readonly make: (config: any) => StageLogic<FieldSpec, FieldSpec> | SourceLogic<FieldSpec>
+  readonly make: (config: any, context?: StageContext) => StageLogic<FieldSpec, FieldSpec> | SourceLogic<FieldSpec>
 }
 
 export type HostOutput =
@@ -127,10 +127,12 @@ export const buildRunner = (spec: HostSpec, definitions: ReadonlyArray<HostedDef
         break
     }
   }
+  // Every member of the loop reads the loop's own clock (the one its onPoll / onTimer readings come from).
+  const context: StageContext = { nowNs: clock.nowNs }
   for (let i = 0; i < n; i++) {
     const def = definitions[i]!
     const m = spec.members[i]!
-    const logic = def.make(m.config)
+    const logic = def.make(m.config, context)
     members.push({
       name: m.instance,
       logic,

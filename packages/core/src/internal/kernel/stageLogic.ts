@@ -53,5 +53,16 @@ export interface SourceLogic<O extends FieldSpec = FieldSpec> {
   onDrain?(out: Emitter<O>): void
 }
 
+/**
+ * What the loop hands `make(config, context)` besides the config: the pipeline clock, for logic that
+ * needs the time inside `onBatch` (which gets none). `nowNs()` reads this thread's calibrated clock, in
+ * ns since the pipeline epoch: the clock of `onPoll`/`onTimer` readings and of Ingress' `tsNs`,
+ * comparable across threads. Optional: code that drives logic directly may pass its own (a test's
+ * `nowNs`) or none.
+ */
+export interface StageContext {
+  readonly nowNs: () => number
+}
+
 /** What a source's `onPoll` returns when it will produce nothing more. */
 export const SOURCE_EXHAUSTED = -1 as const
