@@ -10,7 +10,8 @@ import { runSuite, type Suite } from "./harness.ts"
 const suites: Record<string, () => Promise<{ readonly suite: Suite }>> = {
   ring: () => import("./suites/ring.ts"),
   orderbook: () => import("./suites/orderbook.ts"),
-  pipeline: () => import("./suites/pipeline.ts")
+  pipeline: () => import("./suites/pipeline.ts"),
+  engine: () => import("./suites/engine.ts")
 }
 
 const usage = `usage: npm run bench -- <suite> [--runs N] [--filter TEXT]

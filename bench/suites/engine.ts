@@ -1,0 +1,226 @@
+/**
+ * The `engine` suite: the transaction engine (ingress → order book → bundler → output) as velox
+ * pipelines in several placements, beside the same work as a hand-written loop and as an Effect
+ * `Stream`, unthrottled; then the engine at 100k/s (latency, CPU) and with no input (idle CPU).
+ *
+ * ```
+ *   velox fused           W1: ingress ─► order-book ─► bundler ─► output
+ *   velox workers         W1: ingress ══► W2: order-book ─► bundler ─► output            (canonical)
+ *   velox workers, book   W1: ingress ─► order-book ══► W2: bundler ─► output
+ *   velox per stage       W1: ingress ══► W2: order-book ══► W3: bundler ══► W4: output
+ *   plain loop            one thread: generate ─► apply ─► bundle by 16 ─► validate, count, checksum   (batch by batch)
+ *   Effect Stream         one thread: fromPull ─► map: apply ─► filter ─► grouped(16) ─► map: bundle ─► runFold
+ *                         (─► a call in the same thread, ══► a ring between threads)
+ * ```
+ *
+ * Case names are stable: they are the keys of `bench/results/engine.json`. Targets (issue 4) are
+ * printed, never asserted. See bench/README.md for what each case measures.
+ */
+import type { Job, Suite, Target } from "../harness.ts"
+import type { Params as EffectStreamParams } from "../micro/engineEffectStream.ts"
+import type { Params as PlainLoopParams } from "../micro/enginePlainLoop.ts"
+import type { Params as LatencyParams } from "../topology/engineLatencyCpu.ts"
+import type { Params as ThroughputParams } from "../topology/engineThroughput.ts"
+
+const RUNS = 5
+/** Fewer runs for the rows that only vary a canonical row's placement. */
+const VARIANT_RUNS = 3
+
+/** Every throughput case: untimed warm-up (JIT; velox: after the first bundles reached the output), then timed. */
+const TIMING = { warmupMs: 300, durationMs: 700 } as const
+/** The velox defaults (`Pipeline.RunOptions`): batches of 256, rings of 16384 slots, backoff idling. */
+const BATCH = 256
+const RING_CAPACITY = 16_384
+/** The original engine's rate. */
+const RATE = 100_000
+
+const THROUGHPUT = new URL("../topology/engineThroughput.ts", import.meta.url)
+const LATENCY = new URL("../topology/engineLatencyCpu.ts", import.meta.url)
+const PLAIN_LOOP = new URL("../micro/enginePlainLoop.ts", import.meta.url)
+const EFFECT_STREAM = new URL("../micro/engineEffectStream.ts", import.meta.url)
+
+const TWENTY_MILLION: Target = { op: ">=", value: 20 }
+
+const velox = (name: string, label: string, topology: ThroughputParams["topology"], runs: number, target?: Target): Job => ({
+  label,
+  module: THROUGHPUT,
+  params: {
+    ...TIMING,
+    topology,
+    idle: "backoff",
+    batchSize: BATCH,
+    ringCapacity: RING_CAPACITY,
+    startTimeoutMs: 20_000
+  } satisfies ThroughputParams,
+  runs,
+  metrics: [{ name, key: "mtxPerSecond", unit: "Mtx/s", ...(target ? { target } : {}) }],
+  details: ["wallMtxPerSecond", "timedTransactions", "threads", "cpuCores", "parksPerMtx", "ringFill"]
+})
+
+const LATENCY_DETAILS = [
+  "latencyMaxUs",
+  "closingSamples",
+  "bundles",
+  "timeoutShare",
+  "ratePerSecond",
+  "negatives",
+  "mainCpuPercent",
+  "sourceLoopCpuPercent",
+  "otherLoopsCpuPercent",
+  "parksPerSecond"
+]
+
+const jobs: ReadonlyArray<Job> = [
+  velox(
+    "engine/velox-unthrottled-fused",
+    "velox fused: ingress + order-book + bundler + output in one worker (the engine's default)",
+    "fused",
+    RUNS,
+    TWENTY_MILLION
+  ),
+  velox(
+    "engine/velox-unthrottled-workers",
+    "velox 2 workers: ingress | order-book + bundler + output",
+    "ingress-alone",
+    RUNS,
+    TWENTY_MILLION
+  ),
+  velox(
+    "engine/velox-unthrottled-workers-ingress-book",
+    "velox 2 workers: ingress + order-book | bundler + output",
+    "ingress-book",
+    VARIANT_RUNS
+  ),
+  velox(
+    "engine/velox-unthrottled-workers-per-stage",
+    "velox 4 workers: one per stage (on 2 cores)",
+    "per-stage",
+    VARIANT_RUNS
+  ),
+  {
+    label: "plain loop: generate, apply, bundle, count (one thread)",
+    module: PLAIN_LOOP,
+    params: { ...TIMING, batch: BATCH } satisfies PlainLoopParams,
+    runs: RUNS,
+    metrics: [{ name: "engine/plain-loop", key: "mtxPerSecond", unit: "Mtx/s" }],
+    details: ["timedTransactions", "bundles"]
+  },
+  {
+    label: "Effect Stream: objects, map / filter / grouped(16) / map / runFold (one thread)",
+    module: EFFECT_STREAM,
+    params: { ...TIMING, chunk: BATCH } satisfies EffectStreamParams,
+    runs: RUNS,
+    metrics: [{ name: "engine/effect-stream", key: "mtxPerSecond", unit: "Mtx/s" }],
+    details: ["timedTransactions", "bundles"]
+  },
+  {
+    label: `velox fused at ${RATE / 1000}k/s (Poisson): latency to output, CPU`,
+    module: LATENCY,
+    params: {
+      placement: "fused",
+      rate: RATE,
+      warmupMs: 300,
+      windowMs: 2_000,
+      startTimeoutMs: 20_000,
+      minClosingSamples: 500
+    } satisfies LatencyParams,
+    runs: RUNS,
+    metrics: [
+      { name: "engine/velox-latency-p50-us", key: "latencyP50Us", unit: "µs", target: { op: "<", value: 2 } },
+      { name: "engine/velox-latency-p99-us", key: "latencyP99Us", unit: "µs", target: { op: "<", value: 20 } },
+      { name: "engine/velox-bundle-latency-p50-us", key: "bundleP50Us", unit: "µs" },
+      { name: "engine/velox-bundle-latency-p99-us", key: "bundleP99Us", unit: "µs" },
+      { name: "engine/velox-cpu-percent", key: "cpuPercent", unit: "% core", target: { op: "<", value: 100 } }
+    ],
+    details: LATENCY_DETAILS,
+    timeoutMs: 30_000
+  },
+  {
+    label: `velox 2 workers (ingress | the rest) at ${RATE / 1000}k/s: latency to output, CPU`,
+    module: LATENCY,
+    params: {
+      placement: "workers",
+      rate: RATE,
+      warmupMs: 300,
+      windowMs: 2_000,
+      startTimeoutMs: 20_000,
+      minClosingSamples: 500
+    } satisfies LatencyParams,
+    runs: VARIANT_RUNS,
+    metrics: [
+      { name: "engine/velox-latency-p50-us-workers", key: "latencyP50Us", unit: "µs" },
+      { name: "engine/velox-latency-p99-us-workers", key: "latencyP99Us", unit: "µs" },
+      { name: "engine/velox-cpu-percent-workers", key: "cpuPercent", unit: "% core" }
+    ],
+    details: LATENCY_DETAILS,
+    timeoutMs: 30_000
+  },
+  {
+    label: "velox fused with no input (Ingress at 1/s): CPU",
+    module: LATENCY,
+    params: {
+      placement: "fused",
+      rate: 1,
+      warmupMs: 200,
+      windowMs: 1_500,
+      startTimeoutMs: 20_000,
+      minClosingSamples: 0
+    } satisfies LatencyParams,
+    runs: RUNS,
+    metrics: [{ name: "engine/velox-idle-cpu-percent", key: "cpuPercent", unit: "% core", target: { op: "<", value: 1 } }],
+    details: ["mainCpuPercent", "sourceLoopCpuPercent", "otherLoopsCpuPercent", "parksPerSecond", "ratePerSecond"],
+    timeoutMs: 30_000
+  },
+  {
+    label: "velox 2 workers with no input (Ingress at 1/s): CPU",
+    module: LATENCY,
+    params: {
+      placement: "workers",
+      rate: 1,
+      warmupMs: 200,
+      windowMs: 1_500,
+      startTimeoutMs: 20_000,
+      minClosingSamples: 0
+    } satisfies LatencyParams,
+    runs: VARIANT_RUNS,
+    metrics: [{ name: "engine/velox-idle-cpu-percent-workers", key: "cpuPercent", unit: "% core" }],
+    details: ["mainCpuPercent", "sourceLoopCpuPercent", "otherLoopsCpuPercent", "parksPerSecond", "ratePerSecond"],
+    timeoutMs: 30_000
+  }
+]
+
+export const suite: Suite = {
+  name: "engine",
+  jobs,
+  ratios: [
+    {
+      name: "engine/ratio-plain-vs-velox-fused",
+      numerator: "engine/plain-loop",
+      denominator: "engine/velox-unthrottled-fused"
+    },
+    {
+      name: "engine/ratio-velox-fused-vs-effect-stream",
+      numerator: "engine/velox-unthrottled-fused",
+      denominator: "engine/effect-stream"
+    },
+    {
+      name: "engine/ratio-velox-workers-vs-effect-stream",
+      numerator: "engine/velox-unthrottled-workers",
+      denominator: "engine/effect-stream"
+    },
+    {
+      name: "engine/ratio-velox-workers-vs-fused",
+      numerator: "engine/velox-unthrottled-workers",
+      denominator: "engine/velox-unthrottled-fused"
+    }
+  ],
+  notes: [
+    "Every throughput case does the same work per transaction: the seeded order flow of Ingress (OrderFlow, 8 symbols, seed 42), applied to the exact OrderBooks kernel with the stage's dispatch (a book update with level size and best bid/ask), bundled by 16, each bundle validated, counted and checksummed as Output does. Mtx/s = millions of transactions per second received by the output in bundles.",
+    `velox unthrottled: Ingress { unthrottled: true } (each poll a full batch, stamped with the poll's clock), Bundler { maxSize: 16, timeoutNs: Infinity } so the bundles are exactly the ids cut into 16s, run defaults (batch ${BATCH}, rings of ${RING_CAPACITY}, BackoffIdleStrategy). Rate = Δ transactions received (Output's counters) ÷ Δ output LAST_COMMIT_NS between two samples ${TIMING.durationMs} ms apart, ${TIMING.warmupMs} ms after the first bundles reached the output.`,
+    "Checked before any number is reported: the ledger balances, nothing dropped or dead-lettered, generated = book in = book updates = transactions bundled = transactions received by output, bundles flushed = received, and the output's checksum equals the closed form for the count (velox); the same counts and checksum, and the books equal level by level to what the generator put on them (peers).",
+    "plain loop and Effect Stream run on ONE thread; velox-unthrottled-workers is two threads (ingress | order-book + bundler + output), -ingress-book splits after the book, -per-stage runs four loops on the machine's two cores.",
+    `Latency at ${RATE / 1000}k/s (Poisson, seeded; the engine as npm start runs it: Bundler 16 or 100 µs): velox-latency-p50/p99-us = per bundle closed by SIZE, Output's clock on receipt − the ingress timestamp (tsNs, the scheduled arrival) of the transaction that closed it: one transaction's transit through all four stages, no waiting for a bundle to fill. velox-bundle-latency-* = per bundle (all), receipt − its FIRST transaction's tsNs: transit plus the wait for the bundle to close (≤ 100 µs timeout + 25 µs timer period). Percentiles are histogram bucket upper bounds (≤ 3.1% above). Window 2 s after 300 ms of warm-up.`,
+    "CPU = process.cpuUsage() of the whole program (all threads) over the timed window, % of one core. Details: mainCpuPercent (the main thread), sourceLoopCpuPercent (the loop running the ingress), otherLoopsCpuPercent (the other velox loops), from Linux per-thread scheduler stats. Idle: Ingress at 1 transaction/s (Poisson), 1.5 s window.",
+    "others: share of the machine's CPU other processes used (plus hypervisor steal) during the case's runs, median. The 2-worker rows need both cores; the latency rows suffer from any time slicing (a descheduled spinning loop is milliseconds of latency)."
+  ]
+}

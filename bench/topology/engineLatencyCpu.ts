@@ -1,0 +1,200 @@
+/**
+ * The transaction engine at a Poisson rate (100k/s, the original engine's; or ~1/s: no input):
+ * latency from ingress timestamp to output, and the whole program's CPU, over one timed window.
+ *
+ * ```
+ *   main thread: runs the pipeline (Effect), switches recording on and off, stops it, checks (idle between)
+ *
+ *   fused   (1 worker, the engine's default placement)
+ *   ┌─ W1 ───────────────────────────────────────────────────────────────────────┐
+ *   │ ingress ─► order-book ─► bundler ─► output ──► OutputLatency histograms     │
+ *   │ (tsNs = scheduled arrival)                       (receipt − tsNs, per bundle)│
+ *   └─────────────────────────────────────────────────────────────────────────────┘
+ *
+ *   workers (2 workers, one ring of 40-byte Transactions)
+ *   ┌─ W1 ──────┐  ring   ┌─ W2 ─────────────────────────────────────────────────┐
+ *   │ ingress   │ ══════► │ order-book ─► bundler ─► output ──► histograms        │
+ *   └───────────┘         └───────────────────────────────────────────────────────┘
+ *
+ *   ─►  fused hand-off (same pass, same thread)     ══► ring between two threads
+ * ```
+ *
+ * The engine exactly as `npm start` runs it: Ingress at `rate` (Poisson arrivals, each transaction's
+ * `tsNs` its scheduled arrival time on the pipeline clock), 8 symbols, the order book, the Bundler at
+ * its defaults (16 updates or 100 µs), Output counting — plus `latency` (an `OutputLatency` buffer),
+ * and the run defaults (batch 256, BackoffIdleStrategy).
+ *
+ * Latency, per bundle, with `receipt` = Output's pipeline clock when its `onBatch` starts:
+ *
+ * - `latencyP50Us` / `latencyP99Us` (**closing**): bundles closed by size, `receipt − tsNs of the
+ *   transaction that closed it` (its 16th; a size-closed bundle's `closeNs` is exactly that). The
+ *   transit of one transaction through all four stages and their hand-offs, with no waiting for a
+ *   bundle to fill. At 100k/s with a 100 µs timeout, only bursts fill a bundle: ~10–15% of bundles.
+ * - `bundleP50Us` / `bundleP99Us` (**oldest**): every bundle, `receipt − tsNs of its first
+ *   transaction`: transit plus the wait for the bundle to close (up to 100 µs + the 25 µs timer period).
+ *
+ * Percentiles are bucket upper bounds (within 3.1%; the maximum is exact). The clock of the readings:
+ * the source's and the output's loops each read their thread's calibrated pipeline clock (`NanoClock`,
+ * within ±`uncertaintyNs` across threads); fused, it is one thread's clock.
+ *
+ * CPU: `process.cpuUsage()` (every thread of the process: the workers and the main thread) over the same
+ * window, as a percentage of one core. Where it goes: `mainCpuPercent`, the main thread
+ * (`process.threadCpuUsage()`); `sourceLoopCpuPercent`, the loop that runs the ingress, and
+ * `otherLoopsCpuPercent`, the other velox loops (Linux per-thread scheduler stats); the rest is
+ * Node's own threads (GC, compiler).
+ *
+ * Sequence: start; wait until every stage runs (and, at a real rate, the first bundles reached the
+ * output); `warmupMs` more; recording on, sample; `windowMs`; sample, recording off; stop; drain.
+ *
+ * Checked before any number is returned: the ledger balances, nothing dropped or dead-lettered, and the
+ * engine reconciles (generated = book in = book updates = transactions bundled = transactions
+ * received; bundles flushed = bundles received = flushes by reason); the arrivals in the window match
+ * the rate (within 5σ of a Poisson count, at ≥ 1000 expected); the latency histogram recorded every
+ * bundle the output received in the window (± one batch at each edge); at 100k/s, at least
+ * `minClosingSamples` size-closed bundles (else the run is inconclusive).
+ */
+import { readdirSync, readFileSync } from "node:fs"
+import { Effect, Exit, Scope } from "effect"
+import { Bundler, Ingress, OrderBookStage, Output, OutputCounters, OutputLatency, Pipeline } from "@velox/core"
+import { NodeStageHost } from "@velox/node"
+import { InconclusiveRun } from "../harness.ts"
+import { ENGINE } from "../micro/engineWork.ts"
+import { checkEngine } from "./engineThroughput.ts"
+
+export interface Params {
+  readonly placement: "fused" | "workers"
+  /** Transactions per second (Poisson). */
+  readonly rate: number
+  /** After every stage runs (and, at a real rate, bundles reach the output). */
+  readonly warmupMs: number
+  readonly windowMs: number
+  readonly startTimeoutMs: number
+  /** Fewer size-closed bundles in the window than this: inconclusive (0: no latency expected). */
+  readonly minClosingSamples: number
+}
+
+/**
+ * CPU time (ns) of this process's velox loop threads by kind, from Linux's per-thread scheduler stats
+ * (`/proc/self/task/<tid>/schedstat`, ns on CPU; the thread name is the worker's, `velox:<host>`, cut to
+ * 15 characters). `source`: the loop that runs the ingress; `others`: every other velox loop. Zeros
+ * where /proc is not there.
+ */
+const loopCpuNs = (): { readonly source: number; readonly others: number } => {
+  let source = 0
+  let others = 0
+  try {
+    for (const tid of readdirSync("/proc/self/task")) {
+      try {
+        const name = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim()
+        if (!name.startsWith("velox:")) continue
+        const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0])
+        if (name.startsWith("velox:ingress")) source += ns
+        else others += ns
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+  } catch {
+    // No /proc.
+  }
+  return { source, others }
+}
+
+interface Sample {
+  readonly wallMs: number
+  readonly cpuUs: number
+  readonly mainCpuUs: number
+  readonly sourceLoopNs: number
+  readonly otherLoopsNs: number
+  readonly generated: number
+  readonly bundles: number
+  readonly parks: number
+}
+
+const sample = (handle: Pipeline.PipelineHandle, counters: SharedArrayBuffer): Sample => {
+  const snapshot = handle.stats()
+  const cpu = process.cpuUsage()
+  const main = process.threadCpuUsage()
+  const loops = loopCpuNs()
+  return {
+    wallMs: performance.now(),
+    cpuUs: cpu.user + cpu.system,
+    mainCpuUs: main.user + main.system,
+    sourceLoopNs: loops.source,
+    otherLoopsNs: loops.others,
+    generated: snapshot.stages[0]!.emitted,
+    bundles: OutputCounters.read(counters).bundles,
+    parks: snapshot.stages.reduce((n, s) => n + s.parks, 0)
+  }
+}
+
+export const run = async (params: Params): Promise<Record<string, number>> => {
+  const label = `velox engine ${params.placement} at ${params.rate}/s`
+  const counters = OutputCounters.make()
+  const latency = OutputLatency.make()
+  const placement = params.placement === "workers" ? "worker" : "fused"
+  const pipeline = Pipeline.from(Ingress, { rate: params.rate, symbols: ENGINE.symbols, seed: ENGINE.seed })
+    .via(OrderBookStage, { symbols: ENGINE.symbols }, { placement })
+    .via(Bundler, { maxSize: ENGINE.bundleSize })
+    .to(Output, { counters, latency })
+  const program = Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const handle = yield* Pipeline.run(pipeline).pipe(Scope.provide(scope))
+    const startDeadline = performance.now() + params.startTimeoutMs
+    const started = () =>
+      handle.stats().stages.every((s) => s.state === "Running") &&
+      (params.minClosingSamples === 0 || OutputCounters.read(counters).bundles > 0)
+    while (!started()) {
+      if (performance.now() > startDeadline) {
+        return yield* Effect.die(new Error(`${label}: the engine did not start within ${params.startTimeoutMs} ms`))
+      }
+      yield* Effect.sleep("5 millis")
+    }
+    yield* Effect.sleep(params.warmupMs)
+    OutputLatency.startRecording(latency)
+    const a = sample(handle, counters)
+    yield* Effect.sleep(params.windowMs)
+    const b = sample(handle, counters)
+    OutputLatency.stopRecording(latency)
+    yield* handle.stop
+    yield* handle.done
+    yield* Scope.close(scope, Exit.void)
+    return { a, b, handle }
+  })
+  const { a, b, handle } = await Effect.runPromise(program.pipe(Effect.provide(NodeStageHost.layer)))
+  const out = OutputCounters.read(counters)
+  checkEngine(label, handle.ledger(), handle.deadLetters().length, out, { timeouts: true })
+  const wallMs = b.wallMs - a.wallMs
+  const arrivals = b.generated - a.generated
+  const expected = (params.rate * wallMs) / 1e3
+  if (expected >= 1000 && Math.abs(arrivals - expected) > 5 * Math.sqrt(expected)) {
+    throw new Error(`${label}: ${arrivals} arrivals in ${wallMs.toFixed(0)} ms, expected ${expected.toFixed(0)} ± ${(5 * Math.sqrt(expected)).toFixed(0)}`)
+  }
+  const { closing, oldest } = OutputLatency.read(latency)
+  // Recording switches at batch boundaries: the histogram may hold a batch more or less at each edge.
+  const received = b.bundles - a.bundles
+  if (Math.abs(oldest.count - received) > 2 * 256) {
+    throw new Error(`${label}: the histogram recorded ${oldest.count} bundles, the output received ${received} in the window`)
+  }
+  if (closing.count < params.minClosingSamples) {
+    throw new InconclusiveRun(`${label}: only ${closing.count} size-closed bundles in the window (want ${params.minClosingSamples})`)
+  }
+  const us = (ns: number) => ns / 1e3
+  return {
+    cpuPercent: ((b.cpuUs - a.cpuUs) / 1e3 / wallMs) * 100,
+    mainCpuPercent: ((b.mainCpuUs - a.mainCpuUs) / 1e3 / wallMs) * 100,
+    sourceLoopCpuPercent: ((b.sourceLoopNs - a.sourceLoopNs) / 1e6 / wallMs) * 100,
+    otherLoopsCpuPercent: ((b.otherLoopsNs - a.otherLoopsNs) / 1e6 / wallMs) * 100,
+    latencyP50Us: us(OutputLatency.percentileNs(closing, 0.5)),
+    latencyP99Us: us(OutputLatency.percentileNs(closing, 0.99)),
+    latencyMaxUs: us(closing.maxNs),
+    bundleP50Us: us(OutputLatency.percentileNs(oldest, 0.5)),
+    bundleP99Us: us(OutputLatency.percentileNs(oldest, 0.99)),
+    closingSamples: closing.count,
+    bundles: oldest.count,
+    negatives: closing.negatives + oldest.negatives,
+    ratePerSecond: (arrivals / wallMs) * 1e3,
+    parksPerSecond: ((b.parks - a.parks) / wallMs) * 1e3,
+    timeoutShare: out.bundles > 0 ? out.timeoutFlushes / out.bundles : 0
+  }
+}
