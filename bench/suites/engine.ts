@@ -136,6 +136,27 @@ const jobs: ReadonlyArray<Job> = [
     timeoutMs: 30_000
   },
   {
+    label: `velox fused at ${RATE / 1000}k/s (Poisson), loops spinning instead of parking: latency to output, CPU`,
+    module: LATENCY,
+    params: {
+      placement: "fused",
+      rate: RATE,
+      warmupMs: 300,
+      windowMs: 2_000,
+      startTimeoutMs: 20_000,
+      minClosingSamples: 500,
+      idle: "spin"
+    } satisfies LatencyParams,
+    runs: VARIANT_RUNS,
+    metrics: [
+      { name: "engine/velox-latency-p50-us-spin", key: "latencyP50Us", unit: "µs" },
+      { name: "engine/velox-latency-p99-us-spin", key: "latencyP99Us", unit: "µs" },
+      { name: "engine/velox-cpu-percent-spin", key: "cpuPercent", unit: "% core" }
+    ],
+    details: LATENCY_DETAILS,
+    timeoutMs: 30_000
+  },
+  {
     label: `velox 2 workers (ingress | the rest) at ${RATE / 1000}k/s: latency to output, CPU`,
     module: LATENCY,
     params: {

@@ -71,6 +71,8 @@ export interface Params {
   readonly startTimeoutMs: number
   /** Fewer size-closed bundles in the window than this: inconclusive (0: no latency expected). */
   readonly minClosingSamples: number
+  /** The loops' idle strategy: "backoff" (the default: park until the next arrival or timer) or "spin". */
+  readonly idle?: "backoff" | "spin"
 }
 
 /**
@@ -139,7 +141,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     .to(Output, { counters, latency })
   const program = Effect.gen(function*() {
     const scope = yield* Scope.make()
-    const handle = yield* Pipeline.run(pipeline).pipe(Scope.provide(scope))
+    const handle = yield* Pipeline.run(pipeline, params.idle === "spin" ? { idle: "spin" } : {}).pipe(Scope.provide(scope))
     const startDeadline = performance.now() + params.startTimeoutMs
     const started = () =>
       handle.stats().stages.every((s) => s.state === "Running") &&

@@ -139,7 +139,9 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof BookUpdate.sp
     onDrain(out) {
       if (count > 0) flush(out, FlushReason.Drain, newestNs)
     },
-    retained: () => count
+    retained: () => count,
+    // Only an open bundle has a deadline: an idle bundler lets its loop sleep.
+    nextWakeNs: () => (count > 0 ? openNs + timeoutNs : Infinity)
   }
 }
 

@@ -188,7 +188,11 @@ export const makeLogic = (config: Config): Stage.SourceLogic<typeof Transaction.
       }
       generated += i
       return i
-    }
+    },
+    // Paced: the loop may sleep until the next arrival is due (exhausted or not started: poll now).
+    ...(unthrottled ? {} : {
+      nextWakeNs: () => (generated >= count || nextArrivalNs !== nextArrivalNs ? -Infinity : nextArrivalNs)
+    })
   }
 }
 

@@ -7,6 +7,7 @@ import { Effect } from "effect"
 import { awaitBell } from "./awaitBell.ts"
 import { Doorbell } from "./kernel/doorbell.ts"
 import { buildRunner, type HostedDefinition, type HostSpec } from "./kernel/host.ts"
+import { makeNanoClock } from "./kernel/nanoClock.ts"
 import type { HostOutcome } from "../StageHost.ts"
 
 /** Passes per slice before the fiber yields to the event loop. */
@@ -16,7 +17,7 @@ export const runInFiber = (spec: HostSpec, definitions: ReadonlyArray<HostedDefi
   Effect.suspend(() => {
     const runner = buildRunner(spec, definitions)
     const bell = new Doorbell(spec.bell)
-    const timerMs = Math.min(...definitions.map((d) => d.timerPeriodNs)) / 1e6
+    const clock = makeNanoClock(spec.epochNs)
     const loop: Effect.Effect<HostOutcome> = Effect.suspend(() => {
       const r = runner.runSlice(PASSES_PER_SLICE)
       if (typeof r !== "number") {
@@ -26,7 +27,9 @@ export const runInFiber = (spec: HostSpec, definitions: ReadonlyArray<HostedDefi
             : r
         )
       }
-      const next = r > 0 ? Effect.yieldNow : awaitBell(bell, () => runner.ready(), timerMs)
+      const next = r > 0
+        ? Effect.yieldNow
+        : awaitBell(bell, () => runner.ready(), Math.max(0, (runner.wakeAtNs() - clock.nowNs()) / 1e6))
       return next.pipe(Effect.andThen(loop))
     })
     return loop

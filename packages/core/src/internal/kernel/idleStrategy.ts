@@ -64,6 +64,11 @@ export class BackoffIdleStrategy implements IdleStrategy {
   readonly maxParkNs: number
   /** Times this strategy parked (thread-local), for idle-cycle stats. */
   parkCount = 0
+  /**
+   * Longest the next park may last, set by a loop that must be up again by then (a timer, a paced
+   * source); `Infinity` for no such deadline. Parks are capped by it and by `maxParkNs`.
+   */
+  parkLimitNs = Infinity
   private state = SPINNING
   private spins = 0
   private parkNs: number
@@ -113,7 +118,8 @@ export class BackoffIdleStrategy implements IdleStrategy {
       return
     }
     this.parkCount++
-    this.bell.wait(this.parkNs === Infinity ? Infinity : this.parkNs / 1e6)
+    const ns = this.parkNs < this.parkLimitNs ? this.parkNs : this.parkLimitNs
+    this.bell.wait(ns === Infinity ? Infinity : ns / 1e6)
     this.bell.disarm()
     const next = this.parkNs * 2
     this.parkNs = next > this.maxParkNs ? this.maxParkNs : next

@@ -40,6 +40,12 @@ export interface StageLogic<I extends FieldSpec = FieldSpec, O extends FieldSpec
   onDrain?(out: Emitter<O>): void
   /** Inputs held in state and not yet emitted, dropped or dead-lettered (default 0). */
   retained?(): number
+  /**
+   * The pipeline time at which `onTimer` next has work (e.g. an open bundle's deadline), or
+   * `Infinity` for none. Without it, `onTimer` runs every `timerPeriodNs`; with it, an idle loop
+   * sleeps until the earliest such time instead of waking every period.
+   */
+  nextWakeNs?(): number
 }
 
 /** Logic of a source: produces records from nothing (a generator, a feed). */
@@ -51,6 +57,12 @@ export interface SourceLogic<O extends FieldSpec = FieldSpec> {
   onPoll(nowNs: number, max: number, out: Emitter<O>): number
   onTimer?(nowNs: number, out: Emitter<O>): void
   onDrain?(out: Emitter<O>): void
+  /**
+   * The pipeline time at which the next record is due (a paced source), or `Infinity` when nothing is
+   * due until someone rings the loop. Without it a source is polled continuously, so its loop never
+   * parks; with it, the loop parks until then.
+   */
+  nextWakeNs?(): number
 }
 
 /**

@@ -75,6 +75,8 @@ export class StageRunner {
   private current = 0
   private start = 0
   private nextTimerNs: number
+  private readonly periodic: boolean
+  private readonly wakers: ReadonlyArray<StageLogic>
   private ended: Array<boolean>
   private sourceDone = false
   private polledThisPass = 0
@@ -99,9 +101,14 @@ export class StageRunner {
       ? new BusySpinIdleStrategy()
       : new BackoffIdleStrategy(options.bell, () => this.hasWork(), {
         ...options.idle,
-        maxParkNs: Math.min(options.idle.maxParkNs ?? Infinity, options.timerPeriodNs)
+        maxParkNs: options.idle.maxParkNs ?? Infinity
       })
     this.nextTimerNs = options.nowNs() + options.timerPeriodNs
+    // Members with a timer but no nextWakeNs need the periodic tick; the others say when they are due.
+    this.periodic = options.members.some((m) => m.hasTimer && (m.logic as StageLogic).nextWakeNs === undefined)
+    this.wakers = options.members
+      .filter((m) => m.hasTimer && (m.logic as StageLogic).nextWakeNs !== undefined)
+      .map((m) => m.logic as StageLogic)
   }
 
   /** Delivers a batch to member `i` (the fused path calls this from the previous member's emitter). */
@@ -114,11 +121,36 @@ export class StageRunner {
     this.current = previous
   }
 
+  /** Earliest pipeline time a timer is due: the periodic tick, or a member's own deadline. */
+  private timerDueNs(): number {
+    let due = this.periodic ? this.nextTimerNs : Infinity
+    for (let i = 0; i < this.wakers.length; i++) {
+      const t = this.wakers[i]!.nextWakeNs!()
+      if (t < due) due = t
+    }
+    return due
+  }
+
+  /** Earliest pipeline time this loop must be up without being rung: a timer or a paced source. */
+  wakeAtNs(): number {
+    let due = this.timerDueNs()
+    if (this.source !== undefined && !this.sourceDone && this.source.nextWakeNs !== undefined) {
+      const t = this.source.nextWakeNs()
+      if (t < due) due = t
+    }
+    return due
+  }
+
   private hasWork(): boolean {
     if (Atomics.load(this.control, C.ABORT_INDEX) !== 0) return true
     // A full output means nothing can move until the consumer releases (it rings this bell).
     for (let i = 0; i < this.o.outputs.length; i++) if (this.o.outputs[i]!.freeSlots() === 0) return false
-    if (this.source !== undefined) return !this.sourceDone
+    const now = this.o.nowNs()
+    if (this.timerDueNs() <= now) return true
+    if (this.source !== undefined) {
+      if (this.sourceDone || Atomics.load(this.control, C.STOP_INDEX) !== 0) return true
+      return this.source.nextWakeNs === undefined || this.source.nextWakeNs() <= now
+    }
     for (let i = 0; i < this.consumers.length; i++) {
       if (!this.ended[i] && this.consumers[i]!.hasWork()) return true
     }
@@ -139,9 +171,12 @@ export class StageRunner {
 
   /** Runs to the end on this thread, idling with the idle strategy (worker threads). */
   run(): RunOutcome {
+    const backoff = this.idle instanceof BackoffIdleStrategy ? this.idle : undefined
     for (;;) {
       const r = this.runSlice(Infinity)
       if (typeof r !== "number") return r
+      // Park no longer than until a timer or the source is due (if neither, until rung).
+      if (backoff !== undefined) backoff.parkLimitNs = Math.max(0, this.wakeAtNs() - this.o.nowNs())
       this.idle.idle(0)
     }
   }
@@ -253,7 +288,7 @@ export class StageRunner {
       }
     }
     const t1 = o.nowNs()
-    if (t1 >= this.nextTimerNs) {
+    if (t1 >= this.timerDueNs()) {
       this.fireTimers(t1)
       this.nextTimerNs = t1 + o.timerPeriodNs
     }
