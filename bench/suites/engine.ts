@@ -20,6 +20,7 @@ import type { Job, Suite, Target } from "../harness.ts"
 import type { Params as EffectStreamParams } from "../micro/engineEffectStream.ts"
 import type { Params as PlainLoopParams } from "../micro/enginePlainLoop.ts"
 import type { Params as LatencyParams } from "../topology/engineLatencyCpu.ts"
+import type { Params as MetricsOverheadParams } from "../topology/metricsOverhead.ts"
 import type { Params as ThroughputParams } from "../topology/engineThroughput.ts"
 
 const RUNS = 5
@@ -38,6 +39,7 @@ const THROUGHPUT = new URL("../topology/engineThroughput.ts", import.meta.url)
 const LATENCY = new URL("../topology/engineLatencyCpu.ts", import.meta.url)
 const PLAIN_LOOP = new URL("../micro/enginePlainLoop.ts", import.meta.url)
 const EFFECT_STREAM = new URL("../micro/engineEffectStream.ts", import.meta.url)
+const METRICS_OVERHEAD = new URL("../topology/metricsOverhead.ts", import.meta.url)
 
 const TWENTY_MILLION: Target = { op: ">=", value: 20 }
 
@@ -175,6 +177,23 @@ const jobs: ReadonlyArray<Job> = [
     ],
     details: LATENCY_DETAILS,
     timeoutMs: 30_000
+  },
+  {
+    label: "engine (2 workers, unthrottled) without and with the ops server + a 1 s /metrics scraper, ABBA windows",
+    module: METRICS_OVERHEAD,
+    params: {
+      workload: "engine",
+      topology: "two-workers",
+      warmupMs: 300,
+      windowMs: 1_500,
+      pairs: 6,
+      scrapeIntervalMs: 1_000,
+      startTimeoutMs: 20_000
+    } satisfies MetricsOverheadParams,
+    runs: VARIANT_RUNS,
+    metrics: [{ name: "engine/velox-metrics-overhead-percent", key: "overheadPercent", unit: "%", target: { op: "<", value: 2 } }],
+    details: ["offMrecPerSecond", "onMrecPerSecond", "offMainCpuPercent", "onMainCpuPercent", "scrapes", "scrapeMs", "metricsBytes"],
+    timeoutMs: 60_000
   },
   {
     label: "velox fused with no input (Ingress at 1/s): CPU",

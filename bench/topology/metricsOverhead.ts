@@ -25,12 +25,18 @@
  * it, and (after the drain) that the ledger balances and the sink received every record generated.
  */
 import { Context, Duration, Effect, Exit, Layer, References, Schedule, Scope } from "effect"
-import { Ledger, Pipeline } from "@velox/core"
+import { Ledger, OutputCounters, Pipeline } from "@velox/core"
 import { NodePipelineServer, NodeStageHost } from "@velox/node"
 import { median } from "../harness.ts"
+import { checkEngine, pipelineOf as enginePipelineOf } from "./engineThroughput.ts"
 import { pipelineOf, type Topology } from "./oneToThreePipelineThroughput.ts"
 
 export interface Params {
+  /**
+   * What runs: the `pipeline` suite's three pass-throughs in `topology`, or the engine (ingress |
+   * order book + bundler + output, unthrottled: the `engine` suite's canonical 2-worker split).
+   */
+  readonly workload?: "pipeline" | "engine"
   readonly topology: Topology
   /** Untimed, after the first records reached the sink. */
   readonly warmupMs: number
@@ -84,7 +90,9 @@ interface Scrapes {
 }
 
 export const run = async (params: Params): Promise<Record<string, number>> => {
-  const label = `metrics overhead, ${params.topology}`
+  const engine = params.workload === "engine"
+  const label = engine ? "metrics overhead, engine" : `metrics overhead, ${params.topology}`
+  const counters = OutputCounters.make()
   const serverOptions = Context.make(NodePipelineServer.ServerConfig, {
     host: "127.0.0.1",
     port: 0,
@@ -104,7 +112,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
         scrapes.count++
         scrapes.totalMs += performance.now() - started
         scrapes.bytes += text.length
-        if (response.status !== 200 || !text.includes(`velox_stage_records_in_total{stage="counting-sink"}`)) {
+        if (response.status !== 200 || !text.includes(`velox_stage_records_in_total{stage="${engine ? "output" : "counting-sink"}"}`)) {
           scrapes.failures.push(`status ${response.status}, ${text.length} bytes`)
         }
       }).pipe(Effect.catch((e) => Effect.sync(() => void scrapes.failures.push(String(e)))))
@@ -123,7 +131,9 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
 
   const program = Effect.gen(function*() {
     const scope = yield* Scope.make()
-    const handle = yield* Pipeline.run(pipelineOf(params.topology)).pipe(Scope.provide(scope))
+    const handle = yield* Pipeline.run(engine ? enginePipelineOf("ingress-alone", counters) : pipelineOf(params.topology)).pipe(
+      Scope.provide(scope)
+    )
     const startDeadline = performance.now() + params.startTimeoutMs
     while (sinkOf(handle).in === 0) {
       if (performance.now() > startDeadline) {
@@ -162,9 +172,14 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   const counter = ledger.stages[0]!
   const sink = ledger.stages[ledger.stages.length - 1]!
   const problems: Array<string> = []
-  if (!ledger.balanced) problems.push("ledger not balanced")
-  if (sink.in !== counter.emitted || sink.emitted !== sink.in) problems.push(`sink in ${sink.in}, good ${sink.emitted}, generated ${counter.emitted}`)
-  if (handle.deadLetters().length !== 0) problems.push(`${handle.deadLetters().length} dead letters`)
+  if (engine) {
+    // Throws on any mismatch: generated = applied = bundled = received, ledger balanced.
+    checkEngine(label, ledger, handle.deadLetters().length, OutputCounters.read(counters), { timeouts: false })
+  } else {
+    if (!ledger.balanced) problems.push("ledger not balanced")
+    if (sink.in !== counter.emitted || sink.emitted !== sink.in) problems.push(`sink in ${sink.in}, good ${sink.emitted}, generated ${counter.emitted}`)
+    if (handle.deadLetters().length !== 0) problems.push(`${handle.deadLetters().length} dead letters`)
+  }
   const expectedScrapes = params.pairs * Math.floor(params.windowMs / params.scrapeIntervalMs)
   if (scrapes.count < expectedScrapes) problems.push(`${scrapes.count} scrapes, expected at least ${expectedScrapes}`)
   if (scrapes.failures.length > 0) problems.push(`failed scrapes: ${scrapes.failures.join("; ")}`)
