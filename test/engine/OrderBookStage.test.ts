@@ -4,6 +4,7 @@ import { BookSnapshot, bookSnapshot, OrderBook, OrderBookStage, Pipeline, Record
 import { CaptureSink, ReplaySource, StageContract } from "@velox/core/testing"
 import { NodeStageHost } from "@velox/node"
 import { Kind, Side } from "../../packages/core/src/engine/Transaction.ts"
+import { BucketedBook } from "../../packages/core/test/fixtures/bucketedBook.ts"
 
 // -------------------------------------------------------------------------------------------------
 // The stage's records, and a naive model of what it must do to them.
@@ -564,29 +565,6 @@ describe("OrderBookStage updates", () => {
     assert.deepStrictEqual(logic.snapshot(1), { symbol: 1, bids: [], asks: [[501, 3]] })
   })
 })
-
-// -------------------------------------------------------------------------------------------------
-// The original engine's book: one level per 16-tick bucket, best price = bucket × 16, cancels
-// saturate at zero. Here only to show, beside the stage, what it got wrong.
-
-class BucketedBook {
-  readonly buckets = [new Map<number, number>(), new Map<number, number>()]
-  add(side: number, price: number, size: number): void {
-    const m = this.buckets[side]!
-    m.set(price >> 4, (m.get(price >> 4) ?? 0) + size)
-  }
-  cancel(side: number, price: number, size: number): void {
-    const m = this.buckets[side]!
-    m.set(price >> 4, Math.max(0, (m.get(price >> 4) ?? 0) - size))
-  }
-  best(side: number): number {
-    const live = [...this.buckets[side]!.entries()].filter(([, s]) => s > 0).map(([b]) => b)
-    return live.length === 0 ? 0 : (side === BID ? Math.max(...live) : Math.min(...live)) * 16
-  }
-  levelSize(side: number, price: number): number {
-    return this.buckets[side]!.get(price >> 4) ?? 0
-  }
-}
 
 describe("what the bucketed book got wrong, end to end through the stage", () => {
   it.live("two bids in one 16-tick bucket: exact best bid and level sizes; a cancel touches only its own price", () =>

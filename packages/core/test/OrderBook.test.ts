@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Exit, Schema } from "effect"
 import { OrderBook } from "../src/index.ts"
+import { BucketedBook } from "./fixtures/bucketedBook.ts"
 
 const { ASK, BID, OrderBooks } = OrderBook
 type OrderBooks = OrderBook.OrderBooks
@@ -471,29 +472,6 @@ describe("OrderBook kernel codes: a refused update leaves the book unchanged", (
     throwsWith({ symbols: 1 << 20, windowTicks: 4_096 }, "symbols=1048576 windowTicks=4096")
   })
 })
-
-// -------------------------------------------------------------------------------------------------
-// The original engine's book: one level per 16-tick bucket, best price = bucket × 16, cancels
-// saturate at zero. Written here only to show what it got wrong.
-
-class BucketedBook {
-  readonly buckets = [new Map<number, number>(), new Map<number, number>()]
-  add(side: number, price: number, size: number): void {
-    const m = this.buckets[side]!
-    m.set(price >> 4, (m.get(price >> 4) ?? 0) + size)
-  }
-  cancel(side: number, price: number, size: number): void {
-    const m = this.buckets[side]!
-    m.set(price >> 4, Math.max(0, (m.get(price >> 4) ?? 0) - size))
-  }
-  best(side: number): number {
-    const live = [...this.buckets[side]!.entries()].filter(([, s]) => s > 0).map(([b]) => b)
-    return live.length === 0 ? 0 : (side === BID ? Math.max(...live) : Math.min(...live)) * 16
-  }
-  levelSize(side: number, price: number): number {
-    return this.buckets[side]!.get(price >> 4) ?? 0
-  }
-}
 
 describe("what the bucketed book got wrong", () => {
   it("two bids in one 16-tick bucket: the bucketed best bid is 5 ticks off, this book's is exact", () => {
