@@ -35,9 +35,9 @@
  * generator says it put on them.
  */
 import { Cause, Effect, Stream } from "effect"
-import { OrderBook, OutputCounters } from "@velox/core"
-import { validateFields } from "../../packages/core/src/internal/kernel/bundle.ts"
-import { OrderFlow } from "../../packages/core/src/internal/kernel/orderFlow.ts"
+import { OrderBook, OutputCounters } from "@velox/market"
+import { validateFields } from "../../packages/market/src/internal/kernel/bundle.ts"
+import { OrderFlow } from "../../packages/market/src/internal/kernel/orderFlow.ts"
 import { bundleChecksumOf, checkBookAgainstFlow, ENGINE } from "./engineWork.ts"
 
 export interface Params {

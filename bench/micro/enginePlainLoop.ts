@@ -30,9 +30,9 @@
  * generated in a bundle, the bundles' checksum equal to the closed form, and the books equal, level by
  * level, to what the generator says it put on them.
  */
-import { OrderBook, OutputCounters } from "@velox/core"
-import { validateFields } from "../../packages/core/src/internal/kernel/bundle.ts"
-import { OrderFlow } from "../../packages/core/src/internal/kernel/orderFlow.ts"
+import { OrderBook, OutputCounters } from "@velox/market"
+import { validateFields } from "../../packages/market/src/internal/kernel/bundle.ts"
+import { OrderFlow } from "../../packages/market/src/internal/kernel/orderFlow.ts"
 import { bundleChecksumOf, checkBookAgainstFlow, ENGINE } from "./engineWork.ts"
 
 export interface Params {

@@ -3,9 +3,9 @@
  * bundles a run must have produced, and the exactness check of a book against the generator's own
  * record of what it put at each level.
  */
-import { OrderBook, OutputCounters } from "@velox/core"
-import type { OrderFlow } from "../../packages/core/src/internal/kernel/orderFlow.ts"
-import { BAND_TICKS } from "../../packages/core/src/internal/kernel/orderFlow.ts"
+import { OrderBook, OutputCounters } from "@velox/market"
+import type { OrderFlow } from "../../packages/market/src/internal/kernel/orderFlow.ts"
+import { BAND_TICKS } from "../../packages/market/src/internal/kernel/orderFlow.ts"
 
 /** The engine's defaults (`npm start`): 8 symbols, bundles of 16. One seed for every case. */
 export const ENGINE = { symbols: 8, seed: 42, bundleSize: 16 } as const

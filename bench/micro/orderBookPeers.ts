@@ -1,10 +1,10 @@
 /**
- * The peers of the exact order book (`packages/core/src/internal/kernel/orderBook.ts`), measured beside
+ * The peers of the exact order book (`packages/market/src/internal/kernel/orderBook.ts`), measured beside
  * it in `orderBookUpdates.ts`: the original engine's approximate bucketed book and a naive sorted map.
  * Both have the kernel's method shapes (`add` / `cancel` / `trade` return the level's new size or a
  * negative code, `bestBid` / `bestAsk` return a tick or 0), so the timed loops are the same code.
  */
-import { ASK, BID } from "../../packages/core/src/internal/kernel/orderBook.ts"
+import { ASK, BID } from "../../packages/market/src/internal/kernel/orderBook.ts"
 
 /**
  * Both peers check their input as the kernel does (symbol, side, integer tick, positive integer size,

@@ -55,7 +55,8 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { Effect, Exit, Scope } from "effect"
-import { Bundler, Ingress, OrderBookStage, Output, OutputCounters, OutputLatency, Pipeline } from "@velox/core"
+import { Pipeline } from "@velox/core"
+import { Bundler, Ingress, OrderBookStage, Output, OutputCounters, OutputLatency } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
 import { InconclusiveRun } from "../harness.ts"
 import { ENGINE } from "../micro/engineWork.ts"

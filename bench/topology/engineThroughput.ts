@@ -55,7 +55,8 @@
  * timing and the checksum could not be checked. The timer still runs every 25 µs (same cost).
  */
 import { Effect, Exit, Scope } from "effect"
-import { Bundler, Ingress, Ledger, OrderBookStage, Output, OutputCounters, Pipeline } from "@velox/core"
+import { Ledger, Pipeline } from "@velox/core"
+import { Bundler, Ingress, OrderBookStage, Output, OutputCounters } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
 import { bundleChecksumOf, ENGINE } from "../micro/engineWork.ts"
 

@@ -25,7 +25,8 @@
  * it, and (after the drain) that the ledger balances and the sink received every record generated.
  */
 import { Context, Duration, Effect, Exit, Layer, References, Schedule, Scope } from "effect"
-import { Ledger, OutputCounters, Pipeline } from "@velox/core"
+import { Ledger, Pipeline } from "@velox/core"
+import { OutputCounters } from "@velox/market"
 import { NodePipelineServer, NodeStageHost } from "@velox/node"
 import { median } from "../harness.ts"
 import { checkEngine, pipelineOf as enginePipelineOf } from "./engineThroughput.ts"

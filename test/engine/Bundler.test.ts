@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Schema } from "effect"
-import { BookUpdate, Bundle, Bundler, type RecordLayout, type Stage } from "@velox/core"
+import { type RecordLayout, type Stage } from "@velox/core"
+import { BookUpdate, Bundle, Bundler } from "@velox/market"
 import { StageContract } from "@velox/core/testing"
 import { NodeStageHost } from "@velox/node"
-import { type Config, makeLogic } from "../../packages/core/src/engine/Bundler.ts"
+import { type Config, makeLogic } from "../../packages/market/src/Bundler.ts"
 import { CaptureEmitter, viewOf } from "../fixtures/captureEmitter.ts"
 
 type Update = RecordLayout.RecordOf<typeof BookUpdate.BookUpdate.spec>

@@ -10,9 +10,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Bundler, Ingress, Ledger, OrderBookStage, Output, OutputCounters, Pipeline, Transaction } from "@velox/core"
+import { Ledger, Pipeline } from "@velox/core"
+import { Bundler, Ingress, OrderBookStage, Output, OutputCounters, Transaction } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
-import { makeLogic } from "../../packages/core/src/engine/Ingress.ts"
+import { makeLogic } from "../../packages/market/src/Ingress.ts"
 import { CaptureEmitter } from "../fixtures/captureEmitter.ts"
 
 const COUNT = 200_000

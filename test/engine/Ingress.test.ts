@@ -3,8 +3,9 @@
  * and a capturing emitter. No wall clock decides anything here.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { OrderBook, type Stage, Transaction } from "@velox/core"
-import { BAND_TICKS, INVALID_VARIANTS, makeLogic, OrderFlow } from "../../packages/core/src/engine/Ingress.ts"
+import { type Stage } from "@velox/core"
+import { OrderBook, Transaction } from "@velox/market"
+import { BAND_TICKS, INVALID_VARIANTS, makeLogic, OrderFlow } from "../../packages/market/src/Ingress.ts"
 import { CaptureEmitter } from "../fixtures/captureEmitter.ts"
 
 type Tx = Transaction.TransactionRecord

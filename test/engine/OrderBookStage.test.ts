@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Schema } from "effect"
-import { BookSnapshot, bookSnapshot, OrderBook, OrderBookStage, Pipeline, RecordLayout, type Stage } from "@velox/core"
+import { Pipeline, RecordLayout, type Stage } from "@velox/core"
+import { BookSnapshot, bookSnapshot, OrderBook, OrderBookStage } from "@velox/market"
 import { CaptureSink, ReplaySource, StageContract } from "@velox/core/testing"
 import { NodeStageHost } from "@velox/node"
-import { Kind, Side } from "../../packages/core/src/engine/Transaction.ts"
-import { BucketedBook } from "../../packages/core/test/fixtures/bucketedBook.ts"
+import { Kind, Side } from "../../packages/market/src/Transaction.ts"
+import { BucketedBook } from "../../packages/market/test/fixtures/bucketedBook.ts"
 
 // -------------------------------------------------------------------------------------------------
 // The stage's records, and a naive model of what it must do to them.
@@ -668,10 +669,10 @@ describe("OrderBookStage snapshots and config", () => {
       assert.include(error.message, "got 100")
     }).pipe(Effect.provide(NodeStageHost.layer)))
 
-  it("@velox/core exports the definition, its snapshot function and Schema", () => {
+  it("@velox/market exports the definition, its snapshot function and Schema", () => {
     assert.strictEqual(OrderBookStage._tag, "StageDefinition")
     assert.strictEqual(OrderBookStage.name, "order-book")
-    assert.match(new URL(OrderBookStage.module).pathname, /engine\/OrderBookStage\.ts$/)
+    assert.match(new URL(OrderBookStage.module).pathname, /market\/src\/OrderBookStage\.ts$/)
     assert.strictEqual(OrderBookStage.maxRetained({ symbols: 1 }), 0)
     assert.isTrue(Schema.is(BookSnapshot)({ symbol: 0, bids: [[1, 2]], asks: [] }))
   })

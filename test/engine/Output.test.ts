@@ -5,10 +5,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Worker } from "node:worker_threads"
 import { Arbitrary, Effect, Schema } from "effect"
-import { Bundle, Output, OutputCounters, type RecordLayout } from "@velox/core"
+import { type RecordLayout } from "@velox/core"
+import { Bundle, Output, OutputCounters } from "@velox/market"
 import { StageContract } from "@velox/core/testing"
 import { NodeStageHost } from "@velox/node"
-import { makeLogic } from "../../packages/core/src/engine/Output.ts"
+import { makeLogic } from "../../packages/market/src/Output.ts"
 import { CaptureEmitter, viewOf } from "../fixtures/captureEmitter.ts"
 
 type BundleRecord = Bundle.BundleRecord

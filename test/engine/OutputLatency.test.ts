@@ -4,9 +4,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Schema } from "effect"
-import { Bundle, Bundler, Ingress, OrderBookStage, Output, OutputCounters, OutputLatency, Pipeline } from "@velox/core"
+import { Pipeline } from "@velox/core"
+import { Bundle, Bundler, Ingress, OrderBookStage, Output, OutputCounters, OutputLatency } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
-import { makeLogic } from "../../packages/core/src/engine/Output.ts"
+import { makeLogic } from "../../packages/market/src/Output.ts"
 import { CaptureEmitter, viewOf } from "../fixtures/captureEmitter.ts"
 
 const { FlushReason } = Bundle

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Exit, Schema } from "effect"
-import { Bundle, RecordLayout, Transaction } from "@velox/core"
+import { RecordLayout } from "@velox/core"
+import { Bundle, Transaction } from "@velox/market"
 
 const { Kind, Side } = Transaction
 

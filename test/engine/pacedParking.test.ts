@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
-import { Bundler, Ingress, Ledger, OrderBookStage, Output, OutputCounters, Pipeline } from "@velox/core"
+import { Ledger, Pipeline } from "@velox/core"
+import { Bundler, Ingress, OrderBookStage, Output, OutputCounters } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
 
 describe("a loop with a paced source and a deadline timer", () => {

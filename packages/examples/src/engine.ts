@@ -19,7 +19,8 @@
  * reconciled. Copy this file to start your own pipeline.
  */
 import { Config, ConfigProvider, Console, Effect, Layer, Schema } from "effect"
-import { Bundler, Ingress, Ledger, NanoClock, OrderBookStage, Output, OutputCounters, Pipeline } from "@velox/core"
+import { Ledger, NanoClock, Pipeline } from "@velox/core"
+import { Bundler, Ingress, OrderBookStage, Output, OutputCounters } from "@velox/market"
 import { NodeLogger, NodePipelineRuntime, NodePipelineServer } from "@velox/node"
 import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"

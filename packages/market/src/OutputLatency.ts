@@ -111,7 +111,7 @@ const NEGATIVES = 3
  *
  * @example
  * ```ts
- * import { OutputLatency } from "@velox/core"
+ * import { OutputLatency } from "@velox/market"
  *
  * console.log(OutputLatency.bucketOf(40), OutputLatency.bucketOf(1_000)) // 40 ~ a bucket ending at 1023
  * console.log(OutputLatency.bucketUpperNs(OutputLatency.bucketOf(1_000))) // 1007
@@ -153,7 +153,8 @@ export const bucketUpperNs = (i: number): number => {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Bundler, Ingress, OrderBookStage, Output, OutputLatency, Pipeline } from "@velox/core"
+ * import { Pipeline } from "@velox/core"
+ * import { Bundler, Ingress, OrderBookStage, Output, OutputLatency } from "@velox/market"
  * import { NodePipelineRuntime } from "@velox/node"
  *
  * const latency = OutputLatency.make()

@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { OrderBook } from "@velox/core"
+ * import { OrderBook } from "@velox/market"
  *
  * const books = new OrderBook.OrderBooks({ symbols: 2, windowTicks: 4096 })
  * books.add(0, OrderBook.BID, 10_000, 100)
@@ -99,7 +99,7 @@ export type Reason = typeof Reason.Type
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { OrderBook } from "@velox/core"
+ * import { OrderBook } from "@velox/market"
  *
  * const books = new OrderBook.OrderBooks({ symbols: 1 })
  * const program = OrderBook.apply(books, { op: "cancel", symbol: 0, side: OrderBook.BID, price: 100, size: 5 })
@@ -168,7 +168,7 @@ const sideName = (side: number): string => (side === kernel.BID ? "bid" : side =
  *
  * @example
  * ```ts
- * import { OrderBook } from "@velox/core"
+ * import { OrderBook } from "@velox/market"
  *
  * const books = new OrderBook.OrderBooks({ symbols: 1 })
  * const update = { op: "add", symbol: 0, side: OrderBook.ASK, price: 0, size: 10 } as const
@@ -265,7 +265,7 @@ export const applyUnsafe = (book: kernel.OrderBooks, update: Update): number => 
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { OrderBook } from "@velox/core"
+ * import { OrderBook } from "@velox/market"
  *
  * const program = Effect.gen(function*() {
  *   const books = yield* OrderBook.make({ symbols: 4 })
@@ -293,7 +293,7 @@ export const apply = (book: kernel.OrderBooks, update: Update): Effect.Effect<nu
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { OrderBook } from "@velox/core"
+ * import { OrderBook } from "@velox/market"
  *
  * const books = Effect.runSync(OrderBook.make({ symbols: 64, windowTicks: 8192 }))
  * console.log(books.byteLength) // 8520704: 8 MiB of levels, 128 KiB of bitmaps, 512 B of best/worst ticks

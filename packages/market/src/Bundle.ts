@@ -7,8 +7,8 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
-import * as kernel from "../internal/kernel/bundle.ts"
-import * as RecordLayout from "../RecordLayout.ts"
+import * as kernel from "./internal/kernel/bundle.ts"
+import { RecordLayout } from "@velox/core"
 
 export {
   /** @category errors @since 0.1.0 */
@@ -21,8 +21,8 @@ export {
   OK,
   /** @category errors @since 0.1.0 */
   TX_IDS_OUT_OF_ORDER
-} from "../internal/kernel/bundle.ts"
-export type { ErrorCode } from "../internal/kernel/bundle.ts"
+} from "./internal/kernel/bundle.ts"
+export type { ErrorCode } from "./internal/kernel/bundle.ts"
 
 /**
  * Why a bundle was closed.
@@ -109,7 +109,7 @@ export const reasons: ReadonlyArray<Reason> = kernel.REASONS
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Bundle } from "@velox/core"
+ * import { Bundle } from "@velox/market"
  *
  * const empty = { id: 3, firstTxId: 10, lastTxId: 10, openNs: 0, closeNs: 0, count: 0, reason: Bundle.FlushReason.Drain }
  * Effect.runPromise(Effect.flip(Bundle.make(empty, { maxCount: 16 }))).then((e) =>
@@ -136,7 +136,8 @@ export class BundleError extends Schema.TaggedError<BundleError>()("BundleError"
  *
  * @example
  * ```ts
- * import { Bundle, RecordLayout } from "@velox/core"
+ * import { RecordLayout } from "@velox/core"
+ * import { Bundle } from "@velox/market"
  *
  * const view = RecordLayout.view(Bundle.Bundle, new ArrayBuffer(48), 0, 1)
  * RecordLayout.writeUnsafe(view, 0, { id: 0, firstTxId: 1, lastTxId: 16, openNs: 0, closeNs: 9, count: 16, reason: 0 })
@@ -211,7 +212,7 @@ export const fromCode = (code: number, fields: BundleRecord, options: Options = 
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Bundle } from "@velox/core"
+ * import { Bundle } from "@velox/market"
  *
  * const program = Bundle.make(
  *   { id: 0, firstTxId: 0, lastTxId: 15, openNs: 100, closeNs: 900, count: 16, reason: Bundle.FlushReason.Size },

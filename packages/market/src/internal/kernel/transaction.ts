@@ -11,7 +11,9 @@
  * id, timestamp. Within a number: non-finite (NaN, ±∞) → not positive → past the safe range → not an
  * integer. So a record with one defect always gets that defect's code.
  */
-import type { FieldAccessor } from "./recordLayout.ts"
+import type { RecordLayout } from "@velox/core"
+
+type FieldAccessor = RecordLayout.FieldAccessor
 
 /** The record is valid. */
 export const OK = 0 as const

@@ -32,7 +32,8 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Bundler, Ingress, OrderBookStage, Output, OutputCounters, Pipeline } from "@velox/core"
+ * import { Pipeline } from "@velox/core"
+ * import { Bundler, Ingress, OrderBookStage, Output, OutputCounters } from "@velox/market"
  * import { NodePipelineRuntime } from "@velox/node"
  *
  * const counters = OutputCounters.make()
@@ -52,7 +53,7 @@
  */
 import { Schema } from "effect"
 import type * as NodeFs from "node:fs"
-import * as Stage from "../Stage.ts"
+import { Stage } from "@velox/core"
 import * as BundleModule from "./Bundle.ts"
 import { Bundle, FlushReason, MAX_COUNT } from "./Bundle.ts"
 import * as OutputCounters from "./OutputCounters.ts"
@@ -203,7 +204,8 @@ export const makeLogic = (config: Config, context?: Stage.StageContext): Stage.S
  *
  * @example
  * ```ts
- * import { Output, OutputCounters, Pipeline } from "@velox/core"
+ * import { Pipeline } from "@velox/core"
+ * import { Output, OutputCounters } from "@velox/market"
  * import { BundleFeed } from "./myStages.ts" // a Bundle source
  *
  * const counters = OutputCounters.make()

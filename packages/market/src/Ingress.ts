@@ -33,7 +33,8 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Ingress, Pipeline } from "@velox/core"
+ * import { Pipeline } from "@velox/core"
+ * import { Ingress } from "@velox/market"
  * import { NodePipelineRuntime } from "@velox/node"
  *
  * import { TransactionSink } from "./transactionSink.ts" // your Stage.sink over Transaction.Transaction
@@ -50,8 +51,8 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { MAX_SYMBOLS, OrderFlow, Sfc32 } from "../internal/kernel/orderFlow.ts"
-import * as Stage from "../Stage.ts"
+import { MAX_SYMBOLS, OrderFlow, Sfc32 } from "./internal/kernel/orderFlow.ts"
+import { Stage } from "@velox/core"
 import { Transaction } from "./Transaction.ts"
 
 export {
@@ -69,7 +70,7 @@ export {
   OrderFlow,
   /** @category unsafe @since 0.1.0 */
   Sfc32
-} from "../internal/kernel/orderFlow.ts"
+} from "./internal/kernel/orderFlow.ts"
 
 /**
  * The default arrival rate: 100,000 transactions per second (the original engine's).
@@ -120,7 +121,8 @@ const ARRIVAL_STREAM = 0x5bd1e995
  *
  * @example
  * ```ts
- * import { Ingress, RecordLayout, type Stage, Transaction } from "@velox/core"
+ * import { RecordLayout, type Stage } from "@velox/core"
+ * import { Ingress, Transaction } from "@velox/market"
  *
  * // A minimal emitter over a plain buffer: slot i of the view is the i-th transaction.
  * const view = RecordLayout.view(Transaction.Transaction, new ArrayBuffer(40 * 4096), 0, 4096)
@@ -202,7 +204,8 @@ export const makeLogic = (config: Config): Stage.SourceLogic<typeof Transaction.
  *
  * @example
  * ```ts
- * import { Pipeline, Ingress } from "@velox/core"
+ * import { Pipeline } from "@velox/core"
+ * import { Ingress } from "@velox/market"
  *
  * // One million transactions as fast as the pipeline takes them, two symbols, 1% invalid.
  * const source = Pipeline.from(Ingress, { unthrottled: true, count: 1_000_000, symbols: 2, invalidFraction: 0.01 })

@@ -37,7 +37,8 @@
  *
  * @example
  * ```ts
- * import { OrderBookStage, Pipeline } from "@velox/core"
+ * import { Pipeline } from "@velox/core"
+ * import { OrderBookStage } from "@velox/market"
  * import { CountingBookSink, TransactionFeed } from "./myStages.ts" // a Transaction source, a BookUpdate sink
  *
  * const pipeline = Pipeline.from(TransactionFeed, {})
@@ -56,9 +57,9 @@ import {
   MAX_WINDOW_TICKS,
   MIN_WINDOW_TICKS,
   OrderBooks
-} from "../internal/kernel/orderBook.ts"
-import type { Reason } from "../OrderBook.ts"
-import * as Stage from "../Stage.ts"
+} from "./internal/kernel/orderBook.ts"
+import type { Reason } from "./OrderBook.ts"
+import { Stage } from "@velox/core"
 import { BookUpdate } from "./BookUpdate.ts"
 import { Kind, Transaction } from "./Transaction.ts"
 
@@ -167,7 +168,7 @@ export const BAD_KIND = 6 as const
  *
  * @example
  * ```ts
- * import { OrderBook, OrderBookStage } from "@velox/core"
+ * import { OrderBook, OrderBookStage } from "@velox/market"
  *
  * const code = -OrderBook.CANCEL_EXCEEDS_LEVEL - 1 // 3, as errorCodeOf computes it
  * console.log(OrderBookStage.errors[code]) // CancelExceedsLevel
@@ -216,7 +217,7 @@ const levels = (book: OrderBooks, symbol: number, side: number, n: number): Arra
  *
  * @example
  * ```ts
- * import { OrderBook, bookSnapshot } from "@velox/core"
+ * import { OrderBook, bookSnapshot } from "@velox/market"
  *
  * const books = new OrderBook.OrderBooks({ symbols: 1 })
  * books.add(0, OrderBook.BID, 10_000, 100)
@@ -267,7 +268,8 @@ const TRADE = Kind.Trade
  *
  * @example
  * ```ts
- * import { OrderBookStage, type RecordLayout, type Stage } from "@velox/core"
+ * import { type RecordLayout, type Stage } from "@velox/core"
+ * import { OrderBookStage } from "@velox/market"
  *
  * const logic = OrderBookStage.make({ symbols: 2, depth: 3 })
  * declare const transactions: RecordLayout.RecordView<typeof OrderBookStage.input.spec>
@@ -347,7 +349,8 @@ export const makeLogic = (config: Config): OrderBookLogic => {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { OrderBookStage, Pipeline } from "@velox/core"
+ * import { Pipeline } from "@velox/core"
+ * import { OrderBookStage } from "@velox/market"
  * import { CaptureSink, ReplaySource } from "@velox/core/testing"
  *
  * const { input: Transaction, output: BookUpdate } = OrderBookStage

@@ -29,7 +29,8 @@
  *
  * @example
  * ```ts
- * import { Bundler, OrderBookStage, Output, Pipeline, Ingress } from "@velox/core"
+ * import { Pipeline } from "@velox/core"
+ * import { Bundler, OrderBookStage, Output, Ingress } from "@velox/market"
  *
  * const pipeline = Pipeline.from(Ingress, { rate: 100_000 })
  *   .via(OrderBookStage, { symbols: 8 })
@@ -40,7 +41,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import * as Stage from "../Stage.ts"
+import { Stage } from "@velox/core"
 import { BookUpdate } from "./BookUpdate.ts"
 import { Bundle, FlushReason, MAX_COUNT } from "./Bundle.ts"
 
@@ -150,7 +151,8 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof BookUpdate.sp
  *
  * @example
  * ```ts
- * import { Bundler, Pipeline } from "@velox/core"
+ * import { Pipeline } from "@velox/core"
+ * import { Bundler } from "@velox/market"
  * import { BookUpdateFeed, BundleSink } from "./myStages.ts" // a BookUpdate source, a Bundle sink
  *
  * const pipeline = Pipeline.from(BookUpdateFeed, {}).via(Bundler, { maxSize: 32 }).to(BundleSink, {})

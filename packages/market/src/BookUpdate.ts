@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import * as RecordLayout from "../RecordLayout.ts"
+import { RecordLayout } from "@velox/core"
 
 /**
  * 64 bytes. `bestBid`/`bestAsk` are ticks, 0 when that side is empty.

@@ -133,7 +133,7 @@ const mod = (x: number): number => {
  *
  * @example
  * ```ts
- * import { OutputCounters } from "@velox/core"
+ * import { OutputCounters } from "@velox/market"
  *
  * let sum = 0
  * sum = OutputCounters.checksumOf(sum, 0, 15, 16)
@@ -169,7 +169,8 @@ export interface Snapshot {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Output, OutputCounters, Pipeline } from "@velox/core"
+ * import { Pipeline } from "@velox/core"
+ * import { Output, OutputCounters } from "@velox/market"
  *
  * const counters = OutputCounters.make()
  * // … Pipeline.from(…).via(…).to(Output, { counters }) … run it, then:

@@ -5,7 +5,9 @@
  * Size (0), Timeout (1), Drain (2), and `firstTxId ≤ lastTxId` (bundles are runs of a stream whose ids
  * increase). Checked in that order; the first failure is the code.
  */
-import type { FieldAccessor } from "./recordLayout.ts"
+import type { RecordLayout } from "@velox/core"
+
+type FieldAccessor = RecordLayout.FieldAccessor
 
 /** The bundle is valid. */
 export const OK = 0 as const

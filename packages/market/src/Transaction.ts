@@ -11,8 +11,8 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
-import * as kernel from "../internal/kernel/transaction.ts"
-import * as RecordLayout from "../RecordLayout.ts"
+import * as kernel from "./internal/kernel/transaction.ts"
+import { RecordLayout } from "@velox/core"
 
 export {
   /** @category errors @since 0.1.0 */
@@ -41,8 +41,8 @@ export {
   OVERFLOW,
   /** @category errors @since 0.1.0 */
   SYMBOL_OUT_OF_RANGE
-} from "../internal/kernel/transaction.ts"
-export type { ErrorCode } from "../internal/kernel/transaction.ts"
+} from "./internal/kernel/transaction.ts"
+export type { ErrorCode } from "./internal/kernel/transaction.ts"
 
 /**
  * What a transaction does to the book.
@@ -131,7 +131,7 @@ export type Reason = typeof Reason.Type
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Transaction } from "@velox/core"
+ * import { Transaction } from "@velox/market"
  *
  * const bad = { id: 7, tsNs: 0, price: 0, size: 5, symbol: 1, side: 0, kind: 0 }
  * Effect.runPromise(Effect.flip(Transaction.make(bad, { symbols: 4 }))).then((e) =>
@@ -162,7 +162,7 @@ export class TransactionError extends Schema.TaggedError<TransactionError>()("Tr
  * @example
  * ```ts
  * import { RecordLayout } from "@velox/core"
- * import { Transaction } from "@velox/core"
+ * import { Transaction } from "@velox/market"
  *
  * const view = RecordLayout.view(Transaction.Transaction, new ArrayBuffer(40), 0, 1)
  * RecordLayout.writeUnsafe(view, 0, { id: 1, tsNs: 10, price: 100, size: 3, symbol: 9, side: 0, kind: 0 })
@@ -203,7 +203,8 @@ export const reasonOf = (code: number): Reason | undefined => kernel.REASONS[-co
  * @example
  * ```ts
  * import { Schema } from "effect"
- * import { RecordLayout, Stage, Transaction } from "@velox/core"
+ * import { RecordLayout, Stage } from "@velox/core"
+ * import { Transaction } from "@velox/market"
  *
  * export const Validate = Stage.make({
  *   name: "validate",
@@ -325,7 +326,7 @@ export const makeUnsafe = (fields: TransactionRecord, options: Options): Transac
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Transaction } from "@velox/core"
+ * import { Transaction } from "@velox/market"
  *
  * const program = Effect.gen(function*() {
  *   const t = yield* Transaction.make(
@@ -354,7 +355,7 @@ export const make = (fields: TransactionRecord, options: Options): Effect.Effect
  * @example
  * ```ts
  * import { Schema } from "effect"
- * import { Transaction } from "@velox/core"
+ * import { Transaction } from "@velox/market"
  *
  * const decode = Schema.decodeUnknownSync(Transaction.schema({ symbols: 4 }))
  * decode({ id: 1, tsNs: 5, price: 100, size: 1, symbol: 3, side: 1, kind: 2 }) // ok
