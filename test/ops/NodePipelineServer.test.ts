@@ -301,6 +301,20 @@ describe("NodePipelineServer", () => {
       assert.include(notANumber.message, "VELOX_HTTP_PORT")
     }).pipe(Effect.scoped))
 
+  it.live("a port already in use fails with a ServerListenError naming the address and the reason", () =>
+    Effect.gen(function*() {
+      const first = yield* NodePipelineServer.make()
+      const second = yield* NodePipelineServer.make().pipe(
+        Effect.provide(NodePipelineServer.layerConfig({ port: first.port })),
+        Effect.flip
+      )
+      assert.strictEqual(second._tag, "ServerListenError")
+      assert.strictEqual(
+        second.message,
+        `the ops server cannot listen on 127.0.0.1:${first.port}: address already in use (EADDRINUSE)`
+      )
+    }).pipe(Effect.scoped, Effect.provide(serverConfig)))
+
   it.effect("NodeLogger's json format writes one JSON object per entry, at or above the configured level", () =>
     Effect.gen(function*() {
       yield* Effect.gen(function*() {
