@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, type Layer, type Scope } from "effect"
+import { Cause, Effect, Exit, type Layer, Runtime, type Scope } from "effect"
 import { Ledger, Pipeline, type StageHost } from "@velox/core"
 import * as NodeStageHost from "./NodeStageHost.ts"
 
@@ -43,6 +43,9 @@ export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
   return ExitCode.Clean
 }
 
+const isReported = (cause: Cause.Cause<unknown>): boolean =>
+  !Cause.hasDies(cause) && cause.reasons.every((r) => !Cause.isFailReason(r) || !Runtime.getErrorReported(r.error))
+
 /**
  * Runs `program` with worker-thread hosts until it ends or a signal arrives; then drains and exits.
  *
@@ -69,7 +72,8 @@ export const runMain = <A, E>(
   const fiber = Effect.runFork(
     program.pipe(
       Effect.scoped,
-      Effect.tapCause((cause) => (Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError(cause))),
+      // Failures the program already reported (Runtime.errorReported: effect/cli, NodeCli) are not logged again.
+      Effect.tapCause((cause) => (Cause.hasInterruptsOnly(cause) || isReported(cause) ? Effect.void : Effect.logError(cause))),
       Effect.provide(options.layer ?? NodeStageHost.layer)
     )
   )
