@@ -34,6 +34,13 @@ describe("the example programs' commands", () => {
     })
   }
 
+  it("velox-scaled, the README's pipeline, runs a source, a worker stage and a fused sink, and reads the sum back", async () => {
+    const run = await runProgram(bin("velox-scaled"), ["--count", "1000", "--factor", "3"], { env: systemEnv })
+    assert.strictEqual(run.code, 0, describeRun(run))
+    assert.include(run.stdout, "ledger: balanced")
+    assert.match(run.stdout, /^sum of scaled values: 1498500$/m) // 3 × (0 + 1 + … + 999)
+  })
+
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     it(`velox-engine run directly gets ${signal} itself: it drains, reconciles and exits 0`, async () => {
       const run = await runProgram(bin("velox-engine"), ["--duration", "60"], { env: systemEnv, signal: { when: whenFlowing, signal } })
