@@ -51,42 +51,26 @@ const fromFileOrEnv = <B>(key: string, config: (name: string) => Config.Config<B
 
 const about = (text: string, key: string) => <A>(self: Flag.Flag<A>) => Flag.withDescription(self, `${text} [VELOX_ENGINE_${key}]`)
 
+/** A number flag validated by `schema`, falling back to VELOX.ENGINE.<key>, then to `fallback` (said in `text`). */
+const numeric = (flag: Flag.Flag<number>, schema: Schema.Codec<number, number>, key: string, text: string, fallback: number) =>
+  flag.pipe(
+    Flag.withSchema(schema),
+    about(`${text} (default ${fallback})`, key),
+    fromFileOrEnv(key, (k) => Config.schema(schema, k)),
+    Flag.withDefault(fallback)
+  )
+
 const flags = {
-  duration: Flag.Finite("duration").pipe(
-    Flag.withSchema(Positive),
-    about("seconds to run, then drain (default 10)", KEY.duration),
-    fromFileOrEnv(KEY.duration, (k) => Config.schema(Positive, k)),
-    Flag.withDefault(10)
-  ),
-  rate: Flag.Finite("rate").pipe(
-    Flag.withSchema(Positive),
-    about("transactions per second (default 100000)", KEY.rate),
-    fromFileOrEnv(KEY.rate, (k) => Config.schema(Positive, k)),
-    Flag.withDefault(100_000)
-  ),
-  symbols: Flag.Int("symbols").pipe(
-    Flag.withSchema(PositiveInt),
-    about("symbols traded (default 8)", KEY.symbols),
-    fromFileOrEnv(KEY.symbols, (k) => Config.schema(PositiveInt, k)),
-    Flag.withDefault(8)
-  ),
+  duration: numeric(Flag.Finite("duration"), Positive, KEY.duration, "seconds to run, then drain", 10),
+  rate: numeric(Flag.Finite("rate"), Positive, KEY.rate, "transactions per second", 100_000),
+  symbols: numeric(Flag.Int("symbols"), PositiveInt, KEY.symbols, "symbols traded", 8),
   placement: Flag.Literals("placement", Placements).pipe(
     about("fused: one thread for all four stages; workers: a thread each (default fused)", KEY.placement),
     fromFileOrEnv(KEY.placement, (k) => Config.Literals(Placements, k)),
     Flag.withDefault("fused" as const)
   ),
-  bundleSize: Flag.Int("bundle-size").pipe(
-    Flag.withSchema(PositiveInt),
-    about("book updates per bundle (default 16)", KEY.bundleSize),
-    fromFileOrEnv(KEY.bundleSize, (k) => Config.schema(PositiveInt, k)),
-    Flag.withDefault(16)
-  ),
-  bundleTimeoutUs: Flag.Finite("bundle-timeout-us").pipe(
-    Flag.withSchema(Positive),
-    about("µs before a partial bundle is flushed (default 100)", KEY.bundleTimeoutUs),
-    fromFileOrEnv(KEY.bundleTimeoutUs, (k) => Config.schema(Positive, k)),
-    Flag.withDefault(100)
-  ),
+  bundleSize: numeric(Flag.Int("bundle-size"), PositiveInt, KEY.bundleSize, "book updates per bundle", 16),
+  bundleTimeoutUs: numeric(Flag.Finite("bundle-timeout-us"), Positive, KEY.bundleTimeoutUs, "µs before a partial bundle is flushed", 100),
   output: Flag.String("output").pipe(
     about("write the bundles as NDJSON to FILE, or to stdout with - (then everything else goes to stderr)", KEY.output),
     fromFileOrEnv(KEY.output, Config.String),

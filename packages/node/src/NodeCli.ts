@@ -11,6 +11,10 @@
  *   use, a stage given up on): `<command>: <its message>`.
  * A defect (a bug: a throw, `Effect.die`) is still logged with its whole cause.
  *
+ * Flags declared with `Flag.withFallbackConfig` read the current `ConfigProvider`: the environment,
+ * or, with the `configFile` option, a JSON file named by a flag (`--config engine.json`) layered over
+ * it, so that flags win over the file and the file over the environment.
+ *
  * @since 0.1.0
  */
 import { NodeServices } from "@effect/platform-node"
