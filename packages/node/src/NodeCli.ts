@@ -19,8 +19,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { Cause, ConfigProvider, Console, Effect, type Layer, Runtime, type Scope } from "effect"
-import { CliOutput, Command } from "effect/cli"
-import type { CliError } from "effect/cli"
+import { type CliError, CliOutput, Command } from "effect/cli"
 import { ConfigFile, type StageHost } from "@velox/core"
 import * as NodeLogger from "./NodeLogger.ts"
 import * as NodePipelineRuntime from "./NodePipelineRuntime.ts"
@@ -84,13 +83,8 @@ export const reportFailures = (name: string) => <A, E, R>(self: Effect.Effect<A,
       ), { discard: true })
   })
 
-/**
- * The value of `--<flag> VALUE` or `--<flag>=VALUE` in `args` (before a `--`), if any.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const flagValue = (args: ReadonlyArray<string>, flag: string): string | undefined => {
+/** The value of `--<flag> VALUE` or `--<flag>=VALUE` in `args` (before a `--`), if any. */
+const flagValue = (args: ReadonlyArray<string>, flag: string): string | undefined => {
   for (let i = 0; i < args.length && args[i] !== "--"; i++) {
     const arg = args[i]!
     if (arg === `--${flag}`) return args[i + 1]
