@@ -10,15 +10,16 @@ const consumer = new URL("../fixtures/published/consumer.ts", import.meta.url).p
 const entries = ["core", "market", "node"].flatMap((dir) => {
   const pkg = JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8")) as {
     name: string
-    exports: Record<string, Record<string, string>>
+    exports: Record<string, Record<string, string> | null>
     files: Array<string>
   }
   assert.includeMembers(pkg.files, ["dist"], `${pkg.name} publishes dist/`)
-  return Object.entries(pkg.exports).map(([path, conditions]) => ({
+  // A null entry closes a path (`"./internal/*": null`): nothing to serve.
+  return Object.entries(pkg.exports).flatMap(([path, conditions]) => conditions === null ? [] : [{
     specifier: path === "." ? pkg.name : `${pkg.name}/${path.slice(2)}`,
     dir: join(root, "packages", dir),
     conditions
-  }))
+  }])
 })
 
 /** The environment of a published install: no "@velox/source" condition. */
