@@ -33,4 +33,25 @@ describe("PipelineConfig from a JSON file", () => {
       assert.include(error.message, "-3")
       assert.include(error.message, "positive integer")
     }))
+
+  it.effect("a misspelt key is rejected, naming it and the key it was probably meant to be", () =>
+    Effect.gen(function*() {
+      const path = fileWith({ VELOX: { RING_CAPACITY: 2048, BATCH_SIZ: 64 } })
+      const error = yield* read(path).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "ConfigFileError")
+      assert.strictEqual(error.message, `config file ${path}: unknown key VELOX.BATCH_SIZ (did you mean BATCH_SIZE?); ` +
+        "VELOX may hold RING_CAPACITY, BATCH_SIZE, IDLE, MAX_RECORD_CRASHES, MAX_RESTARTS, RESTART_DELAY, DRAIN_TIMEOUT, STAGES")
+    }))
+
+  it.effect("a file that is missing, or not JSON, fails with a typed error naming the file", () =>
+    Effect.gen(function*() {
+      const missing = yield* read("/nonexistent/velox.json").pipe(Effect.flip)
+      assert.strictEqual(missing._tag, "ConfigFileError")
+      assert.include(missing.message, "config file /nonexistent/velox.json: cannot read it: ENOENT")
+      const broken = join(mkdtempSync(join(tmpdir(), "velox-config-")), "broken.json")
+      writeFileSync(broken, '{ "VELOX": { "RING_CAPACITY": 2048, } }')
+      const invalid = yield* read(broken).pipe(Effect.flip)
+      assert.strictEqual(invalid._tag, "ConfigFileError")
+      assert.match(invalid.message, new RegExp(`^config file ${broken}: not valid JSON: .*position`))
+    }))
 })

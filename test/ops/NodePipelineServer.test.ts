@@ -5,9 +5,9 @@ import { TestConsole } from "effect/testing"
 import { Pipeline } from "@velox/core"
 import { Counter, CountingSink, Filter } from "@velox/core/stages"
 import { NodeLogger, NodePipelineServer, NodeStageHost } from "@velox/node"
+import { toolPath } from "../../scripts/tools.ts"
 import { CorruptEvery, Slow, ThrowAt } from "../fixtures/faultyStages.ts"
 
-const PROMTOOL = process.env["PROMTOOL"] ?? "promtool"
 
 /** A server on a free port of 127.0.0.1, stats frames every 100 ms. */
 const serverConfig = NodePipelineServer.layerConfig({ port: 0, wsInterval: Duration.millis(100) })
@@ -118,8 +118,8 @@ describe("NodePipelineServer", () => {
       assert.strictEqual(response.status, 200)
       assert.strictEqual(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8")
 
-      const promtool = spawnSync(PROMTOOL, ["check", "metrics"], { input: response.text, encoding: "utf8" })
-      assert.isUndefined(promtool.error, `${PROMTOOL} not runnable (${promtool.error?.message}): install Debian's prometheus package`)
+      const promtool = spawnSync(toolPath("promtool"), ["check", "metrics"], { input: response.text, encoding: "utf8" })
+      assert.isUndefined(promtool.error, `promtool not runnable: ${promtool.error?.message}`)
       assert.strictEqual(promtool.status, 0, `promtool check metrics:\n${promtool.stdout}${promtool.stderr}`)
       assert.strictEqual(promtool.stdout + promtool.stderr, "", "promtool reported lint problems")
 
@@ -300,6 +300,20 @@ describe("NodePipelineServer", () => {
       assert.strictEqual(notANumber._tag, "ConfigError")
       assert.include(notANumber.message, "VELOX_HTTP_PORT")
     }).pipe(Effect.scoped))
+
+  it.live("a port already in use fails with a ServerListenError naming the address and the reason", () =>
+    Effect.gen(function*() {
+      const first = yield* NodePipelineServer.make()
+      const second = yield* NodePipelineServer.make().pipe(
+        Effect.provide(NodePipelineServer.layerConfig({ port: first.port })),
+        Effect.flip
+      )
+      assert.strictEqual(second._tag, "ServerListenError")
+      assert.strictEqual(
+        second.message,
+        `the ops server cannot listen on 127.0.0.1:${first.port}: address already in use (EADDRINUSE)`
+      )
+    }).pipe(Effect.scoped, Effect.provide(serverConfig)))
 
   it.effect("NodeLogger's json format writes one JSON object per entry, at or above the configured level", () =>
     Effect.gen(function*() {

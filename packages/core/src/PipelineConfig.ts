@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import { Config, ConfigProvider, Context, Duration, Effect, FileSystem, Layer, Schema } from "effect"
+import * as ConfigFile from "./ConfigFile.ts"
 import { DEFAULTS, restartBackoff } from "./internal/defaults.ts"
 import type { RunOptions } from "./Pipeline.ts"
 import type { Pipeline } from "./PipelineBuilder.ts"
@@ -96,19 +97,36 @@ export class PipelineConfig extends Context.Service<PipelineConfig, PipelineSett
  */
 export const layer: Layer.Layer<PipelineConfig, Config.ConfigError> = Layer.effect(PipelineConfig, config)
 
+/** The keys a config file may hold (`ConfigFile` rejects any other, naming it). */
+const FILE_KEYS: ConfigFile.Keys = {
+  VELOX: {
+    RING_CAPACITY: true,
+    BATCH_SIZE: true,
+    IDLE: true,
+    MAX_RECORD_CRASHES: true,
+    MAX_RESTARTS: true,
+    RESTART_DELAY: true,
+    RESTART_WINDOW: true,
+    DRAIN_TIMEOUT: true,
+    STAGES: true
+  }
+}
+
 /**
  * Reads a JSON config file (same keys, under `VELOX`), falling back to the environment, then defaults.
+ * A file that is missing, not JSON, or holds a key not in the table above fails with a
+ * `ConfigFileError` naming the file and the key.
  *
  * @category layers
  * @since 0.1.0
  */
-export const layerFile = (path: string): Layer.Layer<PipelineConfig, Config.ConfigError, FileSystem.FileSystem> =>
+export const layerFile = (
+  path: string
+): Layer.Layer<PipelineConfig, Config.ConfigError | ConfigFile.ConfigFileError, FileSystem.FileSystem> =>
   layer.pipe(
-    Layer.provide(ConfigProvider.layer(Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const text = yield* fs.readFileString(path).pipe(Effect.orDie)
-      return ConfigProvider.fromUnknown(JSON.parse(text)).pipe(ConfigProvider.orElse(ConfigProvider.fromEnv()))
-    })))
+    Layer.provide(ConfigProvider.layer(
+      ConfigFile.provider(path, FILE_KEYS).pipe(Effect.map(ConfigProvider.orElse(ConfigProvider.fromEnv())))
+    ))
   )
 
 /**

@@ -2,6 +2,18 @@
  * Fixed-width records, declared once: typed accessors over shared-memory slots for the hot loop, and
  * an Effect Schema of the same record to validate and decode at the edges.
  *
+ * Alignment rules:
+ * - fields are laid out in declaration order, each at the next offset that is a multiple of its own
+ *   width (`FIELD_BYTES`: 1 for i8/u8, 2 for i16/u16, 4 for i32/u32/f32, 8 for f64);
+ * - the record's `byteLength` (the slot stride) is rounded up to a multiple of `RECORD_ALIGNMENT` (8),
+ *   so every slot, and every f64 in any slot, is naturally aligned;
+ * - the bytes skipped are padding: accessors never touch them, `copyRecords` copies them as they are,
+ *   and the contract kit does not compare them. `{ symbol: "u32", price: "f64", size: "f64" }` has
+ *   4 bytes of padding after `symbol` (24 bytes); declaring the widest fields first packs tighter
+ *   (`{ price: "f64", qty: "u32", side: "u32" }` is 16 bytes, none of them padding).
+ *
+ * `layout.fields` lists each field's `offset`; `layout.byteLength` is the stride.
+ *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
@@ -47,13 +59,15 @@ export class RecordLayoutError extends Schema.TaggedError<RecordLayoutError>()("
 /**
  * Declares a record layout; throws a `RangeError`/`TypeError` naming the bad value (layouts are
  * usually module constants, where a throw at import is what you want). See {@link makeEffect}.
+ * Fields follow the alignment rules of this module: each aligned to its own width, the stride a
+ * multiple of 8, the gaps padding (not data).
  *
  * @example
  * ```ts
  * import { RecordLayout } from "@velox/core"
  *
  * export const Quote = RecordLayout.make("Quote", { symbol: "u32", price: "f64", size: "f64" })
- * console.log(Quote.byteLength) // 24
+ * console.log(Quote.byteLength) // 24: symbol at 0, 4 bytes of padding, price at 8, size at 16
  * ```
  *
  * @category constructors

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, type Layer, Schema, type Scope } from "effect"
+import { Cause, Effect, Exit, type Layer, Runtime, Schema, type Scope } from "effect"
 import { Ledger, PipelineRegistry, type StageHost } from "@velox/core"
 import { inStageThread } from "./internal/stageThread.ts"
 import * as NodeStageHost from "./NodeStageHost.ts"
@@ -69,6 +69,9 @@ export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>, reports: ReadonlyA
   return ExitCode.Clean
 }
 
+const isReported = (cause: Cause.Cause<unknown>): boolean =>
+  !Cause.hasDies(cause) && cause.reasons.every((r) => !Cause.isFailReason(r) || !Runtime.getErrorReported(r.error))
+
 /**
  * Runs `program` with worker-thread hosts and a fresh `PipelineRegistry` until it ends or a signal
  * arrives; then drains and exits. In a stage host thread it refuses to start: that thread imported the
@@ -106,7 +109,8 @@ export const runMain = <A, E>(
   const fiber = Effect.runFork(
     program.pipe(
       Effect.scoped,
-      Effect.tapCause((cause) => (Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError(cause))),
+      // Failures the program already reported (Runtime.errorReported: effect/cli, NodeCli) are not logged again.
+      Effect.tapCause((cause) => (Cause.hasInterruptsOnly(cause) || isReported(cause) ? Effect.void : Effect.logError(cause))),
       Effect.provide(options.layer ?? NodeStageHost.layer),
       Effect.provideService(PipelineRegistry.PipelineRegistry, registry)
     )

@@ -92,6 +92,33 @@ export class ServerConfigError extends Schema.TaggedError<ServerConfigError>()("
   }
 }
 
+/**
+ * The server could not listen (the port is taken, the host is not this machine's, …): names the
+ * address and the system's reason.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ServerListenError extends Schema.TaggedError<ServerListenError>()("ServerListenError", {
+  host: Schema.String,
+  port: Schema.Number,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the ops server cannot listen on ${this.host}:${this.port}: ${this.reason}`
+  }
+}
+
+/** "listen EADDRINUSE: address already in use 127.0.0.1:9464" → "address already in use (EADDRINUSE)". */
+const listenReason = (error: HttpServerError.ServeError): string => {
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined
+  const code = typeof cause?.code === "string" ? cause.code : undefined
+  const text = typeof cause?.message === "string" ? cause.message : String(error.cause)
+  if (code === undefined) return text
+  const said = text.replace(new RegExp(`^\\w+ ${code}: `), "").replace(/ \S+:\d+$/, "")
+  return `${said} (${code})`
+}
+
 const validate = (options: Options): Effect.Effect<Options, ServerConfigError> => {
   const intervalMs = Duration.toMillis(options.wsInterval)
   const bad = (key: string, value: unknown, rule: string) => Effect.fail(new ServerConfigError({ key, value: String(value), rule }))
@@ -305,6 +332,8 @@ export const make = Effect.fnUntraced(function*(handle?: Pipeline.PipelineHandle
         })
       )
     )
+  ).pipe(
+    Effect.mapError((e) => new ServerListenError({ host: options.host, port: options.port, reason: listenReason(e) }))
   )
   const server = Context.get(built, HttpServer.HttpServer)
   const address = server.address
@@ -396,7 +425,7 @@ const logged = (
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<PipelineServer, HttpServerError.ServeError, ServerConfig> = Layer.effect(PipelineServer, make())
+export const layer: Layer.Layer<PipelineServer, ServerListenError, ServerConfig> = Layer.effect(PipelineServer, make())
 
 /**
  * Serves `handle` on the `PipelineServer` in context.

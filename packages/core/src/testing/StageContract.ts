@@ -9,7 +9,8 @@
  * 2. **Drain** — after `onDrain`, `retained()` is 0 and every input is accounted for.
  * 3. **Determinism** — two runs of the same scenario, each with fresh logic from `make(config)` and
  *    different garbage in the scratch slots around the input and in freshly claimed output slots, give
- *    the same output records (bit for bit), drops and dead letters.
+ *    the same output records (field by field, bit for bit; padding between fields is not data and is
+ *    not compared), drops and dead letters.
  * 4. **Placement independence** — a real pipeline `ReplaySource → stage → CaptureSink` run with the
  *    stage fused into one loop with its neighbours, and with the stage in its own worker thread
  *    between two rings (and, when asked, in a fiber on the main thread), gives what the in-process

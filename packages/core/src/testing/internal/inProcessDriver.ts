@@ -8,6 +8,7 @@
  * property and shrink what fails.
  */
 import {
+  FIELD_BYTES,
   type FieldSpec,
   type Layout,
   makeView,
@@ -46,7 +47,7 @@ export interface DrivenDefinition {
 
 /** What one run produced, in a form two runs (or a run and a pipeline) can be compared in. */
 export interface Observed {
-  /** Output records' raw words, back to back, in emission order. */
+  /** Output records' raw words, back to back, in emission order (padding included: {@link diff} skips it). */
   readonly outputWords: ArrayLike<number>
   readonly outputCount: number
   /** Inputs accounted by `emit(accounts)` and `account(n)`: the ledger's "emitted". */
@@ -326,8 +327,20 @@ const formatCounts = (counts: Readonly<Record<string, number>>): string => {
 }
 
 /**
+ * Per 32-bit word of a record, the bits that belong to a field. Padding (between fields, and at the
+ * end up to the 8-byte stride) is not data: nobody writes it, so it holds whatever the slot held.
+ * Built through a byte view, so it is right on either byte order.
+ */
+const fieldMask = (layout: Layout): Int32Array => {
+  const bytes = new Uint8Array(layout.byteLength)
+  for (const f of layout.fields) bytes.fill(0xff, f.offset, f.offset + FIELD_BYTES[f.type])
+  return new Int32Array(bytes.buffer)
+}
+
+/**
  * The first difference between two observations (`undefined` when they agree), with both sides
- * named. `output` decodes output records; `undefined` for a sink.
+ * named. Output records are compared field by field, bit for bit (NaN payloads, -0), and never in
+ * their padding. `output` decodes output records; `undefined` for a sink.
  */
 export const diff = (
   output: Layout | undefined,
@@ -338,10 +351,11 @@ export const diff = (
 ): string | undefined => {
   if (output !== undefined) {
     const w = output.byteLength / 4
+    const mask = fieldMask(output)
     const n = Math.min(a.outputCount, b.outputCount, a.outputWords.length / w, b.outputWords.length / w)
     for (let i = 0; i < n; i++) {
       for (let k = 0; k < w; k++) {
-        if (a.outputWords[i * w + k] !== b.outputWords[i * w + k]) {
+        if (((a.outputWords[i * w + k]! ^ b.outputWords[i * w + k]!) & mask[k]!) !== 0) {
           return `output record ${i} differs: ${aName} ${formatRecord(decode(output, a.outputWords, i))}, ` +
             `${bName} ${formatRecord(decode(output, b.outputWords, i))}`
         }
