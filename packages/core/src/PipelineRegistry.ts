@@ -1,6 +1,7 @@
 /**
- * The pipelines of one program: which are running (so a second signal can abort them all) and how
- * each drain ended (so the program's exit code can say whether it was clean). A service, not module
+ * The pipelines of one program: which are running (so a second signal can abort them all), how each
+ * drain ended and which of the program's own checks failed (so the program's exit code can say whether
+ * it was clean). A service, not module
  * state: `NodePipelineRuntime.runMain` provides a fresh one per program, and `Pipeline.run` registers
  * with it when it is there (and runs just the same when it is not).
  *
@@ -62,6 +63,14 @@ export class PipelineRegistry extends Context.Service<PipelineRegistry, {
   readonly runningUnsafe: () => ReadonlyArray<RunningPipeline>
   /** Drain reports of every pipeline that finished, oldest first. */
   readonly drainReportsUnsafe: () => ReadonlyArray<DrainReport>
+  /**
+   * Records a check of the program's own that did not hold. Kept here as well as failing the program:
+   * a failure raised in a finalizer of an interrupted program (Ctrl-C) does not always survive the
+   * combinators around it, and a failed check must still make the exit code 1.
+   */
+  readonly failCheckUnsafe: (check: string) => void
+  /** The checks that failed, oldest first. */
+  readonly failedChecksUnsafe: () => ReadonlyArray<string>
 }>()("@velox/core/PipelineRegistry") {}
 
 /**
@@ -73,12 +82,15 @@ export class PipelineRegistry extends Context.Service<PipelineRegistry, {
 export const makeUnsafe = (): PipelineRegistry["Service"] => {
   const running = new Set<RunningPipeline>()
   const reports: Array<DrainReport> = []
+  const failedChecks: Array<string> = []
   return PipelineRegistry.of({
     addUnsafe: (p) => void running.add(p),
     removeUnsafe: (p) => void running.delete(p),
     reportUnsafe: (r) => void reports.push(r),
     runningUnsafe: () => [...running],
-    drainReportsUnsafe: () => reports.slice()
+    drainReportsUnsafe: () => reports.slice(),
+    failCheckUnsafe: (check) => void failedChecks.push(check),
+    failedChecksUnsafe: () => failedChecks.slice()
   })
 }
 

@@ -71,7 +71,8 @@ const messageOf = (error: unknown): string => {
  * @since 0.1.0
  */
 export const reportFailures = (name: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.tapCause(self, (cause) => {
+  // onError, not tapCause: tapCause loses a finalizer's failure (a failed check) on an interrupted fiber.
+  Effect.onError(self, (cause) => {
     if (Cause.hasDies(cause)) return Effect.void
     const unreported = cause.reasons.filter(Cause.isFailReason).map((r) => r.error as unknown)
       .filter((e) => Runtime.getErrorReported(e))

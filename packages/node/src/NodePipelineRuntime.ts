@@ -54,7 +54,14 @@ export class CheckFailed extends Schema.TaggedError<CheckFailed>()("CheckFailed"
  * @category constructors
  * @since 0.1.0
  */
-export const failCheck = (check: string): Effect.Effect<never, CheckFailed> => Effect.fail(new CheckFailed({ check }))
+export const failCheck = (check: string): Effect.Effect<never, CheckFailed> =>
+  Effect.serviceOption(PipelineRegistry.PipelineRegistry).pipe(
+    Effect.flatMap((registry) => {
+      // Recorded too: effect/cli's error handling drops a finalizer's failure once Ctrl-C interrupted the program.
+      if (registry._tag === "Some") registry.value.failCheckUnsafe(check)
+      return Effect.fail(new CheckFailed({ check }))
+    })
+  )
 
 /**
  * The exit code for a finished program, from its exit and the drain reports of its pipelines.
@@ -62,8 +69,13 @@ export const failCheck = (check: string): Effect.Effect<never, CheckFailed> => E
  * @category constructors
  * @since 0.1.0
  */
-export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>, reports: ReadonlyArray<PipelineRegistry.DrainReport>): number => {
+export const exitCodeOf = (
+  exit: Exit.Exit<unknown, unknown>,
+  reports: ReadonlyArray<PipelineRegistry.DrainReport>,
+  failedChecks: ReadonlyArray<string> = []
+): number => {
   if (reports.some((r) => r.timedOut)) return ExitCode.DrainTimedOut
+  if (failedChecks.length > 0) return ExitCode.Failed
   if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) return ExitCode.Failed
   if (reports.some((r) => !r.ledger.balanced)) return ExitCode.Failed
   return ExitCode.Clean
@@ -110,7 +122,8 @@ export const runMain = <A, E>(
     program.pipe(
       Effect.scoped,
       // Failures the program already reported (Runtime.errorReported: effect/cli, NodeCli) are not logged again.
-      Effect.tapCause((cause) => (Cause.hasInterruptsOnly(cause) || isReported(cause) ? Effect.void : Effect.logError(cause))),
+      // onError, not tapCause: tapCause loses a finalizer's failure (a failed check) on an interrupted fiber.
+      Effect.onError((cause) => (Cause.hasInterruptsOnly(cause) || isReported(cause) ? Effect.void : Effect.logError(cause))),
       Effect.provide(options.layer ?? NodeStageHost.layer),
       Effect.provideService(PipelineRegistry.PipelineRegistry, registry)
     )
@@ -138,7 +151,12 @@ export const runMain = <A, E>(
   fiber.addObserver((exit) => {
     process.off("SIGINT", onSignal)
     process.off("SIGTERM", onSignal)
-    process.exitCode = exitCodeOf(exit, registry.drainReportsUnsafe())
+    const failedChecks = registry.failedChecksUnsafe()
+    // A check failed in a finalizer after a signal: its failure did not reach the exit, so say it here.
+    if (failedChecks.length > 0 && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
+      for (const check of failedChecks) process.stderr.write(`check failed: ${check}\n`)
+    }
+    process.exitCode = exitCodeOf(exit, registry.drainReportsUnsafe(), failedChecks)
     // Worker threads are joined by the drain; nothing else should keep the process alive.
     setTimeout(() => process.exit(), 100).unref()
   })
