@@ -1,0 +1,503 @@
+/**
+ * A durable journal of fixed-width records: the records exactly as they sit in a ring, appended in
+ * checksummed batches to segment files that carry their layout, recovered after a crash, replayed
+ * from a sequence or a time, and followed while they are written. The format is drawn in core's
+ * `JournalDescriptor`; see README "Durable journal" for the policies and the crash guarantees.
+ *
+ * Two tiers. `JournalWriter` and `JournalReader` are synchronous (a sink's or a source's loop, in a
+ * worker, calls them directly: `openWriterUnsafe`, `openReaderUnsafe`); they throw `JournalError`.
+ * The Effect face opens them as scoped resources, runs the writer's time-driven work in a fiber, and
+ * reads journals as Streams.
+ *
+ * @since 0.1.0
+ */
+import { JournalDescriptor as D, RecordLayout } from "@velox/core"
+import { Cause, Duration, Effect, Schema, type Scope, Stream } from "effect"
+import { closeSync, openSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import * as Errors from "./internal/journal/errors.ts"
+import { Corrupted, fail, type JournalError } from "./internal/journal/errors.ts"
+import { JournalReader, READ_END, type ReaderConfig, type StartAt } from "./internal/journal/reader.ts"
+import { describeStop, readState, scanSegment } from "./internal/journal/segments.ts"
+import { isStatsBuffer, type JournalStats, makeStatsBuffer, readStats as readStatsBuffer } from "./internal/journal/stats.ts"
+import {
+  JournalWriter,
+  LOCK_FILE,
+  type Recovery,
+  wallClockNs,
+  WRITER_DEFAULTS,
+  type WriterConfig
+} from "./internal/journal/writer.ts"
+
+export {
+  /** @category errors @since 0.1.0 */
+  Corrupted,
+  /** @category errors @since 0.1.0 */
+  DiskFull,
+  /** @category errors @since 0.1.0 */
+  IoFailed,
+  /** @category errors @since 0.1.0 */
+  JournalError,
+  /** @category errors @since 0.1.0 */
+  LayoutMismatch,
+  /** @category errors @since 0.1.0 */
+  Locked,
+  /** @category errors @since 0.1.0 */
+  NotFound,
+  /** @category errors @since 0.1.0 */
+  NotWritable,
+  /** @category errors @since 0.1.0 */
+  Truncated
+} from "./internal/journal/errors.ts"
+export {
+  /** @category unsafe @since 0.1.0 */
+  JournalReader,
+  /** @category unsafe @since 0.1.0 */
+  READ_END
+} from "./internal/journal/reader.ts"
+export {
+  /** @category unsafe @since 0.1.0 */
+  JournalWriter,
+  /** @category models @since 0.1.0 */
+  WRITER_DEFAULTS
+} from "./internal/journal/writer.ts"
+export type { FsyncPolicy, Recovery, WriterConfig } from "./internal/journal/writer.ts"
+export type { ReaderConfig, StartAt } from "./internal/journal/reader.ts"
+export type { JournalStats } from "./internal/journal/stats.ts"
+
+const positive = Schema.Finite.check(Schema.isGreaterThan(0))
+const positiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+
+/**
+ * The writer's options as a Schema (for config files, flags and stage configs): every key optional,
+ * defaults in {@link WRITER_DEFAULTS} — batches of 500 records or 30 s, fsync every second
+ * (`"interval"`), segments of 128 MiB, no retention limit, an index entry every 256 KiB.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const WriterOptions = Schema.Struct({
+  timeField: Schema.optional(Schema.String),
+  batchRecords: Schema.optional(positiveInt.check(Schema.isLessThanOrEqualTo(D.MAX_BATCH_RECORDS))),
+  batchMs: Schema.optional(positive),
+  fsync: Schema.optional(Schema.Literals(["never", "batch", "interval", "drain"])),
+  fsyncIntervalMs: Schema.optional(positive),
+  segmentBytes: Schema.optional(positiveInt),
+  retentionBytes: Schema.optional(positive),
+  retentionMs: Schema.optional(positive),
+  indexIntervalBytes: Schema.optional(positiveInt),
+  recover: Schema.optional(Schema.Literals(["strict", "truncate"]))
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type WriterOptions = typeof WriterOptions.Type
+
+const toJournalError = (e: unknown): JournalError | RangeError =>
+  e instanceof Errors.JournalError ? e : e instanceof RangeError || e instanceof TypeError ? e : Errors.fromSystemError(e, "?", "journal")
+
+/** Runs a synchronous journal call: a JournalError fails, a RangeError (misuse) dies. */
+const attempt = <A>(f: () => A): Effect.Effect<A, JournalError> =>
+  Effect.try({ try: f, catch: toJournalError }).pipe(
+    Effect.catchIf((e): e is RangeError => !(e instanceof Errors.JournalError), (e) => Effect.die(e))
+  ) as Effect.Effect<A, JournalError>
+
+/**
+ * Opens the journal in `directory` for appending (synchronously; creates it when missing): recovers
+ * its tail, checks its layout, takes its lock. Throws {@link JournalError}. For loops that run the
+ * writer themselves (a sink); call `poll()` from a timer and `close()` at the end.
+ *
+ * @category unsafe
+ * @since 0.1.0
+ */
+export const openWriterUnsafe = (directory: string, config: WriterConfig): JournalWriter => JournalWriter.open(directory, config)
+
+/**
+ * Opens a reader (synchronously). Throws {@link JournalError}.
+ *
+ * @category unsafe
+ * @since 0.1.0
+ */
+export const openReaderUnsafe = (directory: string, config: ReaderConfig = {}): JournalReader => JournalReader.open(directory, config)
+
+/**
+ * A journal open for appending, as Effects. Appends are synchronous writes underneath (a batch is
+ * written when it fills): keep the journal off latency-critical fibers, or give it to a sink stage.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Journal<F extends RecordLayout.FieldSpec> {
+  readonly directory: string
+  readonly layout: RecordLayout.RecordLayout<F>
+  /** What opening found: records on disk, the torn tail it cut. */
+  readonly recovery: Recovery
+  /** Appends plain records (encoded into the open batch). */
+  readonly append: (records: Iterable<RecordLayout.RecordOf<F>>) => Effect.Effect<void, JournalError>
+  /** Appends records `start .. start + count - 1` of a view, bytes as they are. */
+  readonly appendView: (view: RecordLayout.RecordView<F>, start: number, count: number) => Effect.Effect<void, JournalError>
+  /** Writes the open batch. */
+  readonly flush: Effect.Effect<void, JournalError>
+  /** Writes the open batch and fsyncs: everything appended is durable after. */
+  readonly sync: Effect.Effect<void, JournalError>
+  readonly stats: Effect.Effect<JournalStats>
+  /** The synchronous writer underneath. */
+  readonly unsafe: JournalWriter
+}
+
+/** How long the writer's fiber sleeps when nothing is due (an append may open a batch meanwhile). */
+const IDLE_POLL_MS = 100
+
+/**
+ * Opens the journal in `directory` for appending, in the current scope: closing the scope writes
+ * what is pending, fsyncs (unless `fsync: "never"`) and closes the files. A fiber does the writer's
+ * time-driven work (a batch `batchMs` old, the `"interval"` fsync).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RecordLayout } from "@velox/core"
+ * import { NodeJournal } from "@velox/node"
+ *
+ * const Tick = RecordLayout.make("Tick", { seq: "f64", price: "f64" })
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const journal = yield* NodeJournal.open("ticks.journal", Tick, { fsync: "batch" })
+ *   yield* journal.append([{ seq: 0, price: 10.5 }, { seq: 1, price: 10.25 }])
+ *   yield* journal.sync
+ * }))
+ * Effect.runPromise(program)
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const open = <F extends RecordLayout.FieldSpec>(
+  directory: string,
+  layout: RecordLayout.RecordLayout<F>,
+  options: WriterOptions & { readonly stats?: SharedArrayBuffer } = {}
+): Effect.Effect<Journal<F>, JournalError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const writer = yield* Effect.acquireRelease(
+      attempt(() => JournalWriter.open(directory, { ...options, layout })),
+      (w) =>
+        attempt(() => w.close()).pipe(
+          Effect.catch((e) => Effect.logError(`journal ${directory}: closing failed, pending records lost: ${e.message}`))
+        )
+    )
+    const due = Effect.suspend(() => {
+      const next = writer.nextDueNs()
+      const waitMs = Number.isFinite(next) ? Math.max(1, (next - wallClockNs()) / 1e6) : IDLE_POLL_MS
+      return Effect.sleep(Duration.millis(Math.min(waitMs, IDLE_POLL_MS)))
+    }).pipe(
+      Effect.andThen(attempt(() => writer.poll())),
+      Effect.catch((e) => Effect.logWarning(`journal ${directory}: ${e.message}`)),
+      Effect.forever
+    )
+    yield* Effect.forkScoped(due)
+    const scratch = { view: RecordLayout.view(layout, new ArrayBuffer(layout.byteLength * 64), 0, 64) }
+    return {
+      directory,
+      layout,
+      recovery: writer.recovery,
+      append: (records) =>
+        attempt(() => {
+          let n = 0
+          for (const record of records) {
+            RecordLayout.writeUnsafe(scratch.view, n++, record)
+            if (n === scratch.view.slotCount) {
+              writer.appendView(scratch.view, 0, n)
+              n = 0
+            }
+          }
+          if (n > 0) writer.appendView(scratch.view, 0, n)
+        }),
+      appendView: (view, start, count) => attempt(() => writer.appendView(view, start, count)),
+      flush: attempt(() => writer.flush()),
+      sync: attempt(() => writer.sync()),
+      stats: Effect.sync(() => readStatsBuffer(writer.statsBuffer, wallClockNs())),
+      unsafe: writer
+    } satisfies Journal<F>
+  })
+
+/**
+ * One batch as read back: where it sits in the journal, its time range, and its records decoded.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface JournalBatch<F extends RecordLayout.FieldSpec> {
+  readonly firstSequence: number
+  readonly firstTime: number
+  readonly lastTime: number
+  readonly records: ReadonlyArray<RecordLayout.RecordOf<F>>
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ReadOptions<F extends RecordLayout.FieldSpec> {
+  /** The layout expected (a journal of another layout fails with `LayoutMismatch`); typed records. */
+  readonly layout?: RecordLayout.RecordLayout<F>
+  /** `"start"` (default), `"end"`, `{ sequence }` or `{ time }`. */
+  readonly from?: StartAt
+  /** Keep reading as the journal grows, never ending (default false: end at the end). */
+  readonly follow?: boolean
+  /** How often a follower looks for new batches. Default 20 ms. */
+  readonly pollInterval?: Duration.Input
+}
+
+/**
+ * Reads a journal as a Stream of batches of decoded records, checking every batch.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { NodeJournal } from "@velox/node"
+ *
+ * Effect.runPromise(
+ *   NodeJournal.batches("ticks.journal", { from: { sequence: 1_000 } }).pipe(
+ *     Stream.runForEach((batch) => Effect.log(batch.firstSequence, batch.records.length))
+ *   )
+ * )
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const batches = <F extends RecordLayout.FieldSpec = RecordLayout.FieldSpec>(
+  directory: string,
+  options: ReadOptions<F> = {}
+): Stream.Stream<JournalBatch<F>, JournalError> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const reader = yield* Effect.acquireRelease(
+      attempt(() =>
+        JournalReader.open(directory, {
+          layout: options.layout,
+          from: options.from,
+          follow: options.follow === true
+        })
+      ),
+      (r) => Effect.sync(() => r.close())
+    )
+    const layout = reader.layout as RecordLayout.RecordLayout<F>
+    const wait = Effect.sleep(options.pollInterval ?? "20 millis")
+    const pull: Effect.Effect<readonly [JournalBatch<F>], JournalError | Cause.Done> = Effect.gen(function*() {
+      for (;;) {
+        const n = yield* attempt(() => reader.next())
+        if (n === READ_END) return yield* Cause.done()
+        if (n === 0) {
+          yield* wait
+          continue
+        }
+        const view = RecordLayout.view(layout, reader.bytes.buffer, reader.batchByteOffset, n)
+        const records: Array<RecordLayout.RecordOf<F>> = new Array(n)
+        for (let i = 0; i < n; i++) records[i] = RecordLayout.readUnsafe(view, i)
+        return [{
+          firstSequence: reader.batchFirstSequence,
+          firstTime: reader.batchFirstTime,
+          lastTime: reader.batchLastTime,
+          records
+        }] as const
+      }
+    })
+    return Stream.fromPull(Effect.succeed(pull))
+  }))
+
+/**
+ * Reads a journal as a Stream of decoded records (see {@link batches}).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const records = <F extends RecordLayout.FieldSpec = RecordLayout.FieldSpec>(
+  directory: string,
+  options: ReadOptions<F> = {}
+): Stream.Stream<RecordLayout.RecordOf<F>, JournalError> =>
+  batches(directory, options).pipe(Stream.flatMap((b) => Stream.fromArray(b.records)))
+
+/**
+ * One segment, as `info` reports it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SegmentInfo {
+  readonly file: string
+  readonly baseSequence: number
+  readonly endSequence: number
+  readonly records: number
+  readonly bytes: number
+  readonly sealed: boolean
+  /** NaN for a segment with no record yet. */
+  readonly firstTime: number
+  readonly maxTime: number
+}
+
+/**
+ * What a journal holds, as `npm run journal -- info` prints it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface JournalInfo {
+  readonly directory: string
+  readonly layout: RecordLayout.RecordLayout
+  /** `Name{field:type,…}` */
+  readonly layoutSignature: string
+  readonly layoutHash: number
+  readonly timeField: string | undefined
+  readonly firstSequence: number
+  readonly endSequence: number
+  readonly records: number
+  /** The journal's time range (NaN when empty): its time field's values, or wall-clock ns. */
+  readonly firstTime: number
+  readonly lastTime: number
+  readonly segments: ReadonlyArray<SegmentInfo>
+  readonly bytes: number
+  /** Bytes after the active segment's last valid batch: a torn tail (or a write under way). */
+  readonly trailingBytes: number
+  readonly trailingReason: string | undefined
+  /** The live process holding the writer's lock, if any. */
+  readonly writerPid: number | undefined
+  /** Every batch of every segment was read and checked (`verify: true`). */
+  readonly verified: boolean
+}
+
+const lockHolder = (directory: string): number | undefined => {
+  try {
+    const pid = Number.parseInt(readFileSync(join(directory, LOCK_FILE), "utf8"), 10)
+    if (!Number.isInteger(pid)) return undefined
+    process.kill(pid, 0)
+    return pid
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Describes the journal in `directory` without changing it: layout, records, time range, segments
+ * and bytes. Sealed segments are known from their trailers and the active one is walked; with
+ * `verify`, every batch of every segment is read and checked (a damaged one fails with `Corrupted`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const infoUnsafe = (directory: string, options: { readonly verify?: boolean } = {}): JournalInfo => {
+  const state = readState(directory, { indexIntervalBytes: WRITER_DEFAULTS.indexIntervalBytes })
+  const segments: Array<SegmentInfo> = []
+  for (const s of state.catalog.segments) {
+    if (s.trailer !== undefined) {
+      if (options.verify === true) {
+        const fd = openSync(s.file.path, "r")
+        try {
+          const scan = scanSegment(fd, s.file, s.header, s.trailer.dataEnd, WRITER_DEFAULTS.indexIntervalBytes)
+          if (scan.stoppedBy !== 0 || scan.endSequence !== s.trailer.endSequence) {
+            throw fail(
+              new Corrupted({
+                segment: s.file.path,
+                offset: scan.dataEnd,
+                message: scan.stoppedBy !== 0
+                  ? describeStop(scan, s.file)
+                  : `${s.file.path}: the batches end at sequence ${scan.endSequence}, the trailer says ${s.trailer.endSequence}`
+              })
+            )
+          }
+        } finally {
+          closeSync(fd)
+        }
+      }
+      segments.push({
+        file: s.file.name,
+        baseSequence: s.header.baseSequence,
+        endSequence: s.trailer.endSequence,
+        records: s.trailer.endSequence - s.header.baseSequence,
+        bytes: s.size,
+        sealed: true,
+        firstTime: s.trailer.firstTime,
+        maxTime: s.trailer.maxTime
+      })
+    } else {
+      const scan = state.active!
+      segments.push({
+        file: s.file.name,
+        baseSequence: s.header.baseSequence,
+        endSequence: scan.endSequence,
+        records: scan.endSequence - s.header.baseSequence,
+        bytes: s.size,
+        sealed: false,
+        firstTime: scan.index.firstTime,
+        maxTime: scan.index.maxTime
+      })
+    }
+  }
+  const header = state.catalog.segments[0]!.header
+  const nonEmpty = segments.filter((s) => s.records > 0)
+  const active = state.active
+  return {
+    directory,
+    layout: header.layout,
+    layoutSignature: D.layoutSignature(header.layout),
+    layoutHash: header.layoutHash,
+    timeField: header.timeField,
+    firstSequence: state.firstSequence,
+    endSequence: state.endSequence,
+    records: state.endSequence - state.firstSequence,
+    firstTime: nonEmpty[0]?.firstTime ?? NaN,
+    lastTime: nonEmpty.length === 0 ? NaN : Math.max(...nonEmpty.map((s) => s.maxTime)),
+    segments,
+    bytes: segments.reduce((n, s) => n + s.bytes, 0),
+    trailingBytes: active?.trailingBytes ?? 0,
+    trailingReason: active !== undefined && active.trailingBytes > 0
+      ? describeStop(active, state.catalog.segments.at(-1)!.file)
+      : undefined,
+    writerPid: lockHolder(directory),
+    verified: options.verify === true
+  }
+}
+
+/**
+ * {@link infoUnsafe} as an Effect.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { NodeJournal } from "@velox/node"
+ *
+ * Effect.runPromise(NodeJournal.info("ticks.journal")).then((info) =>
+ *   console.log(info.layoutSignature, info.records, info.segments.length)
+ * )
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const info = (directory: string, options: { readonly verify?: boolean } = {}): Effect.Effect<JournalInfo, JournalError> =>
+  attempt(() => infoUnsafe(directory, options))
+
+/**
+ * A statistics block to pass to a writer (`stats` option, or a journal sink's config), readable from
+ * any thread with {@link readStats}.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeStats: () => SharedArrayBuffer = makeStatsBuffer
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isStats: (u: unknown) => u is SharedArrayBuffer = isStatsBuffer
+
+/**
+ * Reads a writer's statistics from any thread: records appended, written (in the OS) and durable
+ * (fsynced), the lag in records and in ms, batches, fsyncs, segments, bytes.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const readStats = (buffer: SharedArrayBuffer): JournalStats => readStatsBuffer(buffer, wallClockNs())
