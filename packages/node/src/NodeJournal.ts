@@ -4,30 +4,19 @@
  * from a sequence or a time, and followed while they are written. The format is drawn in core's
  * `JournalDescriptor`; see README "Durable journal" for the policies and the crash guarantees.
  *
- * Two tiers. `JournalWriter` and `JournalReader` are synchronous (a sink's or a source's loop, in a
- * worker, calls them directly: `openWriterUnsafe`, `openReaderUnsafe`); they throw `JournalError`.
- * The Effect face opens them as scoped resources, runs the writer's time-driven work in a fiber, and
- * reads journals as Streams.
+ * Two tiers. `NodeJournalUnsafe` holds the synchronous writer and reader (a sink's or a source's
+ * loop, in a worker, calls them directly; they throw `JournalFault`). This module is the Effect face:
+ * it opens them as scoped resources, runs the writer's time-driven work in a fiber, reads journals as
+ * Streams, and fails with `JournalError`.
  *
  * @since 0.1.0
  */
-import { JournalDescriptor as D, RecordLayout } from "@velox/core"
+import { RecordLayout } from "@velox/core"
+import * as D from "@velox/core/JournalDescriptor"
 import { Cause, Duration, Effect, Schema, type Scope, Stream } from "effect"
-import { closeSync, openSync, readFileSync } from "node:fs"
-import { join } from "node:path"
-import * as Errors from "./internal/journal/errors.ts"
-import { Corrupted, fail, type JournalError } from "./internal/journal/errors.ts"
-import { JournalReader, READ_END, type ReaderConfig, type StartAt } from "./internal/journal/reader.ts"
-import { describeStop, readState, scanSegment } from "./internal/journal/segments.ts"
-import { isStatsBuffer, type JournalStats, makeStatsBuffer, readStats as readStatsBuffer } from "./internal/journal/stats.ts"
-import {
-  JournalWriter,
-  LOCK_FILE,
-  type Recovery,
-  wallClockNs,
-  WRITER_DEFAULTS,
-  type WriterConfig
-} from "./internal/journal/writer.ts"
+import { fromFault, JournalError } from "./internal/journal/errors.ts"
+import { JournalFault } from "./internal/journal/fault.ts"
+import * as Unsafe from "./NodeJournalUnsafe.ts"
 
 export {
   /** @category errors @since 0.1.0 */
@@ -49,21 +38,14 @@ export {
   /** @category errors @since 0.1.0 */
   Truncated
 } from "./internal/journal/errors.ts"
-export {
-  /** @category unsafe @since 0.1.0 */
-  JournalReader,
-  /** @category unsafe @since 0.1.0 */
-  READ_END
-} from "./internal/journal/reader.ts"
-export {
-  /** @category unsafe @since 0.1.0 */
-  JournalWriter,
-  /** @category models @since 0.1.0 */
-  WRITER_DEFAULTS
-} from "./internal/journal/writer.ts"
-export type { FsyncPolicy, Recovery, WriterConfig } from "./internal/journal/writer.ts"
-export type { ReaderConfig, StartAt } from "./internal/journal/reader.ts"
-export type { JournalStats } from "./internal/journal/stats.ts"
+export type {
+  FsyncPolicy,
+  JournalInfo,
+  JournalStats,
+  Recovery,
+  SegmentInfo,
+  StartAt
+} from "./NodeJournalUnsafe.ts"
 
 const positive = Schema.Finite.check(Schema.isGreaterThan(0))
 const positiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
@@ -95,32 +77,25 @@ export const WriterOptions = Schema.Struct({
  */
 export type WriterOptions = typeof WriterOptions.Type
 
-const toJournalError = (e: unknown): JournalError | RangeError =>
-  e instanceof Errors.JournalError ? e : e instanceof RangeError || e instanceof TypeError ? e : Errors.fromSystemError(e, "?", "journal")
+/**
+ * The Effect tier's error for what the synchronous tier threw: a `JournalFault` becomes a
+ * `JournalError`; anything else (a `RangeError` for a bad argument) is not one (`undefined`).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export const toJournalError = (e: unknown): JournalError | undefined => (e instanceof JournalFault ? fromFault(e) : undefined)
 
-/** Runs a synchronous journal call: a JournalError fails, a RangeError (misuse) dies. */
+/** Runs a synchronous journal call: a fault fails with its JournalError, anything else dies. */
 const attempt = <A>(f: () => A): Effect.Effect<A, JournalError> =>
-  Effect.try({ try: f, catch: toJournalError }).pipe(
-    Effect.catchIf((e): e is RangeError => !(e instanceof Errors.JournalError), (e) => Effect.die(e))
-  ) as Effect.Effect<A, JournalError>
-
-/**
- * Opens the journal in `directory` for appending (synchronously; creates it when missing): recovers
- * its tail, checks its layout, takes its lock. Throws {@link JournalError}. For loops that run the
- * writer themselves (a sink); call `poll()` from a timer and `close()` at the end.
- *
- * @category unsafe
- * @since 0.1.0
- */
-export const openWriterUnsafe = (directory: string, config: WriterConfig): JournalWriter => JournalWriter.open(directory, config)
-
-/**
- * Opens a reader (synchronously). Throws {@link JournalError}.
- *
- * @category unsafe
- * @since 0.1.0
- */
-export const openReaderUnsafe = (directory: string, config: ReaderConfig = {}): JournalReader => JournalReader.open(directory, config)
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f())
+    } catch (e) {
+      const error = toJournalError(e)
+      return error === undefined ? Effect.die(e) : Effect.fail(error)
+    }
+  })
 
 /**
  * A journal open for appending, as Effects. Appends are synchronous writes underneath (a batch is
@@ -133,7 +108,7 @@ export interface Journal<F extends RecordLayout.FieldSpec> {
   readonly directory: string
   readonly layout: RecordLayout.RecordLayout<F>
   /** What opening found: records on disk, the torn tail it cut. */
-  readonly recovery: Recovery
+  readonly recovery: Unsafe.Recovery
   /** Appends plain records (encoded into the open batch). */
   readonly append: (records: Iterable<RecordLayout.RecordOf<F>>) => Effect.Effect<void, JournalError>
   /** Appends records `start .. start + count - 1` of a view, bytes as they are. */
@@ -142,9 +117,9 @@ export interface Journal<F extends RecordLayout.FieldSpec> {
   readonly flush: Effect.Effect<void, JournalError>
   /** Writes the open batch and fsyncs: everything appended is durable after. */
   readonly sync: Effect.Effect<void, JournalError>
-  readonly stats: Effect.Effect<JournalStats>
+  readonly stats: Effect.Effect<Unsafe.JournalStats>
   /** The synchronous writer underneath. */
-  readonly unsafe: JournalWriter
+  readonly unsafe: Unsafe.JournalWriter
 }
 
 /** How long the writer's fiber sleeps when nothing is due (an append may open a batch meanwhile). */
@@ -181,7 +156,7 @@ export const open = <F extends RecordLayout.FieldSpec>(
 ): Effect.Effect<Journal<F>, JournalError, Scope.Scope> =>
   Effect.gen(function*() {
     const writer = yield* Effect.acquireRelease(
-      attempt(() => JournalWriter.open(directory, { ...options, layout })),
+      attempt(() => Unsafe.openWriter(directory, { ...options, layout })),
       (w) =>
         attempt(() => w.close()).pipe(
           Effect.catch((e) => Effect.logError(`journal ${directory}: closing failed, pending records lost: ${e.message}`))
@@ -189,7 +164,7 @@ export const open = <F extends RecordLayout.FieldSpec>(
     )
     const due = Effect.suspend(() => {
       const next = writer.nextDueNs()
-      const waitMs = Number.isFinite(next) ? Math.max(1, (next - wallClockNs()) / 1e6) : IDLE_POLL_MS
+      const waitMs = Number.isFinite(next) ? Math.max(1, (next - Unsafe.wallClockNs()) / 1e6) : IDLE_POLL_MS
       return Effect.sleep(Duration.millis(Math.min(waitMs, IDLE_POLL_MS)))
     }).pipe(
       Effect.andThen(attempt(() => writer.poll())),
@@ -217,7 +192,7 @@ export const open = <F extends RecordLayout.FieldSpec>(
       appendView: (view, start, count) => attempt(() => writer.appendView(view, start, count)),
       flush: attempt(() => writer.flush()),
       sync: attempt(() => writer.sync()),
-      stats: Effect.sync(() => readStatsBuffer(writer.statsBuffer, wallClockNs())),
+      stats: Effect.sync(() => Unsafe.readStats(writer.statsBuffer)),
       unsafe: writer
     } satisfies Journal<F>
   })
@@ -243,7 +218,7 @@ export interface ReadOptions<F extends RecordLayout.FieldSpec> {
   /** The layout expected (a journal of another layout fails with `LayoutMismatch`); typed records. */
   readonly layout?: RecordLayout.RecordLayout<F>
   /** `"start"` (default), `"end"`, `{ sequence }` or `{ time }`. */
-  readonly from?: StartAt
+  readonly from?: Unsafe.StartAt
   /** Keep reading as the journal grows, never ending (default false: end at the end). */
   readonly follow?: boolean
   /** How often a follower looks for new batches. Default 20 ms. */
@@ -275,7 +250,7 @@ export const batches = <F extends RecordLayout.FieldSpec = RecordLayout.FieldSpe
   Stream.unwrap(Effect.gen(function*() {
     const reader = yield* Effect.acquireRelease(
       attempt(() =>
-        JournalReader.open(directory, {
+        Unsafe.openReader(directory, {
           layout: options.layout,
           from: options.from,
           follow: options.follow === true
@@ -288,7 +263,7 @@ export const batches = <F extends RecordLayout.FieldSpec = RecordLayout.FieldSpe
     const pull: Effect.Effect<readonly [JournalBatch<F>], JournalError | Cause.Done> = Effect.gen(function*() {
       for (;;) {
         const n = yield* attempt(() => reader.next())
-        if (n === READ_END) return yield* Cause.done()
+        if (n === Unsafe.READ_END) return yield* Cause.done()
         if (n === 0) {
           yield* wait
           continue
@@ -320,147 +295,9 @@ export const records = <F extends RecordLayout.FieldSpec = RecordLayout.FieldSpe
   batches(directory, options).pipe(Stream.flatMap((b) => Stream.fromArray(b.records)))
 
 /**
- * One segment, as `info` reports it.
- *
- * @category models
- * @since 0.1.0
- */
-export interface SegmentInfo {
-  readonly file: string
-  readonly baseSequence: number
-  readonly endSequence: number
-  readonly records: number
-  readonly bytes: number
-  readonly sealed: boolean
-  /** NaN for a segment with no record yet. */
-  readonly firstTime: number
-  readonly maxTime: number
-}
-
-/**
- * What a journal holds, as `npm run journal -- info` prints it.
- *
- * @category models
- * @since 0.1.0
- */
-export interface JournalInfo {
-  readonly directory: string
-  readonly layout: RecordLayout.RecordLayout
-  /** `Name{field:type,…}` */
-  readonly layoutSignature: string
-  readonly layoutHash: number
-  readonly timeField: string | undefined
-  readonly firstSequence: number
-  readonly endSequence: number
-  readonly records: number
-  /** The journal's time range (NaN when empty): its time field's values, or wall-clock ns. */
-  readonly firstTime: number
-  readonly lastTime: number
-  readonly segments: ReadonlyArray<SegmentInfo>
-  readonly bytes: number
-  /** Bytes after the active segment's last valid batch: a torn tail (or a write under way). */
-  readonly trailingBytes: number
-  readonly trailingReason: string | undefined
-  /** The live process holding the writer's lock, if any. */
-  readonly writerPid: number | undefined
-  /** Every batch of every segment was read and checked (`verify: true`). */
-  readonly verified: boolean
-}
-
-const lockHolder = (directory: string): number | undefined => {
-  try {
-    const pid = Number.parseInt(readFileSync(join(directory, LOCK_FILE), "utf8"), 10)
-    if (!Number.isInteger(pid)) return undefined
-    process.kill(pid, 0)
-    return pid
-  } catch {
-    return undefined
-  }
-}
-
-/**
  * Describes the journal in `directory` without changing it: layout, records, time range, segments
  * and bytes. Sealed segments are known from their trailers and the active one is walked; with
  * `verify`, every batch of every segment is read and checked (a damaged one fails with `Corrupted`).
- *
- * @category constructors
- * @since 0.1.0
- */
-export const infoUnsafe = (directory: string, options: { readonly verify?: boolean } = {}): JournalInfo => {
-  const state = readState(directory, { indexIntervalBytes: WRITER_DEFAULTS.indexIntervalBytes })
-  const segments: Array<SegmentInfo> = []
-  for (const s of state.catalog.segments) {
-    if (s.trailer !== undefined) {
-      if (options.verify === true) {
-        const fd = openSync(s.file.path, "r")
-        try {
-          const scan = scanSegment(fd, s.file, s.header, s.trailer.dataEnd, WRITER_DEFAULTS.indexIntervalBytes)
-          if (scan.stoppedBy !== 0 || scan.endSequence !== s.trailer.endSequence) {
-            throw fail(
-              new Corrupted({
-                segment: s.file.path,
-                offset: scan.dataEnd,
-                message: scan.stoppedBy !== 0
-                  ? describeStop(scan, s.file)
-                  : `${s.file.path}: the batches end at sequence ${scan.endSequence}, the trailer says ${s.trailer.endSequence}`
-              })
-            )
-          }
-        } finally {
-          closeSync(fd)
-        }
-      }
-      segments.push({
-        file: s.file.name,
-        baseSequence: s.header.baseSequence,
-        endSequence: s.trailer.endSequence,
-        records: s.trailer.endSequence - s.header.baseSequence,
-        bytes: s.size,
-        sealed: true,
-        firstTime: s.trailer.firstTime,
-        maxTime: s.trailer.maxTime
-      })
-    } else {
-      const scan = state.active!
-      segments.push({
-        file: s.file.name,
-        baseSequence: s.header.baseSequence,
-        endSequence: scan.endSequence,
-        records: scan.endSequence - s.header.baseSequence,
-        bytes: s.size,
-        sealed: false,
-        firstTime: scan.index.firstTime,
-        maxTime: scan.index.maxTime
-      })
-    }
-  }
-  const header = state.catalog.segments[0]!.header
-  const nonEmpty = segments.filter((s) => s.records > 0)
-  const active = state.active
-  return {
-    directory,
-    layout: header.layout,
-    layoutSignature: D.layoutSignature(header.layout),
-    layoutHash: header.layoutHash,
-    timeField: header.timeField,
-    firstSequence: state.firstSequence,
-    endSequence: state.endSequence,
-    records: state.endSequence - state.firstSequence,
-    firstTime: nonEmpty[0]?.firstTime ?? NaN,
-    lastTime: nonEmpty.length === 0 ? NaN : Math.max(...nonEmpty.map((s) => s.maxTime)),
-    segments,
-    bytes: segments.reduce((n, s) => n + s.bytes, 0),
-    trailingBytes: active?.trailingBytes ?? 0,
-    trailingReason: active !== undefined && active.trailingBytes > 0
-      ? describeStop(active, state.catalog.segments.at(-1)!.file)
-      : undefined,
-    writerPid: lockHolder(directory),
-    verified: options.verify === true
-  }
-}
-
-/**
- * {@link infoUnsafe} as an Effect.
  *
  * @example
  * ```ts
@@ -475,8 +312,10 @@ export const infoUnsafe = (directory: string, options: { readonly verify?: boole
  * @category constructors
  * @since 0.1.0
  */
-export const info = (directory: string, options: { readonly verify?: boolean } = {}): Effect.Effect<JournalInfo, JournalError> =>
-  attempt(() => infoUnsafe(directory, options))
+export const info = (
+  directory: string,
+  options: { readonly verify?: boolean } = {}
+): Effect.Effect<Unsafe.JournalInfo, JournalError> => attempt(() => Unsafe.info(directory, options))
 
 /**
  * A statistics block to pass to a writer (`stats` option, or a journal sink's config), readable from
@@ -485,13 +324,7 @@ export const info = (directory: string, options: { readonly verify?: boolean } =
  * @category constructors
  * @since 0.1.0
  */
-export const makeStats: () => SharedArrayBuffer = makeStatsBuffer
-
-/**
- * @category guards
- * @since 0.1.0
- */
-export const isStats: (u: unknown) => u is SharedArrayBuffer = isStatsBuffer
+export const makeStats: () => SharedArrayBuffer = Unsafe.makeStats
 
 /**
  * Reads a writer's statistics from any thread: records appended, written (in the OS) and durable
@@ -500,4 +333,4 @@ export const isStats: (u: unknown) => u is SharedArrayBuffer = isStatsBuffer
  * @category metrics
  * @since 0.1.0
  */
-export const readStats = (buffer: SharedArrayBuffer): JournalStats => readStatsBuffer(buffer, wallClockNs())
+export const readStats: (buffer: SharedArrayBuffer) => Unsafe.JournalStats = Unsafe.readStats

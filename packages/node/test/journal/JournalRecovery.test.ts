@@ -20,18 +20,18 @@ import {
   writeFileSync
 } from "node:fs"
 import { join } from "node:path"
-import { NodeJournal } from "../../src/index.ts"
+import { NodeJournalUnsafe } from "../../src/index.ts"
 import { appendSequenced, range, readSequenced, tempJournal } from "./fixtures.ts"
 
 const BATCH = 5
 const BATCH_BYTES = D.batchBytes(BATCH, Sequenced.byteLength)
 
-const errorOf = (f: () => unknown): NodeJournal.JournalError => {
+const errorOf = (f: () => unknown): NodeJournalUnsafe.JournalFault => {
   try {
     f()
   } catch (e) {
-    assert.instanceOf(e, NodeJournal.JournalError)
-    return e as NodeJournal.JournalError
+    assert.instanceOf(e, NodeJournalUnsafe.JournalFault)
+    return e as NodeJournalUnsafe.JournalFault
   }
   assert.fail("expected a JournalError")
 }
@@ -48,7 +48,7 @@ const flipByte = (path: string, offset: number) => {
 
 /** A journal of `records` records in batches of 5, one segment (or several with `segmentBytes`). */
 const makeJournal = (journal: string, records: number, segmentBytes = 1 << 20) => {
-  const w = NodeJournal.openWriterUnsafe(journal, { layout: Sequenced, batchRecords: BATCH, segmentBytes, fsync: "never" })
+  const w = NodeJournalUnsafe.openWriter(journal, { layout: Sequenced, batchRecords: BATCH, segmentBytes, fsync: "never" })
   appendSequenced(w, 0, records, BATCH)
   w.close()
 }
@@ -69,18 +69,18 @@ describe("journal recovery", () => {
         const back = readSequenced(t.journal)
         assert.deepStrictEqual(back.sequences, range(0, 45), `cut at ${cut}`)
         assert.deepStrictEqual(back.bad, [])
-        const info = NodeJournal.infoUnsafe(t.journal)
+        const info = NodeJournalUnsafe.info(t.journal)
         assert.strictEqual(info.records, 45)
         assert.strictEqual(info.trailingBytes, cut - lastBatch)
         if (cut % 17 === 0 || cut === size - 1) {
-          const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, batchRecords: BATCH, fsync: "never" })
+          const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords: BATCH, fsync: "never" })
           assert.strictEqual(w.recovery.endSequence, 45)
           assert.strictEqual(w.recovery.cutBytes, cut - lastBatch)
           assert.match(w.recovery.cutReason!, /cut short at offset/)
           appendSequenced(w, 45, 10)
           w.close()
           assert.deepStrictEqual(readSequenced(t.journal).sequences, range(0, 55))
-          assert.strictEqual(NodeJournal.infoUnsafe(t.journal).trailingBytes, 0)
+          assert.strictEqual(NodeJournalUnsafe.info(t.journal).trailingBytes, 0)
         }
       }
     } finally {
@@ -96,7 +96,7 @@ describe("journal recovery", () => {
         makeJournal(t.journal, 20)
         appendFileSync(segments(t.journal)[0]!, tail)
         assert.deepStrictEqual(readSequenced(t.journal).sequences, range(0, 20))
-        const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, fsync: "never" })
+        const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, fsync: "never" })
         assert.strictEqual(w.recovery.cutBytes, tail.length)
         w.close()
       }
@@ -113,18 +113,18 @@ describe("journal recovery", () => {
       const headerBytes = statSync(segment!).size - 10 * BATCH_BYTES
       const third = headerBytes + 2 * BATCH_BYTES
       flipByte(segment!, third + D.BATCH_HEADER_BYTES + 17)
-      const open = errorOf(() => NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced }))
+      const open = errorOf(() => NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced }))
       assert.strictEqual(open.reason._tag, "Corrupted")
-      assert.strictEqual((open.reason as NodeJournal.Corrupted).offset, third)
+      assert.strictEqual((open.reason as Extract<NodeJournalUnsafe.FaultReason, { _tag: "Corrupted" }>).offset, third)
       assert.match(open.message, /payload checksum mismatch at offset \d+ .*valid batches follow/)
-      assert.strictEqual(errorOf(() => NodeJournal.infoUnsafe(t.journal)).reason._tag, "Corrupted")
+      assert.strictEqual(errorOf(() => NodeJournalUnsafe.info(t.journal)).reason._tag, "Corrupted")
       // A reader returns what precedes the damage, then fails: never the damaged records.
-      const reader = NodeJournal.openReaderUnsafe(t.journal)
+      const reader = NodeJournalUnsafe.openReader(t.journal)
       assert.strictEqual(reader.next(), 5)
       assert.strictEqual(reader.next(), 5)
       assert.strictEqual(errorOf(() => reader.next()).reason._tag, "Corrupted")
       reader.close()
-      const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, recover: "truncate", fsync: "never" })
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, recover: "truncate", fsync: "never" })
       assert.strictEqual(w.recovery.endSequence, 10)
       assert.strictEqual(w.recovery.cutBytes, 8 * BATCH_BYTES)
       w.close()
@@ -142,9 +142,9 @@ describe("journal recovery", () => {
       assert.isAbove(files.length, 3)
       const second = files[1]!
       flipByte(second, statSync(second).size - D.TRAILER_BYTES - 300)
-      assert.strictEqual(NodeJournal.infoUnsafe(t.journal).records, 400, "info without verify trusts trailers")
-      assert.strictEqual(errorOf(() => NodeJournal.infoUnsafe(t.journal, { verify: true })).reason._tag, "Corrupted")
-      const reader = NodeJournal.openReaderUnsafe(t.journal, { layout: Sequenced })
+      assert.strictEqual(NodeJournalUnsafe.info(t.journal).records, 400, "info without verify trusts trailers")
+      assert.strictEqual(errorOf(() => NodeJournalUnsafe.info(t.journal, { verify: true })).reason._tag, "Corrupted")
+      const reader = NodeJournalUnsafe.openReader(t.journal, { layout: Sequenced })
       let read = 0
       const error = errorOf(() => {
         for (let n = reader.next(); n > 0; n = reader.next()) read += n
@@ -155,7 +155,7 @@ describe("journal recovery", () => {
       const firstOfSecond = D.parseSegmentFileName(second.split("/").at(-1)!)!
       assert.isAtLeast(read, firstOfSecond)
       // What came before the damage was delivered, and nothing after it.
-      assert.isBelow(read, NodeJournal.infoUnsafe(t.journal).segments[1]!.endSequence)
+      assert.isBelow(read, NodeJournalUnsafe.info(t.journal).segments[1]!.endSequence)
     } finally {
       t.cleanup()
     }
@@ -171,9 +171,9 @@ describe("journal recovery", () => {
         const pristine = readFileSync(victim)
         truncateSync(victim, pristine.length - cut)
         for (const open of [
-          () => NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced }),
-          () => NodeJournal.openReaderUnsafe(t.journal),
-          () => NodeJournal.infoUnsafe(t.journal)
+          () => NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced }),
+          () => NodeJournalUnsafe.openReader(t.journal),
+          () => NodeJournalUnsafe.info(t.journal)
         ]) {
           const e = errorOf(open)
           assert.strictEqual(e.reason._tag, "Truncated", `cut ${cut}: ${e.message}`)
@@ -190,10 +190,10 @@ describe("journal recovery", () => {
     const t = tempJournal("missing")
     try {
       makeJournal(t.journal, 400, 4_096)
-      const info = NodeJournal.infoUnsafe(t.journal)
+      const info = NodeJournalUnsafe.info(t.journal)
       const gone = info.segments[2]!
       unlinkSync(join(t.journal, gone.file))
-      const e = errorOf(() => NodeJournal.openReaderUnsafe(t.journal))
+      const e = errorOf(() => NodeJournalUnsafe.openReader(t.journal))
       assert.strictEqual(e.reason._tag, "Truncated")
       assert.include(e.message, `${gone.records} records are missing`)
     } finally {
@@ -206,7 +206,7 @@ describe("journal recovery", () => {
     try {
       makeJournal(t.journal, 20)
       flipByte(segments(t.journal)[0]!, D.SEGMENT_LAYOUT_TEXT_OFFSET + 3)
-      const e = errorOf(() => NodeJournal.openReaderUnsafe(t.journal))
+      const e = errorOf(() => NodeJournalUnsafe.openReader(t.journal))
       assert.strictEqual(e.reason._tag, "Corrupted")
       assert.include(e.message, "segment header checksum mismatch")
     } finally {
@@ -219,14 +219,14 @@ describe("journal recovery", () => {
     try {
       makeJournal(t.journal, 20)
       writeFileSync(join(t.journal, D.segmentFileName(20) + ".tmp"), new Uint8Array(10))
-      const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, fsync: "never" })
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, fsync: "never" })
       assert.strictEqual(w.recovery.removedTemporary, 1)
       w.close()
       assert.deepStrictEqual(readdirSync(t.journal).filter((n) => n.endsWith(".tmp")), [])
       // A new journal: one segment, header only.
       const empty = join(t.root, "empty")
-      NodeJournal.openWriterUnsafe(empty, { layout: Sequenced, fsync: "never" }).close()
-      assert.strictEqual(NodeJournal.infoUnsafe(empty).records, 0)
+      NodeJournalUnsafe.openWriter(empty, { layout: Sequenced, fsync: "never" }).close()
+      assert.strictEqual(NodeJournalUnsafe.info(empty).records, 0)
       assert.deepStrictEqual(readSequenced(empty).sequences, [])
     } finally {
       t.cleanup()
@@ -236,9 +236,9 @@ describe("journal recovery", () => {
   it("no journal at the path is NotFound", () => {
     const t = tempJournal("none")
     try {
-      assert.strictEqual(errorOf(() => NodeJournal.openReaderUnsafe(t.journal)).reason._tag, "NotFound")
+      assert.strictEqual(errorOf(() => NodeJournalUnsafe.openReader(t.journal)).reason._tag, "NotFound")
       mkdirSync(t.journal)
-      assert.strictEqual(errorOf(() => NodeJournal.infoUnsafe(t.journal)).reason._tag, "NotFound")
+      assert.strictEqual(errorOf(() => NodeJournalUnsafe.info(t.journal)).reason._tag, "NotFound")
     } finally {
       t.cleanup()
     }
@@ -264,7 +264,7 @@ describe("an unwritable journal directory", () => {
     const t = tempJournal("notdir")
     try {
       writeFileSync(join(t.root, "file"), "x")
-      const e = errorOf(() => NodeJournal.openWriterUnsafe(join(t.root, "file", "journal"), { layout: Sequenced }))
+      const e = errorOf(() => NodeJournalUnsafe.openWriter(join(t.root, "file", "journal"), { layout: Sequenced }))
       assert.strictEqual(e.reason._tag, "NotWritable")
     } finally {
       t.cleanup()
@@ -282,7 +282,7 @@ describe("an unwritable journal directory", () => {
       makeJournal(t.journal, 10)
       const restore = makeReadOnly(t.journal)!
       try {
-        const existing = errorOf(() => NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced }))
+        const existing = errorOf(() => NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced }))
         assert.strictEqual(existing.reason._tag, "NotWritable", existing.message)
         // Reading needs no write access.
         assert.deepStrictEqual(readSequenced(t.journal).sequences, range(0, 10))
@@ -293,7 +293,7 @@ describe("an unwritable journal directory", () => {
       mkdirSync(parent)
       const restoreParent = makeReadOnly(parent)!
       try {
-        const fresh = errorOf(() => NodeJournal.openWriterUnsafe(join(parent, "journal"), { layout: Sequenced }))
+        const fresh = errorOf(() => NodeJournalUnsafe.openWriter(join(parent, "journal"), { layout: Sequenced }))
         assert.strictEqual(fresh.reason._tag, "NotWritable", fresh.message)
       } finally {
         restoreParent()

@@ -8,15 +8,15 @@ import { JournalDescriptor as D, RecordLayout } from "@velox/core"
 import { Sequenced } from "@velox/core/stages"
 import { readdirSync, statSync, utimesSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { NodeJournal } from "../../src/index.ts"
+import { NodeJournalUnsafe } from "../../src/index.ts"
 import { appendSequenced, manualClock, range, readSequenced, sequencedView, tempJournal } from "./fixtures.ts"
 
 const reasonOf = (f: () => unknown): string => {
   try {
     f()
   } catch (e) {
-    assert.instanceOf(e, NodeJournal.JournalError)
-    return (e as NodeJournal.JournalError).reason._tag
+    assert.instanceOf(e, NodeJournalUnsafe.JournalFault)
+    return (e as NodeJournalUnsafe.JournalFault).reason._tag
   }
   assert.fail("expected a JournalError")
 }
@@ -27,7 +27,7 @@ describe("journal writer and reader", () => {
   it("records come back bit for bit, in order, with contiguous sequences, across batches and segments", () => {
     const t = tempJournal("roundtrip")
     try {
-      const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, batchRecords: 64, segmentBytes: 20_000, fsync: "never" })
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords: 64, segmentBytes: 20_000, fsync: "never" })
       appendSequenced(w, 0, 5_000, 37)
       // NaN payloads and -0 travel as bits, not as numbers.
       const odd = sequencedView(5_000, 1)
@@ -37,7 +37,7 @@ describe("journal writer and reader", () => {
       w.appendView(odd, 0, 1)
       w.close()
       assert.isAbove(segmentFiles(t.journal).length, 5)
-      const reader = NodeJournal.openReaderUnsafe(t.journal, { layout: Sequenced })
+      const reader = NodeJournalUnsafe.openReader(t.journal, { layout: Sequenced })
       const words: Array<number> = []
       for (let n = reader.next(); n > 0; n = reader.next()) {
         words.push(...new Uint32Array(reader.bytes.buffer, reader.batchByteOffset, n * 8))
@@ -57,7 +57,7 @@ describe("journal writer and reader", () => {
     const t = tempJournal("batching")
     const clock = manualClock()
     try {
-      const w = NodeJournal.openWriterUnsafe(t.journal, {
+      const w = NodeJournalUnsafe.openWriter(t.journal, {
         layout: Sequenced,
         batchRecords: 10,
         batchMs: 30_000,
@@ -90,11 +90,11 @@ describe("journal writer and reader", () => {
   })
 
   it("fsync policies: batch syncs every batch, interval at most every interval, drain on sync and close, never not at all", () => {
-    const run = (fsync: NodeJournal.FsyncPolicy) => {
+    const run = (fsync: NodeJournalUnsafe.FsyncPolicy) => {
       const t = tempJournal(`fsync-${fsync}`)
       const clock = manualClock()
       try {
-        const w = NodeJournal.openWriterUnsafe(t.journal, {
+        const w = NodeJournalUnsafe.openWriter(t.journal, {
           layout: Sequenced,
           batchRecords: 10,
           fsync,
@@ -103,7 +103,7 @@ describe("journal writer and reader", () => {
         })
         const seen: Array<readonly [number, number]> = []
         const note = () => {
-          const s = NodeJournal.readStats(w.statsBuffer)
+          const s = NodeJournalUnsafe.readStats(w.statsBuffer)
           seen.push([s.written, s.durable])
         }
         appendSequenced(w, 0, 10)
@@ -117,7 +117,7 @@ describe("journal writer and reader", () => {
         appendSequenced(w, 20, 5)
         w.close()
         note()
-        return { seen, fsyncs: NodeJournal.readStats(w.statsBuffer).fsyncs }
+        return { seen, fsyncs: NodeJournalUnsafe.readStats(w.statsBuffer).fsyncs }
       } finally {
         t.cleanup()
       }
@@ -142,8 +142,8 @@ describe("journal writer and reader", () => {
     const t = tempJournal("stats")
     const clock = manualClock()
     try {
-      const stats = NodeJournal.makeStats()
-      const w = NodeJournal.openWriterUnsafe(t.journal, {
+      const stats = NodeJournalUnsafe.makeStats()
+      const w = NodeJournalUnsafe.openWriter(t.journal, {
         layout: Sequenced,
         batchRecords: 10,
         fsync: "drain",
@@ -152,7 +152,7 @@ describe("journal writer and reader", () => {
       })
       appendSequenced(w, 0, 15)
       clock.advanceMs(250)
-      const s = NodeJournal.readStats(stats)
+      const s = NodeJournalUnsafe.readStats(stats)
       assert.strictEqual(s.state, "open")
       assert.strictEqual(s.appended, 15)
       assert.strictEqual(s.written, 10)
@@ -163,12 +163,12 @@ describe("journal writer and reader", () => {
       assert.strictEqual(s.writtenBytes, D.batchBytes(10, 32))
       assert.strictEqual(s.segments, 1)
       w.sync()
-      const after = NodeJournal.readStats(stats)
+      const after = NodeJournalUnsafe.readStats(stats)
       assert.strictEqual(after.durable, 15)
       assert.strictEqual(after.lagRecords, 0)
       assert.strictEqual(after.lagMs, 0)
       w.close()
-      assert.strictEqual(NodeJournal.readStats(stats).state, "closed")
+      assert.strictEqual(NodeJournalUnsafe.readStats(stats).state, "closed")
     } finally {
       t.cleanup()
     }
@@ -177,10 +177,10 @@ describe("journal writer and reader", () => {
   it("segments roll before a batch would pass segmentBytes; each sealed segment ends where the next begins", () => {
     const t = tempJournal("roll")
     try {
-      const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, batchRecords: 50, segmentBytes: 8_192, fsync: "never" })
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords: 50, segmentBytes: 8_192, fsync: "never" })
       appendSequenced(w, 0, 2_000)
       w.close()
-      const info = NodeJournal.infoUnsafe(t.journal, { verify: true })
+      const info = NodeJournalUnsafe.info(t.journal, { verify: true })
       assert.strictEqual(info.records, 2_000)
       assert.isAbove(info.segments.length, 5)
       for (const [i, s] of info.segments.entries()) {
@@ -202,7 +202,7 @@ describe("journal writer and reader", () => {
   it("retention by size removes the oldest sealed segments; reading then starts at the first record kept", () => {
     const t = tempJournal("retention-size")
     try {
-      const w = NodeJournal.openWriterUnsafe(t.journal, {
+      const w = NodeJournalUnsafe.openWriter(t.journal, {
         layout: Sequenced,
         batchRecords: 50,
         segmentBytes: 8_192,
@@ -210,16 +210,16 @@ describe("journal writer and reader", () => {
         fsync: "never"
       })
       appendSequenced(w, 0, 3_000)
-      const stats = NodeJournal.readStats(w.statsBuffer)
+      const stats = NodeJournalUnsafe.readStats(w.statsBuffer)
       w.close()
-      const info = NodeJournal.infoUnsafe(t.journal)
+      const info = NodeJournalUnsafe.info(t.journal)
       assert.isAtMost(info.bytes, 30_000 + 8_192)
       assert.isAbove(info.firstSequence, 0)
       assert.strictEqual(stats.firstSequence, info.firstSequence)
       assert.strictEqual(info.endSequence, 3_000)
       const back = readSequenced(t.journal)
       assert.deepStrictEqual(back.sequences, range(info.firstSequence, 3_000))
-      assert.strictEqual(reasonOf(() => NodeJournal.openReaderUnsafe(t.journal, { from: { sequence: 0 } })), "NotFound")
+      assert.strictEqual(reasonOf(() => NodeJournalUnsafe.openReader(t.journal, { from: { sequence: 0 } })), "NotFound")
     } finally {
       t.cleanup()
     }
@@ -230,19 +230,19 @@ describe("journal writer and reader", () => {
     const clock = manualClock(Date.now() * 1e6)
     try {
       const options = { layout: Sequenced, batchRecords: 50, segmentBytes: 8_192, fsync: "never", wallClockNs: clock.now } as const
-      const w = NodeJournal.openWriterUnsafe(t.journal, options)
+      const w = NodeJournalUnsafe.openWriter(t.journal, options)
       appendSequenced(w, 0, 1_000)
       w.close()
       const before = segmentFiles(t.journal)
       // Age every segment but the two newest by two hours.
       const old = (Date.now() - 2 * 3600_000) / 1000
       for (const name of before.slice(0, -2)) utimesSync(join(t.journal, name), old, old)
-      const w2 = NodeJournal.openWriterUnsafe(t.journal, { ...options, retentionMs: 3600_000 })
+      const w2 = NodeJournalUnsafe.openWriter(t.journal, { ...options, retentionMs: 3600_000 })
       w2.close()
       assert.deepStrictEqual(segmentFiles(t.journal), before.slice(-2))
       // Everything old, active segment included: the active one stays.
       for (const name of segmentFiles(t.journal)) utimesSync(join(t.journal, name), old, old)
-      NodeJournal.openWriterUnsafe(t.journal, { ...options, retentionMs: 3600_000 }).close()
+      NodeJournalUnsafe.openWriter(t.journal, { ...options, retentionMs: 3600_000 }).close()
       assert.deepStrictEqual(segmentFiles(t.journal), before.slice(-1))
     } finally {
       t.cleanup()
@@ -252,7 +252,7 @@ describe("journal writer and reader", () => {
   it("reading from a sequence returns exactly the records from it on, found through the index", () => {
     const t = tempJournal("from-sequence")
     try {
-      const w = NodeJournal.openWriterUnsafe(t.journal, {
+      const w = NodeJournalUnsafe.openWriter(t.journal, {
         layout: Sequenced,
         batchRecords: 40,
         segmentBytes: 16_384,
@@ -275,7 +275,7 @@ describe("journal writer and reader", () => {
     const Tick = RecordLayout.make("Tick", { seq: "f64", tsNs: "f64" })
     const t = tempJournal("from-time")
     try {
-      const w = NodeJournal.openWriterUnsafe(t.journal, {
+      const w = NodeJournalUnsafe.openWriter(t.journal, {
         layout: Tick,
         timeField: "tsNs",
         batchRecords: 25,
@@ -293,7 +293,7 @@ describe("journal writer and reader", () => {
       w.appendView(view, 0, n)
       w.close()
       const seqsFrom = (time: number) => {
-        const r = NodeJournal.openReaderUnsafe(t.journal, { layout: Tick, from: { time } })
+        const r = NodeJournalUnsafe.openReader(t.journal, { layout: Tick, from: { time } })
         const out: Array<number> = []
         for (let k = r.next(); k > 0; k = r.next()) {
           const v = RecordLayout.view(Tick, r.bytes.buffer, r.batchByteOffset, k)
@@ -315,14 +315,14 @@ describe("journal writer and reader", () => {
     const t = tempJournal("wall-time")
     const clock = manualClock()
     try {
-      const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, batchRecords: 10, fsync: "never", wallClockNs: clock.now })
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords: 10, fsync: "never", wallClockNs: clock.now })
       const start = clock.now()
       for (let b = 0; b < 5; b++) {
         appendSequenced(w, b * 10, 10)
         clock.advanceMs(1_000)
       }
       w.close()
-      const info = NodeJournal.infoUnsafe(t.journal)
+      const info = NodeJournalUnsafe.info(t.journal)
       assert.isUndefined(info.timeField)
       assert.strictEqual(info.firstTime, start)
       assert.strictEqual(info.lastTime, start + 4_000 * 1e6)
@@ -335,8 +335,8 @@ describe("journal writer and reader", () => {
   it("a follower sees batches as they are written, across segment rolls, and waits (0) in between", () => {
     const t = tempJournal("follow")
     try {
-      const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, batchRecords: 20, segmentBytes: 4_096, fsync: "never" })
-      const r = NodeJournal.openReaderUnsafe(t.journal, { layout: Sequenced, follow: true })
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords: 20, segmentBytes: 4_096, fsync: "never" })
+      const r = NodeJournalUnsafe.openReader(t.journal, { layout: Sequenced, follow: true })
       const got: Array<number> = []
       const drainReader = () => {
         for (let n = r.next(); n > 0; n = r.next()) {
@@ -366,10 +366,10 @@ describe("journal writer and reader", () => {
   it("a follower started at the end sees only what is written after", () => {
     const t = tempJournal("follow-end")
     try {
-      const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, batchRecords: 10, fsync: "never" })
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords: 10, fsync: "never" })
       appendSequenced(w, 0, 100)
       w.flush()
-      const r = NodeJournal.openReaderUnsafe(t.journal, { follow: true, from: "end" })
+      const r = NodeJournalUnsafe.openReader(t.journal, { follow: true, from: "end" })
       assert.strictEqual(r.next(), 0)
       appendSequenced(w, 100, 10)
       assert.strictEqual(r.next(), 10)
@@ -385,7 +385,7 @@ describe("journal writer and reader", () => {
     const t = tempJournal("reopen")
     try {
       for (let session = 0; session < 4; session++) {
-        const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, batchRecords: 33, segmentBytes: 10_000, fsync: "never" })
+        const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords: 33, segmentBytes: 10_000, fsync: "never" })
         assert.strictEqual(w.recovery.endSequence, session * 250)
         appendSequenced(w, session * 250, 250)
         w.close()
@@ -399,26 +399,26 @@ describe("journal writer and reader", () => {
   it("a journal of another layout, or another time field, is a LayoutMismatch naming both", () => {
     const t = tempJournal("layout")
     try {
-      NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, fsync: "never" }).close()
+      NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, fsync: "never" }).close()
       const Other = RecordLayout.make("Other", { seq: "f64", key: "u32", flags: "u32", value: "f64", check: "u32" })
       for (const open of [
-        () => NodeJournal.openWriterUnsafe(t.journal, { layout: Other }),
-        () => NodeJournal.openReaderUnsafe(t.journal, { layout: Other })
+        () => NodeJournalUnsafe.openWriter(t.journal, { layout: Other }),
+        () => NodeJournalUnsafe.openReader(t.journal, { layout: Other })
       ]) {
         try {
           open()
           assert.fail("expected LayoutMismatch")
         } catch (e) {
-          const reason = (e as NodeJournal.JournalError).reason
+          const reason = (e as NodeJournalUnsafe.JournalFault).reason
           assert.strictEqual(reason._tag, "LayoutMismatch")
           assert.include(reason.message, "Sequenced{seq:f64,key:u32,flags:u32,value:f64,check:f64}")
           assert.include(reason.message, "Other{seq:f64,key:u32,flags:u32,value:f64,check:u32}")
         }
       }
-      assert.strictEqual(reasonOf(() => NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, timeField: "value" })), "LayoutMismatch")
+      assert.strictEqual(reasonOf(() => NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, timeField: "value" })), "LayoutMismatch")
       // Same fields under another name: the same records.
       const Renamed = RecordLayout.make("Renamed", Sequenced.spec)
-      NodeJournal.openWriterUnsafe(t.journal, { layout: Renamed, fsync: "never" }).close()
+      NodeJournalUnsafe.openWriter(t.journal, { layout: Renamed, fsync: "never" }).close()
     } finally {
       t.cleanup()
     }
@@ -427,15 +427,15 @@ describe("journal writer and reader", () => {
   it("a second live writer is Locked; the lock of a dead process is taken over", () => {
     const t = tempJournal("lock")
     try {
-      const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, fsync: "never" })
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, fsync: "never" })
       w.close()
       // The parent of this test process is alive and is not us.
       writeFileSync(join(t.journal, "writer.lock"), `${process.ppid}\n`)
-      assert.strictEqual(reasonOf(() => NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced })), "Locked")
-      assert.strictEqual(NodeJournal.infoUnsafe(t.journal).writerPid, process.ppid)
+      assert.strictEqual(reasonOf(() => NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced })), "Locked")
+      assert.strictEqual(NodeJournalUnsafe.info(t.journal).writerPid, process.ppid)
       // A pid that cannot be alive (above Linux's pid_max).
       writeFileSync(join(t.journal, "writer.lock"), `${2 ** 22 + 1}\n`)
-      const again = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, fsync: "never" })
+      const again = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, fsync: "never" })
       again.close()
     } finally {
       t.cleanup()
@@ -445,11 +445,11 @@ describe("journal writer and reader", () => {
   it("a bad configuration is a RangeError naming the value", () => {
     const t = tempJournal("config")
     try {
-      assert.throws(() => NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, batchRecords: 0 }), /batchRecords=0/)
-      assert.throws(() => NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, segmentBytes: 1.5 }), /segmentBytes=1.5/)
-      assert.throws(() => NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, timeField: "nope" }), /timeField "nope"/)
+      assert.throws(() => NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords: 0 }), /batchRecords=0/)
+      assert.throws(() => NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, segmentBytes: 1.5 }), /segmentBytes=1.5/)
+      assert.throws(() => NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, timeField: "nope" }), /timeField "nope"/)
       assert.throws(
-        () => NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, fsync: "sometimes" as "never" }),
+        () => NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, fsync: "sometimes" as "never" }),
         /fsync=sometimes/
       )
     } finally {
@@ -460,7 +460,7 @@ describe("journal writer and reader", () => {
   it("a closed writer refuses appends", () => {
     const t = tempJournal("closed")
     try {
-      const w = NodeJournal.openWriterUnsafe(t.journal, { layout: Sequenced, fsync: "never" })
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, fsync: "never" })
       w.close()
       w.close()
       assert.throws(() => w.appendView(sequencedView(0, 1), 0, 1), /closed/)

@@ -7,7 +7,7 @@ import { checkOf, Sequenced } from "@velox/core/stages"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { NodeJournal } from "../../src/index.ts"
+import { NodeJournalUnsafe } from "../../src/index.ts"
 
 /** A fresh directory under the system temp dir; `journal` is a path inside it (not created). */
 export const tempJournal = (label: string): { readonly root: string; readonly journal: string; readonly cleanup: () => void } => {
@@ -32,7 +32,7 @@ export const writeSequenced = (view: RecordLayout.RecordView<typeof Sequenced.sp
 }
 
 /** Appends records `first .. first + count - 1` in calls of `chunk` records. */
-export const appendSequenced = (writer: NodeJournal.JournalWriter, first: number, count: number, chunk = 97): void => {
+export const appendSequenced = (writer: NodeJournalUnsafe.JournalWriter, first: number, count: number, chunk = 97): void => {
   for (let s = first; s < first + count; s += chunk) {
     const n = Math.min(chunk, first + count - s)
     writer.appendView(sequencedView(s, n), 0, n)
@@ -47,8 +47,8 @@ export interface ReadBack {
 }
 
 /** Reads a Sequenced journal to its end, checking each record's content against its sequence. */
-export const readSequenced = (directory: string, config: NodeJournal.ReaderConfig = {}): ReadBack => {
-  const reader = NodeJournal.openReaderUnsafe(directory, { layout: Sequenced, ...config })
+export const readSequenced = (directory: string, config: NodeJournalUnsafe.ReaderConfig = {}): ReadBack => {
+  const reader = NodeJournalUnsafe.openReader(directory, { layout: Sequenced, ...config })
   const sequences: Array<number> = []
   const bad: Array<number> = []
   let batches = 0

@@ -1,8 +1,10 @@
 /**
- * The journal's one error family: `JournalError`, whose `reason` says what went wrong (Effect's
- * `WorkerError` style). The synchronous writer and reader throw it; the Effect face fails with it.
+ * The journal's one error family in the Effect tier: `JournalError`, whose `reason` says what went
+ * wrong (Effect's `WorkerError` style). The synchronous tier throws `JournalFault` with the same
+ * reasons; `fromFault` maps one to the other.
  */
 import { Schema } from "effect"
+import { JournalFault } from "./fault.ts"
 
 /** The disk (or the process's file-size limit, or a quota) has no room for the next write. */
 export class DiskFull extends Schema.TaggedError<DiskFull>()("DiskFull", {
@@ -39,12 +41,9 @@ export class Truncated extends Schema.TaggedError<Truncated>()("Truncated", {
 export class LayoutMismatch extends Schema.TaggedError<LayoutMismatch>()("LayoutMismatch", {
   path: Schema.String,
   expected: Schema.String,
-  found: Schema.String
-}) {
-  override get message(): string {
-    return `journal ${this.path} holds ${this.found}, not ${this.expected}`
-  }
-}
+  found: Schema.String,
+  message: Schema.String
+}) {}
 
 /** Another live process is writing this journal. */
 export class Locked extends Schema.TaggedError<Locked>()("Locked", {
@@ -71,30 +70,27 @@ export class JournalError extends Schema.TaggedError<JournalError>()("JournalErr
   }
 }
 
-export const fail = (reason: Reason): JournalError => new JournalError({ reason })
-
-const codeOf = (e: unknown): string =>
-  typeof e === "object" && e !== null && typeof (e as { code?: unknown }).code === "string" ? (e as { code: string }).code : "UNKNOWN"
-
-const NO_ROOM = new Set(["ENOSPC", "EFBIG", "EDQUOT"])
-const NOT_WRITABLE = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR"])
-
-/** Maps a thrown file-system error to the journal error it means, for `operation` on `path`. */
-export const fromSystemError = (e: unknown, path: string, operation: string): JournalError => {
-  if (e instanceof JournalError) return e
-  const code = codeOf(e)
-  const message = `${operation} ${path}: ${e instanceof Error ? e.message : String(e)}`
-  if (NO_ROOM.has(code)) return fail(new DiskFull({ path, message }))
-  if (NOT_WRITABLE.has(code)) return fail(new NotWritable({ path, message }))
-  if (code === "ENOENT") return fail(new NotFound({ path, message }))
-  return fail(new IoFailed({ path, operation, code, message }))
-}
-
-/** Runs a file-system call, turning what it throws into a {@link JournalError}. */
-export const io = <A>(path: string, operation: string, f: () => A): A => {
-  try {
-    return f()
-  } catch (e) {
-    throw fromSystemError(e, path, operation)
+/** The Effect tier's error for a fault the synchronous tier threw. */
+export const fromFault = (fault: JournalFault): JournalError => {
+  const r = fault.reason
+  switch (r._tag) {
+    case "DiskFull":
+      return new JournalError({ reason: new DiskFull(r) })
+    case "NotWritable":
+      return new JournalError({ reason: new NotWritable(r) })
+    case "NotFound":
+      return new JournalError({ reason: new NotFound(r) })
+    case "Corrupted":
+      return new JournalError({ reason: new Corrupted(r) })
+    case "Truncated":
+      return new JournalError({ reason: new Truncated(r) })
+    case "LayoutMismatch":
+      return new JournalError({ reason: new LayoutMismatch(r) })
+    case "Locked":
+      return new JournalError({ reason: new Locked(r) })
+    case "IoFailed":
+      return new JournalError({ reason: new IoFailed(r) })
   }
 }
+
+export { JournalFault }

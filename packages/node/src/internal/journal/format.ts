@@ -6,7 +6,8 @@
  * Checks return codes rather than throw: a bad batch at the tail of the active segment is an
  * expected condition (a torn or unfinished write), and the caller decides what it means.
  */
-import { JournalDescriptor as D, type RecordLayout } from "@velox/core"
+import type { RecordLayout } from "@velox/core"
+import * as D from "@velox/core/JournalDescriptor"
 import { crc32 } from "node:zlib"
 
 export const checksum = (bytes: Uint8Array, initial = 0): number => crc32(bytes, initial)

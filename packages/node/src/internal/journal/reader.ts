@@ -17,9 +17,10 @@
  * reopens and cuts the torn tail is followed correctly). A bad batch with a valid one after it, or
  * any bad batch in a sealed segment, is `Corrupted`.
  */
-import { JournalDescriptor as D, type RecordLayout } from "@velox/core"
+import type { RecordLayout } from "@velox/core"
+import * as D from "@velox/core/JournalDescriptor"
 import { closeSync, openSync } from "node:fs"
-import { Corrupted, fail, io, NotFound, Truncated } from "./errors.ts"
+import { io, JournalFault } from "./fault.ts"
 import {
   BatchCheck,
   batchCount,
@@ -161,12 +162,10 @@ export class JournalReader {
       const s = from.sequence
       if (!(Number.isSafeInteger(s) && s >= 0)) throw new RangeError(`a start sequence must be a non-negative integer: sequence=${s}`)
       if (s < firstSequence) {
-        throw fail(
-          new NotFound({
+        throw new JournalFault({ _tag: "NotFound",
             path: this.directory,
             message: `sequence ${s} is before the journal's first record (${firstSequence}): removed by retention`
           })
-        )
       }
       let segment = segments[0]!
       for (const candidate of segments) if (candidate.header.baseSequence <= s) segment = candidate
@@ -298,12 +297,10 @@ export class JournalReader {
     const file = this.file!
     const where = `${file.path}: ${describeBatchCheck(code)} at offset ${this.pos} (sequence ${this.expected})`
     if (this.trailer !== undefined) {
-      throw fail(new Corrupted({ segment: file.path, offset: this.pos, message: `${where}, in a sealed segment` }))
+      throw new JournalFault({ _tag: "Corrupted", segment: file.path, offset: this.pos, message: `${where}, in a sealed segment` })
     }
     if (code !== BatchCheck.Incomplete && findValidBatch(this.fd, file, this.header!, this.pos + D.ALIGNMENT, limit, this.expected) >= 0) {
-      throw fail(
-        new Corrupted({ segment: file.path, offset: this.pos, message: `${where}, and valid batches follow: the segment was damaged` })
-      )
+      throw new JournalFault({ _tag: "Corrupted", segment: file.path, offset: this.pos, message: `${where}, and valid batches follow: the segment was damaged` })
     }
     // Forget what was loaded past `pos`: it is read again next time (it may be rewritten).
     this.bufferLength = 0
@@ -315,13 +312,11 @@ export class JournalReader {
     const trailer = readTrailer(this.fd, this.file!, size, this.header!)
     if (trailer === undefined) return false
     if (trailer.dataEnd !== this.pos || trailer.endSequence !== this.expected) {
-      throw fail(
-        new Corrupted({
+      throw new JournalFault({ _tag: "Corrupted",
           segment: this.file!.path,
           offset: this.pos,
           message: `${this.file!.path}: sealed at offset ${trailer.dataEnd} (sequence ${trailer.endSequence}), read up to ${this.pos} (sequence ${this.expected})`
         })
-      )
     }
     this.trailer = trailer
     return true
@@ -333,12 +328,10 @@ export class JournalReader {
     const next = segments.find((s) => s.baseSequence >= this.expected)
     if (next === undefined) return this.follow ? 0 : READ_END
     if (next.baseSequence !== this.expected) {
-      throw fail(
-        new Truncated({
+      throw new JournalFault({ _tag: "Truncated",
           segment: next.path,
           message: `the segment after sequence ${this.expected} starts at ${next.baseSequence}: records are missing (removed by retention before they were read, or lost)`
         })
-      )
     }
     this.openSegment(next)
     const header = readHeader(this.fd, next)

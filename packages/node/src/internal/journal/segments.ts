@@ -12,10 +12,11 @@
  *   crash interrupted) and is cut; if one does, the segment was damaged, which is an error unless the
  *   caller asked to truncate anyway.
  */
-import { JournalDescriptor as D, type RecordLayout } from "@velox/core"
+import type { RecordLayout } from "@velox/core"
+import * as D from "@velox/core/JournalDescriptor"
 import { closeSync, fstatSync, openSync, readdirSync, readSync } from "node:fs"
 import { join } from "node:path"
-import { Corrupted, fail, io, LayoutMismatch, NotFound, Truncated } from "./errors.ts"
+import { io, JournalFault, layoutMismatch } from "./fault.ts"
 import {
   BatchCheck,
   batchCount,
@@ -70,19 +71,17 @@ export const readHeader = (fd: number, file: SegmentFile): SegmentHeader => {
   const fixed = new Uint8Array(SEGMENT_FIXED_BYTES)
   const got = readAt(fd, file.path, fixed, 0, fixed.length, 0)
   const size = segmentHeaderSize(fixed.subarray(0, got))
-  if (typeof size === "string") throw fail(new Corrupted({ segment: file.path, offset: 0, message: `${file.path}: ${size}` }))
+  if (typeof size === "string") throw new JournalFault({ _tag: "Corrupted", segment: file.path, offset: 0, message: `${file.path}: ${size}` })
   const bytes = new Uint8Array(size)
   const n = readAt(fd, file.path, bytes, 0, size, 0)
   const header = decodeSegmentHeader(bytes.subarray(0, n))
-  if (typeof header === "string") throw fail(new Corrupted({ segment: file.path, offset: 0, message: `${file.path}: ${header}` }))
+  if (typeof header === "string") throw new JournalFault({ _tag: "Corrupted", segment: file.path, offset: 0, message: `${file.path}: ${header}` })
   if (header.baseSequence !== file.baseSequence) {
-    throw fail(
-      new Corrupted({
+    throw new JournalFault({ _tag: "Corrupted",
         segment: file.path,
         offset: D.SEGMENT_BASE_SEQUENCE_OFFSET,
         message: `${file.path}: the header says the segment starts at sequence ${header.baseSequence}, its name says ${file.baseSequence}`
       })
-    )
   }
   return header
 }
@@ -94,7 +93,7 @@ export const readTrailer = (fd: number, file: SegmentFile, size: number, header:
   readAt(fd, file.path, bytes, 0, bytes.length, size - D.TRAILER_BYTES)
   const trailer = decodeTrailer(bytes, size, header.headerBytes)
   if (typeof trailer === "string") {
-    throw fail(new Corrupted({ segment: file.path, offset: size - D.TRAILER_BYTES, message: `${file.path}: ${trailer}` }))
+    throw new JournalFault({ _tag: "Corrupted", segment: file.path, offset: size - D.TRAILER_BYTES, message: `${file.path}: ${trailer}` })
   }
   return trailer
 }
@@ -105,7 +104,7 @@ export const readIndex = (fd: number, file: SegmentFile, trailer: Trailer): Segm
   readAt(fd, file.path, bytes, 0, bytes.length, trailer.dataEnd)
   const index = decodeIndex(bytes, trailer)
   if (typeof index === "string") {
-    throw fail(new Corrupted({ segment: file.path, offset: trailer.dataEnd, message: `${file.path}: ${index}` }))
+    throw new JournalFault({ _tag: "Corrupted", segment: file.path, offset: trailer.dataEnd, message: `${file.path}: ${index}` })
   }
   return index
 }
@@ -132,7 +131,7 @@ export interface Catalog {
 export const readCatalog = (directory: string, options: { readonly allowEmpty?: boolean } = {}): Catalog => {
   const files = listSegments(directory)
   if (files.length === 0 && options.allowEmpty !== true) {
-    throw fail(new NotFound({ path: directory, message: `${directory} holds no journal segment` }))
+    throw new JournalFault({ _tag: "NotFound", path: directory, message: `${directory} holds no journal segment` })
   }
   const segments: Array<CatalogSegment> = []
   for (const file of files) {
@@ -148,33 +147,23 @@ export const readCatalog = (directory: string, options: { readonly allowEmpty?: 
   const first = segments[0]
   for (const [i, s] of segments.entries()) {
     if (first !== undefined && s.header.layoutHash !== first.header.layoutHash) {
-      throw fail(
-        new LayoutMismatch({
-          path: s.file.path,
-          expected: D.layoutSignature(first.header.layout),
-          found: D.layoutSignature(s.header.layout)
-        })
-      )
+      throw layoutMismatch(s.file.path, D.layoutSignature(first.header.layout), D.layoutSignature(s.header.layout))
     }
     const next = segments[i + 1]
     if (next === undefined) break
     if (s.trailer === undefined) {
-      throw fail(
-        new Truncated({
+      throw new JournalFault({ _tag: "Truncated",
           segment: s.file.path,
           message: `${s.file.path} is not sealed but ${next.file.name} follows it: it was cut short or its end was damaged`
         })
-      )
     }
     if (s.trailer.endSequence !== next.header.baseSequence) {
-      throw fail(
-        new Truncated({
+      throw new JournalFault({ _tag: "Truncated",
           segment: s.file.path,
           message: `${s.file.path} ends at sequence ${s.trailer.endSequence} but ${next.file.name} starts at ${next.header.baseSequence}: ${
             next.header.baseSequence - s.trailer.endSequence
           } records are missing`
         })
-      )
     }
   }
   return { directory, segments }
@@ -185,13 +174,7 @@ export const checkLayout = (catalog: Catalog, expected: RecordLayout.RecordLayou
   const first = catalog.segments[0]
   if (first === undefined || expected === undefined) return
   if (!D.sameFields(first.header.layout, expected)) {
-    throw fail(
-      new LayoutMismatch({
-        path: catalog.directory,
-        expected: D.layoutSignature(expected),
-        found: D.layoutSignature(first.header.layout)
-      })
-    )
+    throw layoutMismatch(catalog.directory, D.layoutSignature(expected), D.layoutSignature(first.header.layout))
   }
 }
 
@@ -342,14 +325,12 @@ export const readState = (
       closeSync(fd)
     }
     if (active.validBatchFollows && options.truncateDamage !== true) {
-      throw fail(
-        new Corrupted({
+      throw new JournalFault({ _tag: "Corrupted",
           segment: last.file.path,
           offset: active.dataEnd,
           message: `${describeStop(active, last.file)}, and valid batches follow it: the segment was damaged, not torn by a crash. ` +
             `Open it with recover: "truncate" to cut everything from offset ${active.dataEnd}, or move the segment aside`
         })
-      )
     }
   }
   const firstSequence = catalog.segments[0]?.header.baseSequence ?? 0

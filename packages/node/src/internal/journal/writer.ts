@@ -17,7 +17,8 @@
  * batch is kept, and a `JournalError` is thrown (`DiskFull` for ENOSPC/EFBIG/EDQUOT): the files stay
  * a valid journal, and `flush` may be retried once there is room.
  */
-import { JournalDescriptor as D, type RecordLayout } from "@velox/core"
+import type { RecordLayout } from "@velox/core"
+import * as D from "@velox/core/JournalDescriptor"
 import {
   closeSync,
   fdatasyncSync,
@@ -34,7 +35,7 @@ import {
   writeSync
 } from "node:fs"
 import { join } from "node:path"
-import { fail, fromSystemError, io, LayoutMismatch, Locked } from "./errors.ts"
+import { fromSystemError, io, JournalFault, layoutMismatch } from "./fault.ts"
 import { checksum, encodeSeal, encodeSegmentHeader, type FieldReader, fieldReader, IndexBuilder, writeBatchHeader } from "./format.ts"
 import { checkLayout, describeStop, readState, type SegmentFile } from "./segments.ts"
 import { makeStatsBuffer, StatsWriter } from "./stats.ts"
@@ -119,13 +120,11 @@ const acquireLock = (directory: string): string => {
   const holder = Number.parseInt(io(path, "read lock", () => readFileSync(path, "utf8")), 10)
   // This process (a sink restarted after a crash) or a dead one: take the lock over.
   if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-    throw fail(
-      new Locked({
+    throw new JournalFault({ _tag: "Locked",
         path: directory,
         pid: holder,
         message: `${directory} is being written by process ${holder} (lock ${path}); remove the lock only if that process is not a writer`
       })
-    )
   }
   io(path, "take over lock", () => writeFileSync(path, mine))
   return path
@@ -247,7 +246,7 @@ export class JournalWriter {
       const first = state.catalog.segments[0]
       if (first !== undefined && first.header.timeField !== this.timeField) {
         const withTime = (field: string | undefined) => `${D.layoutSignature(this.layout)} timed by ${field ?? "the wall clock"}`
-        throw fail(new LayoutMismatch({ path: directory, expected: withTime(this.timeField), found: withTime(first.header.timeField) }))
+        throw layoutMismatch(directory, withTime(this.timeField), withTime(first.header.timeField))
       }
       for (const s of state.catalog.segments) {
         if (s.trailer !== undefined) {
