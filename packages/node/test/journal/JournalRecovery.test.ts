@@ -276,6 +276,35 @@ describe("an unwritable journal directory", () => {
   restoreProbe?.()
   probe.cleanup()
 
+  it.skipIf(restoreProbe === undefined)("a segment that cannot be created is NotWritable, and the next write creates it", () => {
+    const t = tempJournal("roll-fails")
+    try {
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords: 10, segmentBytes: 2_048, fsync: "batch" })
+      appendSequenced(w, 0, 50, 10)
+      const restore = makeReadOnly(t.journal)!
+      let failedAt = -1
+      try {
+        const e = errorOf(() => {
+          for (let s = 50; s < 500; s += 10) {
+            failedAt = s
+            appendSequenced(w, s, 10, 10)
+          }
+        })
+        assert.strictEqual(e.reason._tag, "NotWritable", e.message)
+      } finally {
+        restore()
+      }
+      // The records of the failed batch are still held; the next write creates the segment and goes on.
+      assert.strictEqual(w.pendingRecords, 10)
+      appendSequenced(w, failedAt + 10, 40, 10)
+      w.close()
+      assert.deepStrictEqual(readSequenced(t.journal).sequences, range(0, failedAt + 50))
+      assert.strictEqual(NodeJournalUnsafe.info(t.journal, { verify: true }).trailingBytes, 0)
+    } finally {
+      t.cleanup()
+    }
+  })
+
   it.skipIf(restoreProbe === undefined)("a read-only directory is NotWritable, for a new journal and an existing one", () => {
     const t = tempJournal("readonly")
     try {

@@ -175,6 +175,8 @@ export class JournalWriter {
   private segmentEnd = 0
   private index!: IndexBuilder
   private readonly sealed: Array<Sealed> = []
+  /** The active segment was sealed and the next one is not created yet (creating it failed). */
+  private needSegment = false
   /** Bytes of the sealed segments, kept as they come and go. */
   private sealedBytes = 0
 
@@ -476,7 +478,9 @@ export class JournalWriter {
       lastTime,
       checksum(this.batch.subarray(D.BATCH_HEADER_BYTES, size))
     )
-    if (this.segmentEnd > this.segmentHeaderBytes && this.segmentEnd + size > this.segmentBytes) this.roll()
+    if (this.needSegment || (this.segmentEnd > this.segmentHeaderBytes && this.segmentEnd + size > this.segmentBytes)) {
+      this.roll()
+    }
     this.writeAt(this.batch, size, "write batch")
     this.index.add(this.segmentEnd, firstSequence, firstTime, lastTime)
     this.segmentEnd += size
@@ -536,17 +540,25 @@ export class JournalWriter {
     this.stats.end()
   }
 
-  /** Seals the active segment (index + trailer, fsynced unless "never") and starts the next one. */
+  /**
+   * Seals the active segment (index + trailer, fsynced unless "never") and starts the next one. If
+   * creating the next one fails (a full disk), the next write tries again.
+   */
   private roll(): void {
-    const seal = encodeSeal(this.index, this.written, this.segmentEnd)
-    this.writeAt(seal, seal.length, "seal segment")
-    if (this.policy !== "never") this.fsync()
-    const file = this.segment
-    io(file.path, "close", () => closeSync(this.fd))
-    this.fd = -1
-    this.sealed.push({ file, bytes: this.segmentEnd + seal.length, endSequence: this.written })
-    this.sealedBytes += this.segmentEnd + seal.length
+    if (!this.needSegment) {
+      const seal = encodeSeal(this.index, this.written, this.segmentEnd)
+      this.writeAt(seal, seal.length, "seal segment")
+      if (this.policy !== "never") this.fsync()
+      const file = this.segment
+      io(file.path, "close", () => closeSync(this.fd))
+      this.fd = -1
+      this.sealed.push({ file, bytes: this.segmentEnd + seal.length, endSequence: this.written })
+      this.sealedBytes += this.segmentEnd + seal.length
+      this.segmentEnd = 0
+      this.needSegment = true
+    }
     this.createSegment(this.written)
+    this.needSegment = false
     this.applyRetention()
   }
 
@@ -561,6 +573,14 @@ export class JournalWriter {
       let done = 0
       while (done < header.length) done += io(temporary, "write segment header", () => writeSync(fd, header, done, header.length - done, done))
       if (this.policy !== "never") io(temporary, "fsync", () => fsyncSync(fd))
+    } catch (e) {
+      this.countError()
+      try {
+        unlinkSync(temporary)
+      } catch {
+        // Removed at the next open.
+      }
+      throw e
     } finally {
       closeSync(fd)
     }
