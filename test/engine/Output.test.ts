@@ -1,15 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { spawnSync } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { Worker } from "node:worker_threads"
 import { Arbitrary, Effect, Schema } from "effect"
 import { type RecordLayout } from "@velox/core"
-import { Bundle, Output, OutputCounters } from "@velox/market"
+import { Bundle, Output, OutputCounters, OutputRelay } from "@velox/market"
 import { StageContract } from "@velox/core/testing"
 import { NodeStageHost } from "@velox/node"
-import { makeLogic } from "../../packages/market/src/Output.ts"
+import { makeLogic, makeRelayLogic } from "../../packages/market/src/Output.ts"
 import { CaptureEmitter, viewOf } from "../fixtures/captureEmitter.ts"
 
 type BundleRecord = Bundle.BundleRecord
@@ -29,10 +25,8 @@ const feed = (logic: ReturnType<typeof makeLogic>, out: CaptureEmitter<never>, b
   for (const b of batches) logic.onBatch(viewOf(Bundle.Bundle, b), 0, b.length, out)
 }
 
-const tempFile = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "velox-output-")), name)
-
 describe("OutputCounters: the shared counters' layout", () => {
-  it("every offset is where the drawing puts it: magic, sequence, then seven f64 counts, 64 bytes", () => {
+  it("every offset is where the drawing puts it: magic, sequence, then six f64 counts, 56 bytes", () => {
     assert.strictEqual(OutputCounters.MAGIC_OFFSET, 0)
     assert.strictEqual(OutputCounters.SEQUENCE_OFFSET, 4)
     const counts = [
@@ -41,16 +35,15 @@ describe("OutputCounters: the shared counters' layout", () => {
       OutputCounters.CHECKSUM_OFFSET,
       OutputCounters.SIZE_FLUSHES_OFFSET,
       OutputCounters.TIMEOUT_FLUSHES_OFFSET,
-      OutputCounters.DRAIN_FLUSHES_OFFSET,
-      OutputCounters.BYTES_WRITTEN_OFFSET
+      OutputCounters.DRAIN_FLUSHES_OFFSET
     ]
-    assert.deepStrictEqual(counts, [8, 16, 24, 32, 40, 48, 56])
-    assert.strictEqual(OutputCounters.BYTE_LENGTH, 64)
+    assert.deepStrictEqual(counts, [8, 16, 24, 32, 40, 48])
+    assert.strictEqual(OutputCounters.BYTE_LENGTH, 56)
     const buffer = OutputCounters.make()
-    assert.strictEqual(buffer.byteLength, 64)
+    assert.strictEqual(buffer.byteLength, 56)
     assert.strictEqual(new Int32Array(buffer)[0], OutputCounters.MAGIC)
     assert.isTrue(OutputCounters.isCounters(buffer))
-    assert.isFalse(OutputCounters.isCounters(new SharedArrayBuffer(64)))
+    assert.isFalse(OutputCounters.isCounters(new SharedArrayBuffer(56)))
     // The writer's fields land at those offsets.
     const w = new OutputCounters.Writer(buffer)
     w.bundles = 1
@@ -59,9 +52,8 @@ describe("OutputCounters: the shared counters' layout", () => {
     w.sizeFlushes = 4
     w.timeoutFlushes = 5
     w.drainFlushes = 6
-    w.bytesWritten = 7
     w.publish()
-    assert.deepStrictEqual(counts.map((o) => new Float64Array(buffer)[o / 8]), [1, 2, 3, 4, 5, 6, 7])
+    assert.deepStrictEqual(counts.map((o) => new Float64Array(buffer)[o / 8]), [1, 2, 3, 4, 5, 6])
     assert.strictEqual(new Int32Array(buffer)[1], 2, "one update: the sequence went odd, then even")
   })
 
@@ -106,7 +98,7 @@ describe("OutputCounters: the shared counters' layout", () => {
       const giveUpAt = Date.now() + 30_000
       while ((reads < 1_000 || last < 1_000) && Date.now() < giveUpAt) {
         const s = OutputCounters.read(counters)
-        if (s.transactions !== 16 * s.bundles || s.checksum !== 3 * s.bundles || s.bytesWritten !== 100 * s.bundles) {
+        if (s.transactions !== 16 * s.bundles || s.checksum !== 3 * s.bundles || s.sizeFlushes !== s.bundles) {
           assert.fail(`torn snapshot: ${JSON.stringify(s)}`)
         }
         if (s.bundles < last) assert.fail(`went back: ${s.bundles} after ${last}`)
@@ -136,8 +128,7 @@ describe("Output: counting and checksums", () => {
       checksum: bundles.reduce((acc, b) => OutputCounters.checksumOf(acc, b.firstTxId, b.lastTxId, b.count), 0),
       sizeFlushes: 3,
       timeoutFlushes: 1,
-      drainFlushes: 1,
-      bytesWritten: 0
+      drainFlushes: 1
     })
   })
 
@@ -166,65 +157,25 @@ describe("Output: counting and checksums", () => {
   })
 })
 
-describe("Output: NDJSON", () => {
-  it("writes one JSON line per bundle to a file, one write per batch, and closes it on drain", () => {
-    const file = tempFile("bundles.ndjson")
-    const counters = OutputCounters.make()
-    const logic = makeLogic({ file, counters })
-    const out = new CaptureEmitter<never>(undefined)
-    const bundles = [bundle(0, 16), bundle(1, 3, FlushReason.Timeout), bundle(2, 1, FlushReason.Drain)]
-    feed(logic, out, [bundles.slice(0, 1)])
-    // Written synchronously: the line is in the file before the drain.
-    assert.strictEqual(fs.readFileSync(file, "utf8").split("\n").length, 2)
-    feed(logic, out, [bundles.slice(1)])
-    logic.onDrain!(out)
-    const text = fs.readFileSync(file, "utf8")
-    const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l))
-    assert.deepStrictEqual(lines, bundles.map((b) => ({ ...b, reason: ["size", "timeout", "drain"][b.reason] })))
-    assert.strictEqual(OutputCounters.read(counters).bytesWritten, Buffer.byteLength(text))
-  })
-
-  it("truncates an existing file unless append is set; a restarted sink appends", () => {
-    const file = tempFile("again.ndjson")
-    fs.writeFileSync(file, "old\n")
-    const out = new CaptureEmitter<never>(undefined)
-    const first = makeLogic({ file })
-    first.onDrain!(out)
-    assert.strictEqual(fs.readFileSync(file, "utf8"), "")
-    const appending = makeLogic({ file, append: true })
-    feed(appending, out, [[bundle(0, 2)]])
-    appending.onDrain!(out)
-    const counters = OutputCounters.make()
-    const crashed = makeLogic({ file, counters, append: true })
-    feed(crashed, out, [[bundle(1, 2)]])
-    // Its successor (the counters say bundles were written) appends rather than truncating.
-    const restarted = makeLogic({ file, counters })
-    feed(restarted, out, [[bundle(2, 2)]])
-    restarted.onDrain!(out)
-    assert.deepStrictEqual(fs.readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l).id), [0, 1, 2])
-  })
-
-  it("a non-finite timestamp is written as null, so every line stays JSON", () => {
-    const file = tempFile("nan.ndjson")
-    const logic = makeLogic({ file })
-    const out = new CaptureEmitter<never>(undefined)
-    feed(logic, out, [[{ ...bundle(0, 1), openNs: NaN, closeNs: Infinity }]])
-    logic.onDrain!(out)
-    const line = JSON.parse(fs.readFileSync(file, "utf8"))
-    assert.strictEqual(line.openNs, null)
-    assert.strictEqual(line.closeNs, null)
-  })
-
-  it("\"-\" writes to stdout", () => {
-    const node = path.resolve("node_modules/.bin/node")
-    const run = spawnSync(node, [new URL("../fixtures/outputToStdout.ts", import.meta.url).pathname], { encoding: "utf8" })
-    assert.strictEqual(run.status, 0, run.stderr)
-    const lines = run.stdout.trimEnd().split("\n").map((l) => JSON.parse(l))
-    assert.deepStrictEqual(lines.map((l) => [l.id, l.firstTxId, l.lastTxId, l.count, l.reason]), [
-      [0, 0, 15, 16, "size"],
-      [1, 16, 31, 16, "size"],
-      [2, 32, 47, 16, "size"]
-    ])
+describe("OutputRelay: the same counting, every valid bundle forwarded", () => {
+  it("emits each valid bundle unchanged, dead-letters the invalid ones, and counts exactly as the sink does", () => {
+    const batches = [[bundle(0, 16), bundle(1, 0), bundle(2, 3, FlushReason.Timeout)], [{ ...bundle(3, 4), reason: 7 }, bundle(4, 2, FlushReason.Drain)]]
+    const sinkCounters = OutputCounters.make()
+    const sink = makeLogic({ counters: sinkCounters, maxCount: 16 })
+    const sunk = new CaptureEmitter<never>(undefined)
+    feed(sink, sunk, batches)
+    const relayCounters = OutputCounters.make()
+    const relay = makeRelayLogic({ counters: relayCounters, maxCount: 16 })
+    const relayed = new CaptureEmitter(Bundle.Bundle)
+    for (const b of batches) relay.onBatch(viewOf(Bundle.Bundle, b), 0, b.length, relayed)
+    relay.onDrain!(relayed)
+    const records = relayed.take()
+    assert.deepStrictEqual(records.map((r) => r.id), [0, 2, 4])
+    assert.deepStrictEqual(records[1], bundle(2, 3, FlushReason.Timeout))
+    assert.strictEqual(relayed.emitted, 3)
+    assert.deepStrictEqual(relayed.deadLetters.map((d) => [OutputRelay.errors[d.code], d.record.id]), [["CountOutOfRange", 1], ["BadFlushReason", 3]])
+    assert.deepStrictEqual(OutputCounters.read(relayCounters), OutputCounters.read(sinkCounters))
+    assert.strictEqual(sunk.delivered, records.length)
   })
 })
 
@@ -256,6 +207,20 @@ describe("Output keeps the stage contract", () => {
   it.live("fused and in a worker: the same accounting and dead letters as in-process", () =>
     Effect.gen(function*() {
       const report = yield* StageContract.checkPlacement(Output, { config: {}, inputs, placementRuns: 3 })
+      assert.strictEqual(report.placementRuns, 3)
+    }).pipe(Effect.provide(NodeStageHost.layer)))
+})
+
+describe("OutputRelay keeps the stage contract", () => {
+  it.effect("in-process: every bundle is emitted or dead-lettered, nothing held", () =>
+    Effect.gen(function*() {
+      const report = yield* StageContract.checkInProcess(OutputRelay, { config: {}, inputs, runs: 100 })
+      assert.deepStrictEqual(report.laws, ["Conservation", "Drain", "Determinism", "BoundedMemory"])
+    }))
+
+  it.live("fused and in a worker: the same records and dead letters as in-process", () =>
+    Effect.gen(function*() {
+      const report = yield* StageContract.checkPlacement(OutputRelay, { config: {}, inputs, placementRuns: 3 })
       assert.strictEqual(report.placementRuns, 3)
     }).pipe(Effect.provide(NodeStageHost.layer)))
 })

@@ -19,7 +19,7 @@ describe("a loop with a paced source and a deadline timer", () => {
       yield* handle.done.pipe(Effect.timeout("20 seconds"))
       const parks = handle.stats().stages[0]!.parks
       yield* Scope.close(scope, Exit.void)
-      const ledger = Pipeline.drainReports().at(-1)!.ledger
+      const { ledger } = yield* handle.drainReport
       assert.isTrue(ledger.balanced, Ledger.format(ledger))
       const out = OutputCounters.read(counters)
       assert.strictEqual(out.transactions, 60)

@@ -155,7 +155,10 @@ describe("Pipeline", () => {
         { restart: Schedule.recurs(1), maxRecordCrashes: 100, drainTimeout: "1 second" }
       ).pipe(Effect.flip)
       assert.strictEqual(error._tag, "StageCrashed")
-      if (error._tag === "StageCrashed") assert.strictEqual(error.stage, "throw-at")
+      if (error._tag === "StageCrashed") {
+        assert.strictEqual(error.stage, "throw-at")
+        assert.strictEqual(error.reason, "BackoffEnded")
+      }
     }))
 
   it.live("a stage whose policy is Stop stays stopped; what reaches it is dropped as StageStopped, the rest drains", () =>
@@ -180,18 +183,22 @@ describe("Pipeline", () => {
   it.live("a stage whose policy is Escalate fails the run at its first crash", () =>
     Effect.gen(function*() {
       const counter = new SharedArrayBuffer(4)
-      const error = yield* runToEnd(
+      const scope = yield* Scope.make()
+      const handle = yield* Pipeline.run(
         Pipeline.from(Counter, { count: 10_000 })
           .via(ThrowAt, { at: 10, times: 1, counter }, { placement: "worker", supervision: Pipeline.Supervision.escalate })
           .to(CountingSink, {})
-      ).pipe(Effect.flip)
+      ).pipe(Scope.provide(scope))
+      const error = yield* Effect.flip(handle.done)
+      yield* Scope.close(scope, Exit.void)
       assert.strictEqual(error._tag, "StageCrashed")
+      assert.strictEqual(error.reason, "Escalated")
       assert.strictEqual(new Int32Array(counter)[0], 1)
       // The rest still drained: what reached the failed stage is counted as StageStopped.
-      const report = Pipeline.drainReports().at(-1)!
+      const report = yield* handle.drainReport
       assert.isTrue(report.ledger.balanced, Ledger.format(report.ledger))
       assert.isAbove(report.ledger.stages.find((x) => x.stage === "throw-at")!.dropped["StageStopped"] ?? 0, 0)
-    }))
+    }).pipe(Effect.provide(NodeStageHost.layer)))
 
   it.live("more crashes than the restart budget allows within its window fail the run", () =>
     Effect.gen(function*() {
@@ -206,6 +213,7 @@ describe("Pipeline", () => {
         { maxRecordCrashes: 100 }
       ).pipe(Effect.flip)
       assert.strictEqual(error._tag, "StageCrashed")
+      if (error._tag === "StageCrashed") assert.strictEqual(error.reason, "RestartBudget")
       // Two restarts are allowed; the third crash within the window is one too many.
       assert.strictEqual(new Int32Array(counter)[0], 3)
     }))
@@ -265,7 +273,7 @@ describe("Pipeline", () => {
         Effect.repeat({ until: (fill) => fill >= 512, schedule: Schedule.spaced("10 millis") })
       )
       yield* Scope.close(scope, Exit.void)
-      const report = Pipeline.drainReports().at(-1)!
+      const report = yield* handle.drainReport
       assert.isTrue(report.timedOut)
       assert.isFalse(report.ledger.balanced)
       assert.isAbove(report.ledger.abandoned, 0)

@@ -10,11 +10,7 @@
  *
  * @since 0.1.0
  */
-import { DEAD_LETTER_CODE_WORD, DEAD_LETTER_LENGTH_WORD, DEAD_LETTER_STAGE_WORD } from "./internal/kernel/emitters.ts"
-import { END_OF_STREAM, type RingHandle, RingConsumer } from "./internal/kernel/oneToOneRing.ts"
-import { DATA_OFFSET } from "./internal/kernel/ringDescriptor.ts"
-import { type Layout, makeView, readRecord } from "./internal/kernel/recordLayout.ts"
-import type { Snapshot, StageSnapshot } from "./Pipeline.ts"
+import type { Snapshot, StageSnapshot } from "./PipelineSnapshot.ts"
 
 /**
  * @category models
@@ -206,36 +202,4 @@ export const format = (ledger: Ledger): string => {
       : `ledger: NOT balanced (abandoned ${ledger.abandoned})`
   )
   return out.join("\n")
-}
-
-/** Drains a dead-letter ring, calling `onLetter` with the code, the member index and the record words. */
-export const readDeadLetters = (
-  handle: RingHandle,
-  onLetter: (code: number, member: number, record: Int32Array) => void
-): number => {
-  const consumer = deadLetterConsumers.get(handle) ?? new RingConsumer(handle)
-  deadLetterConsumers.set(handle, consumer)
-  const words = new Int32Array(handle.buffer, handle.byteOffset + DATA_OFFSET, (handle.capacity * handle.slotBytes) / 4)
-  const perSlot = handle.slotBytes / 4
-  let total = 0
-  for (;;) {
-    const n = consumer.poll(handle.capacity)
-    if (n === 0 || n === END_OF_STREAM) return total
-    for (let k = 0; k < n; k++) {
-      const base = (consumer.readIndex + k) * perSlot
-      const length = words[base + DEAD_LETTER_LENGTH_WORD]!
-      onLetter(words[base + DEAD_LETTER_CODE_WORD]!, words[base + DEAD_LETTER_STAGE_WORD]!, words.slice(base + 4, base + 4 + length))
-    }
-    consumer.release(n)
-    total += n
-  }
-}
-
-/** One consumer per dead-letter ring: the ring is single-consumer, and the control plane is it. */
-const deadLetterConsumers = new WeakMap<RingHandle, RingConsumer>()
-
-/** Decodes a record's raw words with its layout (allocates; control plane only). */
-export const decodeWords = (layout: Layout, words: Int32Array): Record<string, number> => {
-  const copy = new Int32Array(words)
-  return readRecord(makeView(layout, copy.buffer, 0, 1), 0)
 }

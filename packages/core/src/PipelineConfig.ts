@@ -9,15 +9,19 @@
  * | `BATCH_SIZE` records per loop pass, at most RING_CAPACITY (checked when the pipeline starts) | 256 |
  * | `IDLE` `backoff` (park when idle) or `spin` | backoff |
  * | `MAX_RECORD_CRASHES` crashes on one record before it is dead-lettered | 3 |
- * | `MAX_RESTARTS` restarts of a crashed host, with exponential backoff | 5 |
- * | `RESTART_DELAY` first backoff delay | 10 millis |
+ * | `MAX_RESTARTS` crashes of one host tolerated within `RESTART_WINDOW`; one more fails the run | 5 |
+ * | `RESTART_WINDOW` the window `MAX_RESTARTS` counts crashes in | 1 minute |
+ * | `RESTART_DELAY` first backoff delay between restarts (doubling, capped at 1 s) | 10 millis |
  * | `DRAIN_TIMEOUT` how long a drain may take | 10 seconds |
  * | `STAGES` per-stage sections: `{ "<stage>": { "placement": "fused" \| "worker" \| "fiber" } }` | {} |
  *
  * @since 0.1.0
  */
-import { Config, ConfigProvider, Context, Duration, Effect, FileSystem, Layer, Schedule, Schema } from "effect"
-import { type Pipeline, PipelineConfigError, type RunOptions } from "./Pipeline.ts"
+import { Config, ConfigProvider, Context, Duration, Effect, FileSystem, Layer, Schema } from "effect"
+import { DEFAULTS, restartBackoff } from "./internal/defaults.ts"
+import type { RunOptions } from "./Pipeline.ts"
+import type { Pipeline } from "./PipelineBuilder.ts"
+import { PipelineConfigError } from "./PipelineError.ts"
 
 const positiveInt = (rule: string) =>
   Schema.Number.check(Schema.makeFilter((n: number) => (Number.isInteger(n) && n >= 1 ? undefined : `${rule}, got ${n}`)))
@@ -46,6 +50,7 @@ export interface PipelineSettings {
   readonly idle: "backoff" | "spin"
   readonly maxRecordCrashes: number
   readonly maxRestarts: number
+  readonly restartWindow: Duration.Duration
   readonly restartDelay: Duration.Duration
   readonly drainTimeout: Duration.Duration
   readonly stages: Readonly<Record<string, { readonly placement?: "fused" | "worker" | "fiber" | undefined }>>
@@ -58,15 +63,16 @@ export interface PipelineSettings {
  * @since 0.1.0
  */
 export const config: Config.Config<PipelineSettings> = Config.all({
-  ringCapacity: Config.schema(PowerOfTwo, "RING_CAPACITY").pipe(Config.withDefault(16384)),
-  batchSize: Config.schema(positiveInt("must be a positive integer"), "BATCH_SIZE").pipe(Config.withDefault(256)),
+  ringCapacity: Config.schema(PowerOfTwo, "RING_CAPACITY").pipe(Config.withDefault(DEFAULTS.ringCapacity)),
+  batchSize: Config.schema(positiveInt("must be a positive integer"), "BATCH_SIZE").pipe(Config.withDefault(DEFAULTS.batchSize)),
   idle: Config.Literals(["backoff", "spin"], "IDLE").pipe(Config.withDefault("backoff" as const)),
   maxRecordCrashes: Config.schema(positiveInt("must be a positive integer"), "MAX_RECORD_CRASHES").pipe(
-    Config.withDefault(3)
+    Config.withDefault(DEFAULTS.maxRecordCrashes)
   ),
-  maxRestarts: Config.Int("MAX_RESTARTS").pipe(Config.withDefault(5)),
-  restartDelay: Config.Duration("RESTART_DELAY").pipe(Config.withDefault(Duration.millis(10))),
-  drainTimeout: Config.Duration("DRAIN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  maxRestarts: Config.Int("MAX_RESTARTS").pipe(Config.withDefault(DEFAULTS.maxRestarts)),
+  restartWindow: Config.Duration("RESTART_WINDOW").pipe(Config.withDefault(Duration.millis(DEFAULTS.restartWindowMs))),
+  restartDelay: Config.Duration("RESTART_DELAY").pipe(Config.withDefault(Duration.millis(DEFAULTS.restartDelayMs))),
+  drainTimeout: Config.Duration("DRAIN_TIMEOUT").pipe(Config.withDefault(Duration.millis(DEFAULTS.drainTimeoutMs))),
   stages: Config.schema(Schema.Record(Schema.String, StageSection), "STAGES").pipe(
     Config.withDefault({} as PipelineSettings["stages"])
   )
@@ -106,7 +112,8 @@ export const layerFile = (path: string): Layer.Layer<PipelineConfig, Config.Conf
   )
 
 /**
- * The `Pipeline.run` options these settings stand for.
+ * The `Pipeline.run` options these settings stand for: `MAX_RESTARTS` and `RESTART_WINDOW` are the
+ * restart budget, `RESTART_DELAY` the first delay of the default backoff.
  *
  * @category constructors
  * @since 0.1.0
@@ -116,7 +123,8 @@ export const toRunOptions = (s: PipelineSettings): RunOptions => ({
   batchSize: s.batchSize,
   idle: s.idle === "spin" ? "spin" : {},
   maxRecordCrashes: s.maxRecordCrashes,
-  restart: Schedule.exponential(s.restartDelay).pipe(Schedule.upTo({ times: s.maxRestarts })) as RunOptions["restart"] & {},
+  restart: restartBackoff(s.restartDelay),
+  restartBudget: { maxRestarts: s.maxRestarts, window: s.restartWindow },
   drainTimeout: s.drainTimeout
 })
 
@@ -131,7 +139,12 @@ export const applyStageSections = (pipeline: Pipeline, s: PipelineSettings): Eff
   for (const name of Object.keys(s.stages)) {
     if (!names.has(name)) {
       return Effect.fail(
-        new PipelineConfigError({ key: `VELOX.STAGES.${name}`, value: name, rule: `no stage has this name (stages: ${[...names].join(", ")})` })
+        new PipelineConfigError({
+          reason: "StageSection",
+          key: `VELOX.STAGES.${name}`,
+          value: name,
+          rule: `no stage has this name (stages: ${[...names].join(", ")})`
+        })
       )
     }
   }

@@ -4,6 +4,13 @@
  * runs fused into a neighbour's loop or in its own worker thread: placement is configuration.
  *
  * The module must be importable by URL (pass `module: import.meta.url`), because a worker loads it.
+ * Define stages in their own modules, not in the program's entry file: a worker that imported the
+ * entry file would run the program again (`Pipeline.run` refuses such a placement).
+ *
+ * A stage may be **layout-generic**: `input: Stage.AnyLayout` takes whatever layout the previous stage
+ * emits (a file sink, a journal, a tee), and `output: Stage.SameAsInput` emits that same layout. The
+ * run resolves the concrete layouts and hands them to `make(config, context)` as `context.input` and
+ * `context.output`, fused, in a worker or in a fiber alike.
  *
  * @since 0.1.0
  */
@@ -25,8 +32,91 @@ export {
 export type StageKind = "source" | "stage" | "sink"
 
 /**
+ * Declares a layout-generic input: the stage takes whatever layout the previous stage emits.
+ *
+ * @example
+ * ```ts
+ * // countAny.ts
+ * import { Stage } from "@velox/core"
+ *
+ * export const CountAny = Stage.sink({
+ *   name: "count-any",
+ *   module: import.meta.url,
+ *   input: Stage.AnyLayout,
+ *   make: (_config, context) => {
+ *     console.log(`receiving ${context.input.name} records of ${context.input.byteLength} bytes`)
+ *     return { onBatch: (_input, _start, count, out) => out.account(count) }
+ *   }
+ * })
+ * ```
+ *
+ * @category layout
+ * @since 0.1.0
+ */
+export const AnyLayout: AnyLayout = { _tag: "AnyLayout" }
+
+/**
+ * @category layout
+ * @since 0.1.0
+ */
+export interface AnyLayout {
+  readonly _tag: "AnyLayout"
+}
+
+/**
+ * Declares the output of a layout-generic stage to be the layout it receives (a pass-through, a tee).
+ *
+ * @category layout
+ * @since 0.1.0
+ */
+export const SameAsInput: SameAsInput = { _tag: "SameAsInput" }
+
+/**
+ * @category layout
+ * @since 0.1.0
+ */
+export interface SameAsInput {
+  readonly _tag: "SameAsInput"
+}
+
+declare const AnyFieldsId: unique symbol
+declare const SameAsInputFieldsId: unique symbol
+
+/**
+ * The field spec (type only) of a layout-generic input: the builder accepts it after any stage.
+ *
+ * @category layout
+ * @since 0.1.0
+ */
+export interface AnyFields extends FieldSpec {
+  readonly [AnyFieldsId]: "AnyFields"
+}
+
+/**
+ * The field spec (type only) of a `SameAsInput` output: the builder carries the upstream layout on.
+ *
+ * @category layout
+ * @since 0.1.0
+ */
+export interface SameAsInputFields extends FieldSpec {
+  readonly [SameAsInputFieldsId]: "SameAsInputFields"
+}
+
+/**
+ * What a layout-generic stage's `make` receives: a {@link StageContext} whose layouts are set.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface LayoutContext extends StageContext {
+  readonly input: Layout
+  readonly output: Layout | undefined
+}
+
+/**
  * A stage's definition. `I`/`O` are the field specs of its input and output records (`never` where it
- * has none), `C` its decoded config.
+ * has none; {@link AnyFields} / {@link SameAsInputFields} for a layout-generic stage), `C` its decoded
+ * config.
  *
  * @category models
  * @since 0.1.0
@@ -37,8 +127,14 @@ export interface StageDefinition<I extends FieldSpec, O extends FieldSpec, C> {
   readonly name: string
   /** URL of the defining module (`import.meta.url`), which a worker imports. */
   readonly module: string
+  /** The input layout; undefined for a source and for a layout-generic input (see `anyInput`). */
   readonly input: Layout<I> | undefined
+  /** The output layout; undefined for a sink and for a `SameAsInput` output (see `outputSameAsInput`). */
   readonly output: Layout<O> | undefined
+  /** Declared with `input: Stage.AnyLayout`: takes whatever layout the previous stage emits. */
+  readonly anyInput: boolean
+  /** Declared with `output: Stage.SameAsInput`: emits the layout it receives. */
+  readonly outputSameAsInput: boolean
   readonly config: Schema.Codec<C, unknown>
   /** Drop reasons by code: `out.drop(0)` counts under `dropReasons[0]`. */
   readonly dropReasons: ReadonlyArray<string>
@@ -48,7 +144,10 @@ export interface StageDefinition<I extends FieldSpec, O extends FieldSpec, C> {
   readonly timerPeriodNs: number
   /** The most input records the logic ever retains in state under `config` (bounded memory). */
   readonly maxRetained: (config: C) => number
-  /** Fresh logic for a decoded config; the loop passes its {@link StageContext} (the pipeline clock). */
+  /**
+   * Fresh logic for a decoded config; the loop passes its {@link StageContext} (the pipeline clock,
+   * the resolved layouts, how often the loop restarted).
+   */
   readonly make: (config: C, context?: StageContext) => StageLogic<I, O> | SourceLogic<O>
 }
 
@@ -72,12 +171,17 @@ interface CommonOptions<C> {
 
 const NoConfig = Schema.Unknown as unknown as Schema.Codec<any, unknown>
 
+type AnyMake<C> = (config: C, context?: StageContext) => StageLogic<any, any> | SourceLogic<any>
+
+const isLayout = (u: Layout | AnyLayout | SameAsInput | undefined): u is Layout =>
+  u !== undefined && !("_tag" in u)
+
 const define = <I extends FieldSpec, O extends FieldSpec, C>(
   kind: StageKind,
   options: CommonOptions<C>,
-  input: Layout<I> | undefined,
-  output: Layout<O> | undefined,
-  make: (config: C, context?: StageContext) => StageLogic<I, O> | SourceLogic<O>
+  input: Layout | AnyLayout | undefined,
+  output: Layout | SameAsInput | undefined,
+  make: AnyMake<C>
 ): StageDefinition<I, O, C> => {
   const dropReasons = options.dropReasons ?? []
   const errors = options.errors ?? []
@@ -89,13 +193,20 @@ const define = <I extends FieldSpec, O extends FieldSpec, C>(
   }
   const timerPeriodNs = options.timerPeriodNs ?? Infinity
   if (!(timerPeriodNs > 0)) throw new RangeError(`stage "${options.name}": timerPeriodNs must be > 0: ${timerPeriodNs}`)
+  const anyInput = input !== undefined && !isLayout(input)
+  const outputSameAsInput = output !== undefined && !isLayout(output)
+  if (outputSameAsInput && !anyInput) {
+    throw new RangeError(`stage "${options.name}": output Stage.SameAsInput needs input Stage.AnyLayout`)
+  }
   return {
     _tag: "StageDefinition",
     kind,
     name: options.name,
     module: options.module,
-    input,
-    output,
+    input: isLayout(input) ? input as Layout<I> : undefined,
+    output: isLayout(output) ? output as Layout<O> : undefined,
+    anyInput,
+    outputSameAsInput,
     config: options.config ?? NoConfig,
     dropReasons,
     errors,
@@ -103,8 +214,19 @@ const define = <I extends FieldSpec, O extends FieldSpec, C>(
     maxRetained: typeof options.maxRetained === "function"
       ? options.maxRetained
       : (() => (options.maxRetained as number | undefined) ?? 0),
-    make
+    make: (anyInput ? requireLayouts(options.name, make) : make) as StageDefinition<I, O, C>["make"]
   }
+}
+
+/** A generic stage's `make` needs the resolved layouts: a pipeline passes them; say so to anyone else. */
+const requireLayouts = <C>(name: string, make: AnyMake<C>): AnyMake<C> => (config, context) => {
+  if (context?.input === undefined) {
+    throw new TypeError(
+      `stage "${name}" takes any layout: make(config, context) needs context.input (a pipeline passes it; ` +
+        "pass it yourself when you drive the logic directly)"
+    )
+  }
+  return make(config, context)
 }
 
 /**
@@ -142,13 +264,36 @@ const define = <I extends FieldSpec, O extends FieldSpec, C>(
  * @category constructors
  * @since 0.1.0
  */
-export const make = <I extends FieldSpec, O extends FieldSpec, C = unknown>(
+export function make<C = unknown>(
+  options: CommonOptions<C> & {
+    readonly input: AnyLayout
+    readonly output: SameAsInput
+    readonly make: (config: C, context: LayoutContext) => StageLogic
+  }
+): StageDefinition<AnyFields, SameAsInputFields, C>
+export function make<O extends FieldSpec, C = unknown>(
+  options: CommonOptions<C> & {
+    readonly input: AnyLayout
+    readonly output: Layout<O>
+    readonly make: (config: C, context: LayoutContext) => StageLogic<FieldSpec, O>
+  }
+): StageDefinition<AnyFields, O, C>
+export function make<I extends FieldSpec, O extends FieldSpec, C = unknown>(
   options: CommonOptions<C> & {
     readonly input: Layout<I>
     readonly output: Layout<O>
     readonly make: (config: C, context?: StageContext) => StageLogic<I, O>
   }
-): StageDefinition<I, O, C> => define("stage", options, options.input, options.output, options.make)
+): StageDefinition<I, O, C>
+export function make<C>(
+  options: CommonOptions<C> & {
+    readonly input: Layout | AnyLayout
+    readonly output: Layout | SameAsInput
+    readonly make: (config: C, context: LayoutContext) => StageLogic<any, any>
+  }
+): StageDefinition<FieldSpec, FieldSpec, C> {
+  return define("stage", options, options.input, options.output, options.make as AnyMake<C>)
+}
 
 /**
  * Defines a source: a stage with no input, polled for records (a generator, a feed).
@@ -161,18 +306,33 @@ export const source = <O extends FieldSpec, C = unknown>(
     readonly output: Layout<O>
     readonly make: (config: C, context?: StageContext) => SourceLogic<O>
   }
-): StageDefinition<never, O, C> => define<never, O, C>("source", options, undefined, options.output, options.make)
+): StageDefinition<never, O, C> => define<never, O, C>("source", options, undefined, options.output, options.make as AnyMake<C>)
 
 /**
  * Defines a sink: a stage with no output ring. It accounts for each record it delivers with
- * `out.account(n)` (or drops / dead-letters it).
+ * `out.account(n)` (or drops / dead-letters it). With `input: Stage.AnyLayout` it takes any layout
+ * (`context.input` says which).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const sink = <I extends FieldSpec, C = unknown>(
+export function sink<C = unknown>(
+  options: CommonOptions<C> & {
+    readonly input: AnyLayout
+    readonly make: (config: C, context: LayoutContext) => StageLogic<FieldSpec, never>
+  }
+): StageDefinition<AnyFields, never, C>
+export function sink<I extends FieldSpec, C = unknown>(
   options: CommonOptions<C> & {
     readonly input: Layout<I>
     readonly make: (config: C, context?: StageContext) => StageLogic<I, never>
   }
-): StageDefinition<I, never, C> => define<I, never, C>("sink", options, options.input, undefined, options.make)
+): StageDefinition<I, never, C>
+export function sink<C>(
+  options: CommonOptions<C> & {
+    readonly input: Layout | AnyLayout
+    readonly make: (config: C, context: LayoutContext) => StageLogic<any, never>
+  }
+): StageDefinition<FieldSpec, never, C> {
+  return define("sink", options, options.input, undefined, options.make as AnyMake<C>)
+}

@@ -1,12 +1,12 @@
 /**
  * The transaction engine: the "Velox Engine" of the Rust original, as four velox stages.
  *
- *   ingress ──▶ order-book ──▶ bundler ──▶ output
- *   Poisson      exact price    16 updates   counts, checksums,
- *   order flow   levels, best   or 100 µs    optional NDJSON file
- *   (100k/s)     bid/ask        per bundle
+ *   ingress ──▶ order-book ──▶ bundler ──▶ output ──▶ (file-sink)
+ *   Poisson      exact price    16 updates   counts,     NDJSON file or
+ *   order flow   levels, best   or 100 µs    checksums   stdout, with
+ *   (100k/s)     bid/ask        per bundle               --output
  *
- * Fused (default): all four in one worker thread. `--placement workers`: one thread each.
+ * Fused (default): all stages in one worker thread. `--placement workers`: one thread each.
  *
  *   npm start -- [--duration 10] [--rate 100000] [--symbols 8] [--placement fused|workers]
  *                [--bundle-size 16] [--bundle-timeout-us 100] [--output FILE|-] [--http PORT]
@@ -18,10 +18,10 @@
  * ends in a bundle or is dead-lettered, and the final table proves it. Exit code 0 means it all
  * reconciled. Copy this file to start your own pipeline.
  */
-import { Config, ConfigProvider, Console, Effect, Layer, Schema } from "effect"
+import { Config, ConfigProvider, Console, Deferred, Effect, Layer, Schema } from "effect"
 import { Ledger, NanoClock, Pipeline } from "@velox/core"
-import { Bundler, Ingress, OrderBookStage, Output, OutputCounters } from "@velox/market"
-import { NodeLogger, NodePipelineRuntime, NodePipelineServer } from "@velox/node"
+import { Bundle, Bundler, Ingress, OrderBookStage, Output, OutputCounters, OutputRelay } from "@velox/market"
+import { NodeFileSink, NodeLogger, NodePipelineRuntime, NodePipelineServer } from "@velox/node"
 import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"
 
@@ -80,14 +80,24 @@ const engine = Effect.gen(function*() {
   )
   const placement = options.placement === "workers" ? "worker" : "fused"
   const counters = OutputCounters.make()
-  const pipeline = Pipeline.from(Ingress, { rate: options.rate, symbols: options.symbols })
+  const written = NodeFileSink.makeStats()
+  const bundled = Pipeline.from(Ingress, { rate: options.rate, symbols: options.symbols })
     .via(OrderBookStage, { symbols: options.symbols }, { placement })
     .via(Bundler, { maxSize: options.bundleSize, timeoutNs: options.bundleTimeoutUs * 1000 }, { placement })
-    .to(Output, { counters, ...(options.output._tag === "Some" ? { file: options.output.value } : {}) }, { placement })
+  // With --output, the output counts and forwards each bundle to a file sink fused behind it.
+  const pipeline = options.output._tag === "Some"
+    ? bundled.via(OutputRelay, { counters }, { placement }).to(NodeFileSink.sink, {
+      path: options.output.value,
+      labels: { reason: Bundle.FLUSH_REASON_NAMES },
+      stats: written
+    })
+    : bundled.to(Output, { counters }, { placement })
+  const engineHandle = yield* Deferred.make<Pipeline.PipelineHandle>()
 
   /** Runs the engine until the duration ends or a signal arrives; `onStart` gets the handle first. */
   const run = <R>(onStart: (handle: Pipeline.PipelineHandle) => Effect.Effect<void, never, R>) => Effect.gen(function*() {
     const handle = yield* Pipeline.run(pipeline)
+    yield* Deferred.succeed(engineHandle, handle)
     yield* Console.log(
       `engine: ${options.rate} txn/s over ${options.symbols} symbols, bundles of ${options.bundleSize} or ` +
         `${options.bundleTimeoutUs} µs; ${handle.hosts.length} thread(s): ${handle.hosts.join(" | ")}`
@@ -114,9 +124,10 @@ const engine = Effect.gen(function*() {
   }).pipe(Effect.scoped)
 
   // After the drain (also after Ctrl-C): the ledger, and the engine's own reconciliation.
-  const report = Effect.suspend(() => {
-    const drained = Pipeline.drainReports().at(-1)
-    if (drained === undefined) return Effect.void
+  const report = Effect.gen(function*() {
+    const polled = yield* Deferred.poll(engineHandle)
+    if (polled._tag === "None") return
+    const drained = yield* (yield* polled.value).drainReport
     const byName = (name: string) => drained.ledger.stages.find((s) => s.stage === name)!
     const ingress = byName("ingress")
     const book = byName("order-book")
@@ -130,15 +141,17 @@ const engine = Effect.gen(function*() {
       ["transactions bundled = transactions received", bundler.emitted, out.transactions]
     ]
     const lines = checks.map(([what, a, b]) => `  ${a === b ? "ok " : "NO "} ${what}: ${a} = ${b}`)
-    for (const [what, a, b] of checks) if (a !== b) NodePipelineRuntime.failCheck(`${what}: ${a} ≠ ${b}`)
-    return Console.log([
+    const bytes = NodeFileSink.readStats(written).bytes
+    yield* Console.log([
       `drained: ${drained.ledger.abandoned === 0 ? "nothing left behind" : `${drained.ledger.abandoned} records abandoned`}`,
       Ledger.format(drained.ledger),
       `flushes: size ${out.sizeFlushes}, timeout ${out.timeoutFlushes}, drain ${out.drainFlushes}` +
-        (out.bytesWritten > 0 ? `; ${out.bytesWritten} bytes of NDJSON written` : ""),
+        (bytes > 0 ? `; ${bytes} bytes of NDJSON written` : ""),
       "reconciliation:",
       ...lines
     ].join("\n"))
+    const failed = checks.find(([, a, b]) => a !== b)
+    if (failed !== undefined) return yield* NodePipelineRuntime.failCheck(`${failed[0]}: ${failed[1]} ≠ ${failed[2]}`)
   })
 
   // With --http, the ops server (dashboard, /metrics, /ready) outlives the drain: /ready says 503 during it.

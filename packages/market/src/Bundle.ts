@@ -33,16 +33,22 @@ export type { ErrorCode } from "./internal/kernel/bundle.ts"
 export const FlushReason = { Size: 0, Timeout: 1, Drain: 2 } as const
 
 /**
+ * The names of the flush reasons, by code: what output writes (e.g. `NodeFileSink`'s `labels:
+ * { reason: Bundle.FLUSH_REASON_NAMES }`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const FLUSH_REASON_NAMES: ReadonlyArray<string> = ["size", "timeout", "drain"]
+
+/**
  * The name of a flush reason as written in output (`"size"`, `"timeout"`, `"drain"`), or
  * `"reason=<n>"` for a value that is none of them.
  *
  * @category models
  * @since 0.1.0
  */
-export const flushReasonName = (reason: number): string =>
-  reason === FlushReason.Size ? "size" : reason === FlushReason.Timeout ? "timeout" : reason === FlushReason.Drain
-    ? "drain"
-    : `reason=${reason}`
+export const flushReasonName = (reason: number): string => FLUSH_REASON_NAMES[reason] ?? `reason=${reason}`
 
 /**
  * 48 bytes. `count` transactions, `firstTxId`..`lastTxId`, opened at `openNs` (the first

@@ -1,7 +1,7 @@
 /**
  * The counters of the engine's {@link Output} sink, in a `SharedArrayBuffer` the sink writes (in its
  * own thread) and any thread reads: bundles and transactions received, their checksum, flushes per
- * reason, bytes written. Pass the buffer in the sink's config (`counters`); read it with {@link read}.
+ * reason. Pass the buffer in the sink's config (`counters`); read it with {@link read}.
  *
  * ```
  *  byte  0 ┌──────────────────────┬──────────────────────┐
@@ -18,10 +18,8 @@
  *  byte 40 ├─────────────────────────────────────────────┤  │
  *          │ timeoutFlushes  f64                         │  │
  *  byte 48 ├─────────────────────────────────────────────┤  │
- *          │ drainFlushes    f64                         │  │
- *  byte 56 ├─────────────────────────────────────────────┤  │
- *          │ bytesWritten    f64  (NDJSON bytes)         │  ┘
- *  byte 64 └─────────────────────────────────────────────┘
+ *          │ drainFlushes    f64                         │  ┘
+ *  byte 56 └─────────────────────────────────────────────┘
  * ```
  *
  * One writer (the sink's loop), so no padding between fields. The counts are f64 (exact to 2^53) and
@@ -31,14 +29,14 @@
  * sequence again (all `Atomics.load`); an odd or changed sequence means it raced an update, and it
  * retries. The halves are atomic too: JS `Atomics` are sequentially consistent among themselves, but
  * the memory model does not order plain accesses against them for another thread's racing reads, so
- * only all-atomic accesses make an unchanged even sequence mean a consistent snapshot. Sixteen atomic
+ * only all-atomic accesses make an unchanged even sequence mean a consistent snapshot. Fourteen atomic
  * stores per batch, not per record. A reader never gives up on a live writer (a sequence that keeps
  * moving); only a sequence stuck odd — a sink killed mid-update — ends the retries, with the counts as
  * they stand.
  *
  * A restarted sink continues from the counts in the buffer. The counts are of delivered bundles:
- * across a crash of the sink's pass they may count a redelivered bundle twice (at-least-once, like the
- * lines it writes).
+ * across a crash of the sink's pass they may count a redelivered bundle twice (at-least-once, like any
+ * side effect of a sink).
  *
  * @since 0.1.0
  */
@@ -72,8 +70,6 @@ export const SIZE_FLUSHES_OFFSET = 32
 export const TIMEOUT_FLUSHES_OFFSET = 40
 /** @category layout @since 0.1.0 */
 export const DRAIN_FLUSHES_OFFSET = 48
-/** @category layout @since 0.1.0 */
-export const BYTES_WRITTEN_OFFSET = 56
 
 /**
  * The size of a counters buffer in bytes.
@@ -81,7 +77,7 @@ export const BYTES_WRITTEN_OFFSET = 56
  * @category layout
  * @since 0.1.0
  */
-export const BYTE_LENGTH = 64
+export const BYTE_LENGTH = 56
 
 const SEQUENCE_INDEX = SEQUENCE_OFFSET >> 2
 /** Int32 index of the low half of each count, in Snapshot order. */
@@ -91,7 +87,6 @@ const CHECKSUM = CHECKSUM_OFFSET >> 2
 const SIZE_FLUSHES = SIZE_FLUSHES_OFFSET >> 2
 const TIMEOUT_FLUSHES = TIMEOUT_FLUSHES_OFFSET >> 2
 const DRAIN_FLUSHES = DRAIN_FLUSHES_OFFSET >> 2
-const BYTES_WRITTEN = BYTES_WRITTEN_OFFSET >> 2
 
 /** Splits an f64 into its 32-bit halves and back (platform byte order, as the buffer's Float64Array). */
 class Halves {
@@ -160,7 +155,6 @@ export interface Snapshot {
   readonly sizeFlushes: number
   readonly timeoutFlushes: number
   readonly drainFlushes: number
-  readonly bytesWritten: number
 }
 
 /**
@@ -213,8 +207,7 @@ export const read = (buffer: SharedArrayBuffer): Snapshot => {
       checksum: h.load(words, CHECKSUM),
       sizeFlushes: h.load(words, SIZE_FLUSHES),
       timeoutFlushes: h.load(words, TIMEOUT_FLUSHES),
-      drainFlushes: h.load(words, DRAIN_FLUSHES),
-      bytesWritten: h.load(words, BYTES_WRITTEN)
+      drainFlushes: h.load(words, DRAIN_FLUSHES)
     }
     // acquire: unchanged, so no update overlapped the loads above.
     if ((before & 1) === 0 && Atomics.load(words, SEQUENCE_INDEX) === before) return snapshot
@@ -241,7 +234,6 @@ export class Writer {
   sizeFlushes: number
   timeoutFlushes: number
   drainFlushes: number
-  bytesWritten: number
   private readonly words: Int32Array | undefined
   private readonly halves = new Halves()
 
@@ -258,7 +250,6 @@ export class Writer {
     this.sizeFlushes = start?.sizeFlushes ?? 0
     this.timeoutFlushes = start?.timeoutFlushes ?? 0
     this.drainFlushes = start?.drainFlushes ?? 0
-    this.bytesWritten = start?.bytesWritten ?? 0
   }
 
   /** Publishes the totals: one seqlock update. */
@@ -276,7 +267,6 @@ export class Writer {
     h.store(words, SIZE_FLUSHES, this.sizeFlushes)
     h.store(words, TIMEOUT_FLUSHES, this.timeoutFlushes)
     h.store(words, DRAIN_FLUSHES, this.drainFlushes)
-    h.store(words, BYTES_WRITTEN, this.bytesWritten)
     // publish: even again, the counts above are one consistent snapshot.
     Atomics.store(words, SEQUENCE_INDEX, (sequence + 2) | 0)
   }

@@ -4,14 +4,16 @@
  *
  * Exit codes:
  * - 0: every pipeline drained and its ledger balanced (also after a signal: draining is a clean stop)
- * - 1: the program failed (a stage given up on, a bad config) or a ledger did not balance
+ * - 1: the program failed (a stage given up on, a bad config, a {@link CheckFailed}) or a ledger did
+ *   not balance
  * - 2: a drain passed its deadline and records were abandoned
  * - 3: a second signal abandoned the drain
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, type Layer, type Scope } from "effect"
-import { Ledger, Pipeline, type StageHost } from "@velox/core"
+import { Cause, Effect, Exit, type Layer, Schema, type Scope } from "effect"
+import { Ledger, PipelineRegistry, type StageHost } from "@velox/core"
+import { inStageThread } from "./internal/stageThread.ts"
 import * as NodeStageHost from "./NodeStageHost.ts"
 
 /**
@@ -20,31 +22,58 @@ import * as NodeStageHost from "./NodeStageHost.ts"
  */
 export const ExitCode = { Clean: 0, Failed: 1, DrainTimedOut: 2, Abandoned: 3 } as const
 
-/** The exit code for a finished program, from its exit and the drain reports of its pipelines. */
-const failedChecks: Array<string> = []
+/**
+ * A check of the program's own did not hold (e.g. a reconciliation): the program fails with it, and
+ * exits 1 even when it was stopped by a signal and every ledger balanced.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class CheckFailed extends Schema.TaggedError<CheckFailed>()("CheckFailed", {
+  check: Schema.String
+}) {
+  override get message(): string {
+    return `check failed: ${this.check}`
+  }
+}
 
 /**
- * Marks the run as not clean for a reason of the program's own (e.g. a reconciliation that did not
- * hold), so it exits 1 even when it was interrupted by a signal and every ledger balanced.
+ * Fails the program with a {@link CheckFailed}. In a finalizer (`Effect.onExit`) it still counts: the
+ * failure joins the program's cause, so a run stopped by Ctrl-C whose reconciliation did not hold
+ * exits 1.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { NodePipelineRuntime } from "@velox/node"
+ *
+ * const reconcile = (sent: number, received: number) =>
+ *   sent === received ? Effect.void : NodePipelineRuntime.failCheck(`sent ${sent} ≠ received ${received}`)
+ * ```
  *
  * @category constructors
  * @since 0.1.0
  */
-export const failCheck = (reason: string): void => {
-  failedChecks.push(reason)
-}
+export const failCheck = (check: string): Effect.Effect<never, CheckFailed> => Effect.fail(new CheckFailed({ check }))
 
-export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
-  const reports = Pipeline.drainReports()
+/**
+ * The exit code for a finished program, from its exit and the drain reports of its pipelines.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>, reports: ReadonlyArray<PipelineRegistry.DrainReport>): number => {
   if (reports.some((r) => r.timedOut)) return ExitCode.DrainTimedOut
-  if (failedChecks.length > 0) return ExitCode.Failed
   if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) return ExitCode.Failed
   if (reports.some((r) => !r.ledger.balanced)) return ExitCode.Failed
   return ExitCode.Clean
 }
 
 /**
- * Runs `program` with worker-thread hosts until it ends or a signal arrives; then drains and exits.
+ * Runs `program` with worker-thread hosts and a fresh `PipelineRegistry` until it ends or a signal
+ * arrives; then drains and exits. In a stage host thread it refuses to start: that thread imported the
+ * program's entry module (a stage defined there, or a module that imports it), which must not run the
+ * program a second time.
  *
  * @example
  * ```ts
@@ -63,14 +92,23 @@ export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
  * @since 0.1.0
  */
 export const runMain = <A, E>(
-  program: Effect.Effect<A, E, Scope.Scope | StageHost.StageHost>,
+  program: Effect.Effect<A, E, Scope.Scope | StageHost.StageHost | PipelineRegistry.PipelineRegistry>,
   options: { readonly layer?: Layer.Layer<StageHost.StageHost> } = {}
 ): void => {
+  if (inStageThread()) {
+    throw new Error(
+      "NodePipelineRuntime.runMain was called in a stage host thread: the thread imported the program's entry " +
+        "module, which must not run the program again. Move the stages defined in the entry module (and " +
+        "whatever they import from it) to their own modules."
+    )
+  }
+  const registry = PipelineRegistry.makeUnsafe()
   const fiber = Effect.runFork(
     program.pipe(
       Effect.scoped,
       Effect.tapCause((cause) => (Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError(cause))),
-      Effect.provide(options.layer ?? NodeStageHost.layer)
+      Effect.provide(options.layer ?? NodeStageHost.layer),
+      Effect.provideService(PipelineRegistry.PipelineRegistry, registry)
     )
   )
   let signals = 0
@@ -81,13 +119,14 @@ export const runMain = <A, E>(
       fiber.interruptUnsafe()
       return
     }
-    const lines = Pipeline.running().flatMap((h) => Ledger.abandoned(h.stats()))
+    const running = registry.runningUnsafe()
+    const lines = running.flatMap((p) => Ledger.abandoned(p.stats()))
     process.stderr.write(
       `\n${signal} again: abandoning the drain; left behind: ${
         lines.length === 0 ? "nothing" : lines.map((l) => `${l.where}: ${l.records}`).join(", ")
       }\n`
     )
-    for (const h of Pipeline.running()) h.abortUnsafe()
+    for (const p of running) p.abortUnsafe()
     process.exit(ExitCode.Abandoned)
   }
   process.on("SIGINT", onSignal)
@@ -95,7 +134,7 @@ export const runMain = <A, E>(
   fiber.addObserver((exit) => {
     process.off("SIGINT", onSignal)
     process.off("SIGTERM", onSignal)
-    process.exitCode = exitCodeOf(exit)
+    process.exitCode = exitCodeOf(exit, registry.drainReportsUnsafe())
     // Worker threads are joined by the drain; nothing else should keep the process alive.
     setTimeout(() => process.exit(), 100).unref()
   })

@@ -6,7 +6,10 @@
  */
 import { Effect, Layer } from "effect"
 import { type HostOutcome, StageHost, StageHostError } from "@velox/core/StageHost"
+import { realpathSync } from "node:fs"
+import { pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
+import { stageWorkerData } from "./internal/stageThread.ts"
 
 // From sources Node runs the .ts directly; from dist/ the emitted .js (the compiler does not rewrite URLs).
 const entry = new URL(`./internal/stageWorker.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url)
@@ -30,11 +33,12 @@ const entry = new URL(`./internal/stageWorker.${import.meta.url.endsWith(".ts") 
 export const layer: Layer.Layer<StageHost> = Layer.sync(StageHost, () => {
   const running = new Map<string, Worker>()
   return StageHost.of({
+    entryModule: entryModule(),
     run: (spec) =>
       Effect.callback<HostOutcome, StageHostError>((resume) => {
         let worker: Worker
         try {
-          worker = new Worker(entry, { workerData: spec, name: `velox:${spec.name}` })
+          worker = new Worker(entry, { workerData: stageWorkerData(spec), name: `velox:${spec.name}` })
         } catch (e) {
           resume(Effect.fail(new StageHostError({ host: spec.name, message: String(e) })))
           return
@@ -70,3 +74,14 @@ export const layer: Layer.Layer<StageHost> = Layer.sync(StageHost, () => {
       })
   })
 })
+
+/** The URL Node gave the program's entry module (`node program.ts`: its real path), if there is one. */
+const entryModule = (): string | undefined => {
+  const main = process.argv[1]
+  if (main === undefined) return undefined
+  try {
+    return pathToFileURL(realpathSync(main)).href
+  } catch {
+    return undefined
+  }
+}

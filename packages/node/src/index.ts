@@ -2,6 +2,7 @@
  * @since 0.1.0
  */
 export * as NodeStageHost from "./NodeStageHost.ts"
+export * as NodeFileSink from "./NodeFileSink.ts"
 export * as NodePipelineRuntime from "./NodePipelineRuntime.ts"
 export * as NodePipelineServer from "./NodePipelineServer.ts"
 export * as NodeLogger from "./NodeLogger.ts"

@@ -2,31 +2,36 @@
  * Fiber placement: a host's loop run on the main thread in an Effect fiber, in slices. Between slices
  * the fiber yields; with nothing to do it waits on the host's bell with `Atomics.waitAsync`, so the
  * event loop keeps running (for stages that do I/O, or that must live beside main-thread resources).
+ * It never waits synchronously: a pass takes no more than its output and dead-letter rings can hold,
+ * and should a pass still fill its dead-letter ring, `readDeadLetters` empties it on this thread.
  */
 import { Effect } from "effect"
 import { awaitBell } from "./awaitBell.ts"
 import { Doorbell } from "./kernel/doorbell.ts"
-import { buildRunner, type HostedDefinition, type HostSpec } from "./kernel/host.ts"
+import { buildRunner, type HostedDefinition, type HostOutcome, type HostSpec, outcomeOf, startFailed } from "./kernel/host.ts"
 import { makeNanoClock } from "./kernel/nanoClock.ts"
-import type { HostOutcome } from "../StageHost.ts"
+import type { StageRunner } from "./kernel/stageRunner.ts"
 
 /** Passes per slice before the fiber yields to the event loop. */
 const PASSES_PER_SLICE = 64
 
-export const runInFiber = (spec: HostSpec, definitions: ReadonlyArray<HostedDefinition>): Effect.Effect<HostOutcome> =>
+export const runInFiber = (
+  spec: HostSpec,
+  definitions: ReadonlyArray<HostedDefinition>,
+  readDeadLetters: () => void
+): Effect.Effect<HostOutcome> =>
   Effect.suspend(() => {
-    const runner = buildRunner(spec, definitions)
+    let runner: StageRunner
+    try {
+      runner = buildRunner(spec, definitions, { waitForSpace: readDeadLetters })
+    } catch (e) {
+      return Effect.succeed(startFailed(e, 0))
+    }
     const bell = new Doorbell(spec.bell)
     const clock = makeNanoClock(spec.epochNs)
     const loop: Effect.Effect<HostOutcome> = Effect.suspend(() => {
       const r = runner.runSlice(PASSES_PER_SLICE)
-      if (typeof r !== "number") {
-        return Effect.succeed<HostOutcome>(
-          r._tag === "Crashed"
-            ? { _tag: "Crashed", member: r.member, message: r.error instanceof Error ? (r.error.stack ?? r.error.message) : String(r.error) }
-            : r
-        )
-      }
+      if (typeof r !== "number") return Effect.succeed(outcomeOf(r))
       const next = r > 0
         ? Effect.yieldNow
         : awaitBell(bell, () => runner.ready(), Math.max(0, (runner.wakeAtNs() - clock.nowNs()) / 1e6))

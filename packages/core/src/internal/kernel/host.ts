@@ -1,7 +1,8 @@
 /**
  * A host is one loop (a thread) running a fused chain of stages. `HostSpec` is everything it needs,
- * as plain structured-cloneable data (shared buffers, handles, module URLs, decoded configs), so the
- * same spec runs in a worker or in the calling thread. `buildRunner` turns it into a `StageRunner`.
+ * as plain structured-cloneable data (shared buffers, handles, module URLs, decoded configs, the
+ * layouts the planner resolved), so the same spec runs in a worker or in the calling thread.
+ * `buildRunner` turns it into a `StageRunner`; `runHost` loads, builds and runs one to its end.
  */
 import { Doorbell, type DoorbellRef } from "./doorbell.ts"
 import {
@@ -11,16 +12,17 @@ import {
   RingEmitter,
   RoutingEmitter,
   ScratchEmitter,
-  SinkEmitter
+  SinkEmitter,
+  type SpaceWaiter
 } from "./emitters.ts"
 import * as C from "./hostControlDescriptor.ts"
 import type { BackoffOptions } from "./idleStrategy.ts"
 import { makeNanoClock } from "./nanoClock.ts"
 import { type RingHandle, RingProducer } from "./oneToOneRing.ts"
-import type { FieldSpec, Layout } from "./recordLayout.ts"
+import { type FieldSpec, type FieldType, type Layout, layoutFromEntries } from "./recordLayout.ts"
 import type { SourceLogic, StageContext, StageLogic } from "./stageLogic.ts"
 import { StageStatsWriter, statsRef } from "./stageStats.ts"
-import { type ChainMember, StageRunner } from "./stageRunner.ts"
+import { type ChainMember, type RunOutcome, StageRunner } from "./stageRunner.ts"
 
 /** The parts of a stage definition a host reads (the public `StageDefinition` has them all). */
 export interface HostedDefinition {
@@ -34,11 +36,46 @@ export interface HostedDefinition {
   readonly make: (config: any, context?: StageContext) => StageLogic<FieldSpec, FieldSpec> | SourceLogic<FieldSpec>
 }
 
+/** How a host's loop ended, as plain data (a worker posts it to the control plane). */
+export type HostOutcome =
+  | { readonly _tag: "Drained" }
+  | { readonly _tag: "Aborted" }
+  /** A stage's code threw while running; `member` indexes the host's members. */
+  | { readonly _tag: "Crashed"; readonly member: number; readonly message: string }
+  /** The loop could not start: a stage module did not load, or a stage's `make` threw. */
+  | { readonly _tag: "StartFailed"; readonly member: number; readonly message: string }
+  /** The thread itself died (terminated, uncaught error). */
+  | { readonly _tag: "Died"; readonly message: string }
+
+/** Thrown by `buildRunner` when member `member` could not be made. */
+export class StartFailure extends Error {
+  readonly member: number
+  constructor(member: number, cause: unknown) {
+    super(errorMessage(cause))
+    this.member = member
+  }
+}
+
+export const errorMessage = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e))
+
 export type HostOutput =
   | { readonly _tag: "Ring"; readonly handle: RingHandle }
   | { readonly _tag: "Partition"; readonly handles: ReadonlyArray<RingHandle>; readonly key: string }
   | { readonly _tag: "Broadcast"; readonly handles: ReadonlyArray<RingHandle> }
   | { readonly _tag: "None" }
+
+/** A layout as plain data (what crosses to a worker); `layoutOf` rebuilds the same offsets and stride. */
+export interface LayoutSpec {
+  readonly name: string
+  readonly fields: ReadonlyArray<readonly [string, FieldType]>
+}
+
+export const layoutSpecOf = (layout: Layout): LayoutSpec => ({
+  name: layout.name,
+  fields: layout.fields.map((f) => [f.name, f.type] as const)
+})
+
+export const layoutOf = (spec: LayoutSpec): Layout => layoutFromEntries(spec.name, spec.fields)
 
 export interface HostMemberSpec {
   /** Module URL and stage name: a worker imports the module and finds the definition by name. */
@@ -49,6 +86,9 @@ export interface HostMemberSpec {
   readonly config: unknown
   /** Index of this instance's block in the stats buffer. */
   readonly statsIndex: number
+  /** The layouts the planner resolved for this instance (a layout-generic stage has no other). */
+  readonly input: LayoutSpec | undefined
+  readonly output: LayoutSpec | undefined
 }
 
 export interface HostSpec {
@@ -68,14 +108,26 @@ export interface HostSpec {
 
 const WINDOW = 256
 
-/** Builds the loop for `spec`; `definitions[i]` is the definition of `spec.members[i]`. */
-export const buildRunner = (spec: HostSpec, definitions: ReadonlyArray<HostedDefinition>): StageRunner => {
+/**
+ * Builds the loop for `spec`; `definitions[i]` is the definition of `spec.members[i]`. A loop that must
+ * never block its thread (a fiber on the main thread) passes `deadLetterWaiter`, called when its
+ * dead-letter ring is full mid-pass instead of parking.
+ */
+export const buildRunner = (
+  spec: HostSpec,
+  definitions: ReadonlyArray<HostedDefinition>,
+  deadLetterWaiter?: SpaceWaiter
+): StageRunner => {
   const bell = new Doorbell(spec.bell)
   const control = new Int32Array(spec.control)
+  // Counted here, before any logic is made: a start whose make() throws is a start too.
+  const restarts = Atomics.add(control, C.RUN_INDEX, 1)
   const waiter = new ParkingSpaceWaiter(bell, control, C.ABORT_INDEX)
-  const deadLetters = spec.deadLetters === undefined ? undefined : new DeadLetterWriter(spec.deadLetters, waiter)
+  const deadLetters = spec.deadLetters === undefined ? undefined : new DeadLetterWriter(spec.deadLetters, deadLetterWaiter ?? waiter)
   const clock = makeNanoClock(spec.epochNs)
   const n = spec.members.length
+  const inputs = spec.members.map((m, i) => (m.input === undefined ? definitions[i]!.input : layoutOf(m.input)))
+  const outputLayouts = spec.members.map((m, i) => (m.output === undefined ? definitions[i]!.output : layoutOf(m.output)))
   const members: Array<ChainMember> = []
   const emitters: Array<AccountingEmitter> = new Array(n)
   const outputs: Array<RingProducer> = []
@@ -83,12 +135,13 @@ export const buildRunner = (spec: HostSpec, definitions: ReadonlyArray<HostedDef
   // Build back to front: each fused emitter feeds the member after it.
   for (let i = n - 1; i >= 0; i--) {
     const def = definitions[i]!
+    const output = outputLayouts[i]
     const reasons = def.dropReasons.length
     const errors = def.errors.length
     if (i < n - 1) {
       const next = i + 1
       emitters[i] = new ScratchEmitter(
-        def.output!,
+        output!,
         spec.batchSize,
         (view, count) => runner!.deliver(next, view, 0, count),
         i,
@@ -101,18 +154,18 @@ export const buildRunner = (spec: HostSpec, definitions: ReadonlyArray<HostedDef
     const out = spec.output
     switch (out._tag) {
       case "Ring": {
-        const e = new RingEmitter(out.handle, def.output!, WINDOW, waiter, i, reasons, errors, deadLetters)
+        const e = new RingEmitter(out.handle, output!, WINDOW, waiter, i, reasons, errors, deadLetters)
         outputs.push(e.producer)
         emitters[i] = e
         break
       }
       case "Partition":
       case "Broadcast": {
-        const targets = out.handles.map((h) => new RingEmitter(h, def.output!, WINDOW, waiter, i, 0, 0, undefined))
+        const targets = out.handles.map((h) => new RingEmitter(h, output!, WINDOW, waiter, i, 0, 0, undefined))
         for (const t of targets) outputs.push(t.producer)
         emitters[i] = new RoutingEmitter(
           targets,
-          def.output!,
+          output!,
           spec.batchSize,
           out._tag === "Partition" ? out.key : undefined,
           i,
@@ -127,12 +180,17 @@ export const buildRunner = (spec: HostSpec, definitions: ReadonlyArray<HostedDef
         break
     }
   }
-  // Every member of the loop reads the loop's own clock (the one its onPoll / onTimer readings come from).
-  const context: StageContext = { nowNs: clock.nowNs }
   for (let i = 0; i < n; i++) {
     const def = definitions[i]!
     const m = spec.members[i]!
-    const logic = def.make(m.config, context)
+    // Every member of the loop reads the loop's own clock (the one its onPoll / onTimer readings come from).
+    const context: StageContext = { nowNs: clock.nowNs, input: inputs[i], output: outputLayouts[i], restarts }
+    let logic: StageLogic<FieldSpec, FieldSpec> | SourceLogic<FieldSpec>
+    try {
+      logic = def.make(m.config, context)
+    } catch (e) {
+      throw new StartFailure(i, e)
+    }
     members.push({
       name: m.instance,
       logic,
@@ -145,7 +203,7 @@ export const buildRunner = (spec: HostSpec, definitions: ReadonlyArray<HostedDef
   runner = new StageRunner({
     members,
     inputs: spec.inputs,
-    inputLayout: definitions[0]!.input,
+    inputLayout: inputs[0],
     outputs,
     deadLetters,
     control: spec.control,
@@ -172,3 +230,33 @@ export const findDefinition = (exports: Record<string, unknown>, stage: string, 
   }
   throw new RangeError(`module ${module} exports no stage named "${stage}"`)
 }
+
+/**
+ * Loads the stage modules `spec` names (with `importModule`, e.g. `(url) => import(url)`), builds its
+ * loop and runs it on the calling thread to its end. Never throws: a module that does not load or a
+ * `make` that throws is `StartFailed`, a throw while running is `Crashed`.
+ */
+export const runHost = async (
+  spec: HostSpec,
+  importModule: (url: string) => Promise<Record<string, unknown>>
+): Promise<HostOutcome> => {
+  const definitions: Array<HostedDefinition> = []
+  let runner: StageRunner
+  try {
+    for (const m of spec.members) definitions.push(findDefinition(await importModule(m.module), m.stage, m.module))
+    runner = buildRunner(spec, definitions)
+  } catch (e) {
+    return startFailed(e, Math.min(definitions.length, spec.members.length - 1))
+  }
+  return outcomeOf(runner.run())
+}
+
+/** A start that threw: `member` is the one being loaded or made. */
+export const startFailed = (e: unknown, member: number): HostOutcome =>
+  e instanceof StartFailure
+    ? { _tag: "StartFailed", member: e.member, message: e.message }
+    : { _tag: "StartFailed", member, message: errorMessage(e) }
+
+/** A loop's outcome as plain data (a crash's error becomes its message and stack). */
+export const outcomeOf = (r: RunOutcome): HostOutcome =>
+  r._tag === "Crashed" ? { _tag: "Crashed", member: r.member, message: errorMessage(r.error) } : r

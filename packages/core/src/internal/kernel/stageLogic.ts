@@ -10,7 +10,7 @@
  * `emit(accounts)` (possibly many inputs in one output, e.g. a bundle), `account(n)` (delivered with no
  * output record: sinks), `drop(reason)`, `deadLetter(code)`, or `retained()` (still held in state).
  */
-import type { FieldSpec, RecordView } from "./recordLayout.ts"
+import type { FieldSpec, Layout, RecordView } from "./recordLayout.ts"
 
 export interface Emitter<O extends FieldSpec = FieldSpec> {
   /** Where emitted records are written: `view.fields.x.set(slot, v)` for the slot `emit` returned. */
@@ -66,14 +66,22 @@ export interface SourceLogic<O extends FieldSpec = FieldSpec> {
 }
 
 /**
- * What the loop hands `make(config, context)` besides the config: the pipeline clock, for logic that
- * needs the time inside `onBatch` (which gets none). `nowNs()` reads this thread's calibrated clock, in
- * ns since the pipeline epoch: the clock of `onPoll`/`onTimer` readings and of Ingress' `tsNs`,
- * comparable across threads. Optional: code that drives logic directly may pass its own (a test's
- * `nowNs`) or none.
+ * What the loop hands `make(config, context)` besides the config. Optional: code that drives logic
+ * directly may pass its own (a test's `nowNs`) or none; a pipeline always sets every field.
  */
 export interface StageContext {
+  /**
+   * The pipeline clock, for logic that needs the time inside `onBatch` (which gets none): this
+   * thread's calibrated clock, in ns since the pipeline epoch — the clock of `onPoll`/`onTimer`
+   * readings and of Ingress' `tsNs`, comparable across threads.
+   */
   readonly nowNs: () => number
+  /** The layout of the records `onBatch` receives (a layout-generic stage's resolved one); none for a source. */
+  readonly input?: Layout | undefined
+  /** The layout of the records the stage emits (`out.view.layout`); none for a sink. */
+  readonly output?: Layout | undefined
+  /** Earlier starts of this stage's loop in this run: 0 on the first start, n after n restarts. */
+  readonly restarts?: number | undefined
 }
 
 /** What a source's `onPoll` returns when it will produce nothing more. */

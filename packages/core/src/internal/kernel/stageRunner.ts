@@ -143,8 +143,10 @@ export class StageRunner {
 
   private hasWork(): boolean {
     if (Atomics.load(this.control, C.ABORT_INDEX) !== 0) return true
-    // A full output means nothing can move until the consumer releases (it rings this bell).
+    // A full output means nothing can move until the consumer releases (it rings this bell); so does a
+    // full dead-letter ring (the control plane's reader rings it).
     for (let i = 0; i < this.o.outputs.length; i++) if (this.o.outputs[i]!.freeSlots() === 0) return false
+    if (this.o.deadLetters !== undefined && this.o.deadLetters.producer.freeSlots() === 0) return false
     const now = this.o.nowNs()
     if (this.timerDueNs() <= now) return true
     if (this.source !== undefined) {
@@ -162,7 +164,6 @@ export class StageRunner {
     if (this.begun) return
     this.begun = true
     for (const m of this.o.members) m.stats.setState(S.StageState.Running)
-    Atomics.add(this.control, C.RUN_INDEX, 1)
     // The suspect follows the records the first member retained when it crashed: those come first.
     this.quarantineAt = Atomics.load(this.control, C.QUARANTINE_INDEX) !== 0
       ? this.first.stats.get(S.RETAINED_OFFSET)
@@ -221,6 +222,12 @@ export class StageRunner {
     // host must not block; a worker then never publishes early). A full output: nothing to do.
     for (let i = 0; i < o.outputs.length; i++) {
       const room = o.outputs[i]!.freeSlots()
+      if (room < max) max = room
+    }
+    // Nor more than the dead-letter ring can take, should every record fail: the reader of that ring
+    // is the control plane, on the main thread, which a fiber host must never wait for.
+    if (o.deadLetters !== undefined) {
+      const room = o.deadLetters.producer.freeSlots()
       if (room < max) max = room
     }
     if (max === 0) return 0

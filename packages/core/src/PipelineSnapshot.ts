@@ -1,0 +1,81 @@
+/**
+ * What a running pipeline looks like at one instant, as plain data: per stage its shared-memory
+ * counters (`StageSnapshot`), per ring its fill (`RingSnapshot`), health, and the distinct-error table.
+ * `handle.stats()`, `handle.health()` and `handle.errorSummary()` return these; `Ledger.make` and the
+ * ops server read them.
+ *
+ * @since 0.1.0
+ */
+import type { StageCounters } from "./internal/kernel/stageStats.ts"
+import type { RecordFailed } from "./PipelineError.ts"
+
+/**
+ * One stage instance: its counters (in, emitted, written, dropped by reason, dead-lettered by code,
+ * retained, redelivered, duplicated, lost, restarts, crashes, latency, state), where it runs, and the
+ * names of its drop reasons and error codes.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface StageSnapshot extends StageCounters {
+  readonly stage: string
+  readonly definition: string
+  readonly host: string
+  readonly dropReasons: ReadonlyArray<string>
+  readonly errors: ReadonlyArray<string>
+}
+
+/**
+ * One ring between two hosts: records published and not yet released (`fill`), and whether its
+ * producer closed it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RingSnapshot {
+  readonly name: string
+  readonly from: string
+  readonly to: string
+  readonly capacity: number
+  readonly fill: number
+  readonly closed: boolean
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Snapshot {
+  readonly stages: ReadonlyArray<StageSnapshot>
+  readonly rings: ReadonlyArray<RingSnapshot>
+}
+
+/**
+ * Liveness and readiness in one: `ready` is false while starting, while draining, after the run ended,
+ * and when a stage failed or was stopped; `reasons` says why.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Health {
+  readonly status: "starting" | "running" | "draining" | "done" | "failed"
+  readonly ready: boolean
+  readonly reasons: ReadonlyArray<string>
+  readonly stages: ReadonlyArray<{ readonly stage: string; readonly state: string; readonly restarts: number; readonly crashes: number }>
+}
+
+/**
+ * One distinct error of one stage, over the whole run: how many records failed with it, when it was
+ * first and last seen, and the most recent such record.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ErrorSummary {
+  readonly stage: string
+  readonly error: string
+  readonly count: number
+  readonly firstSeenMs: number
+  readonly lastSeenMs: number
+  readonly sample: RecordFailed
+}

@@ -1,0 +1,145 @@
+/**
+ * A plan made real: the shared memory it describes (bells, rings, stats blocks, control blocks,
+ * dead-letter rings) and one `HostSpec` per host, plus the control plane's reads and writes of that
+ * memory (snapshots, lifecycle signals, a host's stats blocks).
+ */
+import { Doorbell, DOORBELL_STRIDE_BYTES, type DoorbellRef } from "./kernel/doorbell.ts"
+import { type HostOutput, type HostSpec, layoutSpecOf } from "./kernel/host.ts"
+import * as C from "./kernel/hostControlDescriptor.ts"
+import type { BackoffOptions } from "./kernel/idleStrategy.ts"
+import { absoluteNs } from "./kernel/nanoClock.ts"
+import { makeRing, RingMonitor, type RingHandle } from "./kernel/oneToOneRing.ts"
+import { makeStatsBuffer, readStageStats, statsRef } from "./kernel/stageStats.ts"
+import * as S from "./kernel/stageStatsDescriptor.ts"
+import type { Snapshot } from "../PipelineSnapshot.ts"
+import type { Plan, PlannedHost, PlannedStage } from "./planner.ts"
+
+export interface WiredHost {
+  readonly plan: PlannedHost
+  readonly spec: HostSpec
+  readonly stages: ReadonlyArray<PlannedStage>
+}
+
+export interface WiredRing {
+  readonly name: string
+  readonly from: string
+  readonly to: string
+  readonly handle: RingHandle
+}
+
+export interface Wiring {
+  readonly plan: Plan
+  readonly hosts: ReadonlyArray<WiredHost>
+  readonly rings: ReadonlyArray<WiredRing>
+  readonly stats: SharedArrayBuffer
+  /** The bell the control plane's dead-letter reader parks on: every dead-letter ring rings it. */
+  readonly deadLetterBell: DoorbellRef
+}
+
+export interface WireOptions {
+  readonly idle: "spin" | BackoffOptions
+  readonly maxRecordCrashes: number
+  readonly deadLetterRingCapacity: number
+}
+
+/** Allocates the plan's memory and builds each host's spec. */
+export const wire = (plan: Plan, options: WireOptions): Wiring => {
+  const epochNs = absoluteNs()
+  // One bell per host, then the dead-letter reader's, each on its own cache lines.
+  const bells = new SharedArrayBuffer((plan.hosts.length + 1) * DOORBELL_STRIDE_BYTES)
+  const bellOf = (h: number): DoorbellRef => ({ buffer: bells, byteOffset: h * DOORBELL_STRIDE_BYTES })
+  const deadLetterBell = bellOf(plan.hosts.length)
+  const stats = makeStatsBuffer(plan.stages.length)
+  const handles = plan.rings.map((r) =>
+    makeRing({ capacity: plan.ringCapacity, slotBytes: r.slotBytes, consumerBell: bellOf(r.consumer), producerBell: bellOf(r.producer) })
+  )
+  const hosts = plan.hosts.map((h, index): WiredHost => {
+    const stages = h.stages.map((i) => plan.stages[i]!)
+    const out = h.output
+    const output: HostOutput = out._tag === "None"
+      ? out
+      : out._tag === "Ring"
+      ? { _tag: "Ring", handle: handles[out.ring]! }
+      : { _tag: "Partition", handles: out.rings.map((r) => handles[r]!), key: out.key }
+    return {
+      plan: h,
+      stages,
+      spec: {
+        name: h.name,
+        members: stages.map((s) => ({
+          module: s.definition.module,
+          stage: s.definition.name,
+          instance: s.name,
+          config: s.config,
+          statsIndex: s.statsIndex,
+          input: s.input === undefined ? undefined : layoutSpecOf(s.input),
+          output: s.output === undefined ? undefined : layoutSpecOf(s.output)
+        })),
+        inputs: h.inputs.map((r) => handles[r]!),
+        output,
+        deadLetters: makeRing({
+          capacity: options.deadLetterRingCapacity,
+          slotBytes: h.deadLetterSlotBytes,
+          consumerBell: deadLetterBell,
+          producerBell: bellOf(index)
+        }),
+        stats,
+        control: C.makeControlBlock(),
+        bell: bellOf(index),
+        batchSize: plan.batchSize,
+        idle: options.idle,
+        maxRecordCrashes: options.maxRecordCrashes,
+        epochNs
+      }
+    }
+  })
+  const rings = plan.rings.map((r, i) => ({
+    name: r.name,
+    from: plan.hosts[r.producer]!.name,
+    to: plan.hosts[r.consumer]!.name,
+    handle: handles[i]!
+  }))
+  return { plan, hosts, rings, stats, deadLetterBell }
+}
+
+/** Every stage's counters and every ring's fill, now. */
+export const snapshot = (w: Wiring): Snapshot => ({
+  stages: w.plan.stages.map((s) => ({
+    stage: s.name,
+    definition: s.definition.name,
+    host: w.plan.hosts[s.host]!.name,
+    dropReasons: s.definition.dropReasons,
+    errors: s.definition.errors,
+    ...readStageStats(statsRef(w.stats, s.statsIndex))
+  })),
+  rings: w.rings.map((r) => {
+    const m = new RingMonitor(r.handle)
+    return { name: r.name, from: r.from, to: r.to, capacity: r.handle.capacity, fill: m.fill(), closed: m.isClosed() }
+  })
+})
+
+/** A stage's stats block as f64 words (the control plane writes only what no loop is writing). */
+export const statsBlock = (w: Wiring, stage: PlannedStage): Float64Array =>
+  new Float64Array(w.stats, stage.statsIndex * S.STATS_BLOCK_BYTES, S.STATS_BLOCK_BYTES / 8)
+
+export const setState = (w: Wiring, stage: PlannedStage, state: S.StageState): void => {
+  // publish: the lifecycle change, read by snapshots.
+  Atomics.store(new Int32Array(w.stats, stage.statsIndex * S.STATS_BLOCK_BYTES, 4), S.STATE_OFFSET >> 2, state)
+}
+
+/** Tells hosts to stop (`C.STOP_INDEX`: sources stop and drain) or to abort (`C.ABORT_INDEX`). */
+export const signalHosts = (hosts: ReadonlyArray<WiredHost>, index: number): void => {
+  for (const h of hosts) {
+    // publish: the request; the bell below wakes a parked host to see it.
+    Atomics.store(new Int32Array(h.spec.control), index, 1)
+    new Doorbell(h.spec.bell).ring()
+    // A host parked on a full output waits on the same bell; ring it armed or not.
+    Atomics.notify(new Int32Array(h.spec.bell.buffer), h.spec.bell.byteOffset >> 2)
+  }
+}
+
+/** The rings a host produces into. */
+export const outputHandles = (h: WiredHost): ReadonlyArray<RingHandle> => {
+  const out = h.spec.output
+  return out._tag === "Ring" ? [out.handle] : out._tag === "None" ? [] : out.handles
+}
