@@ -7,12 +7,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Sequenced } from "@velox/core/stages"
 import { NodeJournalUnsafe } from "@velox/node"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 const PROGRAM = new URL("../fixtures/journalFullDisk.ts", import.meta.url).pathname
+const PIPELINE = new URL("../fixtures/journalSinkFullDisk.ts", import.meta.url).pathname
 /** 256 KiB, in the 1024-byte blocks of bash's `ulimit -f`. */
 const LIMIT_BLOCKS = 256
 
@@ -47,6 +48,30 @@ describe("journal on a full disk", () => {
       }
       reader.close()
       assert.strictEqual(expected, result.written)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it("in a pipeline, the journal sink's DiskFull crashes the stage, supervision gives up, the run fails and drains", () => {
+    const root = mkdtempSync(join(tmpdir(), "velox-full-sink-"))
+    const directory = join(root, "journal")
+    try {
+      const run = spawnSync("bash", ["-c", `ulimit -f ${LIMIT_BLOCKS} && exec "$0" "$1" "$2"`, process.execPath, PIPELINE, directory], {
+        encoding: "utf8",
+        timeout: 90_000
+      })
+      const output = run.stdout + run.stderr
+      assert.isNull(run.signal, output)
+      assert.strictEqual(run.status, 1, output)
+      assert.include(output, "DiskFull")
+      assert.include(output, "EFBIG")
+      assert.match(output, /StageCrashed|gave up|given up/i)
+      // The ledger printed after the drain accounts for what the stopped sink could not take.
+      assert.include(output, "StageStopped")
+      const info = NodeJournalUnsafe.info(directory, { verify: true })
+      assert.isAbove(info.records, 0)
+      assert.isAtMost(info.bytes, LIMIT_BLOCKS * 1024)
     } finally {
       rmSync(root, { recursive: true, force: true })
     }

@@ -7,7 +7,8 @@
  * Accounting and backpressure. A record appended to the open batch is *retained* (it stays unreleased
  * in the sink's input ring) until its batch is written; then it is delivered (`out.account`). So a
  * crash of the sink loses no record: what was not written comes again from the ring (records written
- * by the pass that crashed may be written twice: at-least-once, like any sink's side effect). A
+ * by the pass that crashed may be written twice: at-least-once, like any sink's side effect; see
+ * "Placement" for when the ring can give them back). A
  * journal that lags — a slow disk, an fsync per batch — blocks the sink's loop, its input ring fills
  * and upstream waits: nothing is dropped unless the pipeline says so. Keep `batchRecords` below the
  * ring capacity (the run checks: retained records must fit in the ring).
@@ -20,8 +21,10 @@
  * start and the run (`StartFailed`); a write that fails (a full disk) crashes the stage with the
  * `JournalFault`, and its supervision decides (restart with backoff, by default).
  *
- * Place it in a worker (the default when it follows a worker's stages): its writes and fsyncs then
- * block only that loop.
+ * Placement. Give the sink a loop of its own (`placement: "worker"`): its writes and fsyncs then block
+ * only that loop, and the records of its open batch wait in its input ring, so a crash loses none.
+ * Fused after other stages it works the same, but a crash loses the open batch's records (counted as
+ * `lost` in the ledger): there is no ring in front of it to give them back.
  *
  * @example
  * ```ts
@@ -32,7 +35,7 @@
  *
  * const stats = NodeJournal.makeStats()
  * const pipeline = Pipeline.from(Counter, { count: 1_000_000 })
- *   .to(NodeJournalSink.sink, { directory: "counter.journal", fsync: "drain", stats })
+ *   .to(NodeJournalSink.sink, { directory: "counter.journal", fsync: "drain", stats }, { placement: "worker" })
  *
  * NodePipelineRuntime.runMain(Effect.gen(function*() {
  *   const handle = yield* Pipeline.run(pipeline)
