@@ -158,4 +158,38 @@ describe("JournalDescriptor", () => {
     assert.isFalse(D.sameFields(Reordered, Tick))
     assert.strictEqual(D.layoutSignature(Tick), "Tick{seq:f64,symbol:u32,size:u32,price:f64,tsNs:f64}")
   })
+
+  it("the payload checksum is pinned by a check value and sees every change to one or two words", () => {
+    // The check value pins the definition: a change to the algorithm must be a new format version.
+    assert.strictEqual(D.payloadChecksum(new TextEncoder().encode("123456789abcdef0")), 0x2e00f5f9)
+    assert.throws(() => D.payloadChecksum(new Uint8Array(6)), /whole 32-bit words/)
+    const words = Uint32Array.from({ length: 64 }, (_, i) => ((i + 1) * 2654435761) >>> 0)
+    const sum = (w: Uint32Array) => D.payloadChecksum(new Uint8Array(w.buffer))
+    const base = sum(words)
+    const changed = (f: (w: Uint32Array) => void) => {
+      const copy = words.slice()
+      f(copy)
+      return sum(copy)
+    }
+    for (let i = 0; i < words.length; i++) {
+      assert.notStrictEqual(changed((w) => (w[i] = (w[i]! ^ 1) >>> 0)), base, `bit 0 of word ${i}`)
+      assert.notStrictEqual(changed((w) => (w[i] = (w[i]! ^ 0x80000000) >>> 0)), base, `bit 31 of word ${i}`)
+      assert.notStrictEqual(changed((w) => (w[i] = 0)), base, `word ${i} zeroed`)
+    }
+    // Two words changed by +d and -d (what a plain sum misses), and two words swapped.
+    for (const [i, j] of [[0, 4], [1, 2], [5, 61], [3, 63]] as const) {
+      assert.notStrictEqual(changed((w) => {
+        w[i] = (w[i]! + 12345) >>> 0
+        w[j] = (w[j]! - 12345) >>> 0
+      }), base, `+d at ${i}, -d at ${j}`)
+      assert.notStrictEqual(changed((w) => {
+        const t = w[i]!
+        w[i] = w[j]!
+        w[j] = t
+      }), base, `words ${i} and ${j} swapped`)
+    }
+    // Zeros appended: a torn tail of zeros changes the length folded in.
+    assert.notStrictEqual(sum(Uint32Array.from([...words, 0, 0])), base)
+  })
 })
+

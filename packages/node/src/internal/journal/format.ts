@@ -1,7 +1,8 @@
 /**
  * Encoding and checking the journal's structures (drawn in core's `JournalDescriptor`) over byte
  * buffers: segment headers, batch headers and payloads, sealed segments' index and trailer. CRC-32
- * comes from `node:zlib` (native, the descriptor's CRC-32/ISO-HDLC).
+ * comes from `node:zlib` (native, the descriptor's CRC-32/ISO-HDLC); a batch's payload checksum from
+ * `payloadChecksum.ts` (WebAssembly SIMD), over buffers in its memory.
  *
  * Checks return codes rather than throw: a bad batch at the tail of the active segment is an
  * expected condition (a torn or unfinished write), and the caller decides what it means.
@@ -9,6 +10,7 @@
 import type { RecordLayout } from "@velox/core"
 import * as D from "@velox/core/JournalDescriptor"
 import { crc32 } from "node:zlib"
+import type { ChecksumBuffer } from "./payloadChecksum.ts"
 
 export const checksum = (bytes: Uint8Array, initial = 0): number => crc32(bytes, initial)
 
@@ -185,19 +187,20 @@ export const writeBatchHeader = (
 }
 
 /**
- * Checks the batch at `at` of `bytes` (`available` bytes from `at` are valid in the buffer). Returns
- * its size in bytes, or a negative {@link BatchCheck} code. `expectedSequence` < 0 skips the sequence
- * check; `verifyPayload` false checks the header only (for skipping over batches).
+ * Checks the batch at `at` of `buffer` (`available` bytes from `at` are valid in it). Returns its size
+ * in bytes, or a negative {@link BatchCheck} code. `expectedSequence` < 0 skips the sequence check;
+ * `verifyPayload` false checks the header only (for skipping over batches).
  */
 export const checkBatch = (
-  bytes: Uint8Array,
-  dv: DataView,
+  buffer: ChecksumBuffer,
   at: number,
   available: number,
   recordBytes: number,
   expectedSequence: number,
   verifyPayload: boolean
 ): number => {
+  const bytes = buffer.bytes
+  const dv = buffer.dv
   if (available < D.BATCH_HEADER_BYTES) return BatchCheck.Incomplete
   if (dv.getUint32(at + D.BATCH_MAGIC_OFFSET, true) !== D.BATCH_MAGIC) return BatchCheck.BadMagic
   if (
@@ -213,7 +216,7 @@ export const checkBatch = (
   if (available < size) return BatchCheck.Incomplete
   if (
     verifyPayload &&
-    checksum(bytes.subarray(at + D.BATCH_HEADER_BYTES, at + size)) !== dv.getUint32(at + D.BATCH_PAYLOAD_CHECKSUM_OFFSET, true)
+    buffer.sum(at + D.BATCH_HEADER_BYTES, size - D.BATCH_HEADER_BYTES) !== dv.getUint32(at + D.BATCH_PAYLOAD_CHECKSUM_OFFSET, true)
   ) return BatchCheck.BadPayloadChecksum
   return size
 }

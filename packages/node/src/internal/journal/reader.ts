@@ -3,9 +3,10 @@
  * checks every batch it returns (magic, both checksums, sequence continuity) and never returns a
  * record that fails.
  *
- * It reads big chunks (`chunkBytes`, default 4 MiB) with positional reads and hands out each batch
- * in place: `bytes`/`words` are the chunk buffer, `batchByteOffset` the batch's first record in it,
- * valid until the next `next()`. No copy, no allocation per batch.
+ * It reads big chunks (`chunkBytes`, default 4 MiB) with positional reads, straight into WebAssembly
+ * memory where the payload checksum runs, and hands out each batch in place: `bytes`/`words` are the
+ * chunk buffer, `batchByteOffset` the batch's first record in it, valid until the next `next()`. No
+ * copy, no allocation per batch.
  *
  * Where it starts: a sequence or a time is found through the segments' names and trailers and the
  * sealed segments' sparse index (a binary search), then a short walk; only the active segment, which
@@ -50,6 +51,7 @@ import {
   readTrailer,
   type SegmentFile
 } from "./segments.ts"
+import { ChecksumBuffer } from "./payloadChecksum.ts"
 import { WRITER_DEFAULTS } from "./writer.ts"
 
 /** Where a reader starts. A time is on the journal's time axis (its time field, or wall-clock ns). */
@@ -79,6 +81,8 @@ export class JournalReader {
   bytes: Uint8Array
   words: Int32Array
   private dv: DataView
+  /** The chunk's memory, which can checksum its own ranges. */
+  private readonly buffer: ChecksumBuffer
   /** Byte offset in `bytes` of the current batch's first record. */
   batchByteOffset = 0
   batchCount = 0
@@ -121,9 +125,10 @@ export class JournalReader {
     this.readTime = timeInfo === undefined ? undefined : fieldReader(timeInfo.type)
     const chunk = config.chunkBytes ?? DEFAULT_CHUNK_BYTES
     if (!(Number.isInteger(chunk) && chunk >= 4096)) throw new RangeError(`chunkBytes must be an integer ≥ 4096: chunkBytes=${chunk}`)
-    this.bytes = new Uint8Array(chunk)
+    this.buffer = new ChecksumBuffer(chunk)
+    this.bytes = this.buffer.bytes
     this.words = new Int32Array(this.bytes.buffer)
-    this.dv = new DataView(this.bytes.buffer)
+    this.dv = this.buffer.dv
     try {
       this.seek(catalog.segments, config.from ?? "start")
     } catch (e) {
@@ -237,7 +242,7 @@ export class JournalReader {
         available = this.load(limit)
         o = 0
       }
-      const size = checkBatch(this.bytes, this.dv, o, Math.min(available, limit - this.pos), this.recordBytes, this.expected, true)
+      const size = checkBatch(this.buffer, o, Math.min(available, limit - this.pos), this.recordBytes, this.expected, true)
       if (size < 0) {
         if (this.trailer === undefined) {
           // Cut short at the size last seen: the file may have grown since.
@@ -282,9 +287,10 @@ export class JournalReader {
       const size = this.announcedSize(0)
       if (size > this.bytes.length && size <= limit - this.pos) {
         // A batch bigger than the chunk: grow to hold it (batches are bounded by MAX_BATCH_RECORDS).
-        this.bytes = new Uint8Array(size)
+        this.buffer.ensure(size)
+        this.bytes = this.buffer.bytes
         this.words = new Int32Array(this.bytes.buffer)
-        this.dv = new DataView(this.bytes.buffer)
+        this.dv = this.buffer.dv
         want = size
         this.bufferLength = readAt(this.fd, this.file!.path, this.bytes, 0, want, this.pos)
       }

@@ -35,6 +35,7 @@ import {
   segmentHeaderSize,
   type Trailer
 } from "./format.ts"
+import { ChecksumBuffer } from "./payloadChecksum.ts"
 
 export interface SegmentFile {
   readonly baseSequence: number
@@ -210,8 +211,7 @@ export const scanSegment = (
   indexIntervalBytes: number
 ): Scan => {
   const index = new IndexBuilder(indexIntervalBytes)
-  let buffer = new Uint8Array(SCAN_CHUNK_BYTES)
-  let dv = new DataView(buffer.buffer)
+  const buffer = new ChecksumBuffer(SCAN_CHUNK_BYTES)
   let bufferStart = header.headerBytes
   let bufferEnd = bufferStart
   let at = header.headerBytes
@@ -222,28 +222,24 @@ export const scanSegment = (
     if (at >= end) break
     let available = bufferEnd - at
     const want = available >= D.BATCH_HEADER_BYTES
-      ? D.batchBytes(Math.min(dv.getUint32(at - bufferStart + D.BATCH_COUNT_OFFSET, true), D.MAX_BATCH_RECORDS), header.recordBytes)
+      ? D.batchBytes(Math.min(buffer.dv.getUint32(at - bufferStart + D.BATCH_COUNT_OFFSET, true), D.MAX_BATCH_RECORDS), header.recordBytes)
       : D.BATCH_HEADER_BYTES
     if (available < want && bufferEnd < end) {
       // Refill from `at`, growing the buffer for a batch bigger than it (bounded by the file).
-      const need = Math.min(Math.max(want, SCAN_CHUNK_BYTES), end - at)
-      if (need > buffer.length) {
-        buffer = new Uint8Array(need)
-        dv = new DataView(buffer.buffer)
-      }
-      const got = readAt(fd, file.path, buffer, 0, Math.min(buffer.length, end - at), at)
+      buffer.ensure(Math.min(Math.max(want, SCAN_CHUNK_BYTES), end - at))
+      const got = readAt(fd, file.path, buffer.bytes, 0, Math.min(buffer.bytes.length, end - at), at)
       bufferStart = at
       bufferEnd = at + got
       available = got
     }
-    const size = checkBatch(buffer, dv, at - bufferStart, Math.min(available, end - at), header.recordBytes, sequence, true)
+    const size = checkBatch(buffer, at - bufferStart, Math.min(available, end - at), header.recordBytes, sequence, true)
     if (size < 0) {
       stoppedBy = size
       break
     }
     const o = at - bufferStart
-    index.add(at, sequence, batchFirstTime(dv, o), batchLastTime(dv, o))
-    sequence += batchCount(dv, o)
+    index.add(at, sequence, batchFirstTime(buffer.dv, o), batchLastTime(buffer.dv, o))
+    sequence += batchCount(buffer.dv, o)
     batches++
     at += size
   }
@@ -271,21 +267,22 @@ export const findValidBatch = (
   end: number,
   minSequence: number
 ): number => {
-  const buffer = new Uint8Array(SCAN_CHUNK_BYTES)
-  const dv = new DataView(buffer.buffer)
+  const buffer = new ChecksumBuffer(SCAN_CHUNK_BYTES)
+  const dv = buffer.dv
+  const whole = new ChecksumBuffer(D.BATCH_HEADER_BYTES)
   for (let start = from; start + D.BATCH_HEADER_BYTES <= end; start += SCAN_CHUNK_BYTES - D.BATCH_HEADER_BYTES) {
-    const got = readAt(fd, file.path, buffer, 0, Math.min(SCAN_CHUNK_BYTES, end - start), start)
+    const got = readAt(fd, file.path, buffer.bytes, 0, Math.min(SCAN_CHUNK_BYTES, end - start), start)
     for (let o = 0; o + D.BATCH_HEADER_BYTES <= got; o += D.ALIGNMENT) {
       if (dv.getUint32(o + D.BATCH_MAGIC_OFFSET, true) !== D.BATCH_MAGIC) continue
       // Given only its header's bytes, a batch whose header checks out is Incomplete (never a size):
       // then read it whole and check its payload too.
-      if (checkBatch(buffer, dv, o, D.BATCH_HEADER_BYTES, header.recordBytes, -1, false) !== BatchCheck.Incomplete) continue
+      if (checkBatch(buffer, o, D.BATCH_HEADER_BYTES, header.recordBytes, -1, false) !== BatchCheck.Incomplete) continue
       if (batchFirstSequence(dv, o) < minSequence) continue
       const size = D.batchBytes(batchCount(dv, o), header.recordBytes)
       if (start + o + size > end) continue
-      const whole = new Uint8Array(size)
-      readAt(fd, file.path, whole, 0, size, start + o)
-      if (checkBatch(whole, new DataView(whole.buffer), 0, size, header.recordBytes, -1, true) === size) return start + o
+      whole.ensure(size)
+      readAt(fd, file.path, whole.bytes, 0, size, start + o)
+      if (checkBatch(whole, 0, size, header.recordBytes, -1, true) === size) return start + o
     }
     if (got < SCAN_CHUNK_BYTES) break
   }

@@ -4,8 +4,9 @@
  * Synchronous and single-threaded by design: it runs inside a sink's loop (a worker), where a
  * blocking write or fsync slows only that loop, which is the backpressure a lagging journal must
  * exert. Records are copied into the open batch as they arrive (one `Uint8Array.set` per call, no
- * per-record work unless a time field is declared); a batch is written, in one positional write,
- * when it holds `batchRecords` records or has been open `batchMs`, or on `flush`/`sync`/`close`.
+ * per-record work unless a time field is declared); a batch is checksummed (WebAssembly SIMD, at
+ * memory speed) and written, in one positional write, when it holds `batchRecords` records or has
+ * been open `batchMs`, or on `flush`/`sync`/`close`.
  *
  * Durability: `written` records are in the OS (they survive a crash of the process); `durable`
  * records are fsynced (they survive a crash of the machine). The fsync policy decides when:
@@ -36,7 +37,8 @@ import {
 } from "node:fs"
 import { join } from "node:path"
 import { fromSystemError, io, JournalFault, layoutMismatch } from "./fault.ts"
-import { checksum, encodeSeal, encodeSegmentHeader, type FieldReader, fieldReader, IndexBuilder, writeBatchHeader } from "./format.ts"
+import { encodeSeal, encodeSegmentHeader, type FieldReader, fieldReader, IndexBuilder, writeBatchHeader } from "./format.ts"
+import { ChecksumBuffer } from "./payloadChecksum.ts"
 import { checkLayout, describeStop, readState, type SegmentFile } from "./segments.ts"
 import { makeStatsBuffer, StatsWriter } from "./stats.ts"
 import * as S from "./statsDescriptor.ts"
@@ -162,6 +164,7 @@ export class JournalWriter {
   private readonly timeOffset: number
 
   /** Open batch: header space, then up to `batchRecords` records. */
+  private readonly batchBuffer: ChecksumBuffer
   private readonly batch: Uint8Array
   private readonly batchView: DataView
   private pending = 0
@@ -224,8 +227,10 @@ export class JournalWriter {
     const timeInfo = this.layout.fields.find((f) => f.name === this.timeField)
     this.readTime = timeInfo === undefined ? undefined : fieldReader(timeInfo.type)
     this.timeOffset = timeInfo?.offset ?? 0
-    this.batch = new Uint8Array(D.batchBytes(this.batchRecords, this.recordBytes))
-    this.batchView = new DataView(this.batch.buffer)
+    // The open batch lives in WebAssembly memory, where its payload checksum runs.
+    this.batchBuffer = new ChecksumBuffer(D.batchBytes(this.batchRecords, this.recordBytes))
+    this.batch = this.batchBuffer.bytes
+    this.batchView = this.batchBuffer.dv
     this.statsBuffer = config.stats ?? makeStatsBuffer()
     this.stats = new StatsWriter(this.statsBuffer)
 
@@ -476,7 +481,7 @@ export class JournalWriter {
       firstSequence,
       firstTime,
       lastTime,
-      checksum(this.batch.subarray(D.BATCH_HEADER_BYTES, size))
+      this.batchBuffer.sum(D.BATCH_HEADER_BYTES, size - D.BATCH_HEADER_BYTES)
     )
     if (this.needSegment || (this.segmentEnd > this.segmentHeaderBytes && this.segmentEnd + size > this.segmentBytes)) {
       this.roll()
