@@ -344,6 +344,11 @@ export class JournalWriter {
   appendBytes(bytes: Uint8Array, byteOffset: number, count: number): void {
     this.checkOpen()
     const rb = this.recordBytes
+    if (!(byteOffset >= 0 && count >= 0 && byteOffset + count * rb <= bytes.length)) {
+      throw new RangeError(
+        `appendBytes: ${count} records of ${rb} bytes from byteOffset=${byteOffset} do not fit in ${bytes.length} bytes`
+      )
+    }
     let src = byteOffset
     let remaining = count
     while (remaining > 0) {
