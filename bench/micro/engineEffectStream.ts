@@ -36,8 +36,7 @@
  */
 import { Cause, Effect, Stream } from "effect"
 import { OrderBook, OutputCounters } from "@velox/market"
-import { validateFields } from "../../packages/market/src/internal/kernel/bundle.ts"
-import { OrderFlow } from "../../packages/market/src/internal/kernel/orderFlow.ts"
+import { OrderFlow, validateBundleFields } from "@velox/market/unsafe"
 import { bundleChecksumOf, checkBookAgainstFlow, ENGINE } from "./engineWork.ts"
 
 export interface Params {
@@ -174,7 +173,7 @@ const toBundle = (e: Engine, maxSize: number) => (updates: ReadonlyArray<BookUpd
 
 // The fold's accumulator is one mutable tally (no allocation per bundle).
 const tally = (t: Tally, b: Bundle): Tally => {
-  if (validateFields(b.count, b.reason, b.firstTxId, b.lastTxId, MAX_COUNT) !== 0) {
+  if (validateBundleFields(b.count, b.reason, b.firstTxId, b.lastTxId, MAX_COUNT) !== 0) {
     t.invalid++
     return t
   }

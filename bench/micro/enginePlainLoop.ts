@@ -31,8 +31,7 @@
  * level, to what the generator says it put on them.
  */
 import { OrderBook, OutputCounters } from "@velox/market"
-import { validateFields } from "../../packages/market/src/internal/kernel/bundle.ts"
-import { OrderFlow } from "../../packages/market/src/internal/kernel/orderFlow.ts"
+import { OrderFlow, validateBundleFields } from "@velox/market/unsafe"
 import { bundleChecksumOf, checkBookAgainstFlow, ENGINE } from "./engineWork.ts"
 
 export interface Params {
@@ -186,7 +185,7 @@ const output = (b: Bundles, m: number, s: State): void => {
     const last = b.lastTxId[i]!
     const count = b.count[i]!
     const reason = b.reason[i]!
-    if (validateFields(count, reason, first, last, MAX_COUNT) !== 0) {
+    if (validateBundleFields(count, reason, first, last, MAX_COUNT) !== 0) {
       s.invalidBundles++
       continue
     }

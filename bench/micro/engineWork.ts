@@ -4,8 +4,7 @@
  * record of what it put at each level.
  */
 import { OrderBook, OutputCounters } from "@velox/market"
-import type { OrderFlow } from "../../packages/market/src/internal/kernel/orderFlow.ts"
-import { BAND_TICKS } from "../../packages/market/src/internal/kernel/orderFlow.ts"
+import { BAND_TICKS, type OrderFlow } from "@velox/market/unsafe"
 
 /** The engine's defaults (`npm start`): 8 symbols, bundles of 16. One seed for every case. */
 export const ENGINE = { symbols: 8, seed: 42, bundleSize: 16 } as const

@@ -4,7 +4,7 @@
  * Both have the kernel's method shapes (`add` / `cancel` / `trade` return the level's new size or a
  * negative code, `bestBid` / `bestAsk` return a tick or 0), so the timed loops are the same code.
  */
-import { ASK, BID } from "../../packages/market/src/internal/kernel/orderBook.ts"
+import { ASK, BID } from "@velox/market/unsafe"
 
 /**
  * Both peers check their input as the kernel does (symbol, side, integer tick, positive integer size,

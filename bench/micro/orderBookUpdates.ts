@@ -19,7 +19,7 @@
  * every timed pass then checks its checksum and that nothing was refused. A run returns, per book,
  * the median ns per update (update + two best-price reads) over its timed passes.
  */
-import * as OB from "../../packages/market/src/internal/kernel/orderBook.ts"
+import * as OB from "@velox/market/unsafe"
 import { BucketedBook, SortedMapBook } from "./orderBookPeers.ts"
 
 export interface Params {

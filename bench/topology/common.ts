@@ -15,8 +15,7 @@
  * bad and fails the run.
  */
 import { type TransferListItem, Worker } from "node:worker_threads"
-import { makeLayout } from "../../packages/core/src/internal/kernel/recordLayout.ts"
-import { absoluteNs } from "../../packages/core/src/internal/kernel/nanoClock.ts"
+import { absoluteNs, makeLayout } from "@velox/core/unsafe"
 
 export const BenchRecord = makeLayout("BenchRecord", { seq: "f64", a: "f64", b: "f64", c: "f64" })
 

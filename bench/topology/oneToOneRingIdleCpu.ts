@@ -15,8 +15,7 @@
  * over that wall time. The check: no record arrived, the end of the stream did, and the consumer parked.
  * The close also times one wake-up: close on the main thread → consumer running again.
  */
-import { makeNanoClock } from "../../packages/core/src/internal/kernel/nanoClock.ts"
-import { makeRing, RingProducer } from "../../packages/core/src/internal/kernel/oneToOneRing.ts"
+import { makeNanoClock, makeRing, RingProducer } from "@velox/core/unsafe"
 import { BenchRecord, epochNs, startWorker } from "./common.ts"
 import type { IdleCpuReport, IdleCpuWorkerData } from "./oneToOneRingIdleCpu.worker.ts"
 

@@ -3,9 +3,7 @@
  * See that file for the topology.
  */
 import { parentPort, workerData } from "node:worker_threads"
-import { BackoffIdleStrategy } from "../../packages/core/src/internal/kernel/idleStrategy.ts"
-import { makeNanoClock } from "../../packages/core/src/internal/kernel/nanoClock.ts"
-import { END_OF_STREAM, RingConsumer, type RingHandle } from "../../packages/core/src/internal/kernel/oneToOneRing.ts"
+import { BackoffIdleStrategy, END_OF_STREAM, makeNanoClock, RingConsumer, type RingHandle } from "@velox/core/unsafe"
 
 export interface IdleCpuWorkerData {
   readonly handle: RingHandle

@@ -22,7 +22,7 @@
  * `BackoffIdleStrategy` with `maxSpins: 0` and a long park, so every wait parks on the doorbell and
  * every round trip pays two `Atomics.notify` wake-ups: the latency of a pipeline that was asleep.
  */
-import { makeRing } from "../../packages/core/src/internal/kernel/oneToOneRing.ts"
+import { makeRing } from "@velox/core/unsafe"
 import { InconclusiveRun } from "../harness.ts"
 import { BenchRecord, epochNs, makeGate, openGate, startWorker } from "./common.ts"
 import type { PingPongReport, PingPongWorkerData } from "./oneToOneRingPingPong.worker.ts"

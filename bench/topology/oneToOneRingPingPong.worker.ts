@@ -6,15 +6,13 @@ import { parentPort, workerData } from "node:worker_threads"
 import {
   BackoffIdleStrategy,
   BusySpinIdleStrategy,
-  type IdleStrategy
-} from "../../packages/core/src/internal/kernel/idleStrategy.ts"
-import {
   END_OF_STREAM,
+  type IdleStrategy,
   RingConsumer,
-  RingProducer,
   type RingHandle,
+  RingProducer,
   ringView
-} from "../../packages/core/src/internal/kernel/oneToOneRing.ts"
+} from "@velox/core/unsafe"
 import { BenchRecord, waitGate } from "./common.ts"
 
 export interface PingPongWorkerData {

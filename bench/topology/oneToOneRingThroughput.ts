@@ -21,7 +21,7 @@
  * `idle: "spin"` is the headline (BusySpin, two dedicated cores); `"backoff"` uses the default
  * BackoffIdleStrategy on both sides (producer parks while the ring is full, consumer while it is empty).
  */
-import { makeRing } from "../../packages/core/src/internal/kernel/oneToOneRing.ts"
+import { makeRing } from "@velox/core/unsafe"
 import {
   BenchRecord,
   checkStream,

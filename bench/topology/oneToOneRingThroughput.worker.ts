@@ -6,16 +6,14 @@ import { parentPort, workerData } from "node:worker_threads"
 import {
   BackoffIdleStrategy,
   BusySpinIdleStrategy,
-  type IdleStrategy
-} from "../../packages/core/src/internal/kernel/idleStrategy.ts"
-import { makeNanoClock } from "../../packages/core/src/internal/kernel/nanoClock.ts"
-import {
   END_OF_STREAM,
+  type IdleStrategy,
+  makeNanoClock,
   RingConsumer,
-  RingProducer,
   type RingHandle,
+  RingProducer,
   ringView
-} from "../../packages/core/src/internal/kernel/oneToOneRing.ts"
+} from "@velox/core/unsafe"
 import {
   BenchRecord,
   type ConsumerReport,

@@ -3,7 +3,7 @@
  * See that file for the topology.
  */
 import { type MessagePort, parentPort, workerData } from "node:worker_threads"
-import { makeNanoClock } from "../../packages/core/src/internal/kernel/nanoClock.ts"
+import { makeNanoClock } from "@velox/core/unsafe"
 import {
   awaitCredit,
   type ConsumerReport,

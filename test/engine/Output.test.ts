@@ -6,20 +6,11 @@ import { Bundle, Output, OutputCounters, OutputRelay } from "@velox/market"
 import { StageContract } from "@velox/core/testing"
 import { NodeStageHost } from "@velox/node"
 import { makeLogic, makeRelayLogic } from "../../packages/market/src/Output.ts"
+import { bundle } from "../fixtures/bundles.ts"
 import { CaptureEmitter, viewOf } from "../fixtures/captureEmitter.ts"
 
 type BundleRecord = Bundle.BundleRecord
 const { FlushReason } = Bundle
-
-const bundle = (id: number, count: number, reason: number = FlushReason.Size): BundleRecord => ({
-  id,
-  firstTxId: id * 100,
-  lastTxId: id * 100 + count - 1,
-  openNs: 1_000 * id,
-  closeNs: 1_000 * id + 7,
-  count,
-  reason
-})
 
 const feed = (logic: ReturnType<typeof makeLogic>, out: CaptureEmitter<never>, batches: ReadonlyArray<ReadonlyArray<BundleRecord>>) => {
   for (const b of batches) logic.onBatch(viewOf(Bundle.Bundle, b), 0, b.length, out)

@@ -8,20 +8,11 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { bundle } from "../fixtures/bundles.ts"
 import { CaptureEmitter, viewOf } from "../fixtures/captureEmitter.ts"
 
 type BundleRecord = Bundle.BundleRecord
 const { FlushReason } = Bundle
-
-const bundle = (id: number, count: number, reason: number = FlushReason.Size): BundleRecord => ({
-  id,
-  firstTxId: id * 100,
-  lastTxId: id * 100 + count - 1,
-  openNs: 1_000 * id,
-  closeNs: 1_000 * id + 7,
-  count,
-  reason
-})
 
 const tempFile = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "velox-file-sink-")), name)
 

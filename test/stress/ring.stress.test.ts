@@ -34,9 +34,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Doorbell from "../../packages/core/src/Doorbell.ts"
-import * as OneToOneRing from "../../packages/core/src/OneToOneRing.ts"
-import { ringByteLength } from "../../packages/core/src/RingDescriptor.ts"
+import { Doorbell, OneToOneRing, RingDescriptor } from "@velox/core"
 import { spawn, within } from "../../packages/core/test/fixtures/workerAgent.ts"
 import type { StreamOutcome } from "../fixtures/stressRecord.ts"
 import { Stress } from "../fixtures/stressRecord.ts"
@@ -55,7 +53,7 @@ const ringsBetweenCanaries = (
   capacity: number,
   consumerBell?: Doorbell.DoorbellRef
 ): { readonly handles: ReadonlyArray<OneToOneRing.RingHandle>; readonly damagedCanaryBytes: () => number } => {
-  const ringBytes = ringByteLength(capacity, Stress.byteLength)
+  const ringBytes = RingDescriptor.ringByteLength(capacity, Stress.byteLength)
   const buffer = new SharedArrayBuffer(CANARY_BYTES + count * (ringBytes + CANARY_BYTES))
   const bytes = new Uint8Array(buffer)
   for (let i = 0; i < bytes.length; i++) bytes[i] = canaryByte(i)

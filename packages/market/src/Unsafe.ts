@@ -1,0 +1,28 @@
+/**
+ * `@velox/market/unsafe`: the market kernels — the order flow generator, the exact order book, the
+ * bundle and transaction checks — with no Effect around them, for code that must drive them directly
+ * (benchmark peer loops that do the engine's work by hand). **Unstable**: names and signatures follow
+ * the kernels and may change in any release; `OrderBook`, `Ingress`, `Bundle` and `Transaction` are the
+ * stable face of the same code.
+ *
+ * @since 0.1.0
+ */
+export { validateFields as validateBundleFields } from "./internal/kernel/bundle.ts"
+export * from "./internal/kernel/orderBook.ts"
+export {
+  ADD_SHARE,
+  BAND_TICKS,
+  CANCEL_SHARE,
+  FIRST_MID,
+  INVALID_VARIANTS,
+  LADDER_TICKS,
+  MAX_ADD_SIZE,
+  MAX_SYMBOLS,
+  MAX_TRADE_SIZE,
+  MID_SPACING,
+  OrderFlow,
+  Sfc32,
+  WALK_PROBABILITY
+} from "./internal/kernel/orderFlow.ts"
+export type { OrderFlowOptions } from "./internal/kernel/orderFlow.ts"
+export { validateFields as validateTransactionFields } from "./internal/kernel/transaction.ts"
