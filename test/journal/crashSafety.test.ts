@@ -18,7 +18,7 @@ import { join } from "node:path"
 const WRITER = new URL("../fixtures/journalCrashWriter.ts", import.meta.url).pathname
 const RUNS = 100
 const SEGMENT_BYTES = 256 * 1024
-const BATCH_RECORDS = [1, 37, 500, 8_000] as const
+const BATCH_RECORDS = [1, 37, 500, 2_000] as const
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -119,7 +119,7 @@ const lane = async (directory: string, runs: number, seed: number): Promise<Lane
   for (let run = 0; run < runs; run++) {
     const policy = run % 2 === 0 ? "batch" : "interval"
     const batchRecords = BATCH_RECORDS[run % BATCH_RECORDS.length]!
-    const delayMs = next() * 120
+    const delayMs = next() * 80
     // Every tenth run is killed at any instant from its start (recovery included); the others at a
     // random instant after their first acknowledgement, in the middle of their writes.
     const early = run % 10 === 9
