@@ -17,6 +17,7 @@
  */
 import * as NodeJournalUnsafe from "@velox/node/NodeJournalUnsafe"
 import * as D from "@velox/core/JournalDescriptor"
+import { checkOf, Sequenced } from "@velox/core/stages"
 import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -29,11 +30,6 @@ export interface Params {
   readonly rounds: number
 }
 
-const { layout: Sequenced } = D.parseLayoutText(JSON.stringify({
-  name: "Sequenced",
-  fields: [["seq", "f64"], ["key", "u32"], ["flags", "u32"], ["value", "f64"], ["check", "f64"]],
-  timeField: null
-}))
 
 const CHUNK_BYTES = 4 * 1024 * 1024
 
@@ -54,7 +50,7 @@ const writeJournal = (directory: string, p: Params): void => {
       const seq = first + i
       f64[i * 4] = seq
       f64[i * 4 + 2] = seq
-      f64[i * 4 + 3] = seq * 2654435761 % 4294967291
+      f64[i * 4 + 3] = checkOf(seq)
     }
     writer.appendBytes(bytes, 0, n)
   }

@@ -21,6 +21,7 @@
  */
 import * as NodeJournalUnsafe from "@velox/node/NodeJournalUnsafe"
 import * as D from "@velox/core/JournalDescriptor"
+import { checkOf, Sequenced } from "@velox/core/stages"
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -37,11 +38,6 @@ export interface Params {
   readonly sourceRecords: number
 }
 
-const { layout: Sequenced } = D.parseLayoutText(JSON.stringify({
-  name: "Sequenced",
-  fields: [["seq", "f64"], ["key", "u32"], ["flags", "u32"], ["value", "f64"], ["check", "f64"]],
-  timeField: null
-}))
 const RECORD_BYTES = Sequenced.byteLength
 
 const makeSource = (records: number): Uint8Array => {
@@ -52,7 +48,7 @@ const makeSource = (records: number): Uint8Array => {
     u32[seq * 8 + 2] = seq % 16
     u32[seq * 8 + 3] = 0
     f64[seq * 4 + 2] = seq
-    f64[seq * 4 + 3] = seq * 2654435761 % 4294967291
+    f64[seq * 4 + 3] = checkOf(seq)
   }
   return new Uint8Array(f64.buffer)
 }
@@ -102,7 +98,7 @@ const checkJournal = (directory: string, records: number, sourceRecords: number)
       const f64 = new Float64Array(reader.bytes.buffer, reader.batchByteOffset, n * 4)
       for (let i = 0; i < n; i++, next++) {
         const seq = next % sourceRecords
-        if (f64[i * 4] !== seq || f64[i * 4 + 3] !== seq * 2654435761 % 4294967291) {
+        if (f64[i * 4] !== seq || f64[i * 4 + 3] !== checkOf(seq)) {
           throw new Error(`journal record ${next}: seq ${f64[i * 4]}, expected ${seq}`)
         }
       }

@@ -24,7 +24,7 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import { Ledger, Pipeline } from "@velox/core"
-import { Counter, CountingSink, Sequenced } from "@velox/core/stages"
+import { checkOf, Counter, CountingSink, Sequenced } from "@velox/core/stages"
 import { NodeJournalSink, NodeJournalSource, NodeJournalUnsafe, NodeStageHost } from "@velox/node"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -73,7 +73,7 @@ const writeReplayJournal = (directory: string, records: number, segmentBytes: nu
       u32[i * 8 + 2] = seq % 16
       u32[i * 8 + 3] = 0
       f64[i * 4 + 2] = seq
-      f64[i * 4 + 3] = seq * 2654435761 % 4294967291
+      f64[i * 4 + 3] = checkOf(seq)
     }
     writer.appendBytes(bytes, 0, n)
   }

@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Sequenced } from "@velox/core/stages"
 import { NodeJournalUnsafe } from "@velox/node"
-import { execFileSync, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -17,16 +17,22 @@ const PIPELINE = new URL("../fixtures/journalSinkFullDisk.ts", import.meta.url).
 /** 256 KiB, in the 1024-byte blocks of bash's `ulimit -f`. */
 const LIMIT_BLOCKS = 256
 
+/** Runs `program DIR` on Node under the file-size limit; resolves with its exit and output. */
+const underFileSizeLimit = (program: string, directory: string) =>
+  spawnSync("bash", ["-c", `ulimit -f ${LIMIT_BLOCKS} && exec "$0" "$1" "$2"`, process.execPath, program, directory], {
+    encoding: "utf8",
+    timeout: 90_000
+  })
+
 describe("journal on a full disk", () => {
   it("a write past the file-size limit is DiskFull in the error channel; the journal reopens whole", () => {
     const root = mkdtempSync(join(tmpdir(), "velox-full-"))
     const directory = join(root, "journal")
     try {
-      const out = execFileSync("bash", ["-c", `ulimit -f ${LIMIT_BLOCKS} && exec "$0" "$1" "$2"`, process.execPath, PROGRAM, directory], {
-        encoding: "utf8",
-        timeout: 60_000
-      })
-      const result = JSON.parse(out.trim().split("\n").at(-1)!)
+      const run = underFileSizeLimit(PROGRAM, directory)
+      const out = run.stdout + run.stderr
+      assert.strictEqual(run.status, 0, out)
+      const result = JSON.parse(run.stdout.trim().split("\n").at(-1)!)
       assert.strictEqual(result.error, "JournalError", out)
       assert.strictEqual(result.reason, "DiskFull")
       assert.strictEqual(result.retry, "DiskFull")
@@ -57,10 +63,7 @@ describe("journal on a full disk", () => {
     const root = mkdtempSync(join(tmpdir(), "velox-full-sink-"))
     const directory = join(root, "journal")
     try {
-      const run = spawnSync("bash", ["-c", `ulimit -f ${LIMIT_BLOCKS} && exec "$0" "$1" "$2"`, process.execPath, PIPELINE, directory], {
-        encoding: "utf8",
-        timeout: 90_000
-      })
+      const run = underFileSizeLimit(PIPELINE, directory)
       const output = run.stdout + run.stderr
       assert.isNull(run.signal, output)
       assert.strictEqual(run.status, 1, output)

@@ -9,7 +9,7 @@
  *
  * `replay` runs one of these, drains on Ctrl-C or at the end of the journal, and prints the ledger:
  *
- *   count       journal-replay ─▶ record-count          any layout: records and bytes counted
+ *   count       journal-replay ─▶ record-count          any layout: records counted
  *   ndjson      journal-replay ─▶ file-sink             any layout: one JSON line per record (--output)
  *   sequenced   journal-replay ─▶ pass-through ══▶ counting-sink
  *                                                       Sequenced journals: every record's check verified
@@ -24,7 +24,7 @@ import { NodeServices } from "@effect/platform-node"
 import { JournalDescriptor, Ledger, Pipeline } from "@velox/core"
 import { CountingSink, PassThrough, Sequenced } from "@velox/core/stages"
 import { NodeFileSink, NodeJournal, NodeJournalSource, NodePipelineRuntime } from "@velox/node"
-import { makeCounts, readCounts, RecordCount } from "./recordCount.ts"
+import { RecordCount } from "./recordCount.ts"
 
 const journalArgument = Argument.Directory("journal", { mustExist: true }).pipe(
   Argument.withDescription("the journal's directory")
@@ -121,7 +121,7 @@ class ReplayError extends Schema.TaggedError<ReplayError>()("ReplayError", { mes
 const replay = Command.make("replay", {
   journal: journalArgument,
   pipeline: Flag.Literals("pipeline", PIPELINES).pipe(
-    Flag.withDescription("count: any layout, counted; ndjson: any layout, as JSON lines to --output; sequenced: Sequenced records, each one's check verified"),
+    Flag.withDescription("count: any layout, records counted; ndjson: any layout, as JSON lines to --output; sequenced: Sequenced records, each one's check verified"),
     Flag.withDefault("count" as const)
   ),
   speed: Flag.Finite("speed").pipe(
@@ -163,11 +163,10 @@ const replay = Command.make("replay", {
       ...(Option.isSome(options.speed) ? { speed: options.speed.value } : {})
     }
     const placement = options.workers ? "worker" : "fused"
-    const counts = makeCounts()
     let pipeline: Pipeline.Pipeline
     switch (options.pipeline) {
       case "count":
-        pipeline = Pipeline.from(NodeJournalSource.make(description.layout), config).to(RecordCount, { counts }, { placement })
+        pipeline = Pipeline.from(NodeJournalSource.make(description.layout), config).to(RecordCount, {}, { placement })
         break
       case "ndjson":
         pipeline = Pipeline.from(NodeJournalSource.make(description.layout), config).to(NodeFileSink.sink, { path: options.output }, { placement })
@@ -212,10 +211,10 @@ const replay = Command.make("replay", {
       return handle.drainReport.pipe(Effect.flatMap((drained) => {
         const p = NodeJournalSource.readProgress(progress)
         const seconds = (performance.now() - started) / 1000
-        const counted = options.pipeline === "count" ? `; counted ${thousands(readCounts(counts).records)} records, ${bytesText(readCounts(counts).bytes)}` : ""
         return Console.error([
           Ledger.format(drained.ledger),
-          `replayed ${thousands(p.records)} records in ${seconds.toFixed(2)} s (${(p.records / seconds / 1e6).toFixed(2)} M records/s)${counted}`
+          `replayed ${thousands(p.records)} records (${bytesText(p.records * description.layout.byteLength)}) in ` +
+          `${seconds.toFixed(2)} s (${(p.records / seconds / 1e6).toFixed(2)} M records/s)`
         ].join("\n"))
       }))
     })
