@@ -52,7 +52,7 @@ const positiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 
 /**
  * The writer's options as a Schema (for config files, flags and stage configs): every key optional,
- * defaults in {@link WRITER_DEFAULTS} — batches of 500 records or 30 s, fsync every second
+ * defaults in `NodeJournalUnsafe.WRITER_DEFAULTS` — batches of 500 records or 30 s, fsync every second
  * (`"interval"`), segments of 128 MiB, no retention limit, an index entry every 256 KiB.
  *
  * @category models
@@ -172,7 +172,8 @@ export const open = <F extends RecordLayout.FieldSpec>(
       Effect.forever
     )
     yield* Effect.forkScoped(due)
-    const scratch = { view: RecordLayout.view(layout, new ArrayBuffer(layout.byteLength * 64), 0, 64) }
+    // Plain records are encoded into a small scratch view, 64 at a time, then appended as bytes.
+    const scratch = RecordLayout.view(layout, new ArrayBuffer(layout.byteLength * 64), 0, 64)
     return {
       directory,
       layout,
@@ -181,13 +182,13 @@ export const open = <F extends RecordLayout.FieldSpec>(
         attempt(() => {
           let n = 0
           for (const record of records) {
-            RecordLayout.writeUnsafe(scratch.view, n++, record)
-            if (n === scratch.view.slotCount) {
-              writer.appendView(scratch.view, 0, n)
+            RecordLayout.writeUnsafe(scratch, n++, record)
+            if (n === scratch.slotCount) {
+              writer.appendView(scratch, 0, n)
               n = 0
             }
           }
-          if (n > 0) writer.appendView(scratch.view, 0, n)
+          if (n > 0) writer.appendView(scratch, 0, n)
         }),
       appendView: (view, start, count) => attempt(() => writer.appendView(view, start, count)),
       flush: attempt(() => writer.flush()),

@@ -137,7 +137,7 @@ export class JournalReader {
     }
   }
 
-  /** Opens a reader on the journal in `directory`. Throws a `JournalError`. */
+  /** Opens a reader on the journal in `directory`. Throws a `JournalFault`. */
   static open(directory: string, config: ReaderConfig = {}): JournalReader {
     return new JournalReader(directory, config)
   }
@@ -167,10 +167,11 @@ export class JournalReader {
       const s = from.sequence
       if (!(Number.isSafeInteger(s) && s >= 0)) throw new RangeError(`a start sequence must be a non-negative integer: sequence=${s}`)
       if (s < firstSequence) {
-        throw new JournalFault({ _tag: "NotFound",
-            path: this.directory,
-            message: `sequence ${s} is before the journal's first record (${firstSequence}): removed by retention`
-          })
+        throw new JournalFault({
+          _tag: "NotFound",
+          path: this.directory,
+          message: `sequence ${s} is before the journal's first record (${firstSequence}): removed by retention`
+        })
       }
       let segment = segments[0]!
       for (const candidate of segments) if (candidate.header.baseSequence <= s) segment = candidate
@@ -220,7 +221,7 @@ export class JournalReader {
 
   /**
    * The next batch: returns its record count (> 0; the records are at `batchByteOffset` in `bytes`),
-   * 0 when a following reader has nothing new yet, or `READ_END`. Throws a `JournalError` on damage.
+   * 0 when a following reader has nothing new yet, or `READ_END`. Throws a `JournalFault` on damage.
    */
   next(): number {
     if (this.closed) throw new TypeError(`journal reader on ${this.directory} is closed`)
@@ -318,11 +319,12 @@ export class JournalReader {
     const trailer = readTrailer(this.fd, this.file!, size, this.header!)
     if (trailer === undefined) return false
     if (trailer.dataEnd !== this.pos || trailer.endSequence !== this.expected) {
-      throw new JournalFault({ _tag: "Corrupted",
-          segment: this.file!.path,
-          offset: this.pos,
-          message: `${this.file!.path}: sealed at offset ${trailer.dataEnd} (sequence ${trailer.endSequence}), read up to ${this.pos} (sequence ${this.expected})`
-        })
+      throw new JournalFault({
+        _tag: "Corrupted",
+        segment: this.file!.path,
+        offset: this.pos,
+        message: `${this.file!.path}: sealed at offset ${trailer.dataEnd} (sequence ${trailer.endSequence}), read up to ${this.pos} (sequence ${this.expected})`
+      })
     }
     this.trailer = trailer
     return true
@@ -334,10 +336,11 @@ export class JournalReader {
     const next = segments.find((s) => s.baseSequence >= this.expected)
     if (next === undefined) return this.follow ? 0 : READ_END
     if (next.baseSequence !== this.expected) {
-      throw new JournalFault({ _tag: "Truncated",
-          segment: next.path,
-          message: `the segment after sequence ${this.expected} starts at ${next.baseSequence}: records are missing (removed by retention before they were read, or lost)`
-        })
+      throw new JournalFault({
+        _tag: "Truncated",
+        segment: next.path,
+        message: `the segment after sequence ${this.expected} starts at ${next.baseSequence}: records are missing (removed by retention before they were read, or lost)`
+      })
     }
     this.openSegment(next)
     const header = readHeader(this.fd, next)

@@ -78,11 +78,12 @@ export const readHeader = (fd: number, file: SegmentFile): SegmentHeader => {
   const header = decodeSegmentHeader(bytes.subarray(0, n))
   if (typeof header === "string") throw new JournalFault({ _tag: "Corrupted", segment: file.path, offset: 0, message: `${file.path}: ${header}` })
   if (header.baseSequence !== file.baseSequence) {
-    throw new JournalFault({ _tag: "Corrupted",
-        segment: file.path,
-        offset: D.SEGMENT_BASE_SEQUENCE_OFFSET,
-        message: `${file.path}: the header says the segment starts at sequence ${header.baseSequence}, its name says ${file.baseSequence}`
-      })
+    throw new JournalFault({
+      _tag: "Corrupted",
+      segment: file.path,
+      offset: D.SEGMENT_BASE_SEQUENCE_OFFSET,
+      message: `${file.path}: the header says the segment starts at sequence ${header.baseSequence}, its name says ${file.baseSequence}`
+    })
   }
   return header
 }
@@ -153,18 +154,19 @@ export const readCatalog = (directory: string, options: { readonly allowEmpty?: 
     const next = segments[i + 1]
     if (next === undefined) break
     if (s.trailer === undefined) {
-      throw new JournalFault({ _tag: "Truncated",
-          segment: s.file.path,
-          message: `${s.file.path} is not sealed but ${next.file.name} follows it: it was cut short or its end was damaged`
-        })
+      throw new JournalFault({
+        _tag: "Truncated",
+        segment: s.file.path,
+        message: `${s.file.path} is not sealed but ${next.file.name} follows it: it was cut short or its end was damaged`
+      })
     }
     if (s.trailer.endSequence !== next.header.baseSequence) {
-      throw new JournalFault({ _tag: "Truncated",
-          segment: s.file.path,
-          message: `${s.file.path} ends at sequence ${s.trailer.endSequence} but ${next.file.name} starts at ${next.header.baseSequence}: ${
-            next.header.baseSequence - s.trailer.endSequence
-          } records are missing`
-        })
+      throw new JournalFault({
+        _tag: "Truncated",
+        segment: s.file.path,
+        message: `${s.file.path} ends at sequence ${s.trailer.endSequence} but ${next.file.name} starts at ` +
+          `${next.header.baseSequence}: ${next.header.baseSequence - s.trailer.endSequence} records are missing`
+      })
     }
   }
   return { directory, segments }
@@ -322,12 +324,13 @@ export const readState = (
       closeSync(fd)
     }
     if (active.validBatchFollows && options.truncateDamage !== true) {
-      throw new JournalFault({ _tag: "Corrupted",
-          segment: last.file.path,
-          offset: active.dataEnd,
-          message: `${describeStop(active, last.file)}, and valid batches follow it: the segment was damaged, not torn by a crash. ` +
-            `Open it with recover: "truncate" to cut everything from offset ${active.dataEnd}, or move the segment aside`
-        })
+      throw new JournalFault({
+        _tag: "Corrupted",
+        segment: last.file.path,
+        offset: active.dataEnd,
+        message: `${describeStop(active, last.file)}, and valid batches follow it: the segment was damaged, not torn by a crash. ` +
+          `Open it with recover: "truncate" to cut everything from offset ${active.dataEnd}, or move the segment aside`
+      })
     }
   }
   const firstSequence = catalog.segments[0]?.header.baseSequence ?? 0

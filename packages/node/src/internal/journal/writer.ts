@@ -15,7 +15,7 @@
  * (unless `"never"`), so `durable` always covers a prefix of the journal.
  *
  * Failures: a write that fails part way is cut back (ftruncate) to the last whole batch, the open
- * batch is kept, and a `JournalError` is thrown (`DiskFull` for ENOSPC/EFBIG/EDQUOT): the files stay
+ * batch is kept, and a `JournalFault` is thrown (`DiskFull` for ENOSPC/EFBIG/EDQUOT): the files stay
  * a valid journal, and `flush` may be retried once there is room.
  */
 import type { RecordLayout } from "@velox/core"
@@ -122,11 +122,12 @@ const acquireLock = (directory: string): string => {
   const holder = Number.parseInt(io(path, "read lock", () => readFileSync(path, "utf8")), 10)
   // This process (a sink restarted after a crash) or a dead one: take the lock over.
   if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-    throw new JournalFault({ _tag: "Locked",
-        path: directory,
-        pid: holder,
-        message: `${directory} is being written by process ${holder} (lock ${path}); remove the lock only if that process is not a writer`
-      })
+    throw new JournalFault({
+      _tag: "Locked",
+      path: directory,
+      pid: holder,
+      message: `${directory} is being written by process ${holder} (lock ${path}); remove the lock only if that process is not a writer`
+    })
   }
   io(path, "take over lock", () => writeFileSync(path, mine))
   return path
@@ -312,7 +313,7 @@ export class JournalWriter {
 
   /**
    * Opens (creating if needed) the journal in `directory` for appending, recovering its tail.
-   * Throws a `JournalError` (or a `RangeError` for a bad config).
+   * Throws a `JournalFault` (or a `RangeError` for a bad config).
    */
   static open(directory: string, config: WriterConfig): JournalWriter {
     return new JournalWriter(directory, config)
@@ -338,7 +339,7 @@ export class JournalWriter {
 
   /**
    * Appends `count` records from `bytes` starting at byte `byteOffset` (records of this layout, back
-   * to back). Writes each batch as it fills. On a `JournalError`, the records copied so far are held
+   * to back). Writes each batch as it fills. On a `JournalFault`, the records copied so far are held
    * in the open batch (`nextSequence` says how many were accepted) and the files are still valid.
    */
   appendBytes(bytes: Uint8Array, byteOffset: number, count: number): void {
