@@ -4,6 +4,7 @@
 export * as Doorbell from "./Doorbell.ts"
 export * as FanIn from "./FanIn.ts"
 export * as IdleStrategy from "./IdleStrategy.ts"
+export * as JournalDescriptor from "./JournalDescriptor.ts"
 export * as NanoClock from "./NanoClock.ts"
 export * as OneToOneRing from "./OneToOneRing.ts"
 export * as RecordLayout from "./RecordLayout.ts"
