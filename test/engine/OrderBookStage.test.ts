@@ -22,16 +22,14 @@ const { Ask: ASK, Bid: BID } = Side
 
 /**
  * The order book stage stated in the plainest way: a `Map` per side, sorted on every read, the same
- * checks in the same order (kind, symbol, side, price, size, then the level), the same window rule.
+ * checks in the same order (kind, symbol, side, price, size, then the level); any valid price accepted.
  */
 class SortedMapBooks {
   readonly sides: Array<[Map<number, number>, Map<number, number>]>
   readonly symbols: number
-  readonly windowTicks: number
   readonly maxTick: number
-  constructor(symbols: number, windowTicks: number, maxTick: number) {
+  constructor(symbols: number, maxTick: number) {
     this.symbols = symbols
-    this.windowTicks = windowTicks
     this.maxTick = maxTick
     this.sides = Array.from({ length: symbols }, () => [new Map(), new Map()])
   }
@@ -67,8 +65,6 @@ class SortedMapBooks {
     const old = m.get(price) ?? 0
     let levelSize: number
     if (kind === ADD) {
-      const prices = [...m.keys(), price]
-      if (Math.max(...prices) - Math.min(...prices) >= this.windowTicks) return refuse("PriceOutOfRange")
       if (old + size > Number.MAX_SAFE_INTEGER) return refuse("SizeOverflow")
       levelSize = old + size
     } else {
@@ -217,7 +213,7 @@ const planFlow = (ops: ReadonlyArray<Op>, model: SortedMapBooks): { txs: Array<T
   ops.forEach((op, i) => {
     const { side, symbol } = op
     // A walk that drifts back to its start; a rare jump of up to 120 ticks reverts over ~100 steps,
-    // and the levels it leaves hold the window back until pulled or traded away.
+    // and the levels it leaves stay behind until pulled or traded away (beyond the smaller windows).
     const jump = op.kind === 15 && op.walk === 3 ? (op.size % 2 === 0 ? 40 : -40) * (1 + (op.offset % 3)) : 0
     const drift = Math.sign(MIDS[symbol]! - mid[symbol]!)
     mid[symbol] = mid[symbol]! + (jump !== 0 ? jump : op.walk + drift)
@@ -233,7 +229,7 @@ const planFlow = (ops: ReadonlyArray<Op>, model: SortedMapBooks): { txs: Array<T
       const level = model.level(symbol, side, price)
       size = level <= 0 ? size : size % 5 === 0 ? level : size % 9 === 0 ? level + 1 : Math.min(size, level)
     } else if (op.kind === 14) {
-      // A stale order pulled: the side's level farthest from the mid, all of it (the window moves on).
+      // A stale order pulled: the side's level farthest from the mid, all of it.
       kind = CANCEL
       const levels = model.levels(symbol, side)
       const far = levels.reduce<[number, number] | undefined>(
@@ -323,7 +319,7 @@ describe("OrderBookStage against a sorted-map model", () => {
     },
     ({ lengths, ops, windowTicks }) => {
       const config = { symbols: SYMBOLS, windowTicks, maxTick: 1_000_000 }
-      const model = new SortedMapBooks(SYMBOLS, windowTicks, 1_000_000)
+      const model = new SortedMapBooks(SYMBOLS, 1_000_000)
       const { expected, txs } = planFlow(ops, model)
       const { logic, outcomes } = runInProcess(config, txs, lengths)
       assertOutcomes(outcomes, expected, `(window ${windowTicks})`)
@@ -343,7 +339,7 @@ describe("OrderBookStage against a sorted-map model", () => {
     it.live(`20,000 seeded transactions through a real pipeline, ${placement}: the captured updates and dead letters are the model's`, () =>
       Effect.gen(function*() {
         const windowTicks = 64
-        const model = new SortedMapBooks(SYMBOLS, windowTicks, 1_000_000)
+        const model = new SortedMapBooks(SYMBOLS, 1_000_000)
         const { expected, txs } = planFlow(randomOps(placement === "fused" ? 7 : 11, 20_000), model)
         const { deadLetters, updates } = yield* runPipeline(
           { symbols: SYMBOLS, windowTicks, maxTick: 1_000_000 },
@@ -387,7 +383,7 @@ const arbitraryTransaction: Arbitrary.Arbitrary<Tx> = Arbitrary.map(
     const tx: Tx = { id: r.id, tsNs: r.tsNs, price, size, symbol: r.symbol, side: r.side, kind }
     switch (r.bad) {
       case 0: return { ...tx, price: 0 }
-      case 1: return { ...tx, price: MID + 100_000 } // past the window once the side has a level
+      case 1: return { ...tx, price: MID + 100_000 } // far from the touch: kept, beyond the ladder
       case 2: return { ...tx, price: price + 0.5 }
       case 3: return { ...tx, size: 0.5 }
       case 4: return { ...tx, size: 2 ** 53 }
@@ -456,7 +452,7 @@ describe("OrderBookStage dead letters: a refused transaction is dead-lettered un
   const cases: ReadonlyArray<readonly [string, Tx]> = [
     ["PriceOutOfRange", tx(10, ADD, BID, 0, 5)],
     ["PriceOutOfRange", tx(11, CANCEL, BID, 10_000.5, 5)],
-    ["PriceOutOfRange", tx(12, ADD, BID, 10_000 - 64, 5)], // the bid side's live levels would span 65 ticks
+    ["PriceOutOfRange", tx(12, CANCEL, ASK, -3, 5)],
     ["PriceOutOfRange", tx(13, ADD, ASK, 2_000_001, 5)], // past maxTick
     ["InvalidSize", tx(14, ADD, BID, 10_000, 0)],
     ["InvalidSize", tx(15, ADD, BID, 10_000, 2.5)],
@@ -509,7 +505,7 @@ describe("OrderBookStage dead letters: a refused transaction is dead-lettered un
   })
 
   it("in-process, in one batch, agrees with the model", () => {
-    const model = new SortedMapBooks(2, 64, 2_000_000)
+    const model = new SortedMapBooks(2, 2_000_000)
     const expected = script.map((t) => model.apply(t))
     expectAll(expected)
     assertOutcomes(runInProcess(config, script, [script.length]).outcomes, expected, "(one batch)")
@@ -657,9 +653,9 @@ describe("OrderBookStage snapshots and config", () => {
     rejects({ symbols: 1, maxTick: 0 }, "maxTick must be an integer in 1..2147483647, got 0")
     rejects({ symbols: 1, maxTick: 2 ** 31 }, "got 2147483648")
     rejects({ symbols: 1, depth: 0 }, "depth must be an integer in 1..16777216, got 0")
-    rejects({ symbols: 1 << 20, windowTicks: 4_096 }, "got symbols=1048576 windowTicks=4096")
-    assert.deepStrictEqual(decode({ symbols: 1 << 18 }), { symbols: 1 << 18 }) // exactly 2^31 slots
-    rejects({ symbols: (1 << 18) + 1 }, "symbols=262145 windowTicks=4096") // the default window counts too
+    rejects({ symbols: (1 << 24) + 1 }, "symbols must be an integer in 1..16777216, got 16777217")
+    // No slot limit: ladders are pooled per side with levels, not allocated per symbol × window.
+    assert.deepStrictEqual(decode({ symbols: 1 << 20, windowTicks: 4_096 }), { symbols: 1 << 20, windowTicks: 4_096 })
   })
 
   it.live("a bad config fails the run with PipelineConfigError before any thread starts", () =>
