@@ -89,6 +89,17 @@ export const CANCEL_EXCEEDS_LEVEL = -4 as const
 export const UNKNOWN_SYMBOL = -5 as const
 /** The side is neither {@link BID} (0) nor {@link ASK} (1). */
 export const INVALID_SIDE = -6 as const
+/** `put` with {@link ABSENT}: a level rests at the price already. */
+export const LEVEL_EXISTS = -7 as const
+/** `put` with {@link PRESENT}: no level rests at the price. */
+export const LEVEL_MISSING = -8 as const
+
+/** `put` presence: the level may or may not exist (what `set` does). */
+export const ANY = 0 as const
+/** `put` presence: the level must not exist (a feed's "new level"). */
+export const ABSENT = 1 as const
+/** `put` presence: the level must exist (a feed's "change" or "delete"). */
+export const PRESENT = 2 as const
 
 export type ErrorCode =
   | typeof PRICE_OUT_OF_RANGE
@@ -97,6 +108,8 @@ export type ErrorCode =
   | typeof CANCEL_EXCEEDS_LEVEL
   | typeof UNKNOWN_SYMBOL
   | typeof INVALID_SIDE
+  | typeof LEVEL_EXISTS
+  | typeof LEVEL_MISSING
 
 /** Default near window per side: 64 ticks (a 512-byte ladder). */
 export const DEFAULT_WINDOW_TICKS = 64
@@ -130,7 +143,7 @@ export interface OrderBooksOptions {
 }
 
 /** The code for a size that failed the good-path test (`min` ≤ size ≤ MAX_SIZE, an integer). */
-const sizeCode = (size: number, min: number): number => {
+export const sizeCode = (size: number, min: number): number => {
   if (!(size >= min) || size === Infinity) return INVALID_SIZE // NaN, too small, infinite
   return size > MAX_SIZE ? SIZE_OVERFLOW : INVALID_SIZE // else it was not an integer
 }
@@ -334,6 +347,16 @@ export class OrderBooks {
 
   /** Sets the level at `price` to `size` lots (0 removes it), as L2 feeds send. Returns `size` or a code. */
   set(symbol: number, side: number, price: number, size: number): number {
+    return this.put(symbol, side, price, size, ANY)
+  }
+
+  /**
+   * Sets the level at `price` to `size` lots (0 removes it) if the level's presence is as required:
+   * {@link ABSENT} (a new level; else {@link LEVEL_EXISTS}), {@link PRESENT} (a change or a removal;
+   * else {@link LEVEL_MISSING}) or {@link ANY}. One lookup for the check and the change. Returns `size`
+   * or a code (checked in the order symbol, side, price, size, presence; a refusal changes nothing).
+   */
+  put(symbol: number, side: number, price: number, size: number, presence: number): number {
     if (
       !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID || side === ASK) &&
         (price | 0) === price && price >= 1 && price <= this.maxTick)
@@ -346,8 +369,10 @@ export class OrderBooks {
     const anchor = head[h + ANCHOR]!
     if (((key - anchor) >>> 0) < this.windowTicks) {
       const at = head[h + LADDER]! + (key & this.mask)
+      const old = this.sizes[at]!
+      if (presence !== ANY && (old === 0) !== (presence === ABSENT)) return old === 0 ? LEVEL_MISSING : LEVEL_EXISTS
       if (size === 0) {
-        if (this.sizes[at] === 0) return 0
+        if (old === 0) return 0
         this.sizes[at] = 0
         return this.emptied(h, flip, key, at)
       }
@@ -356,11 +381,16 @@ export class OrderBooks {
       if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
       return size
     }
-    if (size === 0) {
-      if (key < anchor) return 0
-      const found = this.farFind(h, key)
-      if (found < 0) return 0
-      return this.takeFar(h, key, this.farSizes[head[h + FAR_AT]! + found]!)
+    if (key < anchor) { // better than every level (or an empty side's): nothing rests there
+      if (presence === PRESENT) return LEVEL_MISSING
+      return size === 0 ? 0 : this.putOutside(h, flip, key, size, false)
+    }
+    const found = this.farFind(h, key)
+    if (presence !== ANY && (found < 0) !== (presence === ABSENT)) return found < 0 ? LEVEL_MISSING : LEVEL_EXISTS
+    if (size === 0) return found < 0 ? 0 : this.takeFar(h, key, this.farSizes[head[h + FAR_AT]! + found]!)
+    if (found >= 0) {
+      this.farSizes[head[h + FAR_AT]! + found] = size
+      return size
     }
     return this.putOutside(h, flip, key, size, false)
   }
@@ -402,6 +432,36 @@ export class OrderBooks {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID && side !== ASK) return INVALID_SIDE
     return this.head[(symbol * 2 + side) * STRIDE + BEST]!
+  }
+
+  /**
+   * Writes the top of book of `symbol` into `out` at `offset`: best bid, its size, best ask, its size
+   * (0, 0 for an empty side). Returns {@link OK} or {@link UNKNOWN_SYMBOL}. One call for what a
+   * top-of-book publisher reads after every update.
+   */
+  readTop(symbol: number, out: Float64Array, offset: number): number {
+    if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
+    const head = this.head
+    const sizes = this.sizes
+    const h = symbol * 2 * STRIDE
+    const bid = head[h + BEST]!
+    const ask = head[h + STRIDE + BEST]!
+    out[offset] = bid
+    // The best level is always in the window. Bid keys are `price ^ KEY_FLIP`, ask keys the price.
+    out[offset + 1] = bid === EMPTY ? 0 : sizes[head[h + LADDER]! + ((bid ^ KEY_FLIP) & this.mask)]!
+    out[offset + 2] = ask
+    out[offset + 3] = ask === EMPTY ? 0 : sizes[head[h + STRIDE + LADDER]! + (ask & this.mask)]!
+    return OK
+  }
+
+  /** Size resting at the best level of `side` (0 when the side is empty), or a code. */
+  bestSize(symbol: number, side: number): number {
+    if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
+    if (side !== BID && side !== ASK) return INVALID_SIDE
+    const h = (symbol * 2 + side) * STRIDE
+    const best = this.head[h + BEST]!
+    // The best level is always in the window.
+    return best === EMPTY ? 0 : this.sizes[this.head[h + LADDER]! + ((best ^ flipOf(side)) & this.mask)]!
   }
 
   /** Worst (farthest from the top) tick of `side`, {@link EMPTY} when the side is empty, or a code. */
