@@ -37,6 +37,10 @@ import * as kernel from "./internal/kernel/orderBook.ts"
 
 export {
   /** @category models @since 0.1.0 */
+  ABSENT,
+  /** @category models @since 0.1.0 */
+  ANY,
+  /** @category models @since 0.1.0 */
   ASK,
   /** @category models @since 0.1.0 */
   BID,
@@ -50,6 +54,10 @@ export {
   INVALID_SIDE,
   /** @category errors @since 0.1.0 */
   INVALID_SIZE,
+  /** @category errors @since 0.1.0 */
+  LEVEL_EXISTS,
+  /** @category errors @since 0.1.0 */
+  LEVEL_MISSING,
   /** @category layout @since 0.1.0 */
   MAX_SIZE,
   /** @category layout @since 0.1.0 */
@@ -64,6 +72,8 @@ export {
   OK,
   /** @category unsafe @since 0.1.0 */
   OrderBooks,
+  /** @category models @since 0.1.0 */
+  PRESENT,
   /** @category errors @since 0.1.0 */
   PRICE_OUT_OF_RANGE,
   /** @category errors @since 0.1.0 */
@@ -76,7 +86,8 @@ export type { ErrorCode, OrderBooksOptions, Side } from "./internal/kernel/order
 /**
  * Why an update was refused. `PriceOutOfRange`: not a tick in `1 .. maxTick`. `InvalidSize`: not a positive integer (or NaN/∞).
  * `SizeOverflow`: the level would pass `Number.MAX_SAFE_INTEGER`. `CancelExceedsLevel`: a cancel or
- * trade of more than the level holds. `UnknownSymbol`, `InvalidSide`: bad indices.
+ * trade of more than the level holds. `UnknownSymbol`, `InvalidSide`: bad indices. `LevelExists`,
+ * `LevelMissing`: a `put` that required the level absent or present.
  *
  * @category errors
  * @since 0.1.0
@@ -87,7 +98,9 @@ export const Reason = Schema.Literals([
   "CancelExceedsLevel",
   "InvalidSize",
   "UnknownSymbol",
-  "InvalidSide"
+  "InvalidSide",
+  "LevelExists",
+  "LevelMissing"
 ])
 
 /**
@@ -158,6 +171,10 @@ export const reasonOf = (code: number): Reason | undefined => {
       return "UnknownSymbol"
     case kernel.INVALID_SIDE:
       return "InvalidSide"
+    case kernel.LEVEL_EXISTS:
+      return "LevelExists"
+    case kernel.LEVEL_MISSING:
+      return "LevelMissing"
     default:
       return undefined
   }
@@ -220,6 +237,12 @@ export const fromCode = (
       break
     case "PriceOutOfRange":
       detail = `price=${price} is not a tick in 1..${book.maxTick} ${where}`
+      break
+    case "LevelExists":
+      detail = `a level of levelSize=${levelSize ?? 0} rests at price=${price} already ${where}`
+      break
+    case "LevelMissing":
+      detail = `no level rests at price=${price} ${where}`
       break
   }
   return new OrderBookError({

@@ -580,6 +580,66 @@ describe("OrderBook kernel: far levels, jumps, empty sides, many symbols, snapsh
   })
 })
 
+describe("OrderBook put (presence-checked set) and readTop", () => {
+  it.prop(
+    "put with ABSENT / PRESENT / ANY agrees with the model: the level changes only when its presence is as required",
+    {
+      windowTicks: Arbitrary.schema(Schema.Literals([32, 64])),
+      puts: Arbitrary.array(
+        Arbitrary.all({ side: int(0, 1), offset: int(0, 80), far: int(0, 9), size: int(0, 30), presence: int(0, 2) }),
+        { maxLength: 300 }
+      )
+    },
+    ({ puts, windowTicks }) => {
+      const book = new OrderBooks({ symbols: 1, windowTicks })
+      const model = new SortedMapBook(1)
+      const top = new Float64Array(6).fill(-1)
+      puts.forEach(({ far, offset, presence, side, size }, i) => {
+        // Near a touch at 2,000,000, and one time in ten a million ticks beyond it.
+        const distance = offset + (far === 0 ? 1_000_000 : 0)
+        const price = side === BID ? 2_000_000 - distance : 2_000_100 + distance
+        const had = model.levelSize(0, side, price) > 0
+        const want = presence === OrderBook.ABSENT && had
+          ? OrderBook.LEVEL_EXISTS
+          : presence === OrderBook.PRESENT && !had
+          ? OrderBook.LEVEL_MISSING
+          : model.set(0, side, price, size)
+        assert.strictEqual(book.put(0, side, price, size, presence), want, `put ${i}: ${size}@${price} presence ${presence}`)
+        assertSame(book, model, 0, `after put ${i}`)
+        assert.strictEqual(book.readTop(0, top, 1), OrderBook.OK)
+        const bid = model.best(0, BID)
+        const ask = model.best(0, ASK)
+        assert.deepStrictEqual(Array.from(top), [
+          -1,
+          bid,
+          bid === 0 ? 0 : model.levelSize(0, BID, bid),
+          ask,
+          ask === 0 ? 0 : model.levelSize(0, ASK, ask),
+          -1
+        ])
+      })
+    },
+    { arbitrary: { runs: 100, size: 300 } }
+  )
+
+  it("put checks symbol, side, price and size before presence; readTop refuses an unknown symbol", () => {
+    const book = new OrderBooks({ symbols: 1 })
+    book.add(0, BID, 100, 5)
+    assert.strictEqual(book.put(1, BID, 100, 1, OrderBook.ABSENT), OrderBook.UNKNOWN_SYMBOL)
+    assert.strictEqual(book.put(0, 2, 100, 1, OrderBook.ABSENT), OrderBook.INVALID_SIDE)
+    assert.strictEqual(book.put(0, BID, 0, 1, OrderBook.ABSENT), OrderBook.PRICE_OUT_OF_RANGE)
+    assert.strictEqual(book.put(0, BID, 100, 0.5, OrderBook.ABSENT), OrderBook.INVALID_SIZE)
+    assert.strictEqual(book.put(0, BID, 100, 1, OrderBook.ABSENT), OrderBook.LEVEL_EXISTS)
+    assert.strictEqual(book.put(0, BID, 101, 1, OrderBook.PRESENT), OrderBook.LEVEL_MISSING)
+    assert.strictEqual(book.put(0, BID, 100, 0, OrderBook.PRESENT), 0)
+    assert.strictEqual(book.bestBid(0), OrderBook.EMPTY)
+    assert.strictEqual(book.readTop(1, new Float64Array(4), 0), OrderBook.UNKNOWN_SYMBOL)
+    const error = OrderBook.fromCode(book, OrderBook.LEVEL_MISSING, { op: "set", symbol: 0, side: BID, price: 101, size: 1 })
+    assert.strictEqual(error?.reason, "LevelMissing")
+    assert.include(error?.message, "no level rests at price=101")
+  })
+})
+
 describe("OrderBook kernel codes: a refused update leaves the book unchanged", () => {
   const fresh = () => {
     const book = new OrderBooks({ symbols: 2, windowTicks: 64, maxTick: 1_000_000 })
