@@ -11,7 +11,8 @@ const suites: Record<string, () => Promise<{ readonly suite: Suite }>> = {
   ring: () => import("./suites/ring.ts"),
   orderbook: () => import("./suites/orderbook.ts"),
   pipeline: () => import("./suites/pipeline.ts"),
-  engine: () => import("./suites/engine.ts")
+  engine: () => import("./suites/engine.ts"),
+  l2: () => import("./suites/l2.ts")
 }
 
 const usage = `usage: npm run bench -- <suite> [--runs N] [--filter TEXT]

@@ -12,7 +12,8 @@
  *   (what a recording should keep, to be replayed at the original pace).
  *
  * The config is the flow's (`symbols`, `seed`, `levels`, `zipf`, `gapProbability`, `invalidFraction`,
- * `farProbability`, `recoveryDelay`, `rate`, `burstFactor`) plus `count` (exhaust after this many
+ * `farProbability`, `recoveryDelay`, `rate`, `burstFactor`, `sessionStart` — with it, give the book
+ * stage `firstSeq: 1`) plus `count` (exhaust after this many
  * messages; default `Infinity`) and `unthrottled`.
  *
  * @example
@@ -51,6 +52,7 @@ export const Config = Schema.Struct({
   recoveryDelay: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   rate: Schema.optional(positive),
   burstFactor: Schema.optional(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(1))),
+  sessionStart: Schema.optional(Schema.Boolean),
   count: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
   unthrottled: Schema.optional(Schema.Boolean)
 })

@@ -117,6 +117,20 @@ describe("L2Flow, the synthetic L2 feed", () => {
     }
   })
 
+  it("sessionStart: empty books, no snapshot, sequence numbers from 1; books in sync with firstSeq 1 fill up", () => {
+    const flow = new L2Flow.L2Flow({ symbols: 20, seed: 6, sessionStart: true })
+    const books = new L2Books({ symbols: 20, firstSeq: 1 })
+    for (let i = 0; i < 100_000; i++) {
+      flow.next()
+      assert.isBelow(flow.op, SnapshotBegin)
+      const r = books.apply(flow.symbol, flow.op, flow.side, flow.price, flow.size, flow.seq)
+      assert.isTrue(r === K.APPLIED || r === K.APPLIED_TOP, `message ${i}: outcome ${r}`)
+    }
+    assert.strictEqual(flow.snapshots, 0)
+    assert.strictEqual(assertLiveBooksMatch(flow, books), 20)
+    assert.isAbove(books.book.levelCount(0, 0), 30)
+  })
+
   it("the constructor throws RangeError naming the bad value", () => {
     assert.throws(() => new L2Flow.L2Flow({ symbols: 0 }), RangeError, "symbols=0")
     assert.throws(() => new L2Flow.L2Flow({ symbols: 1, levels: 1 }), RangeError, "levels=1")

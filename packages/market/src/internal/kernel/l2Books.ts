@@ -69,7 +69,7 @@
  *
  * No `effect` import, no allocation, closure or throw per update. One thread.
  */
-import { ABSENT, OrderBooks, type OrderBooksOptions, PRESENT, sizeCode } from "./orderBook.ts"
+import { ABSENT, BID, OrderBooks, type OrderBooksOptions, PRESENT, sizeCode } from "./orderBook.ts"
 import {
   CROSSED_BIT,
   CROSSED_EVENTS,
@@ -218,7 +218,7 @@ export class L2Books {
           this.goStale(symbol)
           return r
         }
-        return this.publish(symbol, 0)
+        return this.publishUpdate(symbol, side, price, r)
       }
       if ((state === RESYNCING || state === REFRESHING) && seq <= records[at + SEQ]!) return DROPPED_DUPLICATE
       // Waiting, stale, or an update past a snapshot still being applied: it cannot be applied.
@@ -305,14 +305,40 @@ export class L2Books {
     this.status?.setSync(symbol, sync)
   }
 
-  /** Reads the top of book; if it differs from the last published (or `mark` is set), it is to be published. */
+  /** Reads the whole top of book (a snapshot just ended) and publishes it, flagged `mark`. */
   private publish(symbol: number, mark: number): number {
     const now = this.now
     this.book.readTop(symbol, now, 0)
-    const bid = now[0]!
-    const bidSize = now[1]!
-    const ask = now[2]!
-    const askSize = now[3]!
+    return this.compare(symbol, now[0]!, now[1]!, now[2]!, now[3]!, mark)
+  }
+
+  /**
+   * The top of book after a live update of `side` that left the level at `price` with `size`. While a
+   * book is live its record holds its current top (every change was published), and one update moves
+   * only its own side: the best there is the book's, and its size is the update's (the update was at
+   * the best), the record's (the best did not move), or — the best moved to another level — read.
+   * Most updates so read no ladder slot beyond the one they changed.
+   */
+  private publishUpdate(symbol: number, side: number, price: number, size: number): number {
+    const r = symbol * RECORD
+    const records = this.state
+    const book = this.book
+    const best = book.best(symbol, side)
+    const was = records[r + (side === BID ? BID_PRICE : ASK_PRICE)]!
+    const bestSize = best === 0
+      ? 0
+      : best === price
+      ? size
+      : best === was
+      ? records[r + (side === BID ? BID_SIZE : ASK_SIZE)]!
+      : book.bestSize(symbol, side)
+    return side === BID
+      ? this.compare(symbol, best, bestSize, records[r + ASK_PRICE]!, records[r + ASK_SIZE]!, 0)
+      : this.compare(symbol, records[r + BID_PRICE]!, records[r + BID_SIZE]!, best, bestSize, 0)
+  }
+
+  /** Publishes the top of book if it differs from the last published for the symbol (or `mark` is set). */
+  private compare(symbol: number, bid: number, bidSize: number, ask: number, askSize: number, mark: number): number {
     const state = bid === 0 || ask === 0 ? 0 : bid > ask ? CROSSED_FLAG : bid === ask ? LOCKED_FLAG : 0
     const r = symbol * RECORD
     const records = this.state

@@ -18,7 +18,8 @@
  *   that leaves the band on the other side are deleted (two messages at most).
  *
  * A symbol's first messages are a snapshot of its starting book (`SnapshotBegin`, a `SnapshotLevel` per
- * level, `SnapshotEnd`, all with `seq` 0); its incrementals then carry `seq` 1, 2, 3, … Defects:
+ * level, `SnapshotEnd`, all with `seq` 0); its incrementals then carry `seq` 1, 2, 3, … (With
+ * `sessionStart`, books start empty and there is no starting snapshot.) Defects:
  * - with `gapProbability`, an incremental is lost: it changes the book, takes its sequence number, and
  *   is never emitted (the next one shows a gap);
  * - with `invalidFraction`, an extra record carries one defect, cycling through {@link DEFECTS}, and
@@ -98,6 +99,13 @@ export interface L2FlowOptions {
   readonly burstFactor?: number | undefined
   /** Exchange time of the first message, ns; default 0. */
   readonly startNs?: number | undefined
+  /**
+   * Start at the opening of the session: every book empty, no starting snapshots, each symbol's
+   * incrementals numbered from 1 (a consumer with `firstSeq: 1` is in sync from the first message);
+   * books fill up to about `levels` from the flow's adds. Default `false`: each symbol's first messages
+   * are a snapshot of a full book.
+   */
+  readonly sessionStart?: boolean | undefined
 }
 
 export class L2Flow {
@@ -253,6 +261,10 @@ export class L2Flow {
     this.qKind = new Uint8Array(queue)
     this.dueSymbol = new Int32Array(symbols)
     this.dueAt = new Float64Array(symbols)
+    if (options.sessionStart === true) {
+      this.phase.fill(1)
+      return
+    }
     // Starting books: each band tick holds a level with probability levels / bandTicks.
     for (let s = 0; s < symbols; s++) {
       for (let side = BID; side <= ASK; side++) {
