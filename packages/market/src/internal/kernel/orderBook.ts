@@ -35,7 +35,9 @@
  * copied wholesale, nothing lost, no level refused for its distance.
  *
  * Memory grows with what the books hold, not with symbols × window:
- * - per symbol, always: two 32-byte side headers (64 B per symbol: one cache line, whatever the window);
+ * - per symbol, always: a 64-byte block (one cache line: both sides' headers and 40 bytes a subclass
+ *   may use for its own per-symbol state) and 24 bytes of far-array headers (read only on the far
+ *   path), whatever the window;
  * - per side with levels: one ladder of `windowTicks × 8` bytes plus its bitmap (`windowTicks / 8`
  *   bytes) and a 4-byte free-list slot — 524 B with the default 64-tick window; a side with no level
  *   gives its ladder back to a free list (the pool never shrinks: it holds the most sides ever live at
@@ -148,21 +150,31 @@ export const sizeCode = (size: number, min: number): number => {
   return size > MAX_SIZE ? SIZE_OVERFLOW : INVALID_SIZE // else it was not an integer
 }
 
-// Side header words (Int32Array `head`, side `l` at `l * STRIDE`).
+// Symbol blocks (Int32Array `head`): 16 words (64 bytes, one cache line) per symbol — the bid side's
+// header at word 0, the ask side's at word 3, and words 6..15 left to a subclass for its own per-symbol
+// state (the L2 books keep their sequencing there, so an update touches one line of per-symbol state).
+// A side's header `h` is `symbol * SYMBOL_WORDS + side * SIDE_WORDS`.
 /** Key of the window's first tick; {@link NO_ANCHOR} while the side is empty (and has no ladder). */
 const ANCHOR = 0
 /** Best price (a tick, not a key), 0 while the side is empty. */
 const BEST = 1
 /** Index of the side's ladder's first slot in `sizes`. */
 const LADDER = 2
+/** Int32 words per side header. */
+const SIDE_WORDS = 3
+/** Int32 words per symbol block. */
+export const SYMBOL_WORDS = 16
+/** The first word of a symbol's block free for a subclass (words 6..15: 40 bytes, f64 slots 3..7). */
+export const OWNER_WORD = 6
+
+// Far headers (Int32Array `far`, cold: read on the far path and when the window moves), side `h` at
+// `farOf(h)` = `symbol * 6 + side * 3`.
 /** Index of the side's far block in `farKeys` / `farSizes`. */
-const FAR_AT = 3
+const FAR_AT = 0
 /** Far levels held. */
-const FAR_LENGTH = 4
+const FAR_LENGTH = 1
 /** Far block capacity, a power of two ≥ {@link MIN_FAR_BLOCK}; 0 with no block. */
-const FAR_CAPACITY = 5
-/** Int32 words per side header (two spare, so that a symbol's two sides fill one 64-byte line). */
-const STRIDE = 8
+const FAR_CAPACITY = 2
 
 /**
  * Anchor of an empty side: `key - NO_ANCHOR ≥ 2^31` for every key, so the window test
@@ -193,8 +205,10 @@ export class OrderBooks {
   private readonly wordMask: number
   /** How far above the window's first tick a moved window puts the best level. */
   private readonly slack: number
-  /** Side headers. */
-  private readonly head: Int32Array
+  /** Symbol blocks: both side headers, and words a subclass may use (see {@link OWNER_WORD}). */
+  protected readonly head: Int32Array
+  /** Far headers per side (cold). */
+  private readonly far: Int32Array
   /** Ladder pool: ladder `k` owns slots `k * windowTicks ..`; empty slots hold 0. */
   private sizes: Float64Array
   /** Bit `j & 31` of word `j >>> 5` is set iff ladder pool slot `j` is non-empty (ladders start on a word). */
@@ -248,8 +262,12 @@ export class OrderBooks {
     this.mask = windowTicks - 1
     this.wordMask = (windowTicks >>> 5) - 1
     this.slack = windowTicks >>> 2
-    this.head = new Int32Array(symbols * 2 * STRIDE)
-    for (let h = 0; h < this.head.length; h += STRIDE) this.head[h + ANCHOR] = NO_ANCHOR
+    this.head = new Int32Array(symbols * SYMBOL_WORDS)
+    for (let h = 0; h < this.head.length; h += SYMBOL_WORDS) {
+      this.head[h + ANCHOR] = NO_ANCHOR
+      this.head[h + SIDE_WORDS + ANCHOR] = NO_ANCHOR
+    }
+    this.far = new Int32Array(symbols * 2 * SIDE_WORDS)
     this.sizes = new Float64Array(sides * windowTicks)
     this.bits = new Int32Array((sides * windowTicks) >>> 5)
     this.ladderFree = new Int32Array(sides)
@@ -260,7 +278,7 @@ export class OrderBooks {
 
   /** Bytes the books hold now: headers, ladder pool, far pool (grows with what the books hold). */
   get byteLength(): number {
-    return this.head.byteLength + this.sizes.byteLength + this.bits.byteLength + this.ladderFree.byteLength +
+    return this.head.byteLength + this.far.byteLength + this.sizes.byteLength + this.bits.byteLength + this.ladderFree.byteLength +
       this.farKeys.byteLength +
       this.farSizes.byteLength + this.farFree.byteLength
   }
@@ -278,7 +296,7 @@ export class OrderBooks {
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
     if (!(size >= 1 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 1)
-    const h = (symbol * 2 + side) * STRIDE
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
     const head = this.head
     const flip = flipOf(side)
     const key = price ^ flip
@@ -303,7 +321,7 @@ export class OrderBooks {
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
     if (!(size >= 1 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 1)
-    const h = (symbol * 2 + side) * STRIDE
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
     const flip = flipOf(side)
     const key = price ^ flip
     const head = this.head
@@ -331,7 +349,7 @@ export class OrderBooks {
       return this.checkCode(symbol, side)
     }
     if (!(size >= 1 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 1)
-    const h = (symbol * 2 + side) * STRIDE
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
     const head = this.head
     const best = head[h + BEST]!
     if (best === EMPTY) return CANCEL_EXCEEDS_LEVEL
@@ -362,7 +380,7 @@ export class OrderBooks {
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
     if (!(size >= 0 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 0)
-    const h = (symbol * 2 + side) * STRIDE
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
     const head = this.head
     const flip = flipOf(side)
     const key = price ^ flip
@@ -387,9 +405,10 @@ export class OrderBooks {
     }
     const found = this.farFind(h, key)
     if (presence !== ANY && (found < 0) !== (presence === ABSENT)) return found < 0 ? LEVEL_MISSING : LEVEL_EXISTS
-    if (size === 0) return found < 0 ? 0 : this.takeFar(h, key, this.farSizes[head[h + FAR_AT]! + found]!)
+    const at = this.far[this.farOf(h) + FAR_AT]!
+    if (size === 0) return found < 0 ? 0 : this.takeFar(h, key, this.farSizes[at + found]!)
     if (found >= 0) {
-      this.farSizes[head[h + FAR_AT]! + found] = size
+      this.farSizes[at + found] = size
       return size
     }
     return this.putOutside(h, flip, key, size, false)
@@ -399,15 +418,17 @@ export class OrderBooks {
   clear(symbol: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     const head = this.head
-    for (let h = symbol * 2 * STRIDE; h < (symbol * 2 + 2) * STRIDE; h += STRIDE) {
+    const far = this.far
+    for (let h = symbol * SYMBOL_WORDS; h < symbol * SYMBOL_WORDS + 2 * SIDE_WORDS; h += SIDE_WORDS) {
+      const fh = this.farOf(h)
       if (head[h + ANCHOR] === NO_ANCHOR) continue
       const ladder = head[h + LADDER]!
       this.sizes.fill(0, ladder, ladder + this.windowTicks)
       this.bits.fill(0, ladder >>> 5, (ladder + this.windowTicks) >>> 5)
       this.releaseLadder(h)
-      if (head[h + FAR_CAPACITY] !== 0) this.freeFar(head[h + FAR_AT]!, head[h + FAR_CAPACITY]!)
-      head[h + FAR_LENGTH] = 0
-      head[h + FAR_CAPACITY] = 0
+      if (far[fh + FAR_CAPACITY] !== 0) this.freeFar(far[fh + FAR_AT]!, far[fh + FAR_CAPACITY]!)
+      far[fh + FAR_LENGTH] = 0
+      far[fh + FAR_CAPACITY] = 0
     }
     return OK
   }
@@ -418,20 +439,20 @@ export class OrderBooks {
   /** Highest bid tick, {@link EMPTY} (0) when there are no bids, or {@link UNKNOWN_SYMBOL}. */
   bestBid(symbol: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    return this.head[symbol * 2 * STRIDE + BEST]!
+    return this.head[symbol * SYMBOL_WORDS + BEST]!
   }
 
   /** Lowest ask tick, {@link EMPTY} (0) when there are no asks, or {@link UNKNOWN_SYMBOL}. */
   bestAsk(symbol: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    return this.head[(symbol * 2 + 1) * STRIDE + BEST]!
+    return this.head[symbol * SYMBOL_WORDS + SIDE_WORDS + BEST]!
   }
 
   /** Best tick of `side` (highest bid, lowest ask), {@link EMPTY} when the side is empty, or a code. */
   best(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID && side !== ASK) return INVALID_SIDE
-    return this.head[(symbol * 2 + side) * STRIDE + BEST]!
+    return this.head[symbol * SYMBOL_WORDS + side * SIDE_WORDS + BEST]!
   }
 
   /**
@@ -443,14 +464,14 @@ export class OrderBooks {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     const head = this.head
     const sizes = this.sizes
-    const h = symbol * 2 * STRIDE
+    const h = symbol * SYMBOL_WORDS
     const bid = head[h + BEST]!
-    const ask = head[h + STRIDE + BEST]!
+    const ask = head[h + SIDE_WORDS + BEST]!
     out[offset] = bid
     // The best level is always in the window. Bid keys are `price ^ KEY_FLIP`, ask keys the price.
     out[offset + 1] = bid === EMPTY ? 0 : sizes[head[h + LADDER]! + ((bid ^ KEY_FLIP) & this.mask)]!
     out[offset + 2] = ask
-    out[offset + 3] = ask === EMPTY ? 0 : sizes[head[h + STRIDE + LADDER]! + (ask & this.mask)]!
+    out[offset + 3] = ask === EMPTY ? 0 : sizes[head[h + SIDE_WORDS + LADDER]! + (ask & this.mask)]!
     return OK
   }
 
@@ -458,7 +479,7 @@ export class OrderBooks {
   bestSize(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID && side !== ASK) return INVALID_SIDE
-    const h = (symbol * 2 + side) * STRIDE
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
     const best = this.head[h + BEST]!
     // The best level is always in the window.
     return best === EMPTY ? 0 : this.sizes[this.head[h + LADDER]! + ((best ^ flipOf(side)) & this.mask)]!
@@ -468,11 +489,13 @@ export class OrderBooks {
   worst(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID && side !== ASK) return INVALID_SIDE
-    const h = (symbol * 2 + side) * STRIDE
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const far = this.far
+    const fh = this.farOf(h)
     const head = this.head
     if (head[h + BEST] === EMPTY) return EMPTY
     const flip = flipOf(side)
-    if (head[h + FAR_LENGTH] !== 0) return this.farKeys[head[h + FAR_AT]!]! ^ flip
+    if (far[fh + FAR_LENGTH] !== 0) return this.farKeys[far[fh + FAR_AT]!]! ^ flip
     const anchor = head[h + ANCHOR]!
     return this.prevLive(h, anchor + this.windowTicks, anchor) ^ flip
   }
@@ -483,21 +506,25 @@ export class OrderBooks {
       !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID || side === ASK) &&
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
-    const h = (symbol * 2 + side) * STRIDE
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const far = this.far
+    const fh = this.farOf(h)
     const key = price ^ flipOf(side)
     const anchor = this.head[h + ANCHOR]!
     if (((key - anchor) >>> 0) < this.windowTicks) return this.sizes[this.head[h + LADDER]! + (key & this.mask)]!
     if (key < anchor) return 0
     const found = this.farFind(h, key)
-    return found < 0 ? 0 : this.farSizes[this.head[h + FAR_AT]! + found]!
+    return found < 0 ? 0 : this.farSizes[far[fh + FAR_AT]! + found]!
   }
 
   /** Number of non-empty levels on `side`, or a code. Counts the window's bitmap: O(windowTicks / 32). */
   levelCount(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID && side !== ASK) return INVALID_SIDE
-    const h = (symbol * 2 + side) * STRIDE
-    let n = this.head[h + FAR_LENGTH]!
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const far = this.far
+    const fh = this.farOf(h)
+    let n = far[fh + FAR_LENGTH]!
     if (this.head[h + ANCHOR] === NO_ANCHOR) return n
     const from = this.head[h + LADDER]! >>> 5
     for (let w = from; w < from + (this.windowTicks >>> 5); w++) {
@@ -517,7 +544,9 @@ export class OrderBooks {
   depth(symbol: number, side: number, n: number, out: Float64Array): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID && side !== ASK) return INVALID_SIDE
-    const h = (symbol * 2 + side) * STRIDE
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const far = this.far
+    const fh = this.farOf(h)
     const head = this.head
     let k = Math.min(n, out.length >> 1)
     if (!(k >= 1) || head[h + BEST] === EMPTY) return 0 // also n <= 0 or NaN
@@ -532,8 +561,8 @@ export class OrderBooks {
       key = this.nextLive(h, key)
       if (key < 0) break
     }
-    const at = head[h + FAR_AT]!
-    for (let f = at + head[h + FAR_LENGTH]! - 1; f >= at && i < k; f--) {
+    const at = far[fh + FAR_AT]!
+    for (let f = at + far[fh + FAR_LENGTH]! - 1; f >= at && i < k; f--) {
       out[2 * i] = this.farKeys[f]! ^ flip
       out[2 * i + 1] = this.farSizes[f]!
       i++
@@ -543,6 +572,11 @@ export class OrderBooks {
 
   // ---------------------------------------------------------------------------------------------
   // Internals: the window.
+
+  /** The far header of the side whose header is `h`. */
+  private farOf(h: number): number {
+    return (h >>> 4) * 6 + (h & 15)
+  }
 
   /** The code for a failed symbol / side / price test (the price is the only one left). */
   private checkCode(symbol: number, side: number): number {
@@ -585,6 +619,8 @@ export class OrderBooks {
 
   /** The best level (at `key`) just emptied: set the next best, moving the window if needed. */
   private bestEmptied(h: number, flip: number, key: number): void {
+    const far = this.far
+    const fh = this.farOf(h)
     const head = this.head
     const next = this.nextLive(h, key)
     if (next >= 0) {
@@ -593,12 +629,12 @@ export class OrderBooks {
       if (next - head[h + ANCHOR]! >= this.windowTicks >>> 1) this.moveWindowUp(h, next - this.slack)
       return
     }
-    const length = head[h + FAR_LENGTH]!
+    const length = far[fh + FAR_LENGTH]!
     if (length === 0) {
       this.releaseLadder(h) // the side is empty
       return
     }
-    const nearest = this.farKeys[head[h + FAR_AT]! + length - 1]!
+    const nearest = this.farKeys[far[fh + FAR_AT]! + length - 1]!
     this.moveWindowUp(h, nearest - this.slack)
     head[h + BEST] = nearest ^ flip
   }
@@ -629,11 +665,13 @@ export class OrderBooks {
    * off the far array's end (nearest first) into their slots, which are empty.
    */
   private moveWindowUp(h: number, anchor: number): void {
+    const far = this.far
+    const fh = this.farOf(h)
     const head = this.head
     head[h + ANCHOR] = anchor
     const end = anchor + this.windowTicks
-    const at = head[h + FAR_AT]!
-    let length = head[h + FAR_LENGTH]!
+    const at = far[fh + FAR_AT]!
+    let length = far[fh + FAR_LENGTH]!
     const ladder = head[h + LADDER]!
     while (length > 0) {
       const key = this.farKeys[at + length - 1]!
@@ -737,8 +775,10 @@ export class OrderBooks {
 
   /** Index of `key` in the side's far array, or -1. */
   private farFind(h: number, key: number): number {
-    const at = this.head[h + FAR_AT]!
-    const length = this.head[h + FAR_LENGTH]!
+    const far = this.far
+    const fh = this.farOf(h)
+    const at = far[fh + FAR_AT]!
+    const length = far[fh + FAR_LENGTH]!
     const i = this.farLowerBound(at, length, key)
     return i < length && this.farKeys[at + i] === key ? i : -1
   }
@@ -758,30 +798,32 @@ export class OrderBooks {
 
   /** Adds `size` to (or sets) the far level at `key`, opening it if needed. Returns the new size or a code. */
   private putFar(h: number, key: number, size: number, add: boolean): number {
-    const head = this.head
-    const length = head[h + FAR_LENGTH]!
-    const i = this.farLowerBound(head[h + FAR_AT]!, length, key)
-    if (i < length && this.farKeys[head[h + FAR_AT]! + i] === key) {
-      const f = head[h + FAR_AT]! + i
+    const far = this.far
+    const fh = this.farOf(h)
+    const length = far[fh + FAR_LENGTH]!
+    const i = this.farLowerBound(far[fh + FAR_AT]!, length, key)
+    if (i < length && this.farKeys[far[fh + FAR_AT]! + i] === key) {
+      const f = far[fh + FAR_AT]! + i
       const next = add ? this.farSizes[f]! + size : size
       if (next > MAX_SIZE) return SIZE_OVERFLOW
       this.farSizes[f] = next
       return next
     }
-    if (length === head[h + FAR_CAPACITY]) this.resizeFar(h, Math.max(MIN_FAR_BLOCK, 2 * length))
-    const at = head[h + FAR_AT]!
+    if (length === far[fh + FAR_CAPACITY]) this.resizeFar(h, Math.max(MIN_FAR_BLOCK, 2 * length))
+    const at = far[fh + FAR_AT]!
     this.shiftFar(at + i, at + length, 1)
     this.farKeys[at + i] = key
     this.farSizes[at + i] = size
-    head[h + FAR_LENGTH] = length + 1
+    far[fh + FAR_LENGTH] = length + 1
     return size
   }
 
   /** Takes `size` (> 0) off the far level at `key`, closing it at 0. Returns the new size or a code. */
   private takeFar(h: number, key: number, size: number): number {
-    const head = this.head
-    const at = head[h + FAR_AT]!
-    const length = head[h + FAR_LENGTH]!
+    const far = this.far
+    const fh = this.farOf(h)
+    const at = far[fh + FAR_AT]!
+    const length = far[fh + FAR_LENGTH]!
     const i = this.farLowerBound(at, length, key)
     if (i === length || this.farKeys[at + i] !== key) return CANCEL_EXCEEDS_LEVEL
     const old = this.farSizes[at + i]!
@@ -821,40 +863,43 @@ export class OrderBooks {
 
   /** Appends a level nearer than every far level (the window moving down). */
   private farPush(h: number, key: number, size: number): void {
-    const head = this.head
-    const length = head[h + FAR_LENGTH]!
-    if (length === head[h + FAR_CAPACITY]) this.resizeFar(h, Math.max(MIN_FAR_BLOCK, 2 * length))
-    const at = head[h + FAR_AT]!
+    const far = this.far
+    const fh = this.farOf(h)
+    const length = far[fh + FAR_LENGTH]!
+    if (length === far[fh + FAR_CAPACITY]) this.resizeFar(h, Math.max(MIN_FAR_BLOCK, 2 * length))
+    const at = far[fh + FAR_AT]!
     this.farKeys[at + length] = key
     this.farSizes[at + length] = size
-    head[h + FAR_LENGTH] = length + 1
+    far[fh + FAR_LENGTH] = length + 1
   }
 
   /** Sets the far length after levels left; frees the block when empty, halves it when a quarter full. */
   private setFarLength(h: number, length: number): void {
-    const head = this.head
-    head[h + FAR_LENGTH] = length
-    const capacity = head[h + FAR_CAPACITY]!
+    const far = this.far
+    const fh = this.farOf(h)
+    far[fh + FAR_LENGTH] = length
+    const capacity = far[fh + FAR_CAPACITY]!
     if (length === 0) {
-      if (capacity !== 0) this.freeFar(head[h + FAR_AT]!, capacity)
-      head[h + FAR_CAPACITY] = 0
+      if (capacity !== 0) this.freeFar(far[fh + FAR_AT]!, capacity)
+      far[fh + FAR_CAPACITY] = 0
     } else if (capacity > MIN_FAR_BLOCK && length <= capacity >>> 2) this.resizeFar(h, capacity >>> 1)
   }
 
   /** Moves the side's far levels to a block of `capacity` (≥ length) and frees the old block. */
   private resizeFar(h: number, capacity: number): void {
-    const head = this.head
-    const length = head[h + FAR_LENGTH]!
-    const old = head[h + FAR_AT]!
-    const oldCapacity = head[h + FAR_CAPACITY]!
+    const far = this.far
+    const fh = this.farOf(h)
+    const length = far[fh + FAR_LENGTH]!
+    const old = far[fh + FAR_AT]!
+    const oldCapacity = far[fh + FAR_CAPACITY]!
     const at = this.allocFar(capacity)
     if (length > 0) {
       this.farKeys.copyWithin(at, old, old + length)
       this.farSizes.copyWithin(at, old, old + length)
     }
     if (oldCapacity !== 0) this.freeFar(old, oldCapacity)
-    head[h + FAR_AT] = at
-    head[h + FAR_CAPACITY] = capacity
+    far[fh + FAR_AT] = at
+    far[fh + FAR_CAPACITY] = capacity
   }
 
   /** A far block of `capacity` (a power of two): from its free list, else fresh (growing the pool). */
