@@ -9,6 +9,7 @@
  * status events: it does less than velox, never more.
  */
 import * as K from "../../packages/market/src/internal/kernel/l2Books.ts"
+import { lowerBound } from "./orderBookPeers.ts"
 
 const ADD = 0
 const UPDATE = 1
@@ -17,18 +18,6 @@ const SNAPSHOT_LEVEL = 4
 const LIVE = 1
 const STALE = 2
 const RESYNCING = 3
-
-/** First index in the ascending `a` whose value is ≥ `x`. */
-const lowerBound = (a: ReadonlyArray<number>, x: number): number => {
-  let lo = 0
-  let hi = a.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (a[mid]! < x) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
 
 export class SortedMapL2 {
   readonly sizes: Array<Map<number, number>>

@@ -6,6 +6,8 @@ import { CaptureSink, ReplaySource, StageContract } from "@velox/core/testing"
 import { NodeStageHost } from "@velox/node"
 import { Kind, Side } from "../../packages/market/src/Transaction.ts"
 import { BucketedBook } from "../../packages/market/test/fixtures/bucketedBook.ts"
+import { feedBatches } from "../fixtures/feedBatches.ts"
+import { arbitraryFlowOp, type FlowOp, type FlowOpRanges, seededFlowOps } from "../fixtures/flowOps.ts"
 
 // -------------------------------------------------------------------------------------------------
 // The stage's records, and a naive model of what it must do to them.
@@ -125,15 +127,7 @@ class RecordingEmitter implements Stage.Emitter<typeof BookUpdate.spec> {
 const runInProcess = (config: StageConfig, txs: ReadonlyArray<Tx>, lengths: ReadonlyArray<number> = [64]) => {
   const logic = OrderBookStage.make(config)
   const out = new RecordingEmitter(txs.length)
-  let at = 0
-  for (let b = 0; at < txs.length; b++) {
-    const n = Math.min(lengths[b % lengths.length]!, txs.length - at)
-    const offset = b % 3 // a ring view rarely starts at slot 0
-    const view = RecordLayout.view(Transaction, new ArrayBuffer((n + offset) * Transaction.byteLength), 0, n + offset)
-    for (let i = 0; i < n; i++) RecordLayout.writeUnsafe(view, offset + i, txs[at + i]!)
-    logic.onBatch(view, offset, n, out)
-    at += n
-  }
+  feedBatches(logic, Transaction, txs, lengths, out)
   return { logic, outcomes: out.outcomes() }
 }
 type StageConfig = Parameters<typeof OrderBookStage.make>[0]
@@ -192,15 +186,7 @@ const assertOutcomes = (got: ReadonlyArray<Outcome>, want: ReadonlyArray<Outcome
 // Order flow near a walking mid: mostly adds near the top, cancels and trades sized from the model
 // (often exactly the level, sometimes one lot more), some price jumps, one in ~16 records invalid.
 
-interface Op {
-  readonly kind: number
-  readonly symbol: number
-  readonly side: number
-  readonly offset: number
-  readonly size: number
-  readonly walk: number
-  readonly bad: number
-}
+type Op = FlowOp
 
 const SYMBOLS = 3
 /** Mid prices near the bottom of the tick range, ordinary, and near a `maxTick` of 1,000,000. */
@@ -265,37 +251,8 @@ const planFlow = (ops: ReadonlyArray<Op>, model: SortedMapBooks): { txs: Array<T
 
 const int = (minimum: number, maximum: number) => Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum, maximum })))
 
-const arbitraryOp: Arbitrary.Arbitrary<Op> = Arbitrary.all({
-  kind: int(0, 15),
-  symbol: int(0, SYMBOLS - 1),
-  side: int(0, 1),
-  offset: int(0, 12),
-  size: int(1, 60),
-  walk: int(-3, 3),
-  bad: int(0, 140)
-})
-
-/** A deterministic PRNG (mulberry32) for the long pipeline runs. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
-const randomOps = (seed: number, n: number): Array<Op> => {
-  const random = prng(seed)
-  const pick = (min: number, max: number) => min + Math.floor(random() * (max - min + 1))
-  return Array.from({ length: n }, () => ({
-    kind: pick(0, 15),
-    symbol: pick(0, SYMBOLS - 1),
-    side: pick(0, 1),
-    offset: pick(0, 12),
-    size: pick(1, 60),
-    walk: pick(-3, 3),
-    bad: pick(0, 140)
-  }))
-}
+const OP_RANGES: FlowOpRanges = { kind: [0, 15], symbol: [0, SYMBOLS - 1], side: [0, 1], offset: [0, 12], size: [1, 60], walk: [-3, 3], bad: [0, 140] }
+const arbitraryOp = arbitraryFlowOp(OP_RANGES)
 
 const split = <A>(items: ReadonlyArray<A>, lengths: ReadonlyArray<number>): Array<Array<A>> => {
   const batches: Array<Array<A>> = []
@@ -340,7 +297,7 @@ describe("OrderBookStage against a sorted-map model", () => {
       Effect.gen(function*() {
         const windowTicks = 64
         const model = new SortedMapBooks(SYMBOLS, 1_000_000)
-        const { expected, txs } = planFlow(randomOps(placement === "fused" ? 7 : 11, 20_000), model)
+        const { expected, txs } = planFlow(seededFlowOps(placement === "fused" ? 7 : 11, 20_000, OP_RANGES), model)
         const { deadLetters, updates } = yield* runPipeline(
           { symbols: SYMBOLS, windowTicks, maxTick: 1_000_000 },
           split(txs, [1, 300, 17, 1_000, 64]),

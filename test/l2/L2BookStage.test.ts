@@ -4,6 +4,8 @@ import { Pipeline, RecordLayout, type Stage } from "@velox/core"
 import { CaptureSink, ReplaySource, StageContract } from "@velox/core/testing"
 import { Bbo, L2BookStage, L2Status, L2Update } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
+import { feedBatches } from "../fixtures/feedBatches.ts"
+import { arbitraryFlowOp, type FlowOp, type FlowOpRanges, seededFlowOps } from "../fixtures/flowOps.ts"
 import { L2Model, type Outcome, type Top, type Update } from "./l2Model.ts"
 
 // -------------------------------------------------------------------------------------------------
@@ -49,15 +51,7 @@ class RecordingEmitter implements Stage.Emitter<typeof Bbo.Bbo.spec> {
 const runInProcess = (config: StageConfig, updates: ReadonlyArray<Update>, lengths: ReadonlyArray<number> = [64]) => {
   const logic = L2BookStage.make(config)
   const out = new RecordingEmitter(2 * updates.length)
-  let at = 0
-  for (let b = 0; at < updates.length; b++) {
-    const n = Math.min(lengths[b % lengths.length]!, updates.length - at)
-    const offset = b % 3
-    const view = RecordLayout.view(L2Update.L2Update, new ArrayBuffer((n + offset) * L2Update.L2Update.byteLength), 0, n + offset)
-    for (let i = 0; i < n; i++) RecordLayout.writeUnsafe(view, offset + i, updates[at + i]!)
-    logic.onBatch(view, offset, n, out)
-    at += n
-  }
+  feedBatches(logic, L2Update.L2Update, updates, lengths, out)
   return { logic, out }
 }
 
@@ -96,15 +90,7 @@ const assertRun = (got: RecordingEmitter, want: ReturnType<typeof expect>, conte
 // A feed planned against the model: in-sequence adds, updates and deletes near a walking mid, with
 // gaps, duplicates, snapshots (some broken), far levels, and one bad record in ~20.
 
-interface Op {
-  readonly kind: number
-  readonly symbol: number
-  readonly side: number
-  readonly offset: number
-  readonly size: number
-  readonly walk: number
-  readonly bad: number
-}
+type Op = FlowOp
 
 const SYMBOLS = 3
 const MIDS = [50, 10_000, 999_950]
@@ -179,15 +165,9 @@ const planFeed = (ops: ReadonlyArray<Op>, model: L2Model, firstSeq: number | und
 
 const int = (minimum: number, maximum: number) => Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum, maximum })))
 
-const arbitraryOp: Arbitrary.Arbitrary<Op> = Arbitrary.all({
-  kind: int(0, 15),
-  symbol: int(0, SYMBOLS - 1),
-  side: int(0, 1),
-  offset: int(0, 20),
-  size: int(0, 60),
-  walk: int(-2, 2),
-  bad: int(0, 120)
-})
+const OP_RANGES: FlowOpRanges = { kind: [0, 15], symbol: [0, SYMBOLS - 1], side: [0, 1], offset: [0, 20], size: [0, 60], walk: [-2, 2], bad: [0, 120] }
+const arbitraryOp = arbitraryFlowOp(OP_RANGES)
+
 
 /** Plans a feed (with a planning model) and states what a fresh model expects of it. */
 const scenario = (ops: ReadonlyArray<Op>, firstSeq: number | undefined) => {
@@ -228,22 +208,7 @@ describe("L2BookStage against a plain model", () => {
   )
 
   it("a long seeded feed covers every outcome: each drop reason, each error, crossed and locked books", () => {
-    const random = ((seed: number) => () => {
-      seed = (seed + 0x6d2b79f5) | 0
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    })(5)
-    const pick = (min: number, max: number) => min + Math.floor(random() * (max - min + 1))
-    const ops = Array.from({ length: 6_000 }, (): Op => ({
-      kind: pick(0, 15),
-      symbol: pick(0, SYMBOLS - 1),
-      side: pick(0, 1),
-      offset: pick(0, 20),
-      size: pick(0, 60),
-      walk: pick(-2, 2),
-      bad: pick(0, 120)
-    }))
+    const ops = seededFlowOps(5, 6_000, OP_RANGES)
     const { updates, want } = scenario(ops, undefined)
     const { out } = runInProcess({ symbols: SYMBOLS }, updates, [1, 7, 256, 33])
     assertRun(out, want, "(seeded)")
@@ -434,31 +399,12 @@ describe("L2BookStage keeps the stage contract", () => {
 
 // -------------------------------------------------------------------------------------------------
 
-const seededOps = (seed: number, n: number): Array<Op> => {
-  let state = seed
-  const random = () => {
-    state = (state + 0x6d2b79f5) | 0
-    let t = Math.imul(state ^ (state >>> 15), 1 | state)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const pick = (min: number, max: number) => min + Math.floor(random() * (max - min + 1))
-  return Array.from({ length: n }, () => ({
-    kind: pick(0, 15),
-    symbol: pick(0, SYMBOLS - 1),
-    side: pick(0, 1),
-    offset: pick(0, 20),
-    size: pick(0, 60),
-    walk: pick(-2, 2),
-    bad: pick(0, 120)
-  }))
-}
 
 describe("L2BookStage in a pipeline", () => {
   for (const placement of ["fused", "worker"] as const) {
     it.live(`${placement}: the captured tops and dead letters are the model's, and the ledger reconciles the feed`, () =>
       Effect.gen(function*() {
-        const { updates, want } = scenario(seededOps(placement === "fused" ? 21 : 22, 4_000), undefined)
+        const { updates, want } = scenario(seededFlowOps(placement === "fused" ? 21 : 22, 4_000, OP_RANGES), undefined)
         const status = L2Status.make(SYMBOLS)
         const captured = CaptureSink.allocate(Bbo.Bbo, want.tops.length + 1)
         const batches: Array<Array<Update>> = []
@@ -495,7 +441,7 @@ describe("L2BookStage in a pipeline", () => {
 
   it.live("partitioned by symbol over two workers with one status table: the same tops per symbol, the same status", () =>
     Effect.gen(function*() {
-      const { model, updates, want } = scenario(seededOps(23, 3_000), 1)
+      const { model, updates, want } = scenario(seededFlowOps(23, 3_000, OP_RANGES), 1)
       const status = L2Status.make(SYMBOLS)
       const captured = CaptureSink.allocate(Bbo.Bbo, want.tops.length + 1)
       const run = yield* Pipeline.runToEnd(

@@ -40,17 +40,12 @@ export type State = "waiting" | "live" | "stale" | "resyncing" | "refreshing"
 const STATES: ReadonlyArray<State> = ["waiting", "live", "stale", "resyncing", "refreshing"]
 
 /**
- * One symbol's row.
+ * What happened to a symbol's book (or, summed, to all of them): counts that only grow.
  *
  * @category models
  * @since 0.1.0
  */
-export interface SymbolStatus {
-  readonly symbol: number
-  readonly state: State
-  /** The last top of book the stage published for it was locked / crossed. */
-  readonly locked: boolean
-  readonly crossed: boolean
+export interface Counts {
   readonly gaps: number
   /** Sequence numbers skipped by the gaps. */
   readonly missing: number
@@ -64,13 +59,27 @@ export interface SymbolStatus {
 }
 
 /**
+ * One symbol's row.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SymbolStatus extends Counts {
+  readonly symbol: number
+  readonly state: State
+  /** The last top of book the stage published for it was locked / crossed. */
+  readonly locked: boolean
+  readonly crossed: boolean
+}
+
+/**
  * Totals over all symbols: how many are in each state (and locked / crossed now), and the sums of the
  * event counts.
  *
  * @category models
  * @since 0.1.0
  */
-export interface Summary {
+export interface Summary extends Counts {
   readonly symbols: number
   readonly waiting: number
   readonly live: number
@@ -79,13 +88,6 @@ export interface Summary {
   readonly refreshing: number
   readonly locked: number
   readonly crossed: number
-  readonly gaps: number
-  readonly missing: number
-  readonly staleEvents: number
-  readonly snapshots: number
-  readonly resyncs: number
-  readonly crossedEvents: number
-  readonly lockedEvents: number
 }
 
 /**

@@ -11,7 +11,7 @@
  * price, a bid's key is `0x7fffffff - price` (`price ^ 0x7fffffff`). So "nearer the touch" is always
  * "smaller key", and one code path serves both sides.
  *
- * Each side (a ladder `l = symbol * 2 + side`) keeps its levels in two places:
+ * Each side of a symbol keeps its levels in two places:
  *
  *   near: a dense ladder of `windowTicks` f64 slots covering keys `anchor .. anchor + windowTicks - 1`,
  *         ring-indexed (`key & (windowTicks - 1)`), with a bitmap of live slots. The best level is
@@ -26,7 +26,7 @@
  *
  * No live level has a key below `anchor`. The window follows the touch:
  * - a new level better than `anchor` (the price improved past the window) moves the window there,
- *   leaving {@link slack} ticks of room above the new best; levels that fall off the window's far edge
+ *   leaving a quarter of the window as room above the new best; levels that fall off the window's far edge
  *   are appended to the far array, which they all precede (farthest first, so it stays sorted);
  * - when the best level empties, the next one is found in the bitmap (32 ticks per step, within the
  *   window); if it is deeper than half the window, or the window is empty and the far array is not,
@@ -50,7 +50,7 @@
  *
  * Costs: an update in the window is O(1); the best level emptying scans at most `windowTicks / 32`
  * bitmap words; a far update is a binary search, and opening or closing a far level shifts the far
- * levels nearer than it (`copyWithin`). A side whose depth lives mostly beyond the window pays the far
+ * levels nearer than it (a short loop, `copyWithin` past 32). A side whose depth lives mostly beyond the window pays the far
  * path; widen `windowTicks` for such books.
  *
  * Sizes are integer lots in f64: integer sums are exact up to `Number.MAX_SAFE_INTEGER`, so a level
