@@ -10,8 +10,8 @@
  Every valid level is accepted, however far from the touch: each side keeps a dense ladder of
  * `windowTicks` ticks (default 64) that follows the best price, and the levels beyond it in a sorted
  * array; levels move between the two as the touch moves. Memory grows with the levels the books hold
- * (a 64-byte header per symbol, a 512-byte ladder per side with levels, 12 bytes per level beyond the
- * ladder), not with symbols × price range. Sizes are integer lots.
+ * (88 bytes per symbol, a 524-byte ladder per side with levels, 12 bytes per level beyond the ladder),
+ * not with symbols × price range. Sizes are integer lots.
  *
  * @example
  * ```ts
@@ -314,7 +314,7 @@ export const apply = (book: kernel.OrderBooks, update: Update): Effect.Effect<nu
  * import { OrderBook } from "@velox/market"
  *
  * const books = Effect.runSync(OrderBook.make({ symbols: 10_000, reservedSideCount: 20_000 }))
- * console.log(books.byteLength) // 10,000 × 64 B of headers + 20,000 × 516 B of ladders + 12 KiB of far pool
+ * console.log(books.byteLength) // 10,000 × 88 B per symbol + 20,000 × 524 B of ladders + 12 KiB of far pool
  * ```
  *
  * @category constructors
