@@ -11,7 +11,7 @@
  * - {@link DROPPED_STALE}: not applied, because the book is not in sync with the feed (or the update
  *   itself showed a gap).
  * - {@link DROPPED_DUPLICATE}: not applied, because the book has already seen its sequence number.
- * - a negative code: refused (the book unchanged), a {@link Refusal}.
+ * - a negative code: refused (the book unchanged), one of the refusal codes below.
  *
  * After every call `announceStale` says whether that update took the book out of sync: publish a
  * record flagged {@link STALE_FLAG} (the fields hold the last top of book, flagged) to tell downstream
@@ -42,7 +42,8 @@
  * - Snapshots are applied contiguously: an incremental beyond `S` arriving mid-snapshot cannot be
  *   applied, so the book goes STALE (and the update is dropped); one at or below `S` is a duplicate.
  * - A LIVE book drops a snapshot that reflects no more than it has (`S < next`: duplicate, all its
- *   messages); a newer one refreshes it (REFRESHING, then LIVE at `S + 1`).
+ *   messages); a newer one refreshes it (REFRESHING, then LIVE at `S + 1`). A snapshot level or end
+ *   whose begin the book never saw means a message was lost: the book goes STALE (dropped as stale).
  * - With `firstSeq` set, every book starts LIVE and empty expecting `firstSeq` (a feed replayed from the
  *   start of its session); otherwise every book WAITs for its first snapshot.
  *
@@ -66,6 +67,11 @@
  * stale spells, snapshots, resyncs, crossed and locked books. A symbol's row takes this book's state
  * with the symbol's first update (until then it shows what it showed: `WAITING` in a fresh table, or
  * what a predecessor of a restarted stage left).
+ *
+ * `L2Books` is an `OrderBooks` (every query of the books works on it); its per-symbol state — the
+ * sequence number, the sync state, the last top of book published — lives in the owner words of the
+ * symbol's 64-byte block, beside both side headers, so an update reads and writes one line of
+ * per-symbol state besides the ladder slot it changes.
  *
  * No `effect` import, no allocation, closure or throw per update. One thread.
  */
