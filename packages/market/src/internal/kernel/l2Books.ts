@@ -77,11 +77,13 @@
  */
 import {
   ABSENT,
+  BEST,
   BID,
   OrderBooks,
   type OrderBooksOptions,
   OWNER_WORD,
   PRESENT,
+  SIDE_WORDS,
   sizeCode,
   SYMBOL_WORDS
 } from "./orderBook.ts"
@@ -347,7 +349,7 @@ export class L2Books extends OrderBooks {
     const head = this.head
     const slots = this.slots
     const q = symbol * SLOTS
-    const best = this.best(symbol, side)
+    const best = head[b + side * SIDE_WORDS + BEST]! // symbol and side were checked by the update
     // Bid and ask words (and slots) are adjacent: `+ side` picks the side without a branch.
     const was = head[b + BID_PRICE_WORD + side]!
     const bestSize = best === 0

@@ -157,11 +157,11 @@ export const sizeCode = (size: number, min: number): number => {
 /** Key of the window's first tick; {@link NO_ANCHOR} while the side is empty (and has no ladder). */
 const ANCHOR = 0
 /** Best price (a tick, not a key), 0 while the side is empty. */
-const BEST = 1
+export const BEST = 1
 /** Index of the side's ladder's first slot in `sizes`. */
 const LADDER = 2
 /** Int32 words per side header. */
-const SIDE_WORDS = 3
+export const SIDE_WORDS = 3
 /** Int32 words per symbol block. */
 export const SYMBOL_WORDS = 16
 /** The first word of a symbol's block free for a subclass (words 6..15: 40 bytes, f64 slots 3..7). */
