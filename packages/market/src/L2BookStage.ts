@@ -41,11 +41,11 @@
  * @example
  * ```ts
  * import { Pipeline } from "@velox/core"
- * import { L2BookStage, L2Status } from "@velox/market"
- * import { L2FeedSource, BboSink } from "./myStages.ts" // an L2Update source, a Bbo sink
+ * import { L2BookStage, L2Feed, L2Status } from "@velox/market"
+ * import { BboSink } from "./bboSink.ts" // a Bbo sink of yours
  *
  * const status = L2Status.make(10_000)
- * const pipeline = Pipeline.from(L2FeedSource, {})
+ * const pipeline = Pipeline.from(L2Feed, { symbols: 10_000, rate: 35_000 })
  *   .partition(L2BookStage, { symbols: 10_000, status }, { by: "symbol", count: 2 })
  *   .to(BboSink, {})
  * ```
