@@ -79,18 +79,21 @@ class ScratchEmitter implements Stage.Emitter<Spec> {
   }
 }
 
-const fill = (flow: L2Flow, view: RecordLayout.RecordView<typeof L2Update.L2Update.spec>, n: number): void => {
+/** Writes the flow's next message into slot `i` of `view`. */
+const writeNext = (flow: L2Flow, view: RecordLayout.RecordView<typeof L2Update.L2Update.spec>, i: number): void => {
   const f = view.fields
-  for (let i = 0; i < n; i++) {
-    flow.next()
-    f.seq.set(i, flow.seq)
-    f.exchangeTsNs.set(i, flow.exchangeTsNs)
-    f.price.set(i, flow.price)
-    f.size.set(i, flow.size)
-    f.symbol.set(i, flow.symbol)
-    f.side.set(i, flow.side)
-    f.op.set(i, flow.op)
-  }
+  flow.next()
+  f.seq.set(i, flow.seq)
+  f.exchangeTsNs.set(i, flow.exchangeTsNs)
+  f.price.set(i, flow.price)
+  f.size.set(i, flow.size)
+  f.symbol.set(i, flow.symbol)
+  f.side.set(i, flow.side)
+  f.op.set(i, flow.op)
+}
+
+const fill = (flow: L2Flow, view: RecordLayout.RecordView<typeof L2Update.L2Update.spec>, n: number): void => {
+  for (let i = 0; i < n; i++) writeNext(flow, view, i)
 }
 
 const passVelox = (
@@ -173,6 +176,14 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
       peerNs.push(tPeer / passUpdates)
     }
   }
+  // The flow's books run ahead of the messages emitted while some are queued: apply those too
+  // (untimed) so that both sides can be compared with the flow's books.
+  const tail = RecordLayout.view(L2Update.L2Update, new ArrayBuffer(4_096 * L2Update.L2Update.byteLength), 0, 4_096)
+  let rest = 0
+  while (flow.pendingMessages > 0) writeNext(flow, tail, rest++)
+  passVelox(logic, tail, rest, out)
+  if (peer !== undefined) passPeer(peer, tail, rest, tally)
+  total += rest
   let live = 0
   for (let s = 0; s < symbols; s++) if (logic.l2.syncOf(s) === LIVE) live++
   if (live !== flow.snapshots) throw new Error(`l2: ${live} live books, ${flow.snapshots} snapshots sent`)

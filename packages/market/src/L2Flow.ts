@@ -6,7 +6,8 @@
  *
  * `flow.next()` writes one message into the flow's fields (`symbol`, `op`, `side`, `price`, `size`,
  * `seq`, `exchangeTsNs`), allocation-free; the same options and seed give the same messages on every
- * machine. `flow.book(symbol, side)` is the flow's own book: what a consumer in sync must hold.
+ * machine. `flow.book(symbol, side)` is the flow's own book: what a consumer in sync holds once it has
+ * every message generated so far (`flow.pendingMessages === 0`; an event can queue several).
  *
  * @example
  * ```ts

@@ -301,8 +301,17 @@ export class L2Flow {
   }
 
   /**
-   * The generator's own book of `symbol`, `side`, best first, as `[price, size]` pairs (what a consumer
-   * in sync holds). Allocates: for checks.
+   * Messages generated but not yet emitted (an event can make several: a walk's deletes, a snapshot).
+   * The flow's own books include them: compare a consumer's books with {@link book} when this is 0.
+   */
+  get pendingMessages(): number {
+    return this.qLength
+  }
+
+  /**
+   * The generator's own book of `symbol`, `side`, best first, as `[price, size]` pairs: what a consumer
+   * in sync holds once it has every message generated so far (when {@link pendingMessages} is 0).
+   * Allocates: for checks.
    */
   book(symbol: number, side: number): Array<[number, number]> {
     const levels: Array<[number, number]> = []
