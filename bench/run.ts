@@ -12,7 +12,8 @@ const suites: Record<string, () => Promise<{ readonly suite: Suite }>> = {
   orderbook: () => import("./suites/orderbook.ts"),
   pipeline: () => import("./suites/pipeline.ts"),
   engine: () => import("./suites/engine.ts"),
-  journal: () => import("./suites/journal.ts")
+  journal: () => import("./suites/journal.ts"),
+  l2: () => import("./suites/l2.ts")
 }
 
 const usage = `usage: npm run bench -- <suite> [--runs N] [--filter TEXT]

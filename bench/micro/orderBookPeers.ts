@@ -199,7 +199,7 @@ export class SortedMapBook {
 }
 
 /** First index in the ascending `a` whose value is ≥ `x`. */
-const lowerBound = (a: ReadonlyArray<number>, x: number): number => {
+export const lowerBound = (a: ReadonlyArray<number>, x: number): number => {
   let lo = 0
   let hi = a.length
   while (lo < hi) {

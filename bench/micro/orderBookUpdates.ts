@@ -1,15 +1,21 @@
 /**
- * Order book update cost, one thread: the exact ladder book (`OrderBooks` kernel) against the original
- * engine's bucketed book and a naive sorted map (`orderBookPeers.ts`), on one pre-generated stream.
+ * Order book update cost, one thread: the exact book (`OrderBooks` kernel: a near ladder plus far
+ * levels) against the windowed book it replaced (`windowedOrderBook.ts`, the baseline), the original
+ * engine's bucketed book and a naive sorted map (`orderBookPeers.ts`), on two pre-generated streams.
  *
  * ```
- *   seeded PRNG ──► op stream (N updates over S symbols: adds and modifies near the top, cancels,
- *                   │             trades at the best level; typed arrays, generated once per process)
- *                   │ same stream, a fresh book per pass, passes interleaved A B C A B C …
- *                   ├──► velox-exact   OrderBooks (tick ladder, exact)   ──► checksum ─┐ must be equal,
- *                   ├──► sorted-map    Map + sorted price array (exact)  ──► checksum ─┘ every pass
- *                   └──► bucketed-16   16 ticks per level (approximate)  ──► checksum (differs: see
- *                                                                          bucketedWrongPercent)
+ *   seeded PRNG ──► mixed stream (N updates over S symbols: adds and modifies near the top, cancels,
+ *                   │              trades at the best level; typed arrays, generated once per process)
+ *                   │ same stream, a fresh book per pass, passes interleaved A B C D A B C D …
+ *                   ├──► velox-exact   OrderBooks (near ladder + far levels)  ──► checksum ─┐
+ *                   ├──► windowed      the previous book (4096-tick ladder)  ──► checksum ─┤ must be equal,
+ *                   ├──► sorted-map    Map + sorted price array (exact)      ──► checksum ─┘ every pass
+ *                   └──► bucketed-16   16 ticks per level (approximate)      ──► checksum (differs: see
+ *                                                                              bucketedWrongPercent)
+ *   seeded PRNG ──► touch stream (every update at the best level: join it, improve it by a tick, cancel
+ *                   │              from it, trade against it)
+ *                   ├──► velox-exact ──► checksum ─┐ must be equal, every pass
+ *                   └──► windowed    ──► checksum ─┘
  * ```
  *
  * After every update each loop reads the symbol's best bid and best ask and folds them into a
@@ -21,14 +27,17 @@
  */
 import * as OB from "@velox/market/unsafe"
 import { BucketedBook, SortedMapBook } from "./orderBookPeers.ts"
+import { WindowedOrderBooks } from "./windowedOrderBook.ts"
 
 export interface Params {
   /** Updates in the stream. */
   readonly ops: number
   readonly symbols: number
   readonly seed: number
-  /** The exact book's ladder length; the bucketed book covers the same ticks (windowTicks / 16 buckets). */
+  /** The windowed baseline's ladder length; the bucketed book covers the same ticks (windowTicks / 16 buckets). */
   readonly windowTicks: number
+  /** The exact book's near window (default: the book's own default). */
+  readonly nearTicks?: number
   /** Depth per side the generator keeps the books around (it cancels deep levels beyond it). */
   readonly bookLevels: number
   /** Untimed passes per book (JIT warm-up), then timed passes per book. */
@@ -153,6 +162,70 @@ export const generate = (params: Pick<Params, "ops" | "symbols" | "seed" | "book
   }
 }
 
+/**
+ * Every update at the touch: 40% join the best level, 10% improve it by one tick (when the spread
+ * allows), 25% cancel part of it (all of it one time in five), 25% trade against it (all of it one
+ * time in five). Emptying the best level moves the best to the next level, which the book must find; a
+ * side thinner than 5 levels first gets a level 1–5 ticks behind its best. Hot symbols see more.
+ */
+export const generateTouch = (params: Pick<Params, "ops" | "symbols" | "seed">): OpStream => {
+  const { ops, symbols } = params
+  const random = mulberry32(params.seed ^ 0x70c4)
+  const book = new SortedMapBook(symbols)
+  const kind = new Uint8Array(ops)
+  const symbol = new Int32Array(ops)
+  const side = new Uint8Array(ops)
+  const price = new Int32Array(ops)
+  const size = new Float64Array(ops)
+  const mix = { add: 0, modify: 0, cancel: 0, trade: 0 }
+  let levelSum = 0
+  for (let i = 0; i < ops; i++) {
+    const s = Math.floor(random() * random() * symbols)
+    const d = random() < 0.5 ? BID : ASK
+    const n = book.levelCount(s, d)
+    const best = n === 0 ? (d === BID ? 100_000 + 1_000 * s - 1 : 100_000 + 1_000 * s + 1) : book.levelAt(s, d, 0)
+    const r = random()
+    let k = ADD
+    let p = best
+    let z = 1 + Math.floor(random() * 100)
+    if (n < 5) {
+      p = n === 0 ? best : d === BID ? best - 1 - Math.floor(random() * 5) : best + 1 + Math.floor(random() * 5)
+      mix.add++
+    } else if (r < 0.4) mix.add++
+    else if (r < 0.5) {
+      const other = d === BID ? book.bestAsk(s) : book.bestBid(s)
+      const better = d === BID ? best + 1 : best - 1
+      if (other === 0 || (d === BID ? better < other : better > other)) p = better
+      mix.add++
+    } else {
+      const level = book.levelSize(s, d, best)
+      k = r < 0.75 ? CANCEL : TRADE
+      z = level === 1 || random() < 0.2 ? level : 1 + Math.floor(random() * (level - 1))
+      if (k === CANCEL) mix.cancel++
+      else mix.trade++
+    }
+    kind[i] = k
+    symbol[i] = s
+    side[i] = d
+    price[i] = p
+    size[i] = z
+    if (k === ADD) book.add(s, d, p, z)
+    else if (k === CANCEL) book.cancel(s, d, p, z)
+    else book.trade(s, d, z)
+    levelSum += book.levelCount(s, d)
+  }
+  return {
+    length: ops,
+    kind,
+    symbol,
+    side,
+    price,
+    size,
+    mix: { add: mix.add / ops, modify: mix.modify / ops, cancel: mix.cancel / ops, trade: mix.trade / ops },
+    meanLevelsPerSide: levelSum / ops
+  }
+}
+
 // -------------------------------------------------------------------------------------------------
 // Timed loops: one per book, so every call site stays monomorphic. Each returns its checksum.
 
@@ -172,6 +245,26 @@ const passExact = (ops: OpStream, book: OB.OrderBooks): number => {
       ? book.cancel(s, side[i]!, price[i]!, size[i]!)
       : book.trade(s, side[i]!, size[i]!)
     if (r < 0) bad++ // a stage would dead-letter it
+    h = (Math.imul(h, 31) + book.bestBid(s)) | 0
+    h = (Math.imul(h, 31) + book.bestAsk(s)) | 0
+  }
+  rejected = bad
+  return h
+}
+
+const passWindowed = (ops: OpStream, book: WindowedOrderBooks): number => {
+  const { kind, length, price, side, size, symbol } = ops
+  let h = 0
+  let bad = 0
+  for (let i = 0; i < length; i++) {
+    const s = symbol[i]!
+    const k = kind[i]!
+    const r = k === ADD
+      ? book.add(s, side[i]!, price[i]!, size[i]!)
+      : k === CANCEL
+      ? book.cancel(s, side[i]!, price[i]!, size[i]!)
+      : book.trade(s, side[i]!, size[i]!)
+    if (r < 0) bad++
     h = (Math.imul(h, 31) + book.bestBid(s)) | 0
     h = (Math.imul(h, 31) + book.bestAsk(s)) | 0
   }
@@ -234,8 +327,9 @@ export interface BucketedError {
  * on the result of every update and on best bid and ask after each one. Measures, on the way, how far
  * off the bucketed book's best prices were.
  */
-export const verify = (ops: OpStream, params: Pick<Params, "symbols" | "windowTicks">): BucketedError => {
-  const exact = new OB.OrderBooks({ symbols: params.symbols, windowTicks: params.windowTicks })
+export const verify = (ops: OpStream, params: Pick<Params, "symbols" | "windowTicks" | "nearTicks">): BucketedError => {
+  const exact = makeExact(params)
+  const windowed = new WindowedOrderBooks({ symbols: params.symbols, windowTicks: params.windowTicks })
   const sorted = new SortedMapBook(params.symbols)
   const bucketed = new BucketedBook(params.symbols, params.windowTicks)
   let wrong = 0
@@ -250,19 +344,21 @@ export const verify = (ops: OpStream, params: Pick<Params, "symbols" | "windowTi
     const k = ops.kind[i]!
     const r = k === ADD ? exact.add(s, d, p, z) : k === CANCEL ? exact.cancel(s, d, p, z) : exact.trade(s, d, z)
     const rs = k === ADD ? sorted.add(s, d, p, z) : k === CANCEL ? sorted.cancel(s, d, p, z) : sorted.trade(s, d, z)
+    const rw = k === ADD ? windowed.add(s, d, p, z) : k === CANCEL ? windowed.cancel(s, d, p, z) : windowed.trade(s, d, z)
     if (k === ADD) bucketed.add(s, d, p, z)
     else if (k === CANCEL) bucketed.cancel(s, d, p, z)
     else bucketed.trade(s, d, z)
-    if (r < 0 || r !== rs) {
+    if (r < 0 || r !== rs || r !== rw) {
       throw new Error(
-        `orderbook: update ${i} (kind=${k} symbol=${s} side=${d} price=${p} size=${z}): exact returned ${r}, sorted-map ${rs}`
+        `orderbook: update ${i} (kind=${k} symbol=${s} side=${d} price=${p} size=${z}): exact returned ${r}, sorted-map ${rs}, windowed ${rw}`
       )
     }
     const bid = exact.bestBid(s)
     const ask = exact.bestAsk(s)
-    if (bid !== sorted.bestBid(s) || ask !== sorted.bestAsk(s)) {
+    if (bid !== sorted.bestBid(s) || ask !== sorted.bestAsk(s) || bid !== windowed.bestBid(s) || ask !== windowed.bestAsk(s)) {
       throw new Error(
-        `orderbook: exact and sorted-map disagree after update ${i}: bid ${bid} vs ${sorted.bestBid(s)}, ask ${ask} vs ${sorted.bestAsk(s)}`
+        `orderbook: exact, sorted-map and windowed disagree after update ${i}: bid ${bid} vs ${sorted.bestBid(s)} vs ${windowed.bestBid(s)}, ` +
+          `ask ${ask} vs ${sorted.bestAsk(s)} vs ${windowed.bestAsk(s)}`
       )
     }
     const bBid = bucketed.bestBid(s)
@@ -289,48 +385,86 @@ const median = (xs: ReadonlyArray<number>): number => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
+const makeExact = (params: Pick<Params, "symbols" | "nearTicks">): OB.OrderBooks =>
+  new OB.OrderBooks({ symbols: params.symbols, ...(params.nearTicks === undefined ? {} : { windowTicks: params.nearTicks }) })
+
+const timed = (pass: () => number): { readonly ns: number; readonly checksum: number } => {
+  const t0 = process.hrtime.bigint()
+  const checksum = pass()
+  return { ns: Number(process.hrtime.bigint() - t0), checksum }
+}
+
+const check = (stream: string, pass: number, checksums: Record<string, number>, refused: Record<string, number>): void => {
+  const values = Object.values(checksums)
+  if (values.some((c) => c !== values[0]) || Object.values(refused).some((n) => n !== 0)) {
+    throw new Error(
+      `orderbook: ${stream} pass ${pass} check failed: checksums ${JSON.stringify(checksums)}, refused ${JSON.stringify(refused)}`
+    )
+  }
+}
+
 /** One bench run (in a fresh process, from the harness): generate, verify, warm up, time. */
 export const run = async (params: Params): Promise<Record<string, number>> => {
   const ops = generate(params)
+  const touch = generateTouch(params)
   const bucketedWrong = verify(ops, params)
-  const ns = { exact: [] as Array<number>, bucketed: [] as Array<number>, sorted: [] as Array<number> }
+  verify(touch, params)
+  const ns = {
+    exact: [] as Array<number>,
+    windowed: [] as Array<number>,
+    bucketed: [] as Array<number>,
+    sorted: [] as Array<number>,
+    touchExact: [] as Array<number>,
+    touchWindowed: [] as Array<number>
+  }
   for (let r = 0; r < params.warmupPasses + params.timedPasses; r++) {
     // Interleaved, a fresh book each (built outside the timed region).
-    const exact = new OB.OrderBooks({ symbols: params.symbols, windowTicks: params.windowTicks })
-    let t0 = process.hrtime.bigint()
-    const hExact = passExact(ops, exact)
-    const tExact = Number(process.hrtime.bigint() - t0)
-    const rejectedExact = rejected
+    const exact = makeExact(params)
+    const tExact = timed(() => passExact(ops, exact))
+    const refusedExact = rejected
+    const windowed = new WindowedOrderBooks({ symbols: params.symbols, windowTicks: params.windowTicks })
+    const tWindowed = timed(() => passWindowed(ops, windowed))
+    const refusedWindowed = rejected
     const bucketed = new BucketedBook(params.symbols, params.windowTicks)
-    t0 = process.hrtime.bigint()
-    passBucketed(ops, bucketed)
-    const tBucketed = Number(process.hrtime.bigint() - t0)
+    const tBucketed = timed(() => passBucketed(ops, bucketed))
     const sorted = new SortedMapBook(params.symbols)
-    t0 = process.hrtime.bigint()
-    const hSorted = passSortedMap(ops, sorted)
-    const tSorted = Number(process.hrtime.bigint() - t0)
-    const rejectedSorted = rejected
-    if (rejectedExact !== 0 || rejectedSorted !== 0 || hExact !== hSorted) {
-      throw new Error(
-        `orderbook: pass ${r} check failed: checksum exact=${hExact} sorted-map=${hSorted}, ` +
-          `refused exact=${rejectedExact} sorted-map=${rejectedSorted}`
-      )
-    }
+    const tSorted = timed(() => passSortedMap(ops, sorted))
+    check("mixed", r, { exact: tExact.checksum, windowed: tWindowed.checksum, sortedMap: tSorted.checksum }, {
+      exact: refusedExact,
+      windowed: refusedWindowed,
+      sortedMap: rejected
+    })
+    const touchExact = makeExact(params)
+    const tTouchExact = timed(() => passExact(touch, touchExact))
+    const refusedTouch = rejected
+    const touchWindowed = new WindowedOrderBooks({ symbols: params.symbols, windowTicks: params.windowTicks })
+    const tTouchWindowed = timed(() => passWindowed(touch, touchWindowed))
+    check("touch", r, { exact: tTouchExact.checksum, windowed: tTouchWindowed.checksum }, {
+      exact: refusedTouch,
+      windowed: rejected
+    })
     if (r >= params.warmupPasses) {
-      ns.exact.push(tExact / ops.length)
-      ns.bucketed.push(tBucketed / ops.length)
-      ns.sorted.push(tSorted / ops.length)
+      ns.exact.push(tExact.ns / ops.length)
+      ns.windowed.push(tWindowed.ns / ops.length)
+      ns.bucketed.push(tBucketed.ns / ops.length)
+      ns.sorted.push(tSorted.ns / ops.length)
+      ns.touchExact.push(tTouchExact.ns / touch.length)
+      ns.touchWindowed.push(tTouchWindowed.ns / touch.length)
     }
   }
   return {
     exactNs: median(ns.exact),
+    windowedNs: median(ns.windowed),
     bucketedNs: median(ns.bucketed),
     sortedMapNs: median(ns.sorted),
+    touchExactNs: median(ns.touchExact),
+    touchWindowedNs: median(ns.touchWindowed),
     bucketedWrongPercent: 100 * bucketedWrong.wrongShare,
     bucketedWrongBucketPercent: 100 * bucketedWrong.wrongBucketShare,
     bucketedErrorTicks: bucketedWrong.meanErrorTicks,
     updates: ops.length,
     levelsPerSide: ops.meanLevelsPerSide,
+    touchLevelsPerSide: touch.meanLevelsPerSide,
     addPercent: 100 * ops.mix.add,
     modifyPercent: 100 * ops.mix.modify,
     cancelPercent: 100 * ops.mix.cancel,

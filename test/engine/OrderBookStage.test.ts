@@ -6,6 +6,8 @@ import { CaptureSink, ReplaySource, StageContract } from "@velox/core/testing"
 import { NodeStageHost } from "@velox/node"
 import { Kind, Side } from "../../packages/market/src/Transaction.ts"
 import { BucketedBook } from "../../packages/market/test/fixtures/bucketedBook.ts"
+import { feedBatches } from "../fixtures/feedBatches.ts"
+import { arbitraryFlowOp, type FlowOp, type FlowOpRanges, seededFlowOps } from "../fixtures/flowOps.ts"
 
 // -------------------------------------------------------------------------------------------------
 // The stage's records, and a naive model of what it must do to them.
@@ -22,16 +24,14 @@ const { Ask: ASK, Bid: BID } = Side
 
 /**
  * The order book stage stated in the plainest way: a `Map` per side, sorted on every read, the same
- * checks in the same order (kind, symbol, side, price, size, then the level), the same window rule.
+ * checks in the same order (kind, symbol, side, price, size, then the level); any valid price accepted.
  */
 class SortedMapBooks {
   readonly sides: Array<[Map<number, number>, Map<number, number>]>
   readonly symbols: number
-  readonly windowTicks: number
   readonly maxTick: number
-  constructor(symbols: number, windowTicks: number, maxTick: number) {
+  constructor(symbols: number, maxTick: number) {
     this.symbols = symbols
-    this.windowTicks = windowTicks
     this.maxTick = maxTick
     this.sides = Array.from({ length: symbols }, () => [new Map(), new Map()])
   }
@@ -67,8 +67,6 @@ class SortedMapBooks {
     const old = m.get(price) ?? 0
     let levelSize: number
     if (kind === ADD) {
-      const prices = [...m.keys(), price]
-      if (Math.max(...prices) - Math.min(...prices) >= this.windowTicks) return refuse("PriceOutOfRange")
       if (old + size > Number.MAX_SAFE_INTEGER) return refuse("SizeOverflow")
       levelSize = old + size
     } else {
@@ -129,15 +127,7 @@ class RecordingEmitter implements Stage.Emitter<typeof BookUpdate.spec> {
 const runInProcess = (config: StageConfig, txs: ReadonlyArray<Tx>, lengths: ReadonlyArray<number> = [64]) => {
   const logic = OrderBookStage.make(config)
   const out = new RecordingEmitter(txs.length)
-  let at = 0
-  for (let b = 0; at < txs.length; b++) {
-    const n = Math.min(lengths[b % lengths.length]!, txs.length - at)
-    const offset = b % 3 // a ring view rarely starts at slot 0
-    const view = RecordLayout.view(Transaction, new ArrayBuffer((n + offset) * Transaction.byteLength), 0, n + offset)
-    for (let i = 0; i < n; i++) RecordLayout.writeUnsafe(view, offset + i, txs[at + i]!)
-    logic.onBatch(view, offset, n, out)
-    at += n
-  }
+  feedBatches(logic, Transaction, txs, lengths, out)
   return { logic, outcomes: out.outcomes() }
 }
 type StageConfig = Parameters<typeof OrderBookStage.make>[0]
@@ -196,15 +186,7 @@ const assertOutcomes = (got: ReadonlyArray<Outcome>, want: ReadonlyArray<Outcome
 // Order flow near a walking mid: mostly adds near the top, cancels and trades sized from the model
 // (often exactly the level, sometimes one lot more), some price jumps, one in ~16 records invalid.
 
-interface Op {
-  readonly kind: number
-  readonly symbol: number
-  readonly side: number
-  readonly offset: number
-  readonly size: number
-  readonly walk: number
-  readonly bad: number
-}
+type Op = FlowOp
 
 const SYMBOLS = 3
 /** Mid prices near the bottom of the tick range, ordinary, and near a `maxTick` of 1,000,000. */
@@ -217,7 +199,7 @@ const planFlow = (ops: ReadonlyArray<Op>, model: SortedMapBooks): { txs: Array<T
   ops.forEach((op, i) => {
     const { side, symbol } = op
     // A walk that drifts back to its start; a rare jump of up to 120 ticks reverts over ~100 steps,
-    // and the levels it leaves hold the window back until pulled or traded away.
+    // and the levels it leaves stay behind until pulled or traded away (beyond the smaller windows).
     const jump = op.kind === 15 && op.walk === 3 ? (op.size % 2 === 0 ? 40 : -40) * (1 + (op.offset % 3)) : 0
     const drift = Math.sign(MIDS[symbol]! - mid[symbol]!)
     mid[symbol] = mid[symbol]! + (jump !== 0 ? jump : op.walk + drift)
@@ -233,7 +215,7 @@ const planFlow = (ops: ReadonlyArray<Op>, model: SortedMapBooks): { txs: Array<T
       const level = model.level(symbol, side, price)
       size = level <= 0 ? size : size % 5 === 0 ? level : size % 9 === 0 ? level + 1 : Math.min(size, level)
     } else if (op.kind === 14) {
-      // A stale order pulled: the side's level farthest from the mid, all of it (the window moves on).
+      // A stale order pulled: the side's level farthest from the mid, all of it.
       kind = CANCEL
       const levels = model.levels(symbol, side)
       const far = levels.reduce<[number, number] | undefined>(
@@ -269,37 +251,8 @@ const planFlow = (ops: ReadonlyArray<Op>, model: SortedMapBooks): { txs: Array<T
 
 const int = (minimum: number, maximum: number) => Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum, maximum })))
 
-const arbitraryOp: Arbitrary.Arbitrary<Op> = Arbitrary.all({
-  kind: int(0, 15),
-  symbol: int(0, SYMBOLS - 1),
-  side: int(0, 1),
-  offset: int(0, 12),
-  size: int(1, 60),
-  walk: int(-3, 3),
-  bad: int(0, 140)
-})
-
-/** A deterministic PRNG (mulberry32) for the long pipeline runs. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
-const randomOps = (seed: number, n: number): Array<Op> => {
-  const random = prng(seed)
-  const pick = (min: number, max: number) => min + Math.floor(random() * (max - min + 1))
-  return Array.from({ length: n }, () => ({
-    kind: pick(0, 15),
-    symbol: pick(0, SYMBOLS - 1),
-    side: pick(0, 1),
-    offset: pick(0, 12),
-    size: pick(1, 60),
-    walk: pick(-3, 3),
-    bad: pick(0, 140)
-  }))
-}
+const OP_RANGES: FlowOpRanges = { kind: [0, 15], symbol: [0, SYMBOLS - 1], side: [0, 1], offset: [0, 12], size: [1, 60], walk: [-3, 3], bad: [0, 140] }
+const arbitraryOp = arbitraryFlowOp(OP_RANGES)
 
 const split = <A>(items: ReadonlyArray<A>, lengths: ReadonlyArray<number>): Array<Array<A>> => {
   const batches: Array<Array<A>> = []
@@ -323,7 +276,7 @@ describe("OrderBookStage against a sorted-map model", () => {
     },
     ({ lengths, ops, windowTicks }) => {
       const config = { symbols: SYMBOLS, windowTicks, maxTick: 1_000_000 }
-      const model = new SortedMapBooks(SYMBOLS, windowTicks, 1_000_000)
+      const model = new SortedMapBooks(SYMBOLS, 1_000_000)
       const { expected, txs } = planFlow(ops, model)
       const { logic, outcomes } = runInProcess(config, txs, lengths)
       assertOutcomes(outcomes, expected, `(window ${windowTicks})`)
@@ -343,8 +296,8 @@ describe("OrderBookStage against a sorted-map model", () => {
     it.live(`20,000 seeded transactions through a real pipeline, ${placement}: the captured updates and dead letters are the model's`, () =>
       Effect.gen(function*() {
         const windowTicks = 64
-        const model = new SortedMapBooks(SYMBOLS, windowTicks, 1_000_000)
-        const { expected, txs } = planFlow(randomOps(placement === "fused" ? 7 : 11, 20_000), model)
+        const model = new SortedMapBooks(SYMBOLS, 1_000_000)
+        const { expected, txs } = planFlow(seededFlowOps(placement === "fused" ? 7 : 11, 20_000, OP_RANGES), model)
         const { deadLetters, updates } = yield* runPipeline(
           { symbols: SYMBOLS, windowTicks, maxTick: 1_000_000 },
           split(txs, [1, 300, 17, 1_000, 64]),
@@ -387,7 +340,7 @@ const arbitraryTransaction: Arbitrary.Arbitrary<Tx> = Arbitrary.map(
     const tx: Tx = { id: r.id, tsNs: r.tsNs, price, size, symbol: r.symbol, side: r.side, kind }
     switch (r.bad) {
       case 0: return { ...tx, price: 0 }
-      case 1: return { ...tx, price: MID + 100_000 } // past the window once the side has a level
+      case 1: return { ...tx, price: MID + 100_000 } // far from the touch: kept, beyond the ladder
       case 2: return { ...tx, price: price + 0.5 }
       case 3: return { ...tx, size: 0.5 }
       case 4: return { ...tx, size: 2 ** 53 }
@@ -456,7 +409,7 @@ describe("OrderBookStage dead letters: a refused transaction is dead-lettered un
   const cases: ReadonlyArray<readonly [string, Tx]> = [
     ["PriceOutOfRange", tx(10, ADD, BID, 0, 5)],
     ["PriceOutOfRange", tx(11, CANCEL, BID, 10_000.5, 5)],
-    ["PriceOutOfRange", tx(12, ADD, BID, 10_000 - 64, 5)], // the bid side's live levels would span 65 ticks
+    ["PriceOutOfRange", tx(12, CANCEL, ASK, -3, 5)],
     ["PriceOutOfRange", tx(13, ADD, ASK, 2_000_001, 5)], // past maxTick
     ["InvalidSize", tx(14, ADD, BID, 10_000, 0)],
     ["InvalidSize", tx(15, ADD, BID, 10_000, 2.5)],
@@ -509,7 +462,7 @@ describe("OrderBookStage dead letters: a refused transaction is dead-lettered un
   })
 
   it("in-process, in one batch, agrees with the model", () => {
-    const model = new SortedMapBooks(2, 64, 2_000_000)
+    const model = new SortedMapBooks(2, 2_000_000)
     const expected = script.map((t) => model.apply(t))
     expectAll(expected)
     assertOutcomes(runInProcess(config, script, [script.length]).outcomes, expected, "(one batch)")
@@ -657,9 +610,9 @@ describe("OrderBookStage snapshots and config", () => {
     rejects({ symbols: 1, maxTick: 0 }, "maxTick must be an integer in 1..2147483647, got 0")
     rejects({ symbols: 1, maxTick: 2 ** 31 }, "got 2147483648")
     rejects({ symbols: 1, depth: 0 }, "depth must be an integer in 1..16777216, got 0")
-    rejects({ symbols: 1 << 20, windowTicks: 4_096 }, "got symbols=1048576 windowTicks=4096")
-    assert.deepStrictEqual(decode({ symbols: 1 << 18 }), { symbols: 1 << 18 }) // exactly 2^31 slots
-    rejects({ symbols: (1 << 18) + 1 }, "symbols=262145 windowTicks=4096") // the default window counts too
+    rejects({ symbols: (1 << 24) + 1 }, "symbols must be an integer in 1..16777216, got 16777217")
+    // No slot limit: ladders are pooled per side with levels, not allocated per symbol × window.
+    assert.deepStrictEqual(decode({ symbols: 1 << 20, windowTicks: 4_096 }), { symbols: 1 << 20, windowTicks: 4_096 })
   })
 
   it.live("a bad config fails the run with PipelineConfigError before any thread starts", () =>

@@ -7,16 +7,19 @@
  * maps a code to a typed {@link OrderBookError} ({@link fromCode}) and applies one update as an
  * `Effect` ({@link apply}).
  *
- * Each side of a symbol is a ring-indexed ladder of `windowTicks` ticks that follows the price for
- * free; the one limit is that a side's live levels must span fewer than `windowTicks` ticks (an update
- * that would break it is refused with `PRICE_OUT_OF_RANGE`, the book unchanged). Sizes are integer lots.
+ Every valid level is accepted, however far from the touch: each side keeps a dense ladder of
+ * `windowTicks` ticks (default 64) that follows the best price, and the levels beyond it in a sorted
+ * array; levels move between the two as the touch moves. Memory grows with the levels the books hold
+ * (88 bytes per symbol, a 524-byte ladder per side with levels, 12 bytes per level beyond the ladder),
+ * not with symbols × price range. Sizes are integer lots.
  *
  * @example
  * ```ts
  * import { OrderBook } from "@velox/market"
  *
- * const books = new OrderBook.OrderBooks({ symbols: 2, windowTicks: 4096 })
+ * const books = new OrderBook.OrderBooks({ symbols: 2 })
  * books.add(0, OrderBook.BID, 10_000, 100)
+ * books.add(0, OrderBook.BID, 1, 5) // a stale order 9,999 ticks below: kept, exactly
  * books.add(0, OrderBook.BID, 10_005, 50)
  * books.add(0, OrderBook.ASK, 10_007, 30)
  * books.cancel(0, OrderBook.BID, 10_005, 50)
@@ -24,7 +27,7 @@
  * console.log(books.levelSize(0, OrderBook.BID, 10_000)) // 100
  *
  * const top = new Float64Array(2 * 5)
- * const n = books.depth(0, OrderBook.BID, 5, top) // n = 1, top = [10000, 100, ...]
+ * const n = books.depth(0, OrderBook.BID, 5, top) // n = 2, top = [10000, 100, 1, 5, ...]
  * ```
  *
  * @since 0.1.0
@@ -33,6 +36,10 @@ import { Effect, Schema } from "effect"
 import * as kernel from "./internal/kernel/orderBook.ts"
 
 export {
+  /** @category models @since 0.1.0 */
+  ABSENT,
+  /** @category models @since 0.1.0 */
+  ANY,
   /** @category models @since 0.1.0 */
   ASK,
   /** @category models @since 0.1.0 */
@@ -47,8 +54,14 @@ export {
   INVALID_SIDE,
   /** @category errors @since 0.1.0 */
   INVALID_SIZE,
+  /** @category errors @since 0.1.0 */
+  LEVEL_EXISTS,
+  /** @category errors @since 0.1.0 */
+  LEVEL_MISSING,
   /** @category layout @since 0.1.0 */
   MAX_SIZE,
+  /** @category layout @since 0.1.0 */
+  MAX_SYMBOLS,
   /** @category layout @since 0.1.0 */
   MAX_TICK,
   /** @category layout @since 0.1.0 */
@@ -59,6 +72,8 @@ export {
   OK,
   /** @category unsafe @since 0.1.0 */
   OrderBooks,
+  /** @category models @since 0.1.0 */
+  PRESENT,
   /** @category errors @since 0.1.0 */
   PRICE_OUT_OF_RANGE,
   /** @category errors @since 0.1.0 */
@@ -69,10 +84,10 @@ export {
 export type { ErrorCode, OrderBooksOptions, Side } from "./internal/kernel/orderBook.ts"
 
 /**
- * Why an update was refused. `PriceOutOfRange`: not a tick in `1 .. maxTick`, or the side's live
- * levels would span `windowTicks` or more. `InvalidSize`: not a positive integer (or NaN/∞).
+ * Why an update was refused. `PriceOutOfRange`: not a tick in `1 .. maxTick`. `InvalidSize`: not a positive integer (or NaN/∞).
  * `SizeOverflow`: the level would pass `Number.MAX_SAFE_INTEGER`. `CancelExceedsLevel`: a cancel or
- * trade of more than the level holds. `UnknownSymbol`, `InvalidSide`: bad indices.
+ * trade of more than the level holds. `UnknownSymbol`, `InvalidSide`: bad indices. `LevelExists`,
+ * `LevelMissing`: a `put` that required the level absent or present.
  *
  * @category errors
  * @since 0.1.0
@@ -83,7 +98,9 @@ export const Reason = Schema.Literals([
   "CancelExceedsLevel",
   "InvalidSize",
   "UnknownSymbol",
-  "InvalidSide"
+  "InvalidSide",
+  "LevelExists",
+  "LevelMissing"
 ])
 
 /**
@@ -154,6 +171,10 @@ export const reasonOf = (code: number): Reason | undefined => {
       return "UnknownSymbol"
     case kernel.INVALID_SIDE:
       return "InvalidSide"
+    case kernel.LEVEL_EXISTS:
+      return "LevelExists"
+    case kernel.LEVEL_MISSING:
+      return "LevelMissing"
     default:
       return undefined
   }
@@ -164,7 +185,7 @@ const sideName = (side: number): string => (side === kernel.BID ? "bid" : side =
 /**
  * Maps a kernel code to an {@link OrderBookError} naming the values; `undefined` when `code` is a
  * success value (≥ 0). Call it right after the refused update: a refused update changes nothing, so the
- * book still shows why (the level's size, the live span that did not fit).
+ * book still shows why (the level's size).
  *
  * @example
  * ```ts
@@ -214,18 +235,15 @@ export const fromCode = (
         ? `size=${size} traded against an empty side ${where}`
         : `size=${size} exceeds levelSize=${levelSize ?? 0} at price=${price} ${where}`
       break
-    case "PriceOutOfRange": {
-      if (!isTick) {
-        detail = `price=${price} is not a tick in 1..${book.maxTick} ${where}`
-      } else {
-        const worst = book.worst(symbol, side)
-        const lo = Math.min(best, worst, price)
-        const hi = Math.max(best, worst, price)
-        detail = `price=${price} would make the live levels span ${lo}..${hi} (${hi - lo + 1} ticks), ` +
-          `more than windowTicks=${book.windowTicks} ${where}`
-      }
+    case "PriceOutOfRange":
+      detail = `price=${price} is not a tick in 1..${book.maxTick} ${where}`
       break
-    }
+    case "LevelExists":
+      detail = `a level of levelSize=${levelSize ?? 0} rests at price=${price} already ${where}`
+      break
+    case "LevelMissing":
+      detail = `no level rests at price=${price} ${where}`
+      break
   }
   return new OrderBookError({
     reason,
@@ -295,8 +313,8 @@ export const apply = (book: kernel.OrderBooks, update: Update): Effect.Effect<nu
  * import { Effect } from "effect"
  * import { OrderBook } from "@velox/market"
  *
- * const books = Effect.runSync(OrderBook.make({ symbols: 64, windowTicks: 8192 }))
- * console.log(books.byteLength) // 8520704: 8 MiB of levels, 128 KiB of bitmaps, 512 B of best/worst ticks
+ * const books = Effect.runSync(OrderBook.make({ symbols: 10_000, reservedSideCount: 20_000 }))
+ * console.log(books.byteLength) // 10,000 × 88 B per symbol + 20,000 × 524 B of ladders + 12 KiB of far pool
  * ```
  *
  * @category constructors

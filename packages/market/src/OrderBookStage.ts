@@ -12,8 +12,8 @@
  *
  * - `kind` is checked first (`Add`, `Cancel` or `Trade`; anything else is dead-lettered `BadKind`);
  *   then the kernel checks, inline and in this order, the symbol (an index below `symbols`), the side
- *   (`Bid` or `Ask`), the price (an integer tick in `1 .. maxTick` that keeps the side's live levels
- *   inside `windowTicks`; not for a trade) and the size (a positive integer up to 2^53 − 1).
+ *   (`Bid` or `Ask`), the price (an integer tick in `1 .. maxTick`, at any distance from the touch;
+ *   not for a trade) and the size (a positive integer up to 2^53 − 1).
  * - `Add` adds `size` lots at `price`; `Cancel` removes `size` lots at `price` (never more than the
  *   level holds, never at another price); `Trade` removes `size` lots from the best level of `side`,
  *   the resting side it executes against (`Bid`: a sell hit the best bid).
@@ -42,7 +42,7 @@
  * import { CountingBookSink, TransactionFeed } from "./myStages.ts" // a Transaction source, a BookUpdate sink
  *
  * const pipeline = Pipeline.from(TransactionFeed, {})
- *   .via(OrderBookStage, { symbols: 8, windowTicks: 4096 }, { placement: "worker" })
+ *   .via(OrderBookStage, { symbols: 8 }, { placement: "worker" })
  *   .to(CountingBookSink, {})
  * ```
  *
@@ -53,6 +53,7 @@ import {
   ASK,
   BID,
   DEFAULT_WINDOW_TICKS,
+  MAX_SYMBOLS,
   MAX_TICK,
   MAX_WINDOW_TICKS,
   MIN_WINDOW_TICKS,
@@ -65,11 +66,6 @@ import { Kind, Transaction } from "./Transaction.ts"
 
 // ---------------------------------------------------------------------------------------------------
 // Config
-
-/** Most symbols one stage's books hold (the kernel's limit). */
-const MAX_SYMBOLS = 1 << 24
-/** Ladder slots of all books together are indexed as int32 in the kernel. */
-const MAX_SLOTS = 2 ** 31
 
 const intIn = (name: string, minimum: number, maximum: number) =>
   Schema.Number.check(
@@ -89,11 +85,12 @@ const WindowTicks = Schema.Number.check(
 )
 
 /**
- * The stage's config: `symbols` (books for symbols `0 .. symbols - 1`), `windowTicks` (ticks per side
- * a ladder spans, a power of two in 32..2^24, default 4096: a side's live levels must span fewer),
- * `maxTick` (highest valid tick, default 2^31 − 1) and `depth` (levels per side in
- * `logic.snapshot(symbol)`, default 5). The books take `symbols × 2 × windowTicks × 8` bytes, at most
- * 2^31 slots in all.
+ * The stage's config: `symbols` (books for symbols `0 .. symbols - 1`), `windowTicks` (ticks of the
+ * dense ladder each side keeps around its best price, a power of two in 32..2^24, default 64; levels
+ * beyond it are kept too, in a sorted array), `maxTick` (highest valid tick, default 2^31 − 1) and
+ * `depth` (levels per side in `logic.snapshot(symbol)`, default 5). The books take 88 bytes per symbol
+ * plus `windowTicks × 8.125` bytes per side with levels plus 12–48 bytes per level beyond the ladder
+ * (see {@link OrderBook}).
  *
  * @category models
  * @since 0.1.0
@@ -103,14 +100,7 @@ export const Config = Schema.Struct({
   windowTicks: Schema.optional(WindowTicks),
   maxTick: Schema.optional(intIn("maxTick", 1, MAX_TICK)),
   depth: Schema.optional(intIn("depth", 1, MAX_WINDOW_TICKS))
-}).check(
-  Schema.makeFilter((c) => {
-    const windowTicks = c.windowTicks ?? DEFAULT_WINDOW_TICKS
-    return c.symbols * 2 * windowTicks <= MAX_SLOTS
-      ? undefined
-      : `symbols * 2 * windowTicks must be at most 2^31 ladder slots, got symbols=${c.symbols} windowTicks=${windowTicks}`
-  })
-)
+})
 
 /**
  * @category models

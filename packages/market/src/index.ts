@@ -1,7 +1,7 @@
 /**
  * `@velox/market`: the trading and market-data domain, built on `@velox/core`'s public API: the exact
  * order book, the engine's records (Transaction, BookUpdate, Bundle) and its stages (Ingress,
- * OrderBookStage, Bundler, Output).
+ * OrderBookStage, Bundler, Output), and L2 market data (L2Update, Bbo, L2BookStage, L2Status, the synthetic L2Flow and its source L2Feed).
  *
  * @since 0.1.0
  */
@@ -16,3 +16,9 @@ export { Output } from "./Output.ts"
 export { OutputRelay } from "./OutputRelay.ts"
 export * as OutputCounters from "./OutputCounters.ts"
 export * as OutputLatency from "./OutputLatency.ts"
+export * as L2Update from "./L2Update.ts"
+export * as Bbo from "./Bbo.ts"
+export * as L2Status from "./L2Status.ts"
+export { L2BookStage } from "./L2BookStage.ts"
+export * as L2Flow from "./L2Flow.ts"
+export { L2Feed } from "./L2Feed.ts"

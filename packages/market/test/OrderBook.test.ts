@@ -8,17 +8,15 @@ type OrderBooks = OrderBook.OrderBooks
 
 // -------------------------------------------------------------------------------------------------
 // The model: a naive sorted-map book that states the kernel's contract in the plainest way (a Map per
-// side, sorted on every read). Same codes, same validation order, same window rule.
+// side, sorted on every read). Same codes, same validation order; every valid level accepted.
 
 class SortedMapBook {
   readonly symbols: number
-  readonly windowTicks: number
   readonly maxTick: number
   readonly sides: Array<Array<Map<number, number>>>
 
-  constructor(symbols: number, windowTicks: number, maxTick = OrderBook.MAX_TICK) {
+  constructor(symbols: number, maxTick = OrderBook.MAX_TICK) {
     this.symbols = symbols
-    this.windowTicks = windowTicks
     this.maxTick = maxTick
     this.sides = Array.from({ length: symbols }, () => [new Map<number, number>(), new Map<number, number>()])
   }
@@ -42,19 +40,12 @@ class SortedMapBook {
     return Number.isInteger(size) ? 0 : OrderBook.INVALID_SIZE
   }
 
-  /** The window rule: a new level must keep the side's live levels within windowTicks - 1 ticks. */
-  private fits(m: Map<number, number>, price: number): boolean {
-    const prices = [...m.keys(), price]
-    return Math.max(...prices) - Math.min(...prices) < this.windowTicks
-  }
-
   add(symbol: number, side: number, price: number, size: number): number {
     const m = this.at(symbol, side, price)
     if (typeof m === "number") return m
     const s = SortedMapBook.sizeCode(size, 1)
     if (s !== 0) return s
     const old = m.get(price) ?? 0
-    if (old === 0 && !this.fits(m, price)) return OrderBook.PRICE_OUT_OF_RANGE
     if (old + size > Number.MAX_SAFE_INTEGER) return OrderBook.SIZE_OVERFLOW
     m.set(price, old + size)
     return old + size
@@ -91,7 +82,6 @@ class SortedMapBook {
       m.delete(price)
       return 0
     }
-    if (!m.has(price) && !this.fits(m, price)) return OrderBook.PRICE_OUT_OF_RANGE
     m.set(price, size)
     return size
   }
@@ -181,7 +171,7 @@ const int = (minimum: number, maximum: number) =>
   Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum, maximum })))
 
 const Op = Arbitrary.all({
-  kind: int(0, 11),
+  kind: int(0, 14),
   symbol: int(0, 2),
   side: int(0, 1),
   offset: int(0, 24),
@@ -192,17 +182,26 @@ const Op = Arbitrary.all({
 /** Starting mid prices: near the bottom of the tick range, ordinary, and near MAX_TICK. */
 const MIDS = [30, 10_000, OrderBook.MAX_TICK - 40]
 
+/** A far level: about a million ticks from the mid on the side's own far side, or a valid tick nearest it. */
+const farPrice = (side: number, mid: number, offset: number): number => {
+  const distance = 1_000_000 + offset * 7_919
+  const p = side === BID ? mid - distance : mid + distance
+  return Math.min(OrderBook.MAX_TICK, Math.max(1, p))
+}
+
 describe("OrderBook kernel against a sorted-map model", () => {
   it.prop(
-    "random order flow near a walking mid: every result, best price, level and depth agrees after every update",
+    "random order flow near a walking mid, with far levels and jumps past any window: every result, best price, level and depth agrees after every update",
     { windowTicks: Arbitrary.schema(Schema.Literals([32, 64, 4096])), flow: Arbitrary.array(Op, { maxLength: 400 }) },
     ({ flow, windowTicks }) => {
-      const book = new OrderBooks({ symbols: 3, windowTicks })
-      const model = new SortedMapBook(3, windowTicks)
+      const book = new OrderBooks({ symbols: 3, windowTicks, reservedSideCount: 1, reservedFarLevelCount: 4 })
+      const model = new SortedMapBook(3)
       const mid = [...MIDS]
       flow.forEach((op, i) => {
         const { side, size, symbol } = op
-        mid[symbol] = mid[symbol]! + (op.kind === 9 ? op.walk * 40 : op.walk)
+        // kind 9 walks far; kind 13 jumps farther than any window (both directions), and back
+        const step = op.kind === 9 ? op.walk * 40 : op.kind === 13 ? op.walk * 5_000 : op.walk
+        mid[symbol] = Math.min(OrderBook.MAX_TICK - 30, Math.max(30, mid[symbol]! + step))
         const price = side === BID ? mid[symbol]! - op.offset : mid[symbol]! + op.offset
         let got: number
         let want: number
@@ -212,14 +211,14 @@ describe("OrderBook kernel against a sorted-map model", () => {
           case 1:
           case 2:
           case 3:
-          case 9: {
+          case 9:
+          case 13: {
             label = `add ${size}@${price}`
             got = book.add(symbol, side, price, size)
             want = model.add(symbol, side, price, size)
             break
           }
-          case 4:
-          case 5: {
+          case 4: {
             const level = model.levelSize(symbol, side, price)
             const amount = level <= 0 ? size : size % 5 === 0 ? level : size % 9 === 0 ? level + 1 : Math.min(size, level)
             label = `cancel ${amount}@${price}`
@@ -227,11 +226,22 @@ describe("OrderBook kernel against a sorted-map model", () => {
             want = model.cancel(symbol, side, price, amount)
             break
           }
+          case 5: {
+            // Any live level, near or far (the size picks which), all of it or part.
+            const levels = model.levels(symbol, side)
+            const [p, level] = levels.length === 0 ? [price, 0] : levels[size % levels.length]!
+            const amount = level <= 0 ? size : size % 3 === 0 ? level : Math.max(1, Math.min(size, level - 1))
+            label = `cancel ${amount}@${p} (level ${size % Math.max(1, levels.length)} of ${levels.length})`
+            got = book.cancel(symbol, side, p, amount)
+            want = model.cancel(symbol, side, p, amount)
+            break
+          }
           case 6: {
             const target = size % 4 === 0 ? 0 : size
-            label = `set ${target}@${price}`
-            got = book.set(symbol, side, price, target)
-            want = model.set(symbol, side, price, target)
+            const p = size % 3 === 0 ? farPrice(side, mid[symbol]!, op.offset) : price
+            label = `set ${target}@${p}`
+            got = book.set(symbol, side, p, target)
+            want = model.set(symbol, side, p, target)
             break
           }
           case 7:
@@ -262,6 +272,29 @@ describe("OrderBook kernel against a sorted-map model", () => {
             want = size % 2 === 0 ? model.add(s, d, p, z) : model.cancel(s, d, p, z)
             break
           }
+          case 12: {
+            // A resting order about a million ticks from the touch (on the wrong side of it, sometimes).
+            const p = size % 7 === 0
+              ? farPrice(1 - side, mid[symbol]!, op.offset)
+              : farPrice(side, mid[symbol]!, op.offset)
+            label = `far add ${size}@${p}`
+            got = book.add(symbol, side, p, size)
+            want = model.add(symbol, side, p, size)
+            break
+          }
+          case 14: {
+            // Empty the side entirely, best first or worst first; it refills from the next ops.
+            const levels = model.levels(symbol, side)
+            const order = size % 2 === 0 ? levels : [...levels].reverse()
+            label = `empty side ${side} (${levels.length} levels)`
+            got = 0
+            want = 0
+            for (const [p, z] of order) {
+              assert.strictEqual(book.cancel(symbol, side, p, z), model.cancel(symbol, side, p, z), `${label}: cancel ${z}@${p}`)
+            }
+            assert.strictEqual(book.best(symbol, side), OrderBook.EMPTY)
+            break
+          }
           default: {
             label = size % 10 === 0 ? "clear" : `add ${size}@${price}`
             got = size % 10 === 0 ? book.clear(symbol) : book.add(symbol, side, price, size)
@@ -274,13 +307,13 @@ describe("OrderBook kernel against a sorted-map model", () => {
         assertLevelsAround(book, model, symbol, price)
       })
     },
-    { arbitrary: { runs: 200, size: 400 } }
+    { timeout: 300_000, arbitrary: { runs: 150, size: 400 } }
   )
 
   it("re-centres as the price walks 20,000 ticks up and back down with a 64-tick window", () => {
     const windowTicks = 64
     const book = new OrderBooks({ symbols: 2, windowTicks })
-    const model = new SortedMapBook(2, windowTicks)
+    const model = new SortedMapBook(2)
     const random = prng(42)
     let mid = 1_000
     let lowest = mid
@@ -310,23 +343,30 @@ describe("OrderBook kernel against a sorted-map model", () => {
     while (mid > 1_000) step(-1)
     assert.isAbove(highest - lowest, 300 * windowTicks) // the ladder wrapped hundreds of times
     assert.isAbove(book.levelCount(1, BID), 0)
-  })
+  }, 300_000)
 
-  it("a level left behind holds the window until it is cancelled, then the window moves on", () => {
+  it("a level left far behind holds nothing back: the touch moves past any window and the old level stays exact", () => {
     const book = new OrderBooks({ symbols: 1, windowTicks: 64 })
     assert.strictEqual(book.add(0, BID, 1_000, 5), 5)
-    assert.strictEqual(book.add(0, BID, 1_063, 7), 7) // span 64 ticks: the most a 64-tick window holds
-    assert.strictEqual(book.add(0, BID, 1_064, 9), OrderBook.PRICE_OUT_OF_RANGE)
-    assert.strictEqual(book.add(0, BID, 999, 9), OrderBook.PRICE_OUT_OF_RANGE)
-    assert.strictEqual(book.set(0, BID, 1_064, 9), OrderBook.PRICE_OUT_OF_RANGE)
-    assert.strictEqual(book.bestBid(0), 1_063)
-    assert.strictEqual(book.cancel(0, BID, 1_000, 5), 0)
-    assert.strictEqual(book.add(0, BID, 1_064, 9), 9) // same slot as 1_000 (1_064 & 63 === 1_000 & 63)
-    assert.strictEqual(book.levelSize(0, BID, 1_000), 0)
-    assert.strictEqual(book.levelSize(0, BID, 1_064), 9)
+    assert.strictEqual(book.add(0, BID, 1_063, 7), 7)
+    assert.strictEqual(book.add(0, BID, 1_064, 9), 9) // the old windowed book refused this
+    assert.strictEqual(book.add(0, BID, 999, 9), 9)
+    assert.strictEqual(book.set(0, BID, 2_000_000, 4), 4) // 2 million ticks above the rest: the new best
+    assert.strictEqual(book.bestBid(0), 2_000_000)
+    assert.strictEqual(book.levelSize(0, BID, 1_000), 5)
+    assert.strictEqual(book.levelSize(0, BID, 999), 9)
+    assert.strictEqual(book.levelCount(0, BID), 5)
+    assert.strictEqual(book.worst(0, BID), 999)
+    // The best goes away: the window falls back to the levels a million ticks below, exactly.
+    assert.strictEqual(book.trade(0, BID, 4), 0)
     assert.strictEqual(book.bestBid(0), 1_064)
+    const out = new Float64Array(10)
+    assert.strictEqual(book.depth(0, BID, 5, out), 4)
+    assert.deepStrictEqual(Array.from(out.subarray(0, 8)), [1_064, 9, 1_063, 7, 1_000, 5, 999, 9])
     // The ask side has its own window.
     assert.strictEqual(book.add(0, ASK, 500_000, 1), 1)
+    assert.strictEqual(book.add(0, ASK, 1, 1), 1) // a crossed book is a feed's business, not the book's
+    assert.strictEqual(book.bestAsk(0), 1)
   })
 
   it("clear empties both sides of one symbol and leaves the others alone", () => {
@@ -353,7 +393,7 @@ describe("OrderBook kernel against a sorted-map model", () => {
   it("works at the top of the tick range, where tick + 1 leaves int32", () => {
     const max = OrderBook.MAX_TICK
     const book = new OrderBooks({ symbols: 1, windowTicks: 32 })
-    const model = new SortedMapBook(1, 32)
+    const model = new SortedMapBook(1)
     for (const p of [max, max - 3, max - 31, max - 17]) {
       assert.strictEqual(book.add(0, ASK, p, 2), model.add(0, ASK, p, 2))
       assert.strictEqual(book.add(0, BID, p, 2), model.add(0, BID, p, 2))
@@ -379,6 +419,227 @@ describe("OrderBook kernel against a sorted-map model", () => {
   })
 })
 
+// -------------------------------------------------------------------------------------------------
+// Long seeded walks: the cases a windowed book could not take, at scale.
+
+/** Every observable of every symbol agrees (the full depth, both sides), plus a few levels around `price`. */
+const assertAll = (book: OrderBooks, model: SortedMapBook, context: string): void => {
+  for (let s = 0; s < model.symbols; s++) {
+    for (const side of [BID, ASK]) {
+      const levels = model.levels(s, side)
+      assert.strictEqual(book.best(s, side), levels[0]?.[0] ?? OrderBook.EMPTY, `best ${s}/${side} ${context}`)
+      assert.strictEqual(book.worst(s, side), levels[levels.length - 1]?.[0] ?? OrderBook.EMPTY, `worst ${s}/${side} ${context}`)
+      assert.strictEqual(book.levelCount(s, side), levels.length, `levelCount ${s}/${side} ${context}`)
+      const out = new Float64Array(2 * levels.length + 2)
+      const n = book.depth(s, side, levels.length + 1, out)
+      assert.strictEqual(n, levels.length, `depth ${s}/${side} ${context}`)
+      for (let k = 0; k < n; k++) {
+        if (out[2 * k] !== levels[k]![0] || out[2 * k + 1] !== levels[k]![1]) {
+          assert.fail(`level ${k} of ${s}/${side}: [${out[2 * k]}, ${out[2 * k + 1]}] vs [${levels[k]}] ${context}`)
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A seeded flow over `symbols` symbols: adds near a walking mid (mostly within a few ticks), levels a
+ * million ticks away, mid jumps of 3–9 windows, cancels and trades of live levels (near and far), sets,
+ * and now and then a side emptied level by level and refilled. Returns the number of updates applied.
+ */
+const walk = (book: OrderBooks, model: SortedMapBook, seed: number, steps: number, check: (i: number) => void): number => {
+  const random = prng(seed)
+  const symbols = model.symbols
+  const mid = Array.from({ length: symbols }, (_, s) => 50_000 + 10_000 * (s % 97))
+  let applied = 0
+  const apply = (got: number, want: number, what: string) => {
+    assert.strictEqual(got, want, what)
+    if (got >= 0) applied++
+  }
+  for (let i = 0; i < steps; i++) {
+    const s = Math.floor(random() * random() * symbols) // some symbols busy, most quiet
+    const side = random() < 0.5 ? BID : ASK
+    const sign = side === BID ? -1 : 1
+    const r = random()
+    if (r < 0.01) {
+      // A jump larger than any window: 3 to 9 windows of 4096, either way.
+      mid[s] = Math.max(5_000_000, mid[s]! + (random() < 0.5 ? -1 : 1) * (3 + Math.floor(random() * 7)) * 4096)
+    } else if (r < 0.03) mid[s] = Math.max(5_000_000, mid[s]! + (random() < 0.5 ? -1 : 1))
+    const levels = model.levels(s, side)
+    const u = random()
+    if (u < 0.45 || levels.length === 0) {
+      const offset = random() < 0.9 ? 1 + Math.floor(random() * random() * 40) : 1 + Math.floor(random() * 300)
+      const p = mid[s]! + sign * offset
+      const z = 1 + Math.floor(random() * 100)
+      apply(book.add(s, side, p, z), model.add(s, side, p, z), `step ${i}: add ${z}@${p}`)
+    } else if (u < 0.5) {
+      const p = mid[s]! + sign * (1_000_000 + Math.floor(random() * 1_000))
+      const z = 1 + Math.floor(random() * 10)
+      apply(book.add(s, side, p, z), model.add(s, side, p, z), `step ${i}: far add ${z}@${p}`)
+    } else if (u < 0.75) {
+      const [p, level] = levels[random() < 0.8 ? Math.floor(random() * Math.min(10, levels.length)) : Math.floor(random() * levels.length)]!
+      const z = random() < 0.5 ? level : 1 + Math.floor(random() * level)
+      apply(book.cancel(s, side, p, z), model.cancel(s, side, p, z), `step ${i}: cancel ${z}@${p}`)
+    } else if (u < 0.85) {
+      const z = random() < 0.4 ? levels[0]![1] : 1 + Math.floor(random() * levels[0]![1])
+      apply(book.trade(s, side, z), model.trade(s, side, z), `step ${i}: trade ${z}`)
+    } else if (u < 0.97) {
+      const p = random() < 0.7 ? levels[Math.floor(random() * levels.length)]![0] : mid[s]! + sign * (1 + Math.floor(random() * 60))
+      const z = random() < 0.3 ? 0 : 1 + Math.floor(random() * 100)
+      apply(book.set(s, side, p, z), model.set(s, side, p, z), `step ${i}: set ${z}@${p}`)
+    } else {
+      // The side emptied (best first or worst first), then it refills from the next steps.
+      const order = random() < 0.5 ? levels : [...levels].reverse()
+      for (const [p, z] of order) apply(book.cancel(s, side, p, z), model.cancel(s, side, p, z), `step ${i}: empty ${z}@${p}`)
+      assert.strictEqual(book.best(s, side), OrderBook.EMPTY, `step ${i}: side emptied`)
+    }
+    check(i)
+  }
+  return applied
+}
+
+describe("OrderBook kernel: far levels, jumps, empty sides, many symbols, snapshots", () => {
+  for (const windowTicks of [32, 64, 1024]) {
+    it(`window ${windowTicks}: 12,000 seeded updates on 4 symbols agree with the model after every update`, () => {
+      const book = new OrderBooks({ symbols: 4, windowTicks, reservedSideCount: 1, reservedFarLevelCount: 4 })
+      const model = new SortedMapBook(4)
+      const applied = walk(book, model, windowTicks, 12_000, (i) => assertAll(book, model, `after step ${i}`))
+      assert.isAbove(applied, 10_000)
+      // It did see what it claims to cover: far levels held at the end, and deep books.
+      let far = 0
+      for (let s = 0; s < 4; s++) {
+        for (const side of [BID, ASK]) {
+          const levels = model.levels(s, side)
+          if (levels.length > 0 && Math.abs(levels[levels.length - 1]![0] - levels[0]![0]) > 900_000) far++
+        }
+      }
+      assert.isAbove(far, 0)
+    }, 300_000)
+  }
+
+  it("2,000 symbols, 200,000 seeded updates: every level of every symbol agrees at checkpoints", () => {
+    const book = new OrderBooks({ symbols: 2_000 })
+    const model = new SortedMapBook(2_000)
+    walk(book, model, 77, 200_000, (i) => {
+      if (i % 50_000 === 49_999) assertAll(book, model, `at step ${i}`)
+    })
+    assertAll(book, model, "at the end")
+  }, 300_000)
+
+  it("a book that starts from a snapshot (levels in any order, near and far) then takes the flow", () => {
+    const random = prng(9)
+    const book = new OrderBooks({ symbols: 3, windowTicks: 64 })
+    const model = new SortedMapBook(3)
+    for (let s = 0; s < 3; s++) {
+      // A snapshot as a feed sends it: 50 levels a side around a mid, some far, shuffled.
+      const mid = 100_000 * (s + 1)
+      const levels: Array<[number, number, number]> = []
+      for (let k = 1; k <= 50; k++) {
+        const gap = k > 45 ? 1_000_000 + k : k + Math.floor(random() * 3) * k
+        levels.push([BID, mid - gap, 1 + Math.floor(random() * 500)], [ASK, mid + gap, 1 + Math.floor(random() * 500)])
+      }
+      for (let k = levels.length - 1; k > 0; k--) {
+        const j = Math.floor(random() * (k + 1))
+        ;[levels[k], levels[j]] = [levels[j]!, levels[k]!]
+      }
+      assert.strictEqual(book.clear(s), model.clear(s))
+      for (const [side, p, z] of levels) assert.strictEqual(book.set(s, side, p, z), model.set(s, side, p, z))
+    }
+    assertAll(book, model, "after the snapshot")
+    walk(book, model, 10, 20_000, (i) => {
+      if (i % 500 === 0) assertAll(book, model, `after step ${i}`)
+    })
+    assertAll(book, model, "at the end")
+  }, 300_000)
+
+  it("memory follows the levels held: sides without levels give their ladders back, far blocks shrink", () => {
+    const book = new OrderBooks({ symbols: 10_000, reservedSideCount: 64, reservedFarLevelCount: 64 })
+    const empty = book.byteLength
+    assert.isBelow(empty, 10_000 * (64 + 24) + 64 * 524 + 64 * 12 + 1_024) // symbol blocks, far headers, small pools
+    const fill = () => {
+      for (let s = 0; s < 100; s++) {
+        for (let k = 0; k < 50; k++) {
+          book.add(s, BID, 10_000 - k * 3, 1) // 150 ticks deep: a ladder and far levels
+          book.add(s, ASK, 10_001 + k * 3, 1)
+        }
+      }
+    }
+    fill()
+    const full = book.byteLength
+    assert.isAbove(full, empty + 200 * 512)
+    for (let s = 0; s < 100; s++) assert.strictEqual(book.clear(s), OrderBook.OK)
+    fill() // the same levels again: the pools hold them without growing
+    assert.strictEqual(book.byteLength, full)
+    for (let s = 0; s < 100; s++) {
+      for (const side of [BID, ASK]) {
+        while (book.best(s, side) !== OrderBook.EMPTY) book.trade(s, side, 1)
+      }
+    }
+    fill()
+    assert.strictEqual(book.byteLength, full)
+  })
+})
+
+describe("OrderBook put (presence-checked set) and readTop", () => {
+  it.prop(
+    "put with ABSENT / PRESENT / ANY agrees with the model: the level changes only when its presence is as required",
+    {
+      windowTicks: Arbitrary.schema(Schema.Literals([32, 64])),
+      puts: Arbitrary.array(
+        Arbitrary.all({ side: int(0, 1), offset: int(0, 80), far: int(0, 9), size: int(0, 30), presence: int(0, 2) }),
+        { maxLength: 300 }
+      )
+    },
+    ({ puts, windowTicks }) => {
+      const book = new OrderBooks({ symbols: 1, windowTicks })
+      const model = new SortedMapBook(1)
+      const top = new Float64Array(6).fill(-1)
+      puts.forEach(({ far, offset, presence, side, size }, i) => {
+        // Near a touch at 2,000,000, and one time in ten a million ticks beyond it.
+        const distance = offset + (far === 0 ? 1_000_000 : 0)
+        const price = side === BID ? 2_000_000 - distance : 2_000_100 + distance
+        const had = model.levelSize(0, side, price) > 0
+        const want = presence === OrderBook.ABSENT && had
+          ? OrderBook.LEVEL_EXISTS
+          : presence === OrderBook.PRESENT && !had
+          ? OrderBook.LEVEL_MISSING
+          : model.set(0, side, price, size)
+        assert.strictEqual(book.put(0, side, price, size, presence), want, `put ${i}: ${size}@${price} presence ${presence}`)
+        assertSame(book, model, 0, `after put ${i}`)
+        assert.strictEqual(book.readTop(0, top, 1), OrderBook.OK)
+        const bid = model.best(0, BID)
+        const ask = model.best(0, ASK)
+        assert.deepStrictEqual(Array.from(top), [
+          -1,
+          bid,
+          bid === 0 ? 0 : model.levelSize(0, BID, bid),
+          ask,
+          ask === 0 ? 0 : model.levelSize(0, ASK, ask),
+          -1
+        ])
+      })
+    },
+    { timeout: 300_000, arbitrary: { runs: 100, size: 300 } }
+  )
+
+  it("put checks symbol, side, price and size before presence; readTop refuses an unknown symbol", () => {
+    const book = new OrderBooks({ symbols: 1 })
+    book.add(0, BID, 100, 5)
+    assert.strictEqual(book.put(1, BID, 100, 1, OrderBook.ABSENT), OrderBook.UNKNOWN_SYMBOL)
+    assert.strictEqual(book.put(0, 2, 100, 1, OrderBook.ABSENT), OrderBook.INVALID_SIDE)
+    assert.strictEqual(book.put(0, BID, 0, 1, OrderBook.ABSENT), OrderBook.PRICE_OUT_OF_RANGE)
+    assert.strictEqual(book.put(0, BID, 100, 0.5, OrderBook.ABSENT), OrderBook.INVALID_SIZE)
+    assert.strictEqual(book.put(0, BID, 100, 1, OrderBook.ABSENT), OrderBook.LEVEL_EXISTS)
+    assert.strictEqual(book.put(0, BID, 101, 1, OrderBook.PRESENT), OrderBook.LEVEL_MISSING)
+    assert.strictEqual(book.put(0, BID, 100, 0, OrderBook.PRESENT), 0)
+    assert.strictEqual(book.bestBid(0), OrderBook.EMPTY)
+    assert.strictEqual(book.readTop(1, new Float64Array(4), 0), OrderBook.UNKNOWN_SYMBOL)
+    const error = OrderBook.fromCode(book, OrderBook.LEVEL_MISSING, { op: "set", symbol: 0, side: BID, price: 101, size: 1 })
+    assert.strictEqual(error?.reason, "LevelMissing")
+    assert.include(error?.message, "no level rests at price=101")
+  })
+})
+
 describe("OrderBook kernel codes: a refused update leaves the book unchanged", () => {
   const fresh = () => {
     const book = new OrderBooks({ symbols: 2, windowTicks: 64, maxTick: 1_000_000 })
@@ -394,16 +655,19 @@ describe("OrderBook kernel codes: a refused update leaves the book unchanged", (
     assert.strictEqual(snapshot(book, 2), before)
   }
 
-  it("PRICE_OUT_OF_RANGE: zero, negative, fractional, NaN and beyond-maxTick prices, and a live span past the window", () => {
+  it("PRICE_OUT_OF_RANGE: zero, negative, fractional, NaN and beyond-maxTick prices (and nothing else)", () => {
     for (const price of [0, -5, 500.5, Number.NaN, Infinity, 1_000_001]) {
       refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.add(0, BID, price, 1))
       refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.cancel(0, BID, price, 1))
       refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.set(0, BID, price, 1))
       refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.levelSize(0, BID, price))
     }
-    refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.add(0, BID, 498 + 64, 1))
-    refuses(OrderBook.PRICE_OUT_OF_RANGE, (b) => b.add(0, BID, 500 - 64, 1))
-    assert.strictEqual(fresh().add(0, BID, 498 + 63, 1), 1) // a span of exactly 64 ticks fits
+    // Any distance from the live levels is a valid price (the windowed book refused these).
+    const book = fresh()
+    assert.strictEqual(book.add(0, BID, 498 + 64, 1), 1)
+    assert.strictEqual(book.add(0, BID, 500 - 64, 1), 1)
+    assert.strictEqual(book.add(0, BID, 1, 1), 1)
+    assert.strictEqual(book.add(0, BID, 1_000_000, 1), 1)
   })
 
   it("INVALID_SIZE: zero, negative, fractional, NaN and infinite sizes; set accepts 0", () => {
@@ -469,7 +733,12 @@ describe("OrderBook kernel codes: a refused update leaves the book unchanged", (
     throwsWith({ symbols: 1, windowTicks: 2 ** 25 }, "windowTicks=33554432")
     throwsWith({ symbols: 1, maxTick: 0 }, "maxTick=0")
     throwsWith({ symbols: 1, maxTick: 2 ** 31 }, "maxTick=2147483648")
-    throwsWith({ symbols: 1 << 20, windowTicks: 4_096 }, "symbols=1048576 windowTicks=4096")
+    throwsWith({ symbols: (1 << 24) + 1 }, "symbols=16777217")
+    throwsWith({ symbols: 1, reservedSideCount: 0 }, "reservedSideCount=0")
+    throwsWith({ symbols: 1, windowTicks: 1 << 24, reservedSideCount: 1 << 8 }, "reservedSideCount=256 windowTicks=16777216")
+    throwsWith({ symbols: 1, reservedFarLevelCount: 2 }, "reservedFarLevelCount=2")
+    // More symbols × window than 2^31 slots is fine now: ladders are pooled, not allocated per symbol.
+    assert.strictEqual(new OrderBooks({ symbols: (1 << 18) + 1, windowTicks: 4_096 }).add(1 << 18, ASK, 7, 1), 1)
   })
 })
 
@@ -530,7 +799,7 @@ describe("OrderBook Effect face", () => {
     assert.isUndefined(OrderBook.fromCode(b, 35, { op: "add", symbol: 1, side: ASK, price: 700, size: 15 }))
     const cases: ReadonlyArray<readonly [OrderBook.Update, OrderBook.Reason, string]> = [
       [{ op: "add", symbol: 1, side: ASK, price: 0, size: 1 }, "PriceOutOfRange", "price=0 is not a tick in 1..1000000"],
-      [{ op: "add", symbol: 1, side: ASK, price: 800, size: 1 }, "PriceOutOfRange", "span 700..800 (101 ticks), more than windowTicks=64"],
+      [{ op: "add", symbol: 1, side: ASK, price: 1_000_001, size: 1 }, "PriceOutOfRange", "price=1000001 is not a tick in 1..1000000"],
       [{ op: "add", symbol: 1, side: ASK, price: 700, size: 0.5 }, "InvalidSize", "size=0.5 is not a positive integer"],
       [{ op: "set", symbol: 1, side: ASK, price: 700, size: -1 }, "InvalidSize", "size=-1 is not a non-negative integer"],
       [{ op: "add", symbol: 1, side: ASK, price: 700, size: 2 ** 53 - 5 }, "SizeOverflow", "levelSize=20"],

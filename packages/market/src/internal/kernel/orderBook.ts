@@ -3,28 +3,55 @@
  *
  * A level-based (L2) book: each side of each symbol holds, per integer price tick, the aggregate size
  * resting there. Updates are "add size at a price", "cancel size at a price", "trade size off the best
- * level" and "set a level's size". Best bid / best ask and every level are exact — unlike the bucketed
- * book of the original engine (16 ticks per level, best prices off by up to 15 ticks, a cancel at one
- * price zeroing another's size).
+ * level" and "set a level's size". Best bid / best ask and every level are exact, and every valid level
+ * is accepted, however far from the touch (a resting order 10⁶ ticks away, a price that jumps past
+ * anything seen before).
  *
- * Ladder. One ladder per (symbol, side): `windowTicks` f64 slots (a power of two) plus a bitmap of
- * non-empty slots. Tick `p` lives in slot `p & (windowTicks - 1)`, a ring over the price axis, so the
- * window *is* wherever the live levels are: when the price walks, the window re-centres for free —
- * nothing is copied, nothing is lost. The one rule that keeps this exact:
+ * Keys. Internally a price becomes a key where smaller is better on both sides: an ask's key is its
+ * price, a bid's key is `0x7fffffff - price` (`price ^ 0x7fffffff`). So "nearer the touch" is always
+ * "smaller key", and one code path serves both sides.
  *
- *   the live levels of one side span fewer than `windowTicks` ticks (worst − best < windowTicks).
+ * Each side of a symbol keeps its levels in two places:
  *
- * Then no two live ticks share a slot, and every empty tick inside the span reads an empty slot. An
- * update that would break the rule (a new level `windowTicks` or more away from the far end of its
- * side) is refused with {@link PRICE_OUT_OF_RANGE} and the book is unchanged. A stale far level does
- * hold the window back: cancel it (or {@link OrderBooks.clear} the symbol on a feed reset) and the
- * window moves on. Bids and asks have separate ladders, so only one side's own spread counts.
+ *   near: a dense ladder of `windowTicks` f64 slots covering keys `anchor .. anchor + windowTicks - 1`,
+ *         ring-indexed (`key & (windowTicks - 1)`), with a bitmap of live slots. The best level is
+ *         always here (when the side has levels). Most updates land here: one load, one store, one
+ *         bit, as in a plain ladder.
+ *   far:  every level with key ≥ `anchor + windowTicks`, in a sorted array (keys descending, so the
+ *         level nearest the touch is last): binary search to find, a shift to open or close a level.
  *
- * Best prices are kept incrementally: each ladder keeps its highest and lowest live tick. An add is
- * the same code whether it opens a level or not (no data-dependent branch to mispredict). A scan
- * happens only when the best (or worst) level empties; it walks the bitmap 32 ticks per step and stops
- * at the next live level, which the rule above puts within `windowTicks` ticks. `levelCount` counts
- * the bitmap (a query, O(windowTicks / 32)); nothing else is O(levels).
+ *     better ◀──────────────────── key ────────────────────▶ worse
+ *        (empty)    │ anchor ........ near ........ │ far (sorted array, nearest last) ...
+ *                   │ best                          │ anchor + windowTicks
+ *
+ * No live level has a key below `anchor`. The window follows the touch:
+ * - a new level better than `anchor` (the price improved past the window) moves the window there,
+ *   leaving a quarter of the window as room above the new best; levels that fall off the window's far edge
+ *   are appended to the far array, which they all precede (farthest first, so it stays sorted);
+ * - when the best level empties, the next one is found in the bitmap (32 ticks per step, within the
+ *   window); if it is deeper than half the window, or the window is empty and the far array is not,
+ *   the window moves on to it and the far levels it now covers are popped off the far array's end.
+ * Each move costs a bitmap scan of the ticks it passes and O(1) per level moved; nothing is ever
+ * copied wholesale, nothing lost, no level refused for its distance.
+ *
+ * Memory grows with what the books hold, not with symbols × window:
+ * - per symbol, always: a 64-byte block (one cache line: both sides' headers and 40 bytes a subclass
+ *   may use for its own per-symbol state) and 24 bytes of far-array headers (read only on the far
+ *   path), whatever the window;
+ * - per side with levels: one ladder of `windowTicks × 8` bytes plus its bitmap (`windowTicks / 8`
+ *   bytes) and a 4-byte free-list slot — 524 B with the default 64-tick window; a side with no level
+ *   gives its ladder back to a free list (the pool never shrinks: it holds the most sides ever live at
+ *   once);
+ * - per far level: 12 bytes (i32 key, f64 size) in power-of-two blocks of at least 4 that are shrunk
+ *   when a quarter full, so at most 48 bytes and usually 12–24.
+ * Pools grow by doubling when they run out — the only allocations, amortised and rare; size them up
+ * front ({@link OrderBooksOptions.reservedSideCount}, `reservedFarLevelCount`) to never grow while
+ * running. {@link OrderBooks.byteLength} is what the pools hold now.
+ *
+ * Costs: an update in the window is O(1); the best level emptying scans at most `windowTicks / 32`
+ * bitmap words; a far update is a binary search, and opening or closing a far level shifts the far
+ * levels nearer than it (a short loop, `copyWithin` past 32). A side whose depth lives mostly beyond the window pays the far
+ * path; widen `windowTicks` for such books.
  *
  * Sizes are integer lots in f64: integer sums are exact up to `Number.MAX_SAFE_INTEGER`, so a level
  * that received `a + b` and lost `a` then `b` is exactly empty. (Fractional sizes would leave dust and
@@ -33,11 +60,9 @@
  *
  * Contract: every mutation returns the affected level's new size (≥ 0) or a negative code, and a
  * refused update leaves the book unchanged. Queries return a value ≥ 0 or a negative code. Not thread
- * safe: one thread owns an `OrderBooks`. No `effect` import, no allocation, closure or throw per update;
- * only the constructor throws (`RangeError` naming the bad value).
- *
- * Memory: `symbols × 2 × windowTicks × 8` bytes of sizes (plus 1/64 of that for bitmaps), allocated
- * once — 64 symbols with the default 4096-tick window is 4 MiB.
+ * safe: one thread owns an `OrderBooks`. No `effect` import, no allocation, closure or throw per update
+ * (a pool growing is the exception above); only the constructor throws (`RangeError` naming the bad
+ * value), and a pool that cannot grow any more (2^31 slots) throws `RangeError`.
  */
 
 /** The bid side (buyers). */
@@ -52,8 +77,8 @@ export const EMPTY = 0 as const
 export const OK = 0 as const
 
 /**
- * The price is not an integer tick in `1 .. maxTick`, or taking it would make the side's live levels
- * span `windowTicks` ticks or more.
+ * The price is not an integer tick in `1 .. maxTick`. (Before the book took far levels, a level that
+ * would make a side span `windowTicks` or more was refused with this code too; no level is now.)
  */
 export const PRICE_OUT_OF_RANGE = -1 as const
 /** The size is not a positive integer (zero is allowed by `set` only), or is NaN / infinite. */
@@ -66,6 +91,17 @@ export const CANCEL_EXCEEDS_LEVEL = -4 as const
 export const UNKNOWN_SYMBOL = -5 as const
 /** The side is neither {@link BID} (0) nor {@link ASK} (1). */
 export const INVALID_SIDE = -6 as const
+/** `put` with {@link ABSENT}: a level rests at the price already. */
+export const LEVEL_EXISTS = -7 as const
+/** `put` with {@link PRESENT}: no level rests at the price. */
+export const LEVEL_MISSING = -8 as const
+
+/** `put` presence: the level may or may not exist (what `set` does). */
+export const ANY = 0 as const
+/** `put` presence: the level must not exist (a feed's "new level"). */
+export const ABSENT = 1 as const
+/** `put` presence: the level must exist (a feed's "change" or "delete"). */
+export const PRESENT = 2 as const
 
 export type ErrorCode =
   | typeof PRICE_OUT_OF_RANGE
@@ -74,35 +110,88 @@ export type ErrorCode =
   | typeof CANCEL_EXCEEDS_LEVEL
   | typeof UNKNOWN_SYMBOL
   | typeof INVALID_SIDE
+  | typeof LEVEL_EXISTS
+  | typeof LEVEL_MISSING
 
-/** Default ladder length per side: 4096 ticks. */
-export const DEFAULT_WINDOW_TICKS = 4096
-/** Smallest ladder: one 32-bit bitmap word. */
+/** Default near window per side: 64 ticks (a 512-byte ladder). */
+export const DEFAULT_WINDOW_TICKS = 64
+/** Smallest window: one 32-bit bitmap word. */
 export const MIN_WINDOW_TICKS = 32
-/** Largest ladder: 2^24 ticks (128 MiB per side). */
+/** Largest window: 2^24 ticks (128 MiB per side with levels). */
 export const MAX_WINDOW_TICKS = 1 << 24
-/** Highest tick a book accepts: ticks are int32 so slot indexing is one `&`. Rebase larger grids. */
+/** Highest tick a book accepts: ticks are int32 so keys are one `^`. Rebase larger grids. */
 export const MAX_TICK = 0x7fffffff
 /** Largest size a level may hold. */
 export const MAX_SIZE = Number.MAX_SAFE_INTEGER
+/** Most symbols one `OrderBooks` holds. */
+export const MAX_SYMBOLS = 1 << 24
 
 export interface OrderBooksOptions {
   /** Number of symbols; they are indexed `0 .. symbols - 1`. */
   readonly symbols: number
-  /** Ladder length per side, a power of two in `32 .. 2^24`; default {@link DEFAULT_WINDOW_TICKS}. */
+  /**
+   * Ticks of the dense near window per side, a power of two in `32 .. 2^24`; default
+   * {@link DEFAULT_WINDOW_TICKS}. Not a limit on prices: levels beyond it are kept in the far array.
+   * Wider windows put more of a deep book on the fast path and cost `windowTicks × 8` bytes per side
+   * with levels.
+   */
   readonly windowTicks?: number
   /** Highest valid tick, `1 .. 2^31 - 1`; default {@link MAX_TICK}. */
   readonly maxTick?: number
+  /** Sides with levels the ladder pool holds before it grows; default `min(2 × symbols, 256)`. */
+  readonly reservedSideCount?: number
+  /** Far levels the far pool holds before it grows; default 1024. */
+  readonly reservedFarLevelCount?: number
 }
 
 /** The code for a size that failed the good-path test (`min` ≤ size ≤ MAX_SIZE, an integer). */
-const sizeCode = (size: number, min: number): number => {
+export const sizeCode = (size: number, min: number): number => {
   if (!(size >= min) || size === Infinity) return INVALID_SIZE // NaN, too small, infinite
   return size > MAX_SIZE ? SIZE_OVERFLOW : INVALID_SIZE // else it was not an integer
 }
 
-/** `lo` of an empty side: above every tick, so `min(lo, price)` opens the first level. */
-const EMPTY_LO = 0x7fffffff
+// Symbol blocks (Int32Array `head`): 16 words (64 bytes, one cache line) per symbol — the bid side's
+// header at word 0, the ask side's at word 3, and words 6..15 left to a subclass for its own per-symbol
+// state (the L2 books keep their sequencing there, so an update touches one line of per-symbol state).
+// A side's header `h` is `symbol * SYMBOL_WORDS + side * SIDE_WORDS`.
+/** Key of the window's first tick; {@link NO_ANCHOR} while the side is empty (and has no ladder). */
+const ANCHOR = 0
+/** Best price (a tick, not a key), 0 while the side is empty. */
+export const BEST = 1
+/** Index of the side's ladder's first slot in `sizes`. */
+const LADDER = 2
+/** Int32 words per side header. */
+export const SIDE_WORDS = 3
+/** Int32 words per symbol block. */
+export const SYMBOL_WORDS = 16
+/** The first word of a symbol's block free for a subclass (words 6..15: 40 bytes, f64 slots 3..7). */
+export const OWNER_WORD = 6
+
+// Far headers (Int32Array `far`, cold: read on the far path and when the window moves), side `h` at
+// `farOf(h)` = `symbol * 6 + side * 3`.
+/** Index of the side's far block in `farKeys` / `farSizes`. */
+const FAR_AT = 0
+/** Far levels held. */
+const FAR_LENGTH = 1
+/** Far block capacity, a power of two ≥ {@link MIN_FAR_BLOCK}; 0 with no block. */
+const FAR_CAPACITY = 2
+
+/**
+ * Anchor of an empty side: `key - NO_ANCHOR ≥ 2^31` for every key, so the window test
+ * `(key - anchor) >>> 0 < windowTicks` fails without a branch of its own.
+ */
+const NO_ANCHOR = -0x80000000
+/** `price ^ KEY_FLIP` turns a bid price into its key and back. */
+const KEY_FLIP = 0x7fffffff
+/** Smallest far block: 4 levels (48 bytes). */
+const MIN_FAR_BLOCK = 4
+/** Free lists per far block size class (`capacity = 2^class`). */
+const FAR_CLASSES = 32
+/** Pools are indexed as int32: at most 2^31 slots each. */
+const MAX_POOL_SLOTS = 2 ** 31
+
+/** `flip` of a side: the mask that turns its prices into keys (BID: KEY_FLIP, ASK: 0). */
+const flipOf = (side: number): number => (side - 1) & KEY_FLIP
 
 /**
  * The exact books of `symbols` symbols, both sides each: `add` / `cancel` / `trade` / `set` return the
@@ -112,29 +201,37 @@ export class OrderBooks {
   readonly symbols: number
   readonly windowTicks: number
   readonly maxTick: number
-  /** Bytes held by ladders, bitmaps and best/worst words. */
-  readonly byteLength: number
-  /** Level sizes: ladder `l = symbol * 2 + side` owns slots `l * windowTicks ..`. */
-  private readonly sizes: Float64Array
-  /** Bit `i` of a ladder's bitmap is set iff slot `i` is non-empty. */
-  private readonly bits: Int32Array
-  /**
-   * Per ladder, `[hi, lo]` at `2l`, `2l + 1`: the highest and lowest live ticks. An empty side is
-   * `hi = 0, lo = EMPTY_LO` (ticks start at 1), so `hi === 0` means empty, `bestBid` is `hi` as is,
-   * and the first add needs no special case: `max(0, p) = min(EMPTY_LO, p) = p`.
-   */
-  private readonly span: Int32Array
   private readonly mask: number
-  private readonly shift: number
-  private readonly wordShift: number
   private readonly wordMask: number
+  /** How far above the window's first tick a moved window puts the best level. */
+  private readonly slack: number
+  /** Symbol blocks: both side headers, and words a subclass may use (see {@link OWNER_WORD}). */
+  protected readonly head: Int32Array
+  /** Far headers per side (cold). */
+  private readonly far: Int32Array
+  /** Ladder pool: ladder `k` owns slots `k * windowTicks ..`; empty slots hold 0. */
+  private sizes: Float64Array
+  /** Bit `j & 31` of word `j >>> 5` is set iff ladder pool slot `j` is non-empty (ladders start on a word). */
+  private bits: Int32Array
+  /** Ladders handed out so far (free ones included). */
+  private ladderTop = 0
+  /** Free ladders (their first slot index), a stack. */
+  private ladderFree: Int32Array
+  private ladderFreeCount = 0
+  /** Far pool: keys and sizes of far levels, in per-side blocks. */
+  private farKeys: Int32Array
+  private farSizes: Float64Array
+  /** First never-used far slot. */
+  private farTop = 0
+  /** Head of the free list of each size class (-1: none); a free block's first key links to the next. */
+  private readonly farFree: Int32Array
 
   constructor(options: OrderBooksOptions) {
     const symbols = options.symbols
     const windowTicks = options.windowTicks ?? DEFAULT_WINDOW_TICKS
     const maxTick = options.maxTick ?? MAX_TICK
-    if (!Number.isInteger(symbols) || symbols < 1 || symbols > 1 << 24) {
-      throw new RangeError(`symbols must be an integer in 1..${1 << 24}: symbols=${symbols}`)
+    if (!Number.isInteger(symbols) || symbols < 1 || symbols > MAX_SYMBOLS) {
+      throw new RangeError(`symbols must be an integer in 1..${MAX_SYMBOLS}: symbols=${symbols}`)
     }
     if (
       !Number.isInteger(windowTicks) || windowTicks < MIN_WINDOW_TICKS || windowTicks > MAX_WINDOW_TICKS ||
@@ -147,25 +244,43 @@ export class OrderBooks {
     if (!Number.isInteger(maxTick) || maxTick < 1 || maxTick > MAX_TICK) {
       throw new RangeError(`maxTick must be an integer in 1..${MAX_TICK}: maxTick=${maxTick}`)
     }
-    const ladders = symbols * 2
-    // Slot offsets are computed as int32 (`l << shift`): keep every ladder below 2^31 slots in all.
-    if (ladders * windowTicks > 2 ** 31) {
+    const sides = options.reservedSideCount ?? Math.min(2 * symbols, 256)
+    const farLevels = options.reservedFarLevelCount ?? 1024
+    if (!Number.isInteger(sides) || sides < 1 || sides * windowTicks > MAX_POOL_SLOTS) {
       throw new RangeError(
-        `symbols * 2 * windowTicks must be at most 2^31 slots: symbols=${symbols} windowTicks=${windowTicks}`
+        `reservedSideCount must be an integer ≥ 1 with reservedSideCount * windowTicks ≤ 2^31: reservedSideCount=${sides} windowTicks=${windowTicks}`
+      )
+    }
+    if (!Number.isInteger(farLevels) || farLevels < MIN_FAR_BLOCK || farLevels > MAX_POOL_SLOTS) {
+      throw new RangeError(
+        `reservedFarLevelCount must be an integer in ${MIN_FAR_BLOCK}..2^31: reservedFarLevelCount=${farLevels}`
       )
     }
     this.symbols = symbols
     this.windowTicks = windowTicks
     this.maxTick = maxTick
     this.mask = windowTicks - 1
-    this.shift = 31 - Math.clz32(windowTicks)
-    this.wordShift = this.shift - 5
     this.wordMask = (windowTicks >>> 5) - 1
-    this.sizes = new Float64Array(ladders * windowTicks)
-    this.bits = new Int32Array(ladders * (windowTicks >>> 5))
-    this.span = new Int32Array(ladders * 2)
-    for (let l = 0; l < ladders; l++) this.span[2 * l + 1] = EMPTY_LO
-    this.byteLength = this.sizes.byteLength + this.bits.byteLength + this.span.byteLength
+    this.slack = windowTicks >>> 2
+    this.head = new Int32Array(symbols * SYMBOL_WORDS)
+    for (let h = 0; h < this.head.length; h += SYMBOL_WORDS) {
+      this.head[h + ANCHOR] = NO_ANCHOR
+      this.head[h + SIDE_WORDS + ANCHOR] = NO_ANCHOR
+    }
+    this.far = new Int32Array(symbols * 2 * SIDE_WORDS)
+    this.sizes = new Float64Array(sides * windowTicks)
+    this.bits = new Int32Array((sides * windowTicks) >>> 5)
+    this.ladderFree = new Int32Array(sides)
+    this.farKeys = new Int32Array(farLevels)
+    this.farSizes = new Float64Array(farLevels)
+    this.farFree = new Int32Array(FAR_CLASSES).fill(-1)
+  }
+
+  /** Bytes the books hold now: headers, ladder pool, far pool (grows with what the books hold). */
+  get byteLength(): number {
+    return this.head.byteLength + this.far.byteLength + this.sizes.byteLength + this.bits.byteLength + this.ladderFree.byteLength +
+      this.farKeys.byteLength +
+      this.farSizes.byteLength + this.farFree.byteLength
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -181,24 +296,22 @@ export class OrderBooks {
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
     if (!(size >= 1 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 1)
-    const l = symbol * 2 + side
-    const span = this.span
-    const hi = span[2 * l]!
-    const lo = span[2 * l + 1]!
-    // No branch on "is this a new level": a tick outside the live span reads an empty slot as long
-    // as the new span fits the window, so opening a level and adding to one are the same code.
-    const newHi = price > hi ? price : hi
-    const newLo = price < lo ? price : lo
-    if (newHi - newLo >= this.windowTicks) return PRICE_OUT_OF_RANGE
-    const i = price & this.mask
-    const at = (l << this.shift) + i
-    const next = this.sizes[at]! + size
-    if (next > MAX_SIZE) return SIZE_OVERFLOW
-    this.sizes[at] = next
-    span[2 * l] = newHi
-    span[2 * l + 1] = newLo
-    this.bits[(l << this.wordShift) + (i >>> 5)]! |= 1 << (i & 31)
-    return next
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const head = this.head
+    const flip = flipOf(side)
+    const key = price ^ flip
+    // In the window (one unsigned compare; an empty side's anchor fails it): the ladder's fast path.
+    // Opening a level and adding to one are the same code: an empty slot holds 0.
+    if (((key - head[h + ANCHOR]!) >>> 0) < this.windowTicks) {
+      const at = head[h + LADDER]! + (key & this.mask)
+      const next = this.sizes[at]! + size
+      if (next > MAX_SIZE) return SIZE_OVERFLOW
+      this.sizes[at] = next
+      this.bits[at >>> 5]! |= 1 << (at & 31)
+      if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
+      return next
+    }
+    return this.putOutside(h, flip, key, size, true)
   }
 
   /** Removes `size` lots at `price`; more than the level holds is refused. Returns the level's new size or a code. */
@@ -208,12 +321,22 @@ export class OrderBooks {
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
     if (!(size >= 1 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 1)
-    const l = symbol * 2 + side
-    const hi = this.span[2 * l]!
-    const lo = this.span[2 * l + 1]!
-    // Outside the live span (or an empty side: hi = 0) the level is empty, whatever the slot holds.
-    if (price > hi || price < lo) return CANCEL_EXCEEDS_LEVEL
-    return this.take(l, price, hi, lo, size)
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const flip = flipOf(side)
+    const key = price ^ flip
+    const head = this.head
+    const anchor = head[h + ANCHOR]!
+    if (((key - anchor) >>> 0) < this.windowTicks) {
+      // The level's own take inline (the common partial cancel stays small enough to inline here).
+      const at = head[h + LADDER]! + (key & this.mask)
+      const old = this.sizes[at]!
+      if (size > old) return CANCEL_EXCEEDS_LEVEL // also an empty level
+      const next = old - size
+      this.sizes[at] = next
+      return next !== 0 ? next : this.emptied(h, flip, key, at)
+    }
+    // Below the window nothing rests; beyond it (or on an empty side) the far array says.
+    return key < anchor ? CANCEL_EXCEEDS_LEVEL : this.takeFar(h, key, size)
   }
 
   /**
@@ -226,57 +349,86 @@ export class OrderBooks {
       return this.checkCode(symbol, side)
     }
     if (!(size >= 1 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 1)
-    const l = symbol * 2 + side
-    const hi = this.span[2 * l]!
-    if (hi === 0) return CANCEL_EXCEEDS_LEVEL
-    const lo = this.span[2 * l + 1]!
-    return this.take(l, side === BID ? hi : lo, hi, lo, size)
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const head = this.head
+    const best = head[h + BEST]!
+    if (best === EMPTY) return CANCEL_EXCEEDS_LEVEL
+    const flip = flipOf(side)
+    const key = best ^ flip
+    const at = head[h + LADDER]! + (key & this.mask) // the best level is always in the window
+    const old = this.sizes[at]!
+    if (size > old) return CANCEL_EXCEEDS_LEVEL
+    const next = old - size
+    this.sizes[at] = next
+    return next !== 0 ? next : this.emptied(h, flip, key, at)
   }
 
   /** Sets the level at `price` to `size` lots (0 removes it), as L2 feeds send. Returns `size` or a code. */
   set(symbol: number, side: number, price: number, size: number): number {
+    return this.put(symbol, side, price, size, ANY)
+  }
+
+  /**
+   * Sets the level at `price` to `size` lots (0 removes it) if the level's presence is as required:
+   * {@link ABSENT} (a new level; else {@link LEVEL_EXISTS}), {@link PRESENT} (a change or a removal;
+   * else {@link LEVEL_MISSING}) or {@link ANY}. One lookup for the check and the change. Returns `size`
+   * or a code (checked in the order symbol, side, price, size, presence; a refusal changes nothing).
+   */
+  put(symbol: number, side: number, price: number, size: number, presence: number): number {
     if (
       !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID || side === ASK) &&
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
     if (!(size >= 0 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 0)
-    const l = symbol * 2 + side
-    const span = this.span
-    const hi = span[2 * l]!
-    const lo = span[2 * l + 1]!
-    if (size === 0) {
-      if (price > hi || price < lo) return 0
-      const old = this.sizes[(l << this.shift) + (price & this.mask)]!
-      return old === 0 ? 0 : this.take(l, price, hi, lo, old)
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const head = this.head
+    const flip = flipOf(side)
+    const key = price ^ flip
+    const anchor = head[h + ANCHOR]!
+    if (((key - anchor) >>> 0) < this.windowTicks) {
+      const at = head[h + LADDER]! + (key & this.mask)
+      const old = this.sizes[at]!
+      if (presence !== ANY && (old === 0) !== (presence === ABSENT)) return old === 0 ? LEVEL_MISSING : LEVEL_EXISTS
+      if (size === 0) {
+        if (old === 0) return 0
+        this.sizes[at] = 0
+        return this.emptied(h, flip, key, at)
+      }
+      this.sizes[at] = size
+      this.bits[at >>> 5]! |= 1 << (at & 31)
+      if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
+      return size
     }
-    const newHi = price > hi ? price : hi
-    const newLo = price < lo ? price : lo
-    if (newHi - newLo >= this.windowTicks) return PRICE_OUT_OF_RANGE
-    const i = price & this.mask
-    this.sizes[(l << this.shift) + i] = size
-    span[2 * l] = newHi
-    span[2 * l + 1] = newLo
-    this.bits[(l << this.wordShift) + (i >>> 5)]! |= 1 << (i & 31)
-    return size
+    if (key < anchor) { // better than every level (or an empty side's): nothing rests there
+      if (presence === PRESENT) return LEVEL_MISSING
+      return size === 0 ? 0 : this.putOutside(h, flip, key, size, false)
+    }
+    const found = this.farFind(h, key)
+    if (presence !== ANY && (found < 0) !== (presence === ABSENT)) return found < 0 ? LEVEL_MISSING : LEVEL_EXISTS
+    const at = this.far[this.farOf(h) + FAR_AT]!
+    if (size === 0) return found < 0 ? 0 : this.takeFar(h, key, this.farSizes[at + found]!)
+    if (found >= 0) {
+      this.farSizes[at + found] = size
+      return size
+    }
+    return this.putOutside(h, flip, key, size, false)
   }
 
   /** Empties both sides of `symbol` (a feed reset or snapshot start). Returns {@link OK} or a code. */
   clear(symbol: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    for (let l = symbol * 2; l < symbol * 2 + 2; l++) {
-      const hi = this.span[2 * l]!
-      if (hi === 0) continue
-      // Zero only the live span (at most one full ladder), wrapping at the ladder's end.
-      const base = l << this.shift
-      const length = hi - this.span[2 * l + 1]! + 1
-      const from = this.span[2 * l + 1]! & this.mask
-      const first = Math.min(length, this.windowTicks - from)
-      this.sizes.fill(0, base + from, base + from + first)
-      if (length > first) this.sizes.fill(0, base, base + length - first)
-      const wordBase = l << this.wordShift
-      this.bits.fill(0, wordBase, wordBase + (this.windowTicks >>> 5))
-      this.span[2 * l] = 0
-      this.span[2 * l + 1] = EMPTY_LO
+    const head = this.head
+    const far = this.far
+    for (let h = symbol * SYMBOL_WORDS; h < symbol * SYMBOL_WORDS + 2 * SIDE_WORDS; h += SIDE_WORDS) {
+      const fh = this.farOf(h)
+      if (head[h + ANCHOR] === NO_ANCHOR) continue
+      const ladder = head[h + LADDER]!
+      this.sizes.fill(0, ladder, ladder + this.windowTicks)
+      this.bits.fill(0, ladder >>> 5, (ladder + this.windowTicks) >>> 5)
+      this.releaseLadder(h)
+      if (far[fh + FAR_CAPACITY] !== 0) this.freeFar(far[fh + FAR_AT]!, far[fh + FAR_CAPACITY]!)
+      far[fh + FAR_LENGTH] = 0
+      far[fh + FAR_CAPACITY] = 0
     }
     return OK
   }
@@ -287,31 +439,65 @@ export class OrderBooks {
   /** Highest bid tick, {@link EMPTY} (0) when there are no bids, or {@link UNKNOWN_SYMBOL}. */
   bestBid(symbol: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    return this.span[4 * symbol]! // hi of the bid ladder: 0 (EMPTY) when empty
+    return this.head[symbol * SYMBOL_WORDS + BEST]!
   }
 
   /** Lowest ask tick, {@link EMPTY} (0) when there are no asks, or {@link UNKNOWN_SYMBOL}. */
   bestAsk(symbol: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    return this.span[4 * symbol + 2] === 0 ? EMPTY : this.span[4 * symbol + 3]!
+    return this.head[symbol * SYMBOL_WORDS + SIDE_WORDS + BEST]!
   }
 
   /** Best tick of `side` (highest bid, lowest ask), {@link EMPTY} when the side is empty, or a code. */
   best(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID && side !== ASK) return INVALID_SIDE
-    const l = symbol * 2 + side
-    const hi = this.span[2 * l]!
-    return hi === 0 ? EMPTY : side === BID ? hi : this.span[2 * l + 1]!
+    return this.head[symbol * SYMBOL_WORDS + side * SIDE_WORDS + BEST]!
+  }
+
+  /**
+   * Writes the top of book of `symbol` into `out` at `offset`: best bid, its size, best ask, its size
+   * (0, 0 for an empty side). Returns {@link OK} or {@link UNKNOWN_SYMBOL}. One call for what a
+   * top-of-book publisher reads after every update.
+   */
+  readTop(symbol: number, out: Float64Array, offset: number): number {
+    if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
+    const head = this.head
+    const sizes = this.sizes
+    const h = symbol * SYMBOL_WORDS
+    const bid = head[h + BEST]!
+    const ask = head[h + SIDE_WORDS + BEST]!
+    out[offset] = bid
+    // The best level is always in the window. Bid keys are `price ^ KEY_FLIP`, ask keys the price.
+    out[offset + 1] = bid === EMPTY ? 0 : sizes[head[h + LADDER]! + ((bid ^ KEY_FLIP) & this.mask)]!
+    out[offset + 2] = ask
+    out[offset + 3] = ask === EMPTY ? 0 : sizes[head[h + SIDE_WORDS + LADDER]! + (ask & this.mask)]!
+    return OK
+  }
+
+  /** Size resting at the best level of `side` (0 when the side is empty), or a code. */
+  bestSize(symbol: number, side: number): number {
+    if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
+    if (side !== BID && side !== ASK) return INVALID_SIDE
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const best = this.head[h + BEST]!
+    // The best level is always in the window.
+    return best === EMPTY ? 0 : this.sizes[this.head[h + LADDER]! + ((best ^ flipOf(side)) & this.mask)]!
   }
 
   /** Worst (farthest from the top) tick of `side`, {@link EMPTY} when the side is empty, or a code. */
   worst(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID && side !== ASK) return INVALID_SIDE
-    const l = symbol * 2 + side
-    const hi = this.span[2 * l]!
-    return hi === 0 ? EMPTY : side === BID ? this.span[2 * l + 1]! : hi
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const far = this.far
+    const fh = this.farOf(h)
+    const head = this.head
+    if (head[h + BEST] === EMPTY) return EMPTY
+    const flip = flipOf(side)
+    if (far[fh + FAR_LENGTH] !== 0) return this.farKeys[far[fh + FAR_AT]!]! ^ flip
+    const anchor = head[h + ANCHOR]!
+    return this.prevLive(h, anchor + this.windowTicks, anchor) ^ flip
   }
 
   /** Size resting at `price` (0 when no level), or a code ({@link PRICE_OUT_OF_RANGE} for a non-tick price). */
@@ -320,18 +506,27 @@ export class OrderBooks {
       !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID || side === ASK) &&
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
-    const l = symbol * 2 + side
-    // Outside the live span the slot may hold another tick's level (the ring wraps): read 0.
-    if (price > this.span[2 * l]! || price < this.span[2 * l + 1]!) return 0
-    return this.sizes[(l << this.shift) + (price & this.mask)]!
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const far = this.far
+    const fh = this.farOf(h)
+    const key = price ^ flipOf(side)
+    const anchor = this.head[h + ANCHOR]!
+    if (((key - anchor) >>> 0) < this.windowTicks) return this.sizes[this.head[h + LADDER]! + (key & this.mask)]!
+    if (key < anchor) return 0
+    const found = this.farFind(h, key)
+    return found < 0 ? 0 : this.farSizes[far[fh + FAR_AT]! + found]!
   }
 
-  /** Number of non-empty levels on `side`, or a code. Counts the bitmap: O(windowTicks / 32), a query, not for every update. */
+  /** Number of non-empty levels on `side`, or a code. Counts the window's bitmap: O(windowTicks / 32). */
   levelCount(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID && side !== ASK) return INVALID_SIDE
-    const from = (symbol * 2 + side) << this.wordShift
-    let n = 0
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const far = this.far
+    const fh = this.farOf(h)
+    let n = far[fh + FAR_LENGTH]!
+    if (this.head[h + ANCHOR] === NO_ANCHOR) return n
+    const from = this.head[h + LADDER]! >>> 5
     for (let w = from; w < from + (this.windowTicks >>> 5); w++) {
       let x = this.bits[w]!
       x = x - ((x >>> 1) & 0x55555555)
@@ -349,28 +544,39 @@ export class OrderBooks {
   depth(symbol: number, side: number, n: number, out: Float64Array): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID && side !== ASK) return INVALID_SIDE
-    const l = symbol * 2 + side
-    const hi = this.span[2 * l]!
+    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const far = this.far
+    const fh = this.farOf(h)
+    const head = this.head
     let k = Math.min(n, out.length >> 1)
-    if (!(k >= 1) || hi === 0) return 0 // also n <= 0 or NaN
+    if (!(k >= 1) || head[h + BEST] === EMPTY) return 0 // also n <= 0 or NaN
     k = Math.floor(k)
-    const lo = this.span[2 * l + 1]!
-    const base = l << this.shift
-    const mask = this.mask
-    const sizes = this.sizes
-    let price = side === BID ? hi : lo
-    const last = side === BID ? lo : hi
-    for (let i = 0; ; ) {
-      out[2 * i] = price
-      out[2 * i + 1] = sizes[base + (price & mask)]!
-      if (++i === k || price === last) return i
-      // A live level remains before `last`, so the scan ends within the window.
-      price = side === BID ? this.below(l, price) : this.above(l, price)
+    const flip = flipOf(side)
+    const ladder = head[h + LADDER]!
+    let i = 0
+    for (let key = head[h + BEST]! ^ flip; ; ) {
+      out[2 * i] = key ^ flip
+      out[2 * i + 1] = this.sizes[ladder + (key & this.mask)]!
+      if (++i === k) return i
+      key = this.nextLive(h, key)
+      if (key < 0) break
     }
+    const at = far[fh + FAR_AT]!
+    for (let f = at + far[fh + FAR_LENGTH]! - 1; f >= at && i < k; f--) {
+      out[2 * i] = this.farKeys[f]! ^ flip
+      out[2 * i + 1] = this.farSizes[f]!
+      i++
+    }
+    return i
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Internals.
+  // Internals: the window.
+
+  /** The far header of the side whose header is `h`. */
+  private farOf(h: number): number {
+    return (h >>> 4) * 6 + (h & 15)
+  }
 
   /** The code for a failed symbol / side / price test (the price is the only one left). */
   private checkCode(symbol: number, side: number): number {
@@ -379,58 +585,351 @@ export class OrderBooks {
     return PRICE_OUT_OF_RANGE
   }
 
-  /** Takes `size` (> 0) off the live-span level at `price`; empties it (moving hi / lo) when it reaches 0. */
-  private take(l: number, price: number, hi: number, lo: number, size: number): number {
-    const i = price & this.mask
-    const at = (l << this.shift) + i
-    const old = this.sizes[at]!
-    if (size > old) return CANCEL_EXCEEDS_LEVEL // also an empty level inside the span
-    const next = old - size
-    this.sizes[at] = next
-    if (next !== 0) return next
-    this.bits[(l << this.wordShift) + (i >>> 5)]! &= ~(1 << (i & 31))
-    if (price === hi) {
-      if (price === lo) {
-        this.span[2 * l] = 0
-        this.span[2 * l + 1] = EMPTY_LO
-      } else this.span[2 * l] = this.below(l, price)
-    } else if (price === lo) this.span[2 * l + 1] = this.above(l, price)
+  /** Puts `size` at a key outside the window: adds to it (`add`) or sets it; `size > 0`. */
+  private putOutside(h: number, flip: number, key: number, size: number, add: boolean): number {
+    const head = this.head
+    const anchor = head[h + ANCHOR]!
+    if (anchor === NO_ANCHOR) {
+      // The side's first level: a ladder, and a window with room above the new best.
+      this.acquireLadder(h)
+      head[h + ANCHOR] = Math.max(0, key - this.slack)
+    } else if (key >= anchor + this.windowTicks) {
+      return this.putFar(h, key, size, add)
+    } else {
+      // Better than the window: the price improved past it. Move the window down to the new best.
+      this.moveWindowDown(h, Math.max(0, key - this.slack))
+    }
+    const at = head[h + LADDER]! + (key & this.mask)
+    this.sizes[at] = size
+    this.bits[at >>> 5]! |= 1 << (at & 31)
+    head[h + BEST] = key ^ flip
+    return size
+  }
+
+  /**
+   * The window level at `key` (slot `at`) just emptied: clears its bit and, if it was the best, finds
+   * the next best (moving the window if it is deep or the window emptied; releasing the ladder if the
+   * side did). Returns 0, the level's new size.
+   */
+  private emptied(h: number, flip: number, key: number, at: number): number {
+    this.bits[at >>> 5]! &= ~(1 << (at & 31))
+    if (key === (this.head[h + BEST]! ^ flip)) this.bestEmptied(h, flip, key)
     return 0
   }
 
-  /** Highest live tick below `price`. Precondition: one exists (≥ lo). */
-  private below(l: number, price: number): number {
-    const bits = this.bits
-    const wordBase = l << this.wordShift
-    let t = price - 1
-    const idx = t & this.mask
-    let w = idx >>> 5
-    let bit = idx & 31
-    let word = bits[wordBase + w]! & ~(-2 << bit) // bits 0..bit (int32 all the way, also for bit 31)
-    while (word === 0) {
-      t -= bit + 1 // now the tick at bit 31 of the previous word
-      w = (w - 1) & this.wordMask
-      word = bits[wordBase + w]!
-      bit = 31
+  /** The best level (at `key`) just emptied: set the next best, moving the window if needed. */
+  private bestEmptied(h: number, flip: number, key: number): void {
+    const far = this.far
+    const fh = this.farOf(h)
+    const head = this.head
+    const next = this.nextLive(h, key)
+    if (next >= 0) {
+      head[h + BEST] = next ^ flip
+      // Deeper than half the window: move it on, so the depth behind the new best is on the fast path.
+      if (next - head[h + ANCHOR]! >= this.windowTicks >>> 1) this.moveWindowUp(h, next - this.slack)
+      return
     }
-    return t - (bit - (31 - Math.clz32(word)))
+    const length = far[fh + FAR_LENGTH]!
+    if (length === 0) {
+      this.releaseLadder(h) // the side is empty
+      return
+    }
+    const nearest = this.farKeys[far[fh + FAR_AT]! + length - 1]!
+    this.moveWindowUp(h, nearest - this.slack)
+    head[h + BEST] = nearest ^ flip
   }
 
-  /** Lowest live tick above `price`. Precondition: one exists (≤ hi). */
-  private above(l: number, price: number): number {
+  /**
+   * Moves the window to start at `anchor` < the current anchor (better prices): window levels at keys
+   * `anchor + windowTicks` and beyond leave it for the far array, farthest first, so they land nearest
+   * last — ahead of every far level already there, which are all beyond the old window.
+   */
+  private moveWindowDown(h: number, anchor: number): void {
+    const head = this.head
+    const old = head[h + ANCHOR]!
+    const cut = Math.max(anchor + this.windowTicks, old)
+    for (let key = old + this.windowTicks; ; ) {
+      key = this.prevLive(h, key, cut)
+      if (key < 0) break
+      const at = head[h + LADDER]! + (key & this.mask)
+      this.farPush(h, key, this.sizes[at]!)
+      this.sizes[at] = 0
+      this.bits[at >>> 5]! &= ~(1 << (at & 31))
+    }
+    head[h + ANCHOR] = anchor
+  }
+
+  /**
+   * Moves the window to start at `anchor` > the current anchor (worse prices). Precondition: no window
+   * level below `anchor` (they are better than the best). Far levels the window now covers are popped
+   * off the far array's end (nearest first) into their slots, which are empty.
+   */
+  private moveWindowUp(h: number, anchor: number): void {
+    const far = this.far
+    const fh = this.farOf(h)
+    const head = this.head
+    head[h + ANCHOR] = anchor
+    const end = anchor + this.windowTicks
+    const at = far[fh + FAR_AT]!
+    let length = far[fh + FAR_LENGTH]!
+    const ladder = head[h + LADDER]!
+    while (length > 0) {
+      const key = this.farKeys[at + length - 1]!
+      if (key >= end) break
+      const slot = ladder + (key & this.mask)
+      this.sizes[slot] = this.farSizes[at + length - 1]!
+      this.bits[slot >>> 5]! |= 1 << (slot & 31)
+      length--
+    }
+    this.setFarLength(h, length)
+  }
+
+  /** Smallest live window key above `key`, or -1. Keys below `key` are never visited (the scan stops at the window's end). */
+  private nextLive(h: number, key: number): number {
+    const head = this.head
+    const remaining = head[h + ANCHOR]! + this.windowTicks - 1 - key // window ticks above `key`
+    if (remaining <= 0) return -1
     const bits = this.bits
-    const wordBase = l << this.wordShift
-    let t = price + 1
+    const base = head[h + LADDER]! >>> 5
+    const t = key + 1
     const idx = t & this.mask
     let w = idx >>> 5
     let bit = idx & 31
-    let word = bits[wordBase + w]! & (-1 << bit) // bits bit..31
-    while (word === 0) {
-      t += 32 - bit // now the tick at bit 0 of the next word
+    let word = bits[base + w]! & (-1 << bit) // bits bit..31
+    let distance = 0 // ticks from `t` to bit `bit` of word `w`
+    for (;;) {
+      if (word !== 0) {
+        const d = distance + (31 - Math.clz32(word & -word)) - bit
+        return d < remaining ? t + d : -1
+      }
+      distance += 32 - bit
+      if (distance >= remaining) return -1
       w = (w + 1) & this.wordMask
-      word = bits[wordBase + w]!
+      word = bits[base + w]!
       bit = 0
     }
-    return t + ((31 - Math.clz32(word & -word)) - bit)
+  }
+
+  /** Largest live window key in `lowest .. before - 1`, or -1. Precondition: anchor ≤ lowest ≤ before ≤ anchor + windowTicks. */
+  private prevLive(h: number, before: number, lowest: number): number {
+    const span = before - lowest // ticks to look at, from before - 1 down
+    if (span <= 0) return -1
+    const bits = this.bits
+    const base = this.head[h + LADDER]! >>> 5
+    const t = before - 1
+    const idx = t & this.mask
+    let w = idx >>> 5
+    let bit = idx & 31
+    let word = bits[base + w]! & ~(-2 << bit) // bits 0..bit (int32 all the way, also for bit 31)
+    let distance = 0 // ticks from `t` down to bit `bit` of word `w`
+    for (;;) {
+      if (word !== 0) {
+        const d = distance + bit - (31 - Math.clz32(word))
+        return d < span ? t - d : -1
+      }
+      distance += bit + 1
+      if (distance >= span) return -1
+      w = (w - 1) & this.wordMask
+      word = bits[base + w]!
+      bit = 31
+    }
+  }
+
+  private acquireLadder(h: number): void {
+    let ladder: number
+    if (this.ladderFreeCount > 0) ladder = this.ladderFree[--this.ladderFreeCount]!
+    else {
+      if (this.ladderTop + this.windowTicks > this.sizes.length) this.growLadders()
+      ladder = this.ladderTop
+      this.ladderTop += this.windowTicks
+    }
+    this.head[h + LADDER] = ladder
+  }
+
+  /** Gives an empty side's ladder (all slots and bits 0) back, and marks the side empty. */
+  private releaseLadder(h: number): void {
+    const head = this.head
+    this.ladderFree[this.ladderFreeCount++] = head[h + LADDER]!
+    head[h + ANCHOR] = NO_ANCHOR
+    head[h + BEST] = EMPTY
+  }
+
+  private growLadders(): void {
+    const length = Math.min(this.sizes.length * 2, MAX_POOL_SLOTS)
+    if (length < this.ladderTop + this.windowTicks) {
+      throw new RangeError(`order book ladder pool is full: ${this.sizes.length} slots`)
+    }
+    const sizes = new Float64Array(length)
+    sizes.set(this.sizes)
+    this.sizes = sizes
+    const bits = new Int32Array(length >>> 5)
+    bits.set(this.bits)
+    this.bits = bits
+    const free = new Int32Array(length / this.windowTicks)
+    free.set(this.ladderFree)
+    this.ladderFree = free
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals: the far array (keys descending; the level nearest the touch last).
+
+  /** Index of `key` in the side's far array, or -1. */
+  private farFind(h: number, key: number): number {
+    const far = this.far
+    const fh = this.farOf(h)
+    const at = far[fh + FAR_AT]!
+    const length = far[fh + FAR_LENGTH]!
+    const i = this.farLowerBound(at, length, key)
+    return i < length && this.farKeys[at + i] === key ? i : -1
+  }
+
+  /** First index whose key is ≤ `key` (keys descending), in `0 .. length`. */
+  private farLowerBound(at: number, length: number, key: number): number {
+    const keys = this.farKeys
+    let lo = 0
+    let hi = length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (keys[at + mid]! > key) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  /** Adds `size` to (or sets) the far level at `key`, opening it if needed. Returns the new size or a code. */
+  private putFar(h: number, key: number, size: number, add: boolean): number {
+    const far = this.far
+    const fh = this.farOf(h)
+    const length = far[fh + FAR_LENGTH]!
+    const i = this.farLowerBound(far[fh + FAR_AT]!, length, key)
+    if (i < length && this.farKeys[far[fh + FAR_AT]! + i] === key) {
+      const f = far[fh + FAR_AT]! + i
+      const next = add ? this.farSizes[f]! + size : size
+      if (next > MAX_SIZE) return SIZE_OVERFLOW
+      this.farSizes[f] = next
+      return next
+    }
+    if (length === far[fh + FAR_CAPACITY]) this.resizeFar(h, Math.max(MIN_FAR_BLOCK, 2 * length))
+    const at = far[fh + FAR_AT]!
+    this.shiftFar(at + i, at + length, 1)
+    this.farKeys[at + i] = key
+    this.farSizes[at + i] = size
+    far[fh + FAR_LENGTH] = length + 1
+    return size
+  }
+
+  /** Takes `size` (> 0) off the far level at `key`, closing it at 0. Returns the new size or a code. */
+  private takeFar(h: number, key: number, size: number): number {
+    const far = this.far
+    const fh = this.farOf(h)
+    const at = far[fh + FAR_AT]!
+    const length = far[fh + FAR_LENGTH]!
+    const i = this.farLowerBound(at, length, key)
+    if (i === length || this.farKeys[at + i] !== key) return CANCEL_EXCEEDS_LEVEL
+    const old = this.farSizes[at + i]!
+    if (size > old) return CANCEL_EXCEEDS_LEVEL
+    const next = old - size
+    if (next !== 0) {
+      this.farSizes[at + i] = next
+      return next
+    }
+    this.shiftFar(at + i + 1, at + length, -1)
+    this.setFarLength(h, length - 1)
+    return 0
+  }
+
+  /**
+   * Moves far slots `from .. to - 1` by `by` (±1): opens or closes a slot. New far levels usually open
+   * near the end (just beyond the window), so most shifts are short: a plain loop, `copyWithin` for long ones.
+   */
+  private shiftFar(from: number, to: number, by: number): void {
+    const keys = this.farKeys
+    const sizes = this.farSizes
+    if (to - from > 32) {
+      keys.copyWithin(from + by, from, to)
+      sizes.copyWithin(from + by, from, to)
+    } else if (by > 0) {
+      for (let j = to - 1; j >= from; j--) {
+        keys[j + 1] = keys[j]!
+        sizes[j + 1] = sizes[j]!
+      }
+    } else {
+      for (let j = from; j < to; j++) {
+        keys[j - 1] = keys[j]!
+        sizes[j - 1] = sizes[j]!
+      }
+    }
+  }
+
+  /** Appends a level nearer than every far level (the window moving down). */
+  private farPush(h: number, key: number, size: number): void {
+    const far = this.far
+    const fh = this.farOf(h)
+    const length = far[fh + FAR_LENGTH]!
+    if (length === far[fh + FAR_CAPACITY]) this.resizeFar(h, Math.max(MIN_FAR_BLOCK, 2 * length))
+    const at = far[fh + FAR_AT]!
+    this.farKeys[at + length] = key
+    this.farSizes[at + length] = size
+    far[fh + FAR_LENGTH] = length + 1
+  }
+
+  /** Sets the far length after levels left; frees the block when empty, halves it when a quarter full. */
+  private setFarLength(h: number, length: number): void {
+    const far = this.far
+    const fh = this.farOf(h)
+    far[fh + FAR_LENGTH] = length
+    const capacity = far[fh + FAR_CAPACITY]!
+    if (length === 0) {
+      if (capacity !== 0) this.freeFar(far[fh + FAR_AT]!, capacity)
+      far[fh + FAR_CAPACITY] = 0
+    } else if (capacity > MIN_FAR_BLOCK && length <= capacity >>> 2) this.resizeFar(h, capacity >>> 1)
+  }
+
+  /** Moves the side's far levels to a block of `capacity` (≥ length) and frees the old block. */
+  private resizeFar(h: number, capacity: number): void {
+    const far = this.far
+    const fh = this.farOf(h)
+    const length = far[fh + FAR_LENGTH]!
+    const old = far[fh + FAR_AT]!
+    const oldCapacity = far[fh + FAR_CAPACITY]!
+    const at = this.allocFar(capacity)
+    if (length > 0) {
+      this.farKeys.copyWithin(at, old, old + length)
+      this.farSizes.copyWithin(at, old, old + length)
+    }
+    if (oldCapacity !== 0) this.freeFar(old, oldCapacity)
+    far[fh + FAR_AT] = at
+    far[fh + FAR_CAPACITY] = capacity
+  }
+
+  /** A far block of `capacity` (a power of two): from its free list, else fresh (growing the pool). */
+  private allocFar(capacity: number): number {
+    const c = 31 - Math.clz32(capacity)
+    const free = this.farFree[c]!
+    if (free >= 0) {
+      this.farFree[c] = this.farKeys[free]! // the next free block of this class
+      return free
+    }
+    if (this.farTop + capacity > this.farKeys.length) this.growFar(this.farTop + capacity)
+    const at = this.farTop
+    this.farTop += capacity
+    return at
+  }
+
+  private freeFar(at: number, capacity: number): void {
+    const c = 31 - Math.clz32(capacity)
+    this.farKeys[at] = this.farFree[c]!
+    this.farFree[c] = at
+  }
+
+  private growFar(needed: number): void {
+    const length = Math.min(Math.max(this.farKeys.length * 2, needed), MAX_POOL_SLOTS)
+    if (length < needed) throw new RangeError(`order book far pool is full: ${this.farKeys.length} slots`)
+    const keys = new Int32Array(length)
+    keys.set(this.farKeys)
+    this.farKeys = keys
+    const sizes = new Float64Array(length)
+    sizes.set(this.farSizes)
+    this.farSizes = sizes
   }
 }

@@ -1,0 +1,283 @@
+/**
+ * The L2 book stage: keeps an exact book per symbol in sync with a market-by-price feed
+ * ({@link L2Update}s), by per-symbol sequence numbers, and publishes each symbol's best bid and offer
+ * ({@link Bbo}) when it changes.
+ *
+ *   L2Update ─▶ l2-book ─▶ Bbo (top-of-book changes only; stale and snapshot marks)
+ *                  │
+ *                  ├─▶ dropped: Stale (book out of sync), Duplicate (sequence number already seen)
+ *                  ├─▶ dead letters: UnknownSymbol | InvalidSequence | BadOp | InvalidSide |
+ *                  │                 PriceOutOfRange | InvalidSize | SizeOverflow | LevelExists |
+ *                  │                 LevelMissing | SnapshotMismatch
+ *                  └─▶ status table (optional): sync state per symbol, gaps, resyncs, crossed/locked
+ *
+ * Every update ends in exactly one of: **applied** (emitted in a `Bbo` when it changed the top of
+ * book, else accounted without an output record), **dropped** with reason `Stale` or `Duplicate`, or
+ * **refused** (dead-lettered under its reason, the book unchanged). So the ledger line of the stage
+ * reconciles the feed: `in = emitted + dropped{Stale, Duplicate} + dead-lettered{by reason}`, where
+ * `emitted` counts applied updates (the stage also writes `Bbo` records that stand for no update: the
+ * stale marks below, so `written` may exceed the top-of-book changes).
+ *
+ * Sequencing (the whole state machine is in `internal/kernel/l2Books.ts`):
+ * - a symbol's book is LIVE expecting sequence number `next`: `seq = next` is applied; `seq < next` is
+ *   a duplicate (dropped); `seq > next` is a gap — the book goes **stale** and its updates are dropped
+ *   (counted as `Stale`) until a snapshot (`SnapshotBegin`, `SnapshotLevel`s, `SnapshotEnd`, all
+ *   carrying the snapshot's sequence number `S`) resyncs it, LIVE again expecting `S + 1`;
+ * - a refused update in its place in the sequence makes the book stale too (it missed a change it
+ *   could not apply);
+ * - books start waiting for a snapshot, or, with `firstSeq`, live and empty expecting `firstSeq` (a
+ *   feed replayed from the start of its session).
+ *
+ * Output, per symbol: a `Bbo` when the best bid, best offer or a size at them changes (or the book
+ * becomes crossed or locked, or stops being); one flagged `Stale` (the last prices, no longer live)
+ * when the book goes out of sync; one flagged `Snapshot` when a snapshot ends. Crossed (bid > ask) and
+ * locked (bid = ask) books are flagged `Crossed` / `Locked` and counted in the status table, never
+ * corrected: the book mirrors the feed.
+ *
+ * Depth on request: in-process, `logic.snapshot(symbol, n)` (or `bookSnapshot(logic.book, symbol, n)`)
+ * gives the top `n` levels of both sides. In a running pipeline the books live in the
+ * stage's own loop; only that thread reads them.
+ *
+ * @example
+ * ```ts
+ * import { Pipeline } from "@velox/core"
+ * import { L2BookStage, L2Feed, L2Status } from "@velox/market"
+ * import { BboSink } from "./bboSink.ts" // a Bbo sink of yours
+ *
+ * const status = L2Status.make(10_000)
+ * const pipeline = Pipeline.from(L2Feed, { symbols: 10_000, rate: 35_000 })
+ *   .partition(L2BookStage, { symbols: 10_000, status }, { by: "symbol", count: 2 })
+ *   .to(BboSink, {})
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { Stage } from "@velox/core"
+import { Bbo } from "./Bbo.ts"
+import * as K from "./internal/kernel/l2Books.ts"
+import { tableSymbols } from "./internal/kernel/l2Status.ts"
+import { DEFAULT_WINDOW_TICKS, MAX_TICK } from "./internal/kernel/orderBook.ts"
+import type { OrderBooks } from "./internal/kernel/orderBook.ts"
+import * as L2Status from "./L2Status.ts"
+import { L2Update } from "./L2Update.ts"
+import { Config as BookConfig, DEFAULT_DEPTH, type BookSnapshot, snapshot } from "./OrderBookStage.ts"
+
+const Status = Schema.declare((u): u is SharedArrayBuffer => L2Status.isStatus(u), {
+  expected: "a status table from L2Status.make(symbols)"
+})
+
+/**
+ * The stage's config: the book's (`symbols`, `windowTicks`, `maxTick`, `depth`, as the order book
+ * stage's), `firstSeq` (books start live and empty expecting this sequence
+ * number; default: they wait for a snapshot), `status` (a table from {@link L2Status.make} with at
+ * least `symbols` symbols).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const Config = Schema.Struct({
+  ...BookConfig.fields,
+  firstSeq: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: K.MAX_SEQUENCE }))),
+  status: Schema.optional(Status)
+}).check(
+  Schema.makeFilter((c) => {
+    if (c.status === undefined) return undefined
+    const held = tableSymbols(c.status)
+    return held >= c.symbols ? undefined : `status holds ${held} symbols, fewer than symbols=${c.symbols}`
+  })
+)
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Config = typeof Config.Type
+
+/**
+ * Drop reasons by code: `Stale` (0), `Duplicate` (1).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export const dropReasons = ["Stale", "Duplicate"] as const
+
+/**
+ * Error tags by code (dead letters come back from a run as `RecordFailed` with `error` one of these).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export const errors = [
+  "UnknownSymbol",
+  "InvalidSequence",
+  "BadOp",
+  "InvalidSide",
+  "PriceOutOfRange",
+  "InvalidSize",
+  "SizeOverflow",
+  "LevelExists",
+  "LevelMissing",
+  "SnapshotMismatch"
+] as const
+
+/**
+ * A declared error tag of the stage.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type ErrorTag = typeof errors[number]
+
+/** Error code by kernel refusal code `c` (at `-c`); -1 where a code cannot occur (a cancel's). */
+const ERROR_OF = Int8Array.from([-1, 4, 5, 6, -1, 0, 3, 7, 8, 2, 1, 9])
+
+/**
+ * The stage's error code for a kernel refusal code (negative), or -1.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export const errorCodeOf = (kernelCode: number): number => ERROR_OF[-kernelCode] ?? -1
+
+const STALE = 0
+const DUPLICATE = 1
+
+/**
+ * The stage's logic: a `StageLogic` that also exposes its books, for in-process use.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface L2BookLogic extends Stage.StageLogic<typeof L2Update.spec, typeof Bbo.spec> {
+  /** The books and their sequencing (read between batches, on the same thread). */
+  readonly l2: K.L2Books
+  /** The same books, as the order book they are (every query of `OrderBooks`). */
+  readonly book: OrderBooks
+  /** The top `n` levels of both sides of `symbol` (default: the config's `depth`); allocates. */
+  snapshot(symbol: number, n?: number): BookSnapshot
+}
+
+/**
+ * Builds the stage's logic for a decoded config: empty books, every one waiting for a snapshot (or
+ * live from `firstSeq`).
+ *
+ * @example
+ * ```ts
+ * import { L2BookStage } from "@velox/market"
+ *
+ * const logic = L2BookStage.make({ symbols: 4, firstSeq: 1 })
+ * // logic.onBatch(updates, start, count, out) … then
+ * console.log(logic.snapshot(0, 5)) // { symbol: 0, bids: [[price, size], …], asks: […] }
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeLogic = (config: Config): L2BookLogic => {
+  const l2 = new K.L2Books({
+    symbols: config.symbols,
+    windowTicks: config.windowTicks ?? DEFAULT_WINDOW_TICKS,
+    maxTick: config.maxTick ?? MAX_TICK,
+    ...(config.firstSeq === undefined ? {} : { firstSeq: config.firstSeq }),
+    ...(config.status === undefined ? {} : { status: config.status })
+  })
+  const book: OrderBooks = l2
+  const depth = config.depth ?? DEFAULT_DEPTH
+  return {
+    l2,
+    book,
+    snapshot: (symbol, n = depth) => snapshot(book, symbol, n),
+    onBatch(input, start, count, out) {
+      // Accessors in locals: one property load per batch, not per record.
+      const f = input.fields
+      const seqIn = f.seq, tsIn = f.exchangeTsNs, priceIn = f.price, sizeIn = f.size
+      const symbolIn = f.symbol, sideIn = f.side, opIn = f.op
+      const o = out.view.fields
+      const end = start + count
+      let applied = 0
+      for (let i = start; i < end; i++) {
+        const symbol = symbolIn.get(i)
+        const seq = seqIn.get(i)
+        const r = l2.apply(symbol, opIn.get(i), sideIn.get(i), priceIn.get(i), sizeIn.get(i), seq)
+        if (r === K.APPLIED) {
+          applied++
+          continue
+        }
+        // A top of book to publish: a change (accounting for this update), or the stale mark (for none).
+        if (r === K.APPLIED_TOP || l2.announceStale) {
+          const slot = out.emit(r === K.APPLIED_TOP ? 1 : 0)
+          o.seq.set(slot, seq)
+          o.exchangeTsNs.set(slot, tsIn.get(i))
+          o.bidPrice.set(slot, l2.bidPrice)
+          o.bidSize.set(slot, l2.bidSize)
+          o.askPrice.set(slot, l2.askPrice)
+          o.askSize.set(slot, l2.askSize)
+          o.symbol.set(slot, symbol)
+          o.flags.set(slot, l2.flags)
+          if (r === K.APPLIED_TOP) continue
+        }
+        if (r === K.DROPPED_STALE) out.drop(STALE)
+        else if (r === K.DROPPED_DUPLICATE) out.drop(DUPLICATE)
+        else out.deadLetter(ERROR_OF[-r]!, input, i)
+      }
+      // Applied updates that changed no top of book: delivered with no output record of their own.
+      if (applied !== 0) out.account(applied)
+    }
+  }
+}
+
+/**
+ * The L2 book stage: `L2Update` in, `Bbo` out; see the module comment. It retains no records, so a
+ * restart loses only the books (every book then waits for a snapshot, and the status table shows it
+ * as its updates arrive); it handles one record at a time, so batch boundaries and placement do not
+ * change its output.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Pipeline } from "@velox/core"
+ * import { CaptureSink, ReplaySource } from "@velox/core/testing"
+ * import { Bbo, L2BookStage, L2Update } from "@velox/market"
+ *
+ * const { Add } = L2Update.Op
+ * const updates = [
+ *   { seq: 1, exchangeTsNs: 0, price: 10_000, size: 5, symbol: 0, side: 0, op: Add },
+ *   { seq: 2, exchangeTsNs: 1, price: 10_002, size: 7, symbol: 0, side: 1, op: Add }
+ * ]
+ * const captured = CaptureSink.allocate(Bbo.Bbo, 16)
+ * const program = Pipeline.runToEnd(
+ *   Pipeline.from(ReplaySource.make(L2Update.L2Update), ReplaySource.encode(L2Update.L2Update, [updates]))
+ *     .via(L2BookStage, { symbols: 1, firstSeq: 1 })
+ *     .to(CaptureSink.make(Bbo.Bbo), captured)
+ * ).pipe(Effect.map(() => CaptureSink.records(Bbo.Bbo, captured)))
+ * // [{ seq: 1, bidPrice: 10000, bidSize: 5, askPrice: 0, … }, { seq: 2, …, askPrice: 10002, askSize: 7, flags: 0 }]
+ * ```
+ *
+ * @category stages
+ * @since 0.1.0
+ */
+export const L2BookStage: L2BookStageDefinition = Stage.make({
+  name: "l2-book",
+  module: import.meta.url,
+  input: L2Update,
+  output: Bbo,
+  config: Config,
+  dropReasons,
+  errors,
+  make: makeLogic
+}) as L2BookStageDefinition
+
+/**
+ * The stage definition's type, with `make` returning {@link L2BookLogic}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface L2BookStageDefinition extends Stage.StageDefinition<typeof L2Update.spec, typeof Bbo.spec, Config> {
+  readonly input: typeof L2Update
+  readonly output: typeof Bbo
+  readonly dropReasons: typeof dropReasons
+  readonly errors: typeof errors
+  readonly make: (config: Config) => L2BookLogic
+}

@@ -1,0 +1,398 @@
+/**
+ * L2 feed books (kernel tier): exact books kept in sync with a market-by-price feed, symbol by symbol,
+ * by per-symbol sequence numbers — gaps make a book stale, a snapshot resyncs it — and the top of book
+ * they publish (best bid and offer with sizes; crossed and locked books flagged, never "fixed").
+ *
+ * One update is `apply(symbol, op, side, price, size, seq)`. Its outcome is a code:
+ *
+ * - {@link APPLIED}: applied to the book; the published top of book did not change.
+ * - {@link APPLIED_TOP}: applied, and the top of book changed: publish it (the fields `bidPrice` …
+ *   `flags` hold it).
+ * - {@link DROPPED_STALE}: not applied, because the book is not in sync with the feed (or the update
+ *   itself showed a gap).
+ * - {@link DROPPED_DUPLICATE}: not applied, because the book has already seen its sequence number.
+ * - a negative code: refused (the book unchanged), one of the refusal codes below.
+ *
+ * After every call `announceStale` says whether that update took the book out of sync: publish a
+ * record flagged {@link STALE_FLAG} (the fields hold the last top of book, flagged) to tell downstream
+ * that this symbol's quote is no longer live. Exactly one outcome per update, so
+ * `updates read = applied + dropped (stale, duplicate) + refused (by code)`.
+ *
+ * Sequencing, per symbol (`seq` is the feed's per-symbol sequence number, an integer ≥ 0):
+ *
+ * ```
+ *                 update (before any snapshot)          gap, refused update, snapshot out of order
+ *   WAITING ──────────────────────────────▶ STALE ◀───────────────────────────────────── LIVE
+ *      │ SnapshotBegin(S)                    │ SnapshotBegin(S)        SnapshotEnd(S) ▲  │ SnapshotBegin(S ≥ next)
+ *      └─────────────────────────▶ RESYNCING ◀┘ ──────────────────────────────────────┘  ▼
+ *                                           (REFRESHING, from LIVE, ends the same way) REFRESHING
+ * ```
+ *
+ * - LIVE, expecting `next`: an incremental (`Add`, `Update`, `Delete`) with `seq = next` is applied
+ *   (`next` moves on, whether it is applied or refused); `seq < next` is a duplicate (dropped);
+ *   `seq > next` is a gap: the book goes STALE and the update is dropped.
+ * - A refused incremental in its place in the sequence also makes the book STALE: the book has missed
+ *   a change of the feed it could not apply, so it no longer mirrors it.
+ * - STALE (and WAITING): every update is dropped as stale until a `SnapshotBegin`.
+ * - A snapshot is `SnapshotBegin`, `SnapshotLevel`s, `SnapshotEnd`, all with the same `seq = S`, the
+ *   last sequence number the snapshot reflects. `SnapshotBegin` clears the book; each level sets one
+ *   (replacing any level at its price); `SnapshotEnd` makes the book LIVE expecting `S + 1` and
+ *   publishes its top of book (flagged {@link SNAPSHOT_FLAG}). A snapshot message whose `seq` differs
+ *   from its snapshot's is refused (`SnapshotMismatch`) and the book goes STALE.
+ * - Snapshots are applied contiguously: an incremental beyond `S` arriving mid-snapshot cannot be
+ *   applied, so the book goes STALE (and the update is dropped); one at or below `S` is a duplicate.
+ * - A LIVE book drops a snapshot that reflects no more than it has (`S < next`: duplicate, all its
+ *   messages); a newer one refreshes it (REFRESHING, then LIVE at `S + 1`). A snapshot level or end
+ *   whose begin the book never saw means a message was lost: the book goes STALE (dropped as stale).
+ * - With `firstSeq` set, every book starts LIVE and empty expecting `firstSeq` (a feed replayed from the
+ *   start of its session); otherwise every book WAITs for its first snapshot.
+ *
+ * Updates:
+ * - `Add`: a new level at `price` with `size` lots (≥ 1); a level already there is refused
+ *   (`LevelExists`).
+ * - `Update`: the level's size becomes `size` (0 removes it, as many feeds send it); a missing level is
+ *   refused (`LevelMissing`).
+ * - `Delete`: the level goes; a missing level is refused (`LevelMissing`); `size` is not read.
+ * - `SnapshotLevel`: sets the level (size ≥ 1). `SnapshotBegin` / `SnapshotEnd` read only `seq`.
+ * Checks, in order: the symbol, the sequence number (not an integer ≥ 0: `InvalidSequence`) and the op
+ * (`BadOp`) — refused without touching the book's state, as the update cannot be placed — then the
+ * sequencing above, then the side, the price (a tick in `1 .. maxTick`), the size, the level.
+ *
+ * Top of book: after each applied incremental (and at `SnapshotEnd`), best bid / best ask and their
+ * sizes, and flags {@link CROSSED_FLAG} (bid > ask) or {@link LOCKED_FLAG} (bid = ask) when both sides
+ * have levels. It is published when any of these differ from the last one published for the symbol
+ * (and always at `SnapshotEnd`). An empty side publishes price 0 and size 0.
+ *
+ * The status table (optional, see `l2Status.ts`) gets every sync state change and the counts of gaps,
+ * stale spells, snapshots, resyncs, crossed and locked books. A symbol's row takes this book's state
+ * with the symbol's first update (until then it shows what it showed: `WAITING` in a fresh table, or
+ * what a predecessor of a restarted stage left).
+ *
+ * `L2Books` is an `OrderBooks` (every query of the books works on it); its per-symbol state — the
+ * sequence number, the sync state, the last top of book published — lives in the owner words of the
+ * symbol's 64-byte block, beside both side headers, so an update reads and writes one line of
+ * per-symbol state besides the ladder slot it changes.
+ *
+ * No `effect` import, no allocation, closure or throw per update. One thread.
+ */
+import {
+  ABSENT,
+  BEST,
+  BID,
+  OrderBooks,
+  type OrderBooksOptions,
+  OWNER_WORD,
+  PRESENT,
+  SIDE_WORDS,
+  sizeCode,
+  SYMBOL_WORDS
+} from "./orderBook.ts"
+import {
+  CROSSED_BIT,
+  CROSSED_EVENTS,
+  GAPS,
+  LIVE,
+  LOCKED_BIT,
+  LOCKED_EVENTS,
+  MISSING,
+  REFRESHING,
+  RESYNCING,
+  RESYNCS,
+  SNAPSHOTS,
+  STALE,
+  STALE_EVENTS,
+  StatusWriter,
+  tableSymbols
+} from "./l2Status.ts"
+
+/** Operations. */
+export const ADD = 0 as const
+export const UPDATE = 1 as const
+export const DELETE = 2 as const
+export const SNAPSHOT_BEGIN = 3 as const
+export const SNAPSHOT_LEVEL = 4 as const
+export const SNAPSHOT_END = 5 as const
+
+/** Outcomes (≥ 0). */
+export const APPLIED = 0 as const
+export const APPLIED_TOP = 1 as const
+export const DROPPED_STALE = 2 as const
+export const DROPPED_DUPLICATE = 3 as const
+
+/**
+ * Refusals (< 0): the book kernel's codes where they apply (`PRICE_OUT_OF_RANGE` −1, `INVALID_SIZE` −2,
+ * `SIZE_OVERFLOW` −3, `UNKNOWN_SYMBOL` −5, `INVALID_SIDE` −6, `LEVEL_EXISTS` −7, `LEVEL_MISSING` −8),
+ * then these.
+ */
+export const BAD_OP = -9 as const
+export const INVALID_SEQUENCE = -10 as const
+export const SNAPSHOT_MISMATCH = -11 as const
+
+/** Top-of-book flags. */
+export const LOCKED_FLAG = 1 as const
+export const CROSSED_FLAG = 2 as const
+/** The book went out of sync: the prices are the last published, no longer live. */
+export const STALE_FLAG = 4 as const
+/** Published at the end of a snapshot. */
+export const SNAPSHOT_FLAG = 8 as const
+// A symbol's L2 state lives in the owner words of its book block (`OrderBooks` OWNER_WORD..15), the
+// same 64-byte line as its two side headers: an update touches one line of per-symbol state.
+/** f64 slot (of the block's 8) of the sequence number: LIVE, the next expected; RESYNCING / REFRESHING, the snapshot's. */
+const SEQ_SLOT = OWNER_WORD >>> 1
+/** f64 slots of the last published best bid size and best ask size. */
+const BID_SIZE_SLOT = SEQ_SLOT + 1
+const ASK_SIZE_SLOT = SEQ_SLOT + 2
+/** Int32 words of the last published best bid and best ask (ticks). */
+const BID_PRICE_WORD = OWNER_WORD + 6
+const ASK_PRICE_WORD = OWNER_WORD + 7
+/** f64 slots per symbol block. */
+const SLOTS = SYMBOL_WORDS >>> 1
+/** Int32 word: sync state (bits 0–3), the last published state flags (bits 4–7), touched (bit 8). */
+const STATE_WORD = OWNER_WORD + 8
+const SYNC_BITS = 15
+const FLAGS_SHIFT = 4
+/** Set once the symbol's first update arrived (its row in the status table is then this book's). */
+const TOUCHED_BIT = 256
+
+/** Largest sequence number: f64 integers are exact to 2^53. */
+export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER
+
+export interface L2BooksOptions extends OrderBooksOptions {
+  /** Books start LIVE and empty, expecting this sequence number; without it they wait for a snapshot. */
+  readonly firstSeq?: number
+  /** A status table (`l2Status.makeTable(symbols)`) to write sync states and event counts into. */
+  readonly status?: SharedArrayBuffer
+}
+
+/**
+ * The feed's books: an `OrderBooks` (every query of the books works on it) that also sequences: `apply`
+ * one update at a time; read the published top of book from the fields.
+ */
+export class L2Books extends OrderBooks {
+  /** f64 view of the symbol blocks (8 slots per symbol). */
+  private readonly slots: Float64Array
+  /** The top of book just read. */
+  private readonly now = new Float64Array(4)
+  private readonly status: StatusWriter | undefined
+
+  // The top of book to publish after `APPLIED_TOP`, or the stale record after `announceStale`.
+  bidPrice = 0
+  bidSize = 0
+  askPrice = 0
+  askSize = 0
+  flags = 0
+  /** The last call took its symbol's book out of sync: publish a record flagged `STALE_FLAG`. */
+  announceStale = false
+
+  constructor(options: L2BooksOptions) {
+    super(options)
+    const head = this.head
+    this.slots = new Float64Array(head.buffer, head.byteOffset, head.length >>> 1)
+    const firstSeq = options.firstSeq
+    if (firstSeq !== undefined) {
+      if (!(Number.isInteger(firstSeq) && firstSeq >= 0 && firstSeq <= MAX_SEQUENCE)) {
+        throw new RangeError(`firstSeq must be an integer in 0..2^53 - 1: firstSeq=${firstSeq}`)
+      }
+      for (let s = 0; s < options.symbols; s++) {
+        head[s * SYMBOL_WORDS + STATE_WORD] = LIVE
+        this.slots[s * SLOTS + SEQ_SLOT] = firstSeq
+      }
+    }
+    if (options.status !== undefined) {
+      const held = tableSymbols(options.status)
+      if (held < options.symbols) {
+        throw new RangeError(
+          held < 0
+            ? "status must be a status table (L2Status.make)"
+            : `the status table holds ${held} symbols, the books ${options.symbols}`
+        )
+      }
+      this.status = new StatusWriter(options.status)
+    }
+  }
+
+  /** The sync state of `symbol` (`WAITING`, `LIVE`, `STALE`, `RESYNCING`, `REFRESHING`); -1 for a bad symbol. */
+  syncOf(symbol: number): number {
+    return (symbol >>> 0) === symbol && symbol < this.symbols ? this.head[symbol * SYMBOL_WORDS + STATE_WORD]! & SYNC_BITS : -1
+  }
+
+  /** Applies one update; returns its outcome (see the module comment). */
+  apply(symbol: number, op: number, side: number, price: number, size: number, seq: number): number {
+    this.announceStale = false
+    if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return -5 // UNKNOWN_SYMBOL
+    const b = symbol * SYMBOL_WORDS
+    const word = this.head[b + STATE_WORD]!
+    if ((word & TOUCHED_BIT) === 0) this.touch(symbol)
+    if (!(seq >= 0 && seq <= MAX_SEQUENCE && Math.floor(seq) === seq)) return INVALID_SEQUENCE
+    if (!((op >>> 0) === op && op <= SNAPSHOT_END)) return BAD_OP
+    const slots = this.slots
+    const q = symbol * SLOTS + SEQ_SLOT
+    const state = word & SYNC_BITS
+    if (op < SNAPSHOT_BEGIN) {
+      if (state === LIVE) {
+        const next = slots[q]!
+        if (seq !== next) return seq < next ? DROPPED_DUPLICATE : this.gap(symbol, seq - next)
+        slots[q] = next + 1
+        // Add: a new level (size ≥ 1); Update: a level's new size (0 removes it); Delete: it goes.
+        const r = op === ADD
+          ? (size === 0 ? this.zeroAdd(symbol, side, price) : this.put(symbol, side, price, size, ABSENT))
+          : this.put(symbol, side, price, op === UPDATE ? size : 0, PRESENT)
+        if (r < 0) {
+          this.goStale(symbol)
+          return r
+        }
+        return this.publishUpdate(symbol, side, price, r)
+      }
+      if ((state === RESYNCING || state === REFRESHING) && seq <= slots[q]!) return DROPPED_DUPLICATE
+      // Waiting, stale, or an update past a snapshot still being applied: it cannot be applied.
+      if (state !== STALE) this.goStale(symbol)
+      return DROPPED_STALE
+    }
+    if (op === SNAPSHOT_BEGIN) {
+      if (state === LIVE && seq < slots[q]!) return DROPPED_DUPLICATE
+      this.clear(symbol)
+      this.setSync(symbol, state === LIVE || state === REFRESHING ? REFRESHING : RESYNCING)
+      slots[q] = seq
+      return APPLIED
+    }
+    if (state === RESYNCING || state === REFRESHING) {
+      if (seq !== slots[q]) {
+        this.goStale(symbol)
+        return SNAPSHOT_MISMATCH
+      }
+      if (op === SNAPSHOT_LEVEL) {
+        // A level replaces any at its price; size 0 is refused (as an Add's), after side and price.
+        const r = size === 0 ? this.zeroAdd(symbol, side, price) : this.set(symbol, side, price, size)
+        if (r < 0) {
+          this.goStale(symbol)
+          return r
+        }
+        return APPLIED
+      }
+      // SnapshotEnd: live again.
+      this.status?.add(symbol, SNAPSHOTS, 1)
+      if (state === RESYNCING) this.status?.add(symbol, RESYNCS, 1)
+      this.setSync(symbol, LIVE)
+      slots[q] = seq + 1
+      return this.publish(symbol, SNAPSHOT_FLAG)
+    }
+    if (state === LIVE && seq < slots[q]!) return DROPPED_DUPLICATE // the rest of an old snapshot
+    // A snapshot level or end whose begin this book never saw: a message lost.
+    if (state !== STALE) this.goStale(symbol)
+    return DROPPED_STALE
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * The symbol's first update since this book was made: its row in the status table takes this book's
+   * state (a restarted stage starts its books over, and says so symbol by symbol as updates arrive).
+   */
+  private touch(symbol: number): void {
+    const w = symbol * SYMBOL_WORDS + STATE_WORD
+    this.head[w]! |= TOUCHED_BIT
+    this.status?.setSync(symbol, this.head[w]! & SYNC_BITS)
+    this.status?.setTop(symbol, 0)
+  }
+
+  /** An add of size 0: refused for its size, once side and price have been checked (in that order). */
+  private zeroAdd(symbol: number, side: number, price: number): number {
+    const where = this.levelSize(symbol, side, price)
+    return where < 0 ? where : sizeCode(0, 1)
+  }
+
+  /** A sequence gap of `missing` numbers: the book goes stale; the update that showed it is dropped. */
+  private gap(symbol: number, missing: number): number {
+    this.status?.add(symbol, GAPS, 1)
+    this.status?.add(symbol, MISSING, missing > 0x7fffffff ? 0x7fffffff : missing)
+    this.goStale(symbol)
+    return DROPPED_STALE
+  }
+
+  /** Out of sync: the last top of book published, flagged stale, is to be announced. */
+  private goStale(symbol: number): void {
+    this.setSync(symbol, STALE)
+    this.status?.add(symbol, STALE_EVENTS, 1)
+    const b = symbol * SYMBOL_WORDS
+    const head = this.head
+    this.bidPrice = head[b + BID_PRICE_WORD]!
+    this.askPrice = head[b + ASK_PRICE_WORD]!
+    this.bidSize = this.slots[symbol * SLOTS + BID_SIZE_SLOT]!
+    this.askSize = this.slots[symbol * SLOTS + ASK_SIZE_SLOT]!
+    this.flags = ((head[b + STATE_WORD]! >>> FLAGS_SHIFT) & 15) | STALE_FLAG
+    head[b + STATE_WORD] = (head[b + STATE_WORD]! & ~(15 << FLAGS_SHIFT)) | (this.flags << FLAGS_SHIFT)
+    this.announceStale = true
+  }
+
+  private setSync(symbol: number, sync: number): void {
+    const w = symbol * SYMBOL_WORDS + STATE_WORD
+    this.head[w] = (this.head[w]! & ~SYNC_BITS) | sync
+    this.status?.setSync(symbol, sync)
+  }
+
+  /** Reads the whole top of book (a snapshot just ended) and publishes it, flagged `mark`. */
+  private publish(symbol: number, mark: number): number {
+    const now = this.now
+    this.readTop(symbol, now, 0)
+    return this.compare(symbol, now[0]!, now[1]!, now[2]!, now[3]!, mark)
+  }
+
+  /**
+   * The top of book after a live update of `side` that left the level at `price` with `size`. While a
+   * book is live its block holds its current top (every change was published), and one update moves
+   * only its own side: the best there is the book's, and its size is the update's (the update was at
+   * the best), the block's (the best did not move), or — the best moved to another level — read.
+   * Most updates so read no ladder slot beyond the one they changed.
+   */
+  private publishUpdate(symbol: number, side: number, price: number, size: number): number {
+    const b = symbol * SYMBOL_WORDS
+    const head = this.head
+    const slots = this.slots
+    const q = symbol * SLOTS
+    const best = head[b + side * SIDE_WORDS + BEST]! // symbol and side were checked by the update
+    // Bid and ask words (and slots) are adjacent: `+ side` picks the side without a branch.
+    const was = head[b + BID_PRICE_WORD + side]!
+    const bestSize = best === 0
+      ? 0
+      : best === price
+      ? size
+      : best === was
+      ? slots[q + BID_SIZE_SLOT + side]!
+      : this.bestSize(symbol, side)
+    return side === BID
+      ? this.compare(symbol, best, bestSize, head[b + ASK_PRICE_WORD]!, slots[q + ASK_SIZE_SLOT]!, 0)
+      : this.compare(symbol, head[b + BID_PRICE_WORD]!, slots[q + BID_SIZE_SLOT]!, best, bestSize, 0)
+  }
+
+  /** Publishes the top of book if it differs from the last published for the symbol (or `mark` is set). */
+  private compare(symbol: number, bid: number, bidSize: number, ask: number, askSize: number, mark: number): number {
+    const state = bid === 0 || ask === 0 ? 0 : bid > ask ? CROSSED_FLAG : bid === ask ? LOCKED_FLAG : 0
+    const b = symbol * SYMBOL_WORDS
+    const head = this.head
+    const slots = this.slots
+    const q = symbol * SLOTS
+    const word = head[b + STATE_WORD]!
+    const before = (word >>> FLAGS_SHIFT) & 15
+    if (
+      mark === 0 && state === before && bid === head[b + BID_PRICE_WORD] && bidSize === slots[q + BID_SIZE_SLOT] &&
+      ask === head[b + ASK_PRICE_WORD] && askSize === slots[q + ASK_SIZE_SLOT]
+    ) return APPLIED
+    head[b + BID_PRICE_WORD] = bid
+    head[b + ASK_PRICE_WORD] = ask
+    slots[q + BID_SIZE_SLOT] = bidSize
+    slots[q + ASK_SIZE_SLOT] = askSize
+    head[b + STATE_WORD] = (word & ~(15 << FLAGS_SHIFT)) | (state << FLAGS_SHIFT)
+    if ((state & ~before & (CROSSED_FLAG | LOCKED_FLAG)) !== 0) {
+      this.status?.add(symbol, state === CROSSED_FLAG ? CROSSED_EVENTS : LOCKED_EVENTS, 1)
+    }
+    if ((state ^ before) & (CROSSED_FLAG | LOCKED_FLAG)) {
+      this.status?.setTop(symbol, (state & CROSSED_FLAG ? CROSSED_BIT : 0) | (state & LOCKED_FLAG ? LOCKED_BIT : 0))
+    }
+    this.bidPrice = bid
+    this.bidSize = bidSize
+    this.askPrice = ask
+    this.askSize = askSize
+    this.flags = state | mark
+    return APPLIED_TOP
+  }
+}
