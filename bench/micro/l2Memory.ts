@@ -17,8 +17,8 @@
  */
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
-import { L2Flow } from "../../packages/market/src/internal/kernel/l2Flow.ts"
-import { L2Books } from "../../packages/market/src/internal/kernel/l2Books.ts"
+import { L2BooksKernel, L2FlowKernel as L2Flow } from "@velox/market/unsafe"
+const { L2Books } = L2BooksKernel
 import { SortedMapL2 } from "./l2Peers.ts"
 
 export interface Params {

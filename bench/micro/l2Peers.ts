@@ -8,7 +8,7 @@
  * checksum covers both. It does not validate fields (the benchmark's flow has no bad records) nor count
  * status events: it does less than velox, never more.
  */
-import * as K from "../../packages/market/src/internal/kernel/l2Books.ts"
+import { L2BooksKernel as K } from "@velox/market/unsafe"
 import { lowerBound } from "./orderBookPeers.ts"
 
 const ADD = 0

@@ -21,10 +21,7 @@
  */
 import { RecordLayout, type Stage } from "@velox/core"
 import { Bbo, L2Update } from "@velox/market"
-import { L2Flow } from "../../packages/market/src/internal/kernel/l2Flow.ts"
-import * as K from "../../packages/market/src/internal/kernel/l2Books.ts"
-import { LIVE } from "../../packages/market/src/internal/kernel/l2Status.ts"
-import { makeLogic } from "../../packages/market/src/L2BookStage.ts"
+import { L2BooksKernel as K, L2FlowKernel as L2Flow, L2StatusKernel, makeL2BookLogic as makeLogic } from "@velox/market/unsafe"
 import { SortedMapL2 } from "./l2Peers.ts"
 
 export interface Params {
@@ -185,7 +182,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   if (peer !== undefined) passPeer(peer, tail, rest, tally)
   total += rest
   let live = 0
-  for (let s = 0; s < symbols; s++) if (logic.l2.syncOf(s) === LIVE) live++
+  for (let s = 0; s < symbols; s++) if (logic.l2.syncOf(s) === L2StatusKernel.LIVE) live++
   if (live !== flow.snapshots) throw new Error(`l2: ${live} live books, ${flow.snapshots} snapshots sent`)
   if (out.applied !== total || out.dropped !== 0 || out.refused !== 0) {
     throw new Error(`l2: velox applied ${out.applied} of ${total} (dropped ${out.dropped}, refused ${out.refused})`)
@@ -203,7 +200,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     for (const side of [0, 1]) {
       const want = flow.book(s, side)
       // A book is live once its symbol's snapshot arrived; a symbol never picked yet has none.
-      if (logic.l2.syncOf(s) !== LIVE) continue
+      if (logic.l2.syncOf(s) !== L2StatusKernel.LIVE) continue
       const n = logic.book.depth(s, side, 2_000, depth)
       const bad = n !== want.length || want.some(([p, z], k) => depth[2 * k] !== p || depth[2 * k + 1] !== z)
       if (bad) throw new Error(`l2: velox's book of symbol ${s} side ${side} differs from the flow's`)

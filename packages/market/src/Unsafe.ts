@@ -26,3 +26,8 @@ export {
 } from "./internal/kernel/orderFlow.ts"
 export type { OrderFlowOptions } from "./internal/kernel/orderFlow.ts"
 export { validateFields as validateTransactionFields } from "./internal/kernel/transaction.ts"
+export * as L2BooksKernel from "./internal/kernel/l2Books.ts"
+export { L2Flow as L2FlowKernel } from "./internal/kernel/l2Flow.ts"
+export * as L2StatusKernel from "./internal/kernel/l2Status.ts"
+/** The L2 book stage's logic, to drive it in-process (the stage itself is `L2BookStage` of `@velox/market`). */
+export { makeLogic as makeL2BookLogic } from "./L2BookStage.ts"

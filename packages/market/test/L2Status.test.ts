@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { L2Status } from "@velox/market"
-import * as T from "../../packages/market/src/internal/kernel/l2Status.ts"
+import * as T from "../src/internal/kernel/l2Status.ts"
 
 describe("L2Status table", () => {
   it("the layout is the drawing: 16-byte header (magic, version, symbols), 32 bytes per symbol, words in order", () => {
