@@ -2,8 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
 import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Schedule, Scope } from "effect"
 import { TestConsole } from "effect/testing"
-import { Pipeline } from "@velox/core"
-import { Counter, CountingSink, Filter } from "@velox/core/stages"
+import { Edge, Pipeline } from "@velox/core"
+import { checkOf, Counter, CountingSink, Filter, Sequenced } from "@velox/core/stages"
 import { NodeLogger, NodePipelineServer, NodeStageHost } from "@velox/node"
 import { toolPath } from "../../scripts/tools.ts"
 import { CorruptEvery, Slow, ThrowAt } from "../fixtures/faultyStages.ts"
@@ -174,6 +174,42 @@ describe("NodePipelineServer", () => {
       assert.strictEqual(row.sample.record.seq % 1_000, 0)
       assert.strictEqual(row.sample.record.check, -1)
       assert.deepStrictEqual(stats.body.errors["counting-sink"], [])
+    }).pipe(Effect.scoped, Effect.provide([NodeStageHost.layer, serverConfig])))
+
+  it.live("/metrics shows edges as stages (a source edge's drops by reason), its queue as a ring, and a dropping branch's drops per ring", () =>
+    Effect.gen(function*() {
+      const feed = Edge.source(Sequenced, { name: "feed", overflow: "dropOldest", capacity: 100 })
+      const ws = Edge.sinkEffect({ name: "ws", input: Sequenced, onBatch: () => Effect.sleep("2 millis") })
+      const handle = yield* Pipeline.run(
+        Pipeline.from(feed).broadcast((b) => [b.to(CountingSink, {}, { placement: "worker" }), b.to(ws, { overflow: "dropNewest" })]),
+        { ringCapacity: 256 }
+      )
+      const writer = handle.writer(feed)
+      // Offered in one go: the edge's loop cannot run in between, so all but the newest 100 are dropped.
+      for (let seq = 0; seq < 10_000; seq++) writer.offerUnsafe({ seq, key: 0, flags: 0, value: seq, check: checkOf(seq) })
+      for (let seq = 10_000; seq < 60_000; seq += 50) {
+        for (let i = seq; i < seq + 50; i++) writer.offerUnsafe({ seq: i, key: 0, flags: 0, value: i, check: checkOf(i) })
+        yield* Effect.yieldNow
+      }
+      yield* writer.end
+      yield* handle.done
+      const server = yield* NodePipelineServer.make(handle)
+      const response = yield* get(`${server.url}/metrics`)
+      const promtool = spawnSync(toolPath("promtool"), ["check", "metrics"], { input: response.text, encoding: "utf8" })
+      assert.strictEqual(promtool.status, 0, `promtool check metrics:\n${promtool.stdout}${promtool.stderr}`)
+      const m = parseMetrics(response.text)
+      const snapshot = handle.stats()
+      const edge = snapshot.stages.find((s) => s.stage === "feed")!
+      assert.isAtLeast(edge.droppedByReason[1]!, 9_900)
+      assert.strictEqual(m.get(`velox_stage_records_dropped_total{stage="feed",reason="DropOldest"}`), edge.droppedByReason[1])
+      assert.strictEqual(m.get(`velox_stage_records_dropped_total{stage="feed",reason="DropNewest"}`), 0)
+      assert.strictEqual(m.get(`velox_stage_records_in_total{stage="feed"}`), 60_000)
+      assert.strictEqual(m.get(`velox_ring_fill_records{ring="feed queue",from="effect",to="feed"}`), 0)
+      assert.strictEqual(m.get(`velox_ring_capacity_records{ring="feed queue",from="effect",to="feed"}`), 100)
+      const branch = snapshot.rings.find((r) => r.name === "feed→ws")!
+      assert.strictEqual(m.get(`velox_ring_records_dropped_total{ring="feed→ws",from="feed",to="ws"}`), branch.dropped)
+      assert.strictEqual(snapshot.stages.find((s) => s.stage === "ws")!.emitted + branch.dropped, edge.emitted)
+      assert.isTrue(handle.ledger().balanced)
     }).pipe(Effect.scoped, Effect.provide([NodeStageHost.layer, serverConfig])))
 
   it.live("/ws streams stats frames at the asked rate; an oversized frame closes only its own socket, with 1009", () =>

@@ -267,7 +267,7 @@ export const sink = <F extends FieldSpec>(layout: Layout<F>, options: { readonly
  *   name: "store",
  *   input: Trade,
  *   onBatch: (batch) => save(batch),
- *   retry: Schedule.exponential("10 millis").pipe(Schedule.take(5))
+ *   retry: Schedule.exponential("10 millis").pipe(Schedule.upTo({ times: 5 }))
  * })
  * ```
  *

@@ -10,7 +10,7 @@ import { Cause, Clock, Console, Deferred, Duration, Effect, Exit, Fiber, Option,
 import type { SinkEdge, SourceEdge } from "./Edge.ts"
 import { DeadLetterReader, follow } from "./internal/deadLetters.ts"
 import { DEFAULTS, restartBackoff } from "./internal/defaults.ts"
-import { EdgeQueue } from "./internal/edgeQueue.ts"
+import { EdgeQueue, INVALID_RECORD, SOURCE_EDGE_ERRORS } from "./internal/edgeQueue.ts"
 import { runInFiber } from "./internal/fiberHost.ts"
 import { healthOf, type Phase } from "./internal/health.ts"
 import { Doorbell } from "./internal/kernel/doorbell.ts"
@@ -19,6 +19,7 @@ import * as C from "./internal/kernel/hostControlDescriptor.ts"
 import type { BackoffOptions } from "./internal/kernel/idleStrategy.ts"
 import { RingProducer } from "./internal/kernel/oneToOneRing.ts"
 import type { FieldSpec, RecordOf } from "./internal/kernel/recordLayout.ts"
+import { StageStatsWriter, statsRef } from "./internal/kernel/stageStats.ts"
 import { formatPlacement, plan } from "./internal/planner.ts"
 import { awaitStreamSink, runEffectSink, SinkEdgeRuntime, streamOf } from "./internal/sinkEdge.ts"
 import { type EdgeWriter, makeWriter } from "./internal/sourceEdge.ts"
@@ -201,20 +202,24 @@ export const run = <R = never>(
       const edge = edgeOf(h)
       return edge?._tag === "SourceEdge" ? queues.get(edge) : undefined
     }
-    for (const h of w.hosts) queueOf(h)?.attach(new Doorbell(h.spec.bell))
     const clock = yield* Clock.Clock
     const reader = new DeadLetterReader(
       w.hosts.map((h) => ({
         handle: h.spec.deadLetters!,
-        members: h.stages.map((s) => {
-          const queue = queueOf(h)
-          return { name: s.name, errors: s.definition.errors, input: s.input, letters: queue && (() => queue.takeLetter()) }
-        })
+        members: h.stages.map((s) => ({ name: s.name, errors: s.definition.errors, input: s.input }))
       })),
       w.deadLetterBell,
       options.deadLetterBuffer ?? DEFAULTS.deadLetterBuffer,
       () => clock.currentTimeMillisUnsafe()
     )
+    for (const h of w.hosts) {
+      const stage = h.stages[0]!
+      queueOf(h)?.attach(
+        new Doorbell(h.spec.bell),
+        new StageStatsWriter(statsRef(w.stats, stage.statsIndex)),
+        (invalid) => reader.add(stage.name, SOURCE_EDGE_ERRORS[INVALID_RECORD], INVALID_RECORD, invalid.record, invalid.detail)
+      )
+    }
     // The context of this run: what sink edges' Effects and source edges' Streams need (R).
     const context = yield* Effect.context<R>()
     const start = (h: WiredHost): Effect.Effect<HostOutcome> => {

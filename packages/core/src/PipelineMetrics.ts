@@ -22,6 +22,9 @@ const COUNTERS = {
 const retained = Metric.gauge("velox_stage_records_retained", { description: "records held in stage state" })
 const ringFill = Metric.gauge("velox_ring_fill_records", { description: "records published and not yet released" })
 const ringCapacity = Metric.gauge("velox_ring_capacity_records", { description: "ring capacity in records" })
+const ringDropped = Metric.counter("velox_ring_records_dropped_total", {
+  description: "records a tee's dropping branch did not write into the ring because it was full"
+})
 
 /**
  * Copies the handle's stats into Metrics now (counters get the increase since the last call).
@@ -60,6 +63,7 @@ export const makeUpdater = (handle: PipelineHandle): Effect.Effect<void> => {
     for (const r of snapshot.rings) {
       updates.push(Metric.update(Metric.withAttributes(ringFill, { ring: r.name }), r.fill))
       updates.push(Metric.update(Metric.withAttributes(ringCapacity, { ring: r.name }), r.capacity))
+      updates.push(bump(ringDropped, `${r.name}/dropped`, r.dropped, { ring: r.name }))
     }
     return Effect.all(updates, { discard: true })
   })

@@ -21,6 +21,16 @@ import { MAX_REASONS } from "./internal/kernel/stageStatsDescriptor.ts"
 
 export type { Emitter, SourceLogic, StageContext, StageLogic } from "./internal/kernel/stageLogic.ts"
 export {
+  /**
+   * A sink that runs an Effect per batch of decoded objects, on the main thread: a sink edge (see
+   * `Edge.sinkEffect`, which it is). End a pipeline with it: `.to(store)`.
+   *
+   * @category constructors
+   * @since 0.1.0
+   */
+  sinkEffect
+} from "./Edge.ts"
+export {
   /** @category models @since 0.1.0 */
   SOURCE_EXHAUSTED
 } from "./internal/kernel/stageLogic.ts"

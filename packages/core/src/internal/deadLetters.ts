@@ -28,11 +28,6 @@ export interface DeadLetterSource {
     readonly errors: ReadonlyArray<string>
     /** The layout the member's input records have (resolved for a layout-generic stage). */
     readonly input: Layout | undefined
-    /**
-     * For a member whose letters carry no record (a source edge's invalid objects): what each letter
-     * is, in the order they were sent.
-     */
-    readonly letters?: (() => { readonly record: Record<string, number>; readonly detail: string } | undefined) | undefined
   }>
 }
 
@@ -108,12 +103,10 @@ export class DeadLetterReader {
 
   private decode(member: DeadLetterSource["members"][number], code: number, words: Int32Array): void {
     const error = code === STAGE_THREW_CODE ? "StageThrew" : member.errors[code] ?? `code ${code}`
-    const described = code === STAGE_THREW_CODE ? undefined : member.letters?.()
-    if (described !== undefined) return this.add(member.name, error, code, described.record, described.detail)
     this.add(member.name, error, code, member.input === undefined ? {} : decodeWords(member.input, words), undefined)
   }
 
-  /** Records one dead letter (also for letters that never crossed a ring: a sink edge's). */
+  /** Records one dead letter (also one that never crossed a ring: an edge's, on the main thread). */
   add(stage: string, error: string, code: number, record: Record<string, number>, detail: string | undefined): void {
     const letter = new RecordFailed({
       stage,

@@ -8,12 +8,16 @@
  * - `backpressure`: the record is refused (`offer` then waits for room; `offerUnsafe` returns false);
  * - `dropNewest`: the new record is dropped;
  * - `dropOldest`: the oldest queued record is dropped to make room.
- * Every drop, and every object that fails validation, is counted at once and handed to the loop's
- * next pass, which accounts for it in the edge's stats (dropped by reason, dead-lettered): the counts
- * are exact.
+ * Every drop, and every object that fails validation, is counted in the edge's stats block as it
+ * happens (`in`, dropped by reason, dead-lettered by code), even while the pipeline is stalled and the
+ * loop cannot run: the counts are exact at every instant. The block then has two writers, both on the
+ * main thread and never at once: this queue, and the loop's commit (which counts the records it moves
+ * on as `in` and `emitted`).
  */
 import type { Doorbell } from "./kernel/doorbell.ts"
 import { type FieldAccessor, type Layout, makeView, type RecordView } from "./kernel/recordLayout.ts"
+import type { StageStatsWriter } from "./kernel/stageStats.ts"
+import * as S from "./kernel/stageStatsDescriptor.ts"
 
 /**
  * What a source edge does when its queue is full.
@@ -88,16 +92,11 @@ export class EdgeQueue {
   private head = 0
   /** Records queued. */
   size = 0
-  /** Drops and invalid objects since the loop's last pass (it accounts for them, then zeroes these). */
-  droppedNewest = 0
-  droppedOldest = 0
-  readonly invalid: Array<InvalidRecord> = []
-  /** Invalid objects the loop sent to the dead-letter ring, in order, for the reader to describe. */
-  private readonly letters: Array<InvalidRecord> = []
-  private letterHead = 0
   /** No more offers: the loop passes on what is queued, then ends. */
   ended = false
   private bell: Doorbell | undefined
+  private stats: StageStatsWriter | undefined
+  private onInvalid: ((invalid: InvalidRecord) => void) | undefined
   private readonly waiters = new Set<Waiter>()
 
   constructor(layout: Layout, capacity: number, overflow: SourceOverflow, explain: (u: unknown) => string) {
@@ -116,14 +115,29 @@ export class EdgeQueue {
     this.words64PerRecord = layout.byteLength / 8
   }
 
-  /** The loop's bell, rung when there is something for it to do. */
-  attach(bell: Doorbell): void {
+  /**
+   * Connects the queue to its run: the loop's bell (rung when there is something to pass on), the
+   * edge's stats block (drops and invalid objects are counted there), and where an invalid object's
+   * dead letter goes.
+   */
+  attach(bell: Doorbell, stats: StageStatsWriter, onInvalid: (invalid: InvalidRecord) => void): void {
     this.bell = bell
+    this.stats = stats
+    this.onInvalid = onInvalid
   }
 
-  /** Something for the loop to pass on or account for. */
-  pending(): boolean {
-    return this.size > 0 || this.droppedNewest > 0 || this.droppedOldest > 0 || this.invalid.length > 0
+  /** Counts `n` records offered and dropped for `reason` (or dead-lettered with `code`), at once. */
+  private count(n: number, at: number, total: number): void {
+    const s = this.stats
+    if (s === undefined) return
+    s.add(S.IN_OFFSET, n)
+    s.add(total, n)
+    s.add(at, n)
+    s.heartbeat()
+  }
+
+  private dropped(reason: number, n: number): void {
+    this.count(n, S.DROPPED_BY_REASON_OFFSET + reason * 8, S.DROPPED_OFFSET)
   }
 
   /** Wakes the loop (cheap: the bell notifies only when the loop is parked on it). */
@@ -139,12 +153,12 @@ export class EdgeQueue {
     if (this.size === this.capacity) {
       if (this.overflow === "backpressure") return -1
       if (this.overflow === "dropNewest") {
-        this.droppedNewest++
+        this.dropped(DROP_NEWEST, 1)
         return -1
       }
       this.head = this.head + 1 === this.capacity ? 0 : this.head + 1
       this.size--
-      this.droppedOldest++
+      this.dropped(DROP_OLDEST, 1)
     }
     const tail = this.head + this.size
     return tail >= this.capacity ? tail - this.capacity : tail
@@ -161,7 +175,8 @@ export class EdgeQueue {
    */
   offer(u: unknown): boolean {
     if (!this.check(u)) {
-      this.invalid.push(this.describe(u))
+      this.count(1, S.DEAD_BY_CODE_OFFSET + INVALID_RECORD * 8, S.DEAD_LETTERED_OFFSET)
+      this.onInvalid?.(this.describe(u))
       return false
     }
     const slot = this.reserve()
@@ -195,7 +210,7 @@ export class EdgeQueue {
     let left = count
     if (this.overflow === "dropOldest" && left > cap) {
       // Only the last `capacity` records can stay: the earlier ones would be pushed out by later ones.
-      this.droppedOldest += this.size + (left - cap)
+      this.dropped(DROP_OLDEST, this.size + (left - cap))
       this.head = 0
       this.size = 0
       from += left - cap
@@ -206,12 +221,12 @@ export class EdgeQueue {
       if (excess > 0) {
         this.head = (this.head + excess) % cap
         this.size -= excess
-        this.droppedOldest += excess
+        this.dropped(DROP_OLDEST, excess)
       }
     }
     const room = cap - this.size
     const take = left < room ? left : room
-    if (this.overflow === "dropNewest") this.droppedNewest += left - take
+    if (this.overflow === "dropNewest" && left > take) this.dropped(DROP_NEWEST, left - take)
     // Copy in at most two runs (the buffer wraps).
     let copied = 0
     while (copied < take) {
@@ -240,22 +255,6 @@ export class EdgeQueue {
     this.head = head
     this.size -= n
     return n
-  }
-
-  /** The next invalid object the loop sent to the dead-letter ring (the reader describes it with this). */
-  takeLetter(): InvalidRecord | undefined {
-    if (this.letterHead === this.letters.length) return undefined
-    const letter = this.letters[this.letterHead++]!
-    if (this.letterHead === this.letters.length) {
-      this.letters.length = 0
-      this.letterHead = 0
-    }
-    return letter
-  }
-
-  /** The loop sent `letter`'s dead letter (in order). */
-  sentLetter(letter: InvalidRecord): void {
-    this.letters.push(letter)
   }
 
   /** Ends the edge: no more offers; waiting writers wake (and see it ended). */

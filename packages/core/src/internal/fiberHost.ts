@@ -32,9 +32,11 @@ export const runInFiber = (
     const loop: Effect.Effect<HostOutcome> = Effect.suspend(() => {
       const r = runner.runSlice(PASSES_PER_SLICE)
       if (typeof r !== "number") return Effect.succeed(outcomeOf(r))
-      const next = r > 0
-        ? Effect.yieldNow
-        : awaitBell(bell, () => runner.ready(), Math.max(0, (runner.wakeAtNs() - clock.nowNs()) / 1e6))
+      // Wait until rung, or until a timer or a paced source is due. A due time already passed that
+      // finds nothing to do (its output is full) waits for the bell too: a zero wait would spin on
+      // promise callbacks and starve the event loop.
+      const dueMs = (runner.wakeAtNs() - clock.nowNs()) / 1e6
+      const next = r > 0 ? Effect.yieldNow : dueMs > 0 ? awaitBell(bell, () => runner.ready(), dueMs) : awaitBell(bell, () => runner.ready())
       return next.pipe(Effect.andThen(loop))
     })
     return loop

@@ -16,7 +16,7 @@ import { Doorbell } from "./kernel/doorbell.ts"
 import { errorMessage, type HostOutcome, type HostSpec } from "./kernel/host.ts"
 import * as C from "./kernel/hostControlDescriptor.ts"
 import { makeNanoClock } from "./kernel/nanoClock.ts"
-import { END_OF_STREAM, RingConsumer, ringView } from "./kernel/oneToOneRing.ts"
+import { END_OF_STREAM, RingConsumer, RingMonitor, ringView } from "./kernel/oneToOneRing.ts"
 import type { Layout, RecordView } from "./kernel/recordLayout.ts"
 import { StageStatsWriter, statsRef } from "./kernel/stageStats.ts"
 import * as S from "./kernel/stageStatsDescriptor.ts"
@@ -272,9 +272,30 @@ export const streamOf = (spec: HostSpec, runtime: SinkEdgeRuntime): Stream.Strea
     })))
   })
 
-/** A Stream sink edge's loop: it is the Stream's pulls; this waits until they reached the end. */
+/** How often a Stream sink edge's loop looks whether it ended while nobody was reading. */
+const STREAM_SINK_CHECK_MS = 20
+
+/**
+ * A Stream sink edge's loop: the Stream's pulls do its work; this waits until they reached the end of
+ * its input — or, while no Stream is being read, until that input ended with nothing left in it (a
+ * reader that stopped early), or an abort.
+ */
 export const awaitStreamSink = (spec: HostSpec, runtime: SinkEdgeRuntime): Effect.Effect<HostOutcome> =>
   Effect.suspend(() => {
-    new StageStatsWriter(statsRef(spec.stats, spec.members[0]!.statsIndex)).setState(S.StageState.Running)
-    return Deferred.await(runtime.finished)
+    const stats = new StageStatsWriter(statsRef(spec.stats, spec.members[0]!.statsIndex))
+    stats.setState(S.StageState.Running)
+    // Read-only views of the input rings (the shared HEAD and TAIL), so the reader's position is untouched.
+    const inputs = spec.inputs.map((h) => new RingMonitor(h))
+    const control = new Int32Array(spec.control)
+    const done = (outcome: HostOutcome, state: S.StageState) =>
+      Deferred.succeed(runtime.finished, outcome).pipe(Effect.andThen(Effect.sync(() => {
+        stats.setState(state)
+        stats.heartbeat()
+      })))
+    const watch: Effect.Effect<void> = Effect.suspend(() => {
+      if (Atomics.load(control, C.ABORT_INDEX) !== 0) return done({ _tag: "Aborted" }, S.StageState.Stopped)
+      if (!runtime.streaming && inputs.every((m) => m.isClosed() && m.fill() === 0)) return done({ _tag: "Drained" }, S.StageState.Done)
+      return Effect.sleep(STREAM_SINK_CHECK_MS).pipe(Effect.andThen(watch))
+    })
+    return Effect.raceFirst(Deferred.await(runtime.finished), watch.pipe(Effect.andThen(Deferred.await(runtime.finished))))
   })

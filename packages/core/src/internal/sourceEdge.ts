@@ -2,58 +2,29 @@
  * A source edge at run time: its queue (`edgeQueue.ts`), the source logic its loop runs (a fiber on the
  * main thread, alone in its loop), and the writer Effect code offers through.
  *
- * The logic's `onPoll` accounts, each pass, for everything that happened since the last one: objects
- * that failed validation (dead-lettered as `InvalidRecord`), drops by reason, and the queued records it
- * moves into the ring (emitted). It returns how many records it accounted for, so the edge's `in` is
- * every record offered to it and `in = emitted + dropped + dead-lettered` after every pass; what waits
- * in the queue shows as the edge's queue in `stats().rings`.
+ * The logic's `onPoll` moves queued records into the ring and returns how many (the loop counts them as
+ * the edge's `in` and `emitted`); the queue counts drops and invalid objects itself, as they happen. So
+ * the edge's `in` is every record offered to it that left the queue, `in = emitted + dropped +
+ * dead-lettered` at every instant, and what waits in the queue shows as the edge's queue in
+ * `stats().rings`.
  */
 import { Effect } from "effect"
-import { type InvalidRecord, DROP_NEWEST, DROP_OLDEST, type EdgeQueue, INVALID_RECORD } from "./edgeQueue.ts"
-import { type FieldSpec, makeView, type RecordOf, type RecordView } from "./kernel/recordLayout.ts"
+import type { EdgeQueue } from "./edgeQueue.ts"
+import type { FieldSpec, RecordOf, RecordView } from "./kernel/recordLayout.ts"
 import { SOURCE_EXHAUSTED, type SourceLogic } from "./kernel/stageLogic.ts"
 import { EdgeError } from "../PipelineError.ts"
 
-/** The logic of a source edge's loop, over its queue. */
-export const sourceEdgeLogic = (queue: EdgeQueue): SourceLogic => {
-  // A zeroed slot to stand in the dead-letter ring for an object that has no record form: the reader
-  // takes the letter's content from the queue (`takeLetter`), in the same order.
-  const blank = makeView(queue.layout, new ArrayBuffer(queue.layout.byteLength), 0, 1)
-  return {
-    onPoll(_nowNs, max, out) {
-      let accounted = 0
-      const invalid = queue.invalid
-      if (invalid.length > 0) {
-        // Bounded per pass like the records: the dead-letter ring has room for `max`.
-        const n = Math.min(invalid.length, max)
-        for (let i = 0; i < n; i++) {
-          const letter = invalid[i]!
-          queue.sentLetter(letter)
-          out.deadLetter(INVALID_RECORD, blank, 0)
-        }
-        invalid.splice(0, n)
-        accounted += n
-      }
-      if (queue.droppedNewest > 0) {
-        out.drop(DROP_NEWEST, queue.droppedNewest)
-        accounted += queue.droppedNewest
-        queue.droppedNewest = 0
-      }
-      if (queue.droppedOldest > 0) {
-        out.drop(DROP_OLDEST, queue.droppedOldest)
-        accounted += queue.droppedOldest
-        queue.droppedOldest = 0
-      }
-      const moved = queue.moveTo(out, max)
-      if (moved > 0) queue.wakeWriters()
-      accounted += moved
-      if (accounted === 0 && queue.ended && !queue.pending()) return SOURCE_EXHAUSTED
-      return accounted
-    },
-    // Due now while anything is queued or pending (or to end); otherwise asleep until rung.
-    nextWakeNs: () => (queue.pending() || queue.ended ? 0 : Infinity)
-  }
-}
+/** The logic of a source edge's loop: it passes queued records on (drops and invalid objects the queue counted itself). */
+export const sourceEdgeLogic = (queue: EdgeQueue): SourceLogic => ({
+  onPoll(_nowNs, max, out) {
+    const moved = queue.moveTo(out, max)
+    if (moved > 0) queue.wakeWriters()
+    else if (queue.ended && queue.size === 0) return SOURCE_EXHAUSTED
+    return moved
+  },
+  // Due now while anything is queued (or to end); otherwise asleep until a writer rings.
+  nextWakeNs: () => (queue.size > 0 || queue.ended ? 0 : Infinity)
+})
 
 /**
  * Writes into a source edge from Effect code (get it with `handle.writer(edge)`). The `Unsafe` methods
@@ -187,5 +158,3 @@ const checkBatch = (name: string, queue: EdgeQueue, batch: RecordView, start: nu
     throw new RangeError(`batch range out of bounds: start=${start} count=${count} slotCount=${batch.slotCount}`)
   }
 }
-
-export type { InvalidRecord }

@@ -5,7 +5,9 @@
  *
  * Conventions: base units (`_seconds`, `_bytes`, records as plain counts), counters end in `_total`,
  * one `stage="…"` label per stage series (plus `reason` / `error` where counts are split), one
- * `ring="…"` label per ring series. Every family has HELP and TYPE lines; series of one family are
+ * `ring="…"` label per ring series. Edges are stages like any other (a source edge's drops by reason
+ * are `velox_stage_records_dropped_total{reason="DropOldest"}`), and a source edge's queue is a ring
+ * (`"<edge> queue"`, from `"effect"`). Every family has HELP and TYPE lines; series of one family are
  * contiguous. `promtool check metrics` accepts the output (tested).
  */
 import type { Pipeline } from "@velox/core"
@@ -173,6 +175,18 @@ export const formatMetrics = (input: MetricsInput): string => {
     out.family("velox_ring_capacity_records", "gauge", "ring capacity in records", snapshot.rings.map((r) => [ringLabels(r), r.capacity] as const))
     out.family("velox_ring_fill_ratio", "gauge", "ring fill over capacity", snapshot.rings.map((r) => [ringLabels(r), r.fill / r.capacity] as const))
     out.family("velox_ring_closed", "gauge", "1 once the producer closed the ring", snapshot.rings.map((r) => [ringLabels(r), r.closed ? 1 : 0] as const))
+    out.family(
+      "velox_ring_records_dropped_total",
+      "counter",
+      "records a tee's dropping branch (overflow dropNewest) did not write into the ring because it was full",
+      snapshot.rings.map((r) => [ringLabels(r), r.dropped] as const)
+    )
+    out.family(
+      "velox_ring_records_duplicated_total",
+      "counter",
+      "records a tee published into the ring by passes that then crashed (delivered again)",
+      snapshot.rings.map((r) => [ringLabels(r), r.duplicated] as const)
+    )
   }
   const p = input.process
   out.family("process_cpu_user_seconds_total", "counter", "user CPU time of the process, all threads", [[{}, p.cpuUserSeconds]])
