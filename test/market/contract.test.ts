@@ -1,6 +1,6 @@
 import { describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Schema } from "effect"
-import type { RecordLayout } from "@velox/core"
+import type { RecordLayout, Stage } from "@velox/core"
 import { StageContract } from "@velox/core/testing"
 import { BarStats, BarStore, Bars, FeedHealth, FeedStatus, Quote, Throttle, ThrottleStats, TickStore, TickStoreSink } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
@@ -21,10 +21,14 @@ const anything = StageContract.arbitraryBatches(StageContract.arbitraryRecords(Q
 // Two runs in three planned, one of any records.
 const inputs = Arbitrary.flatMap(Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2 }))), (k) => (k < 2 ? planned : anything))
 
-const check = <C>(definition: Parameters<typeof StageContract.check>[0], config: C, placementConfig?: C) =>
-  StageContract.check(definition as never, {
+const check = <O extends RecordLayout.FieldSpec, C>(
+  definition: Stage.StageDefinition<typeof Quote.Quote.spec, O, C>,
+  config: C,
+  placementConfig?: C
+) =>
+  StageContract.check(definition, {
     config,
-    inputs: inputs as Arbitrary.Arbitrary<StageContract.Batches<RecordLayout.FieldSpec>>,
+    inputs,
     runs: 100,
     placementRuns: 2,
     ...(placementConfig === undefined ? {} : { placementConfig })
