@@ -6,7 +6,9 @@
  *   (`in` counts deliveries, so a record delivered again after a restart is in `in` twice and in
  *   `redelivered` once; `lost` is state a crashed stage held and could not get back).
  * Per link:   published = consumed + left in the ring
- *   (published = the producers' written + duplicated; consumed = the consumers' in − redelivered).
+ *   (published = the producers' written + duplicated − what a dropping branch did not write;
+ *   consumed = the consumers' in − redelivered). A link is a fused call inside one loop, or every ring
+ *   into one step from every loop that writes into it: at a tee, each branch is a link of its own.
  *
  * @since 0.1.0
  */
@@ -41,9 +43,12 @@ export interface StageLine {
 export interface LinkLine {
   readonly from: string
   readonly to: string
+  /** Records that went into the link: written by its producers (plus duplicates, minus `dropped`). */
   readonly published: number
   readonly consumed: number
   readonly inRing: number
+  /** Records a dropping branch (`overflow: "dropNewest"`) did not write because its ring was full. */
+  readonly dropped: number
   readonly imbalance: number
 }
 
@@ -87,58 +92,50 @@ const stageLine = (s: StageSnapshot): StageLine => ({
 })
 
 /**
- * Builds the ledger from a snapshot: stages, fused links (consecutive stages on one host) and ring
- * links (all rings from one host group to the next).
+ * Builds the ledger from a snapshot: stages, fused links (one stage feeding the next inside a loop)
+ * and ring links (every ring into one step, from every loop writing into it). A ring link publishes
+ * what its producers wrote, plus what they published again after a crash, minus what a dropping
+ * branch did not write (`dropped`).
  *
  * @category constructors
  * @since 0.1.0
  */
 export const make = (snapshot: Snapshot): Ledger => {
   const stages = snapshot.stages.map(stageLine)
+  const byStage = new Map(snapshot.stages.map((s) => [s.stage, s]))
+  const byRing = new Map(snapshot.rings.map((r) => [r.name, r]))
+  const stage = (name: string) => byStage.get(name)!
   const links: Array<LinkLine> = []
-  // Fused links: consecutive stages of one host.
-  for (let i = 0; i + 1 < snapshot.stages.length; i++) {
-    const a = snapshot.stages[i]!
-    const b = snapshot.stages[i + 1]!
-    if (a.host === b.host) {
-      links.push({
-        from: a.stage,
-        to: b.stage,
-        published: a.written,
-        consumed: b.in,
-        inRing: 0,
-        imbalance: a.written - b.in
-      })
+  for (const l of snapshot.links) {
+    if (l._tag === "Fused") {
+      const published = stage(l.from).written
+      const consumed = stage(l.to).in
+      links.push({ from: l.from, to: l.to, published, consumed, inRing: 0, dropped: 0, imbalance: published - consumed })
+      continue
     }
-  }
-  // Ring links, grouped by the set of consuming hosts (a partition step and its producers).
-  const groups = new Map<string, { from: Set<string>; to: Set<string>; fill: number }>()
-  const consumersOf = new Map<string, Set<string>>()
-  for (const r of snapshot.rings) {
-    const set = consumersOf.get(r.from) ?? new Set<string>()
-    set.add(r.to)
-    consumersOf.set(r.from, set)
-  }
-  for (const r of snapshot.rings) {
-    const key = [...consumersOf.get(r.from)!].sort().join(",")
-    const g = groups.get(key) ?? { from: new Set<string>(), to: new Set<string>(), fill: 0 }
-    g.from.add(r.from)
-    g.to.add(r.to)
-    g.fill += r.fill
-    groups.set(key, g)
-  }
-  for (const g of groups.values()) {
-    const lastOf = (host: string) => snapshot.stages.filter((s) => s.host === host).at(-1)!
-    const firstOf = (host: string) => snapshot.stages.find((s) => s.host === host)!
-    const published = [...g.from].reduce((n, h) => n + lastOf(h).written + lastOf(h).duplicated, 0)
-    const consumed = [...g.to].reduce((n, h) => n + firstOf(h).in - firstOf(h).redelivered, 0)
+    let published = 0
+    let dropped = 0
+    for (const p of l.producers) {
+      const s = stage(p.stage)
+      if (p.perRing) {
+        const rings = p.rings.map((r) => byRing.get(r)!)
+        const lost = rings.reduce((n, r) => n + r.dropped, 0)
+        published += s.written + rings.reduce((n, r) => n + r.duplicated, 0) - lost
+        dropped += lost
+      } else {
+        published += s.written + s.duplicated
+      }
+    }
+    const consumed = l.consumers.reduce((n, c) => n + stage(c).in - stage(c).redelivered, 0)
+    const inRing = l.rings.reduce((n, r) => n + byRing.get(r)!.fill, 0)
     links.push({
-      from: [...g.from].join(","),
-      to: [...g.to].join(","),
+      from: [...new Set(l.producers.map((p) => p.host))].join(","),
+      to: l.consumers.map((c) => stage(c).host).join(","),
       published,
       consumed,
-      inRing: g.fill,
-      imbalance: published - consumed - g.fill
+      inRing,
+      dropped,
+      imbalance: published - consumed - inRing
     })
   }
   const abandoned = snapshot.rings.reduce((n, r) => n + r.fill, 0) + stages.reduce((n, s) => n + s.retained, 0)
@@ -191,9 +188,9 @@ export const format = (ledger: Ledger): string => {
   out.push("")
   for (const l of ledger.links) {
     out.push(
-      `link ${l.from} → ${l.to}: published ${l.published} = consumed ${l.consumed} + in ring ${l.inRing}  ${
-        l.imbalance === 0 ? "ok" : `UNBALANCED by ${l.imbalance}`
-      }`
+      `link ${l.from} → ${l.to}: published ${l.published} = consumed ${l.consumed} + in ring ${l.inRing}${
+        l.dropped === 0 ? "" : ` (dropped ${l.dropped}: branch full)`
+      }  ${l.imbalance === 0 ? "ok" : `UNBALANCED by ${l.imbalance}`}`
     )
   }
   out.push(

@@ -6,23 +6,30 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Console, Deferred, Duration, Effect, Exit, Fiber, Option, Result, Schedule, Schema, Scope } from "effect"
+import { Cause, Clock, Console, Deferred, Duration, Effect, Exit, Fiber, Option, Result, Schedule, Schema, Scope, Stream } from "effect"
+import type { SinkEdge, SourceEdge } from "./Edge.ts"
 import { DeadLetterReader, follow } from "./internal/deadLetters.ts"
 import { DEFAULTS, restartBackoff } from "./internal/defaults.ts"
+import { EdgeQueue } from "./internal/edgeQueue.ts"
 import { runInFiber } from "./internal/fiberHost.ts"
 import { healthOf, type Phase } from "./internal/health.ts"
+import { Doorbell } from "./internal/kernel/doorbell.ts"
 import type { HostedDefinition, HostOutcome } from "./internal/kernel/host.ts"
 import * as C from "./internal/kernel/hostControlDescriptor.ts"
 import type { BackoffOptions } from "./internal/kernel/idleStrategy.ts"
 import { RingProducer } from "./internal/kernel/oneToOneRing.ts"
+import type { FieldSpec, RecordOf } from "./internal/kernel/recordLayout.ts"
 import { formatPlacement, plan } from "./internal/planner.ts"
+import { awaitStreamSink, runEffectSink, SinkEdgeRuntime, streamOf } from "./internal/sinkEdge.ts"
+import { type EdgeWriter, makeWriter } from "./internal/sourceEdge.ts"
 import { makePipelineSupervisor } from "./internal/supervisor.ts"
 import { signalHosts, snapshot, wire, type WiredHost } from "./internal/wiring.ts"
 import * as Ledger from "./Ledger.ts"
-import type { Pipeline } from "./PipelineBuilder.ts"
-import { DrainTimeout, PipelineConfigError, type RecordFailed, type StageCrashed } from "./PipelineError.ts"
+import { mapSteps, type Pipeline, type Step } from "./PipelineBuilder.ts"
+import { DrainTimeout, EdgeError, PipelineConfigError, type RecordFailed, StageCrashed } from "./PipelineError.ts"
 import { type DrainReport, PipelineRegistry, type RunningPipeline } from "./PipelineRegistry.ts"
-import type { ErrorSummary, Health, Snapshot } from "./PipelineSnapshot.ts"
+import type { ErrorSummary, Health, RingSnapshot, Snapshot } from "./PipelineSnapshot.ts"
+import * as RecordLayout from "./RecordLayout.ts"
 import { StageHost } from "./StageHost.ts"
 
 export {
@@ -31,12 +38,29 @@ export {
   /** @category constructors @since 0.1.0 */
   from,
   /** @category constructors @since 0.1.0 */
+  mapSteps,
+  /** @category constructors @since 0.1.0 */
+  merge,
+  /** @category constructors @since 0.1.0 */
   Supervision
 } from "./PipelineBuilder.ts"
-export type { Accepts, Emits, Pipeline, Placement, SameFields, Step, StepOptions } from "./PipelineBuilder.ts"
+export type {
+  Accepts,
+  EdgeStepOptions,
+  Emits,
+  Overflow,
+  Pipeline,
+  Placement,
+  Requirements,
+  SameFields,
+  Step,
+  StepOptions
+} from "./PipelineBuilder.ts"
 export {
   /** @category errors @since 0.1.0 */
   DrainTimeout,
+  /** @category errors @since 0.1.0 */
+  EdgeError,
   /** @category errors @since 0.1.0 */
   PipelineConfigError,
   /** @category errors @since 0.1.0 */
@@ -44,7 +68,7 @@ export {
   /** @category errors @since 0.1.0 */
   StageCrashed
 } from "./PipelineError.ts"
-export type { ErrorSummary, Health, RingSnapshot, Snapshot, StageSnapshot } from "./PipelineSnapshot.ts"
+export type { ErrorSummary, Health, LinkSnapshot, RingSnapshot, Snapshot, StageSnapshot } from "./PipelineSnapshot.ts"
 export type { DrainReport } from "./PipelineRegistry.ts"
 
 /**
@@ -105,10 +129,20 @@ export interface PipelineHandle {
   readonly hosts: ReadonlyArray<string>
   /** Where each stage runs: one line per loop (what `report: true` prints at start). */
   readonly placement: string
+  /**
+   * The writer of a source edge of this pipeline (`Edge.source`; also works for a Stream-fed edge).
+   * Throws `EdgeError` (`NotInPipeline`) for an edge this pipeline does not have.
+   */
+  readonly writer: <F extends FieldSpec>(edge: SourceEdge<F, any>) => EdgeWriter<F>
+  /**
+   * The records reaching a sink edge of this pipeline (`Edge.sink`), decoded, in batches as they come;
+   * it ends when the edge's input ends. One reader at a time.
+   */
+  readonly stream: <F extends FieldSpec>(edge: SinkEdge<F, any>) => Stream.Stream<RecordOf<F>, EdgeError>
 }
 
-const decodeConfigs = (pipeline: Pipeline) =>
-  Effect.forEach(pipeline.steps, (s) =>
+const decodeConfigs = (steps: ReadonlyArray<Step>) =>
+  Effect.forEach(steps, (s) =>
     Schema.decodeUnknownEffect(s.definition.config)(s.config).pipe(
       Effect.mapError((e) =>
         new PipelineConfigError({ reason: "StageConfig", key: s.definition.name, value: JSON.stringify(s.config), rule: e.message })
@@ -128,120 +162,226 @@ const decodeConfigs = (pipeline: Pipeline) =>
  * @category constructors
  * @since 0.1.0
  */
-export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunOptions = {}) {
-  const configs = yield* decodeConfigs(pipeline)
-  const host = yield* StageHost
-  const planned = plan(pipeline.steps, configs, {
-    ringCapacity: options.ringCapacity ?? DEFAULTS.ringCapacity,
-    batchSize: options.batchSize ?? DEFAULTS.batchSize,
-    entryModule: host.entryModule
-  })
-  if (Result.isFailure(planned)) return yield* Effect.fail(planned.failure)
-  const placement = formatPlacement(planned.success)
-  if (options.report === true) yield* Console.log(placement)
-  const w = wire(planned.success, {
-    idle: options.idle ?? {},
-    maxRecordCrashes: options.maxRecordCrashes ?? DEFAULTS.maxRecordCrashes,
-    deadLetterRingCapacity: DEFAULTS.deadLetterRingCapacity
-  })
-  const clock = yield* Clock.Clock
-  const reader = new DeadLetterReader(
-    w.hosts.map((h) => ({
-      handle: h.spec.deadLetters!,
-      members: h.stages.map((s) => ({ name: s.name, errors: s.definition.errors, input: s.input }))
-    })),
-    w.deadLetterBell,
-    options.deadLetterBuffer ?? DEFAULTS.deadLetterBuffer,
-    () => clock.currentTimeMillisUnsafe()
-  )
-  const start = (h: WiredHost): Effect.Effect<HostOutcome> => {
-    if (h.plan.placement === "fiber") {
-      const index = w.hosts.indexOf(h)
-      return runInFiber(h.spec, h.stages.map((s) => s.definition) as ReadonlyArray<HostedDefinition>, () => void reader.read(index))
+export const run = <R = never>(
+  pipeline: Pipeline<R>,
+  options: RunOptions = {}
+): Effect.Effect<PipelineHandle, PipelineConfigError, StageHost | Scope.Scope | R> =>
+  Effect.gen(function*() {
+    // Edges get their state for this run: a source edge's queue, a sink edge's error tags and reader.
+    const queues = new Map<SourceEdge<any, any>, EdgeQueue>()
+    const sinks = new Map<SinkEdge<any, any>, SinkEdgeRuntime>()
+    for (const s of pipeline.steps) {
+      const edge = s.edge
+      if (edge?._tag === "SourceEdge") queues.set(edge, new EdgeQueue(edge.layout, edge.capacity, edge.overflow, explainer(edge.layout)))
+      if (edge?._tag === "SinkEdge") sinks.set(edge, new SinkEdgeRuntime(edge.name, edge.layout, yield* Deferred.make<HostOutcome>()))
     }
-    return host.run(h.spec).pipe(
-      Effect.catchTag("StageHostError", (e) => Effect.succeed<HostOutcome>({ _tag: "StartFailed", member: 0, message: e.message }))
+    const steps = mapSteps(pipeline, (s) => {
+      const edge = s.edge
+      if (edge?._tag === "SourceEdge") return { ...s, config: queues.get(edge) }
+      if (edge?._tag === "SinkEdge") return { ...s, definition: { ...s.definition, errors: sinks.get(edge)!.errors } }
+      return s
+    }).steps
+    const configs = yield* decodeConfigs(steps)
+    const host = yield* StageHost
+    const planned = plan(steps, configs, {
+      ringCapacity: options.ringCapacity ?? DEFAULTS.ringCapacity,
+      batchSize: options.batchSize ?? DEFAULTS.batchSize,
+      entryModule: host.entryModule
+    })
+    if (Result.isFailure(planned)) return yield* Effect.fail(planned.failure)
+    const placement = formatPlacement(planned.success)
+    if (options.report === true) yield* Console.log(placement)
+    const w = wire(planned.success, {
+      idle: options.idle ?? {},
+      maxRecordCrashes: options.maxRecordCrashes ?? DEFAULTS.maxRecordCrashes,
+      deadLetterRingCapacity: DEFAULTS.deadLetterRingCapacity
+    })
+    const edgeOf = (h: WiredHost) => steps[h.stages[0]!.step]!.edge
+    const queueOf = (h: WiredHost) => {
+      const edge = edgeOf(h)
+      return edge?._tag === "SourceEdge" ? queues.get(edge) : undefined
+    }
+    for (const h of w.hosts) queueOf(h)?.attach(new Doorbell(h.spec.bell))
+    const clock = yield* Clock.Clock
+    const reader = new DeadLetterReader(
+      w.hosts.map((h) => ({
+        handle: h.spec.deadLetters!,
+        members: h.stages.map((s) => {
+          const queue = queueOf(h)
+          return { name: s.name, errors: s.definition.errors, input: s.input, letters: queue && (() => queue.takeLetter()) }
+        })
+      })),
+      w.deadLetterBell,
+      options.deadLetterBuffer ?? DEFAULTS.deadLetterBuffer,
+      () => clock.currentTimeMillisUnsafe()
     )
-  }
-  const supervisor = yield* makePipelineSupervisor(w, {
-    defaults: {
-      restart: options.restart ?? restartBackoff(),
-      maxRestarts: options.restartBudget?.maxRestarts ?? DEFAULTS.maxRestarts,
-      window: options.restartBudget?.window ?? Duration.millis(DEFAULTS.restartWindowMs)
-    },
-    policyOf: (step) => pipeline.steps[step]!.supervision,
-    start
+    // The context of this run: what sink edges' Effects and source edges' Streams need (R).
+    const context = yield* Effect.context<R>()
+    const start = (h: WiredHost): Effect.Effect<HostOutcome> => {
+      const edge = edgeOf(h)
+      if (edge?._tag === "SinkEdge") {
+        const runtime = sinks.get(edge)!
+        return edge.deliver === undefined
+          ? awaitStreamSink(h.spec, runtime)
+          : runEffectSink(
+            h.spec,
+            runtime,
+            edge.deliver as (batch: ReadonlyArray<Record<string, number>>) => Effect.Effect<void, unknown, R>,
+            edge.onFailure as SinkEdge<FieldSpec, R>["onFailure"],
+            reader
+          ).pipe(Effect.provideContext(context))
+      }
+      if (h.plan.placement === "fiber") {
+        const index = w.hosts.indexOf(h)
+        const queue = queueOf(h)
+        const loop = runInFiber(h.spec, h.stages.map((s) => s.definition) as ReadonlyArray<HostedDefinition>, () => void reader.read(index))
+        // A source edge whose loop is over takes no more records (its writers are told so).
+        return queue === undefined ? loop : loop.pipe(Effect.ensuring(Effect.sync(() => queue.end())))
+      }
+      return host.run(h.spec).pipe(
+        Effect.catchTag("StageHostError", (e) => Effect.succeed<HostOutcome>({ _tag: "StartFailed", member: 0, message: e.message }))
+      )
+    }
+    const supervisor = yield* makePipelineSupervisor(w, {
+      defaults: {
+        restart: options.restart ?? restartBackoff(),
+        maxRestarts: options.restartBudget?.maxRestarts ?? DEFAULTS.maxRestarts,
+        window: options.restartBudget?.window ?? Duration.millis(DEFAULTS.restartWindowMs)
+      },
+      policyOf: (step) => steps[step]!.supervision,
+      start
+    })
+
+    let phase: Phase = "running"
+    const edgeQueues = (): ReadonlyArray<RingSnapshot> =>
+      w.hosts.flatMap((h) => {
+        const queue = queueOf(h)
+        return queue === undefined ? [] : [{
+          name: `${h.spec.name} queue`,
+          from: "effect",
+          to: h.spec.name,
+          capacity: queue.capacity,
+          fill: queue.size,
+          closed: queue.ended,
+          dropped: 0,
+          duplicated: 0
+        }]
+      })
+    const stats = (): Snapshot => {
+      const s = snapshot(w)
+      return { ...s, rings: [...s.rings, ...edgeQueues()] }
+    }
+    const ledger = () => Ledger.make(stats())
+    const fibers = yield* Effect.forEach(w.hosts, (h) => Effect.forkDetach(supervisor.supervise(h), { startImmediately: true }))
+    const readerFiber = yield* Effect.forkDetach(follow(reader), { startImmediately: true })
+    // Streams feeding source edges: each ends its edge when it ends; one that fails fails the run.
+    const feeds = yield* Effect.forEach(w.hosts, (h) => {
+      const edge = edgeOf(h)
+      const queue = queueOf(h)
+      if (edge?._tag !== "SourceEdge" || edge.feed === undefined || queue === undefined) return Effect.succeed(undefined)
+      const feed = (edge.feed as NonNullable<SourceEdge<FieldSpec, R>["feed"]>)(makeWriter(edge.name, queue)).pipe(
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause) ? Effect.void : supervisor.fail(
+            new StageCrashed({ reason: "EdgeFailed", stage: h.stages[0]!.name, host: h.spec.name, message: Cause.pretty(cause) })
+          )
+        ),
+        Effect.ensuring(Effect.sync(() => queue.end())),
+        Effect.provideContext(context)
+      )
+      return Effect.forkDetach(feed, { startImmediately: true })
+    })
+    // Every host finished: drained, aborted, or (given up on) absorbed its input.
+    const finished = yield* Deferred.make<void>()
+    const waiter = yield* Effect.forkDetach(
+      Effect.forEach(fibers, Fiber.await, { discard: true }).pipe(Effect.andThen(Deferred.succeed(finished, undefined))),
+      { startImmediately: true }
+    )
+    // done: fails at the first stage given up on; else succeeds once every host drained.
+    const done: Effect.Effect<void, StageCrashed> = Effect.raceFirst(
+      Deferred.await(supervisor.failure),
+      Deferred.await(finished).pipe(
+        Effect.andThen(Deferred.poll(supervisor.failure)),
+        Effect.flatMap((polled) => (Option.isSome(polled) ? Effect.asVoid(polled.value) : Effect.void))
+      )
+    )
+    // Stopping: sources stop, source edges end (their Streams are interrupted); what they hold drains.
+    const stop = Effect.gen(function*() {
+      signalHosts(w.hosts.filter((h) => h.plan.isSource), C.STOP_INDEX)
+      for (const q of queues.values()) q.end()
+      yield* Effect.forEach(feeds, (f) => (f === undefined ? Effect.void : Fiber.interrupt(f)), { discard: true })
+    })
+    const drained = yield* Deferred.make<DrainReport>()
+    const registry = yield* Effect.serviceOption(PipelineRegistry)
+    const running: RunningPipeline = { stats, abortUnsafe: () => signalHosts(w.hosts, C.ABORT_INDEX) }
+
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        const deadlineMs = Duration.toMillis(Duration.fromInputUnsafe(options.drainTimeout ?? DEFAULTS.drainTimeoutMs))
+        phase = "draining"
+        yield* stop
+        const completed = yield* Deferred.await(finished).pipe(Effect.exit, Effect.timeoutOption(deadlineMs))
+        if (completed._tag === "None") {
+          const abandoned = Ledger.abandoned(stats())
+          signalHosts(w.hosts, C.ABORT_INDEX)
+          yield* Deferred.await(finished).pipe(Effect.exit, Effect.timeoutOption(2000))
+          yield* Effect.logError(new DrainTimeout({ deadlineMs, abandoned }))
+          // Threads still running after an abort are terminated.
+          yield* Effect.forEach(fibers, Fiber.interrupt, { discard: true })
+        }
+        reader.readAll()
+        yield* Fiber.interrupt(readerFiber)
+        yield* Fiber.interrupt(waiter)
+        for (const h of w.hosts) new RingProducer(h.spec.deadLetters!).close()
+        phase = "done"
+        const report: DrainReport = { ledger: ledger(), timedOut: completed._tag === "None" }
+        if (Option.isSome(registry)) {
+          registry.value.removeUnsafe(running)
+          registry.value.reportUnsafe(report)
+        }
+        yield* Deferred.succeed(drained, report)
+        if (options.report === true) yield* Console.log(Ledger.format(report.ledger))
+      })
+    )
+
+    if (Option.isSome(registry)) registry.value.addUnsafe(running)
+    const notHere = (name: string) =>
+      new EdgeError({ edge: name, reason: "NotInPipeline", message: `edge "${name}" is not part of this pipeline` })
+    const sinkHost = (edge: SinkEdge<any, any>) => w.hosts.find((h) => edgeOf(h) === edge)
+    return {
+      stats,
+      health: () => healthOf(stats(), phase, supervisor.failures()),
+      ledger,
+      deadLetters: () => reader.deadLetters(),
+      errorSummary: () => reader.errorSummary(),
+      done,
+      drainReport: Deferred.await(drained),
+      stop,
+      abortUnsafe: running.abortUnsafe,
+      terminateHost: host.terminate,
+      hosts: w.hosts.map((h) => h.spec.name),
+      placement,
+      writer: <F extends FieldSpec>(edge: SourceEdge<F, any>): EdgeWriter<F> => {
+        const queue = queues.get(edge)
+        if (queue === undefined) throw notHere(edge.name)
+        return makeWriter<F>(edge.name, queue)
+      },
+      stream: <F extends FieldSpec>(edge: SinkEdge<F, any>): Stream.Stream<RecordOf<F>, EdgeError> => {
+        const runtime = sinks.get(edge)
+        const h = sinkHost(edge)
+        if (runtime === undefined || h === undefined) return Stream.fail(notHere(edge.name))
+        return streamOf(h.spec, runtime) as unknown as Stream.Stream<RecordOf<F>, EdgeError>
+      }
+    } satisfies PipelineHandle as PipelineHandle
   })
 
-  let phase: Phase = "running"
-  const stats = () => snapshot(w)
-  const ledger = () => Ledger.make(stats())
-  const fibers = yield* Effect.forEach(w.hosts, (h) => Effect.forkDetach(supervisor.supervise(h), { startImmediately: true }))
-  const readerFiber = yield* Effect.forkDetach(follow(reader), { startImmediately: true })
-  // Every host finished: drained, aborted, or (given up on) absorbed its input.
-  const finished = yield* Deferred.make<void>()
-  const waiter = yield* Effect.forkDetach(
-    Effect.forEach(fibers, Fiber.await, { discard: true }).pipe(Effect.andThen(Deferred.succeed(finished, undefined))),
-    { startImmediately: true }
-  )
-  // done: fails at the first stage given up on; else succeeds once every host drained.
-  const done: Effect.Effect<void, StageCrashed> = Effect.raceFirst(
-    Deferred.await(supervisor.failure),
-    Deferred.await(finished).pipe(
-      Effect.andThen(Deferred.poll(supervisor.failure)),
-      Effect.flatMap((polled) => (Option.isSome(polled) ? Effect.asVoid(polled.value) : Effect.void))
-    )
-  )
-  const stop = Effect.sync(() => signalHosts(w.hosts.filter((h) => h.plan.isSource), C.STOP_INDEX))
-  const drained = yield* Deferred.make<DrainReport>()
-  const registry = yield* Effect.serviceOption(PipelineRegistry)
-  const running: RunningPipeline = { stats, abortUnsafe: () => signalHosts(w.hosts, C.ABORT_INDEX) }
-
-  yield* Effect.addFinalizer(() =>
-    Effect.gen(function*() {
-      const deadlineMs = Duration.toMillis(Duration.fromInputUnsafe(options.drainTimeout ?? DEFAULTS.drainTimeoutMs))
-      phase = "draining"
-      yield* stop
-      const completed = yield* Deferred.await(finished).pipe(Effect.exit, Effect.timeoutOption(deadlineMs))
-      if (completed._tag === "None") {
-        const abandoned = Ledger.abandoned(stats())
-        signalHosts(w.hosts, C.ABORT_INDEX)
-        yield* Deferred.await(finished).pipe(Effect.exit, Effect.timeoutOption(2000))
-        yield* Effect.logError(new DrainTimeout({ deadlineMs, abandoned }))
-        // Threads still running after an abort are terminated.
-        yield* Effect.forEach(fibers, Fiber.interrupt, { discard: true })
-      }
-      reader.readAll()
-      yield* Fiber.interrupt(readerFiber)
-      yield* Fiber.interrupt(waiter)
-      for (const h of w.hosts) new RingProducer(h.spec.deadLetters!).close()
-      phase = "done"
-      const report: DrainReport = { ledger: ledger(), timedOut: completed._tag === "None" }
-      if (Option.isSome(registry)) {
-        registry.value.removeUnsafe(running)
-        registry.value.reportUnsafe(report)
-      }
-      yield* Deferred.succeed(drained, report)
-      if (options.report === true) yield* Console.log(Ledger.format(report.ledger))
-    })
-  )
-
-  if (Option.isSome(registry)) registry.value.addUnsafe(running)
-  return {
-    stats,
-    health: () => healthOf(stats(), phase, supervisor.failures()),
-    ledger,
-    deadLetters: () => reader.deadLetters(),
-    errorSummary: () => reader.errorSummary(),
-    done,
-    drainReport: Deferred.await(drained),
-    stop,
-    abortUnsafe: running.abortUnsafe,
-    terminateHost: host.terminate,
-    hosts: w.hosts.map((h) => h.spec.name),
-    placement
-  } satisfies PipelineHandle as PipelineHandle
-})
+/** The message of the layout Schema's failure for an object a source edge refused. */
+const explainer = (layout: RecordLayout.RecordLayout) => {
+  const decode = Schema.decodeUnknownResult(RecordLayout.schema(layout))
+  return (u: unknown): string => {
+    const r = decode(u)
+    return Result.isFailure(r) ? r.failure.message : "not a record of the layout"
+  }
+}
 
 /**
  * Runs a pipeline whose source is finite to its end, drains it (its own scope, closed before it
@@ -253,7 +393,7 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
  * @category constructors
  * @since 0.1.0
  */
-export const runToEnd = (pipeline: Pipeline, options: RunOptions = {}) =>
+export const runToEnd = <R = never>(pipeline: Pipeline<R>, options: RunOptions = {}) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const handle = yield* run(pipeline, options).pipe(Scope.provide(scope))

@@ -55,12 +55,14 @@ export class PipelineConfigError extends Schema.TaggedError<PipelineConfigError>
  * - `RestartBudget`: more crashes within the window than `maxRestarts` allows;
  * - `BackoffEnded`: the restart schedule ended;
  * - `StartFailed`: it could not start at all (its module did not load, or `make` threw, e.g. a file
- *   that cannot be opened): restarting would fail the same way.
+ *   that cannot be opened): restarting would fail the same way;
+ * - `EdgeFailed`: the Stream feeding a source edge failed (what it offered before flows on; the edge
+ *   then ends).
  *
  * @category models
  * @since 0.1.0
  */
-export const CrashReason = Schema.Literals(["Escalated", "RestartBudget", "BackoffEnded", "StartFailed"])
+export const CrashReason = Schema.Literals(["Escalated", "RestartBudget", "BackoffEnded", "StartFailed", "EdgeFailed"])
 
 /**
  * @category models
@@ -95,7 +97,9 @@ export class DrainTimeout extends Schema.TaggedError<DrainTimeout>()("DrainTimeo
 /**
  * One record a stage could not handle, decoded from the dead-letter ring: `error` is the tag the stage
  * declared for the code (`errors[code]`), or `StageThrew` for a record that crashed the stage again
- * and again. Serialisable, so it can be logged, sent or stored as is.
+ * and again. At an edge: `InvalidRecord` for an object a source edge refused (`record` holds its
+ * fields that are numbers, `detail` what the layout's Schema said), or the tag of the typed failure of
+ * a sink edge's Effect (`detail`: its message). Serialisable, so it can be logged, sent or stored as is.
  *
  * @category errors
  * @since 0.1.0
@@ -106,5 +110,30 @@ export class RecordFailed extends Schema.TaggedError<RecordFailed>()("RecordFail
   code: Schema.Number,
   record: Schema.Record(Schema.String, Schema.Number),
   /** Wall-clock time (ms since the epoch, from Effect's `Clock`) the control plane decoded it. */
-  seenAtMs: Schema.Number
+  seenAtMs: Schema.Number,
+  /** What was wrong, where more is known than the tag (an edge's validation or Effect failure). */
+  detail: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * Why an edge refused a request:
+ * - `Closed`: the source edge has ended (the pipeline stopped, or its writer ended it);
+ * - `NotInPipeline`: the edge is not part of the pipeline this handle runs;
+ * - `StreamTaken`: a sink edge's stream is already being read (one reader at a time).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const EdgeErrorReason = Schema.Literals(["Closed", "NotInPipeline", "StreamTaken"])
+
+/**
+ * An edge between Effect code and the data plane refused a request (see `reason`).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class EdgeError extends Schema.TaggedError<EdgeError>()("EdgeError", {
+  edge: Schema.String,
+  reason: EdgeErrorReason,
+  message: Schema.String
 }) {}

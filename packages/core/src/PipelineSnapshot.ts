@@ -27,7 +27,8 @@ export interface StageSnapshot extends StageCounters {
 
 /**
  * One ring between two hosts: records published and not yet released (`fill`), and whether its
- * producer closed it.
+ * producer closed it. A source edge's queue is listed too (`from` is `"effect"`): records Effect code
+ * offered that the edge has not yet passed on.
  *
  * @category models
  * @since 0.1.0
@@ -39,7 +40,38 @@ export interface RingSnapshot {
   readonly capacity: number
   readonly fill: number
   readonly closed: boolean
+  /** Records its producer did not write because it was full: a branch with `overflow: "dropNewest"`. */
+  readonly dropped: number
+  /**
+   * Records a tee published into it by passes that then crashed (delivered again). Other producers
+   * count these as their stage's `duplicated`.
+   */
+  readonly duplicated: number
 }
+
+/**
+ * How records move from stage to stage: `Fused` (a plain call inside one loop), or `Rings` — every
+ * ring into one step (all its lanes) from every loop writing into them. For each producing loop,
+ * `perRing` says whether its duplicates and drops are counted per ring (a tee, or a dropping branch)
+ * rather than on its last stage. The ledger checks each link.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type LinkSnapshot =
+  | { readonly _tag: "Fused"; readonly from: string; readonly to: string }
+  | {
+    readonly _tag: "Rings"
+    readonly producers: ReadonlyArray<{
+      readonly stage: string
+      readonly host: string
+      readonly rings: ReadonlyArray<string>
+      readonly perRing: boolean
+    }>
+    /** The first stage of each consuming loop. */
+    readonly consumers: ReadonlyArray<string>
+    readonly rings: ReadonlyArray<string>
+  }
 
 /**
  * @category models
@@ -48,6 +80,7 @@ export interface RingSnapshot {
 export interface Snapshot {
   readonly stages: ReadonlyArray<StageSnapshot>
   readonly rings: ReadonlyArray<RingSnapshot>
+  readonly links: ReadonlyArray<LinkSnapshot>
 }
 
 /**

@@ -26,10 +26,16 @@ export type {
   /** @category models @since 0.1.0 */
   HostOutput,
   /** @category models @since 0.1.0 */
+  HostPort,
+  /** @category models @since 0.1.0 */
   HostSpec,
   /** @category models @since 0.1.0 */
   LayoutSpec
 } from "./internal/kernel/host.ts"
+export type {
+  /** @category models @since 0.1.0 */
+  LinkStatsRef
+} from "./internal/kernel/linkStatsDescriptor.ts"
 export {
   /** @category constructors @since 0.1.0 */
   runHost

@@ -100,7 +100,7 @@ describe("the planner", () => {
 
   it("refuses a partition key that is not a field, a shape that is not source → stages → sink, and bad options", () => {
     const bad = { ...Pipeline.from(Counter, { count: 1 }).partition(PassThrough, {}, { by: "key", count: 2 }).to(CountingSink, {}) }
-    const noKey = { ...bad, steps: bad.steps.map((s, i) => (i === 1 ? { ...s, partition: { key: "nope", count: 2 } } : s)) }
+    const noKey = Pipeline.mapSteps(bad, (s) => (s.partition !== undefined ? { ...s, partition: { key: "nope", count: 2 } } : s))
     assert.strictEqual(refused(noKey).reason, "Layout")
     assert.include(refused(noKey).message, "nope")
     const sinkFirst = { _tag: "Pipeline" as const, steps: [Pipeline.from(Counter, { count: 1 }).to(CountingSink, {}).steps[1]!] }
@@ -121,5 +121,73 @@ describe("the planner", () => {
     assert.include(inWorker.message, 'host "counter+pass-through+counting-sink"')
     const inFiber = Pipeline.from(Counter, { count: 1 }).via(Local, {}, { placement: "fiber" }).to(CountingSink, {})
     assert.strictEqual(planned(inFiber, { ...options, entryModule: entry }).hosts[1]!.placement, "fiber")
+  })
+
+  it("a tee ends its producer's loop: each branch begins a loop of its own, fed by a ring of its own", () => {
+    const p = planned(
+      Pipeline.from(Counter, { count: 1 }).via(PassThrough, {}).broadcast((b) => [
+        b.via(Filter, { dropEvery: 2 }).to(CountingSink, {}),
+        b.to(CountingSink, {}, { placement: "fiber", overflow: "dropNewest" })
+      ])
+    )
+    assert.deepStrictEqual(p.hosts.map((h) => [h.name, h.placement]), [
+      ["counter+pass-through", "worker"],
+      ["filter+counting-sink", "worker"],
+      ["counting-sink-2", "fiber"]
+    ])
+    assert.deepStrictEqual(p.rings.map((r) => r.name), ["counter+pass-through→filter+counting-sink", "counter+pass-through→counting-sink-2"])
+    assert.deepStrictEqual(p.hosts[0]!.output, {
+      _tag: "Broadcast",
+      ports: [{ rings: [0], key: undefined, dropping: false }, { rings: [1], key: undefined, dropping: true }]
+    })
+    // The ledger checks each branch's link on its own, and the fused links inside each loop.
+    assert.deepStrictEqual(p.links.map((l) => l._tag === "Fused" ? `${l.from}→${l.to}` : `${l.producers.map((x) => x.stage)}⇒${l.consumers}`), [
+      "0→1",
+      "2→3",
+      "1⇒2",
+      "1⇒4"
+    ])
+  })
+
+  it("a merge begins a loop that reads every input; a diamond shares the tee's producer", () => {
+    const tee = Pipeline.from(Counter, { count: 1 })
+    const p = planned(Pipeline.merge(tee.via(PassThrough, {}), tee.via(Filter, { dropEvery: 2 }), Pipeline.from(Counter, { count: 2 })).to(CountingSink, {}))
+    assert.deepStrictEqual(p.hosts.map((h) => h.name), ["counter", "pass-through", "filter", "counter-2", "counting-sink"])
+    assert.deepStrictEqual(p.hosts[4]!.inputs.map((r) => p.rings[r]!.name), ["pass-through→counting-sink", "filter→counting-sink", "counter-2→counting-sink"])
+    assert.strictEqual(p.hosts[0]!.output._tag, "Broadcast")
+    const into = p.links.find((l) => l._tag === "Rings" && l.consumers.includes(4))!
+    assert.deepStrictEqual(into._tag === "Rings" ? into.producers.map((x) => x.stage) : [], [1, 2, 3])
+  })
+
+  it("a partition inside a tee's branch gets a partitioned port; a dropping stage that was to be fused begins its own loop", () => {
+    const p = planned(
+      Pipeline.from(Counter, { count: 1 }).broadcast((b) => [
+        b.partition(PassThrough, {}, { by: "key", count: 2 }).to(CountingSink, {}),
+        b.via(PassThrough, {}, { overflow: "dropNewest" }).to(CountingSink, {})
+      ])
+    )
+    assert.deepStrictEqual(p.hosts.map((h) => h.name), ["counter", "pass-through#0", "pass-through#1", "counting-sink", "pass-through-2+counting-sink-2"])
+    assert.deepStrictEqual(p.hosts[0]!.output, {
+      _tag: "Broadcast",
+      ports: [{ rings: [0, 1], key: "key", dropping: false }, { rings: [4], key: undefined, dropping: true }]
+    })
+  })
+
+  it("refuses an output nobody reads, and a merge of different layouts at run time, naming both", () => {
+    const unread = { _tag: "Pipeline" as const, steps: Pipeline.from(Counter, { count: 1 }).via(PassThrough, {}).steps }
+    const e = refused(unread)
+    assert.strictEqual(e.reason, "Shape")
+    assert.include(e.message, "read by no step")
+    const Other = RecordLayout.make("Other", { x: "f64" })
+    const OtherSource = Stage.source({ name: "other", module: import.meta.url, output: Other, make: () => ({ onPoll: () => Stage.SOURCE_EXHAUSTED }) })
+    const Any = Stage.sink({ name: "any", module: import.meta.url, input: Stage.AnyLayout, make: () => ({ onBatch() {} }) })
+    const mixed = Pipeline.merge(
+      Pipeline.from(Counter, { count: 1 }),
+      Pipeline.from(OtherSource, {}) as unknown as ReturnType<typeof Pipeline.from<typeof Sequenced.spec, unknown>>
+    ).to(Any, {})
+    const m = refused(mixed)
+    assert.strictEqual(m.reason, "Layout")
+    assert.include(m.message, "Other { x: f64 @0 } (8 bytes)")
+    assert.include(m.message, "Sequenced")
   })
 })

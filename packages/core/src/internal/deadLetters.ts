@@ -28,6 +28,11 @@ export interface DeadLetterSource {
     readonly errors: ReadonlyArray<string>
     /** The layout the member's input records have (resolved for a layout-generic stage). */
     readonly input: Layout | undefined
+    /**
+     * For a member whose letters carry no record (a source edge's invalid objects): what each letter
+     * is, in the order they were sent.
+     */
+    readonly letters?: (() => { readonly record: Record<string, number>; readonly detail: string } | undefined) | undefined
   }>
 }
 
@@ -73,7 +78,7 @@ export class DeadLetterReader {
         const base = (a.consumer.readIndex + k) * a.wordsPerSlot
         const length = a.words[base + DEAD_LETTER_LENGTH_WORD]!
         const member = a.source.members[a.words[base + DEAD_LETTER_STAGE_WORD]!] ?? a.source.members[0]!
-        this.add(member, a.words[base + DEAD_LETTER_CODE_WORD]!, a.words.slice(base + 4, base + 4 + length))
+        this.decode(member, a.words[base + DEAD_LETTER_CODE_WORD]!, a.words.slice(base + 4, base + 4 + length))
       }
       // Releasing rings the host's bell: a host waiting for dead-letter room goes on.
       a.consumer.release(n)
@@ -101,13 +106,22 @@ export class DeadLetterReader {
     return [...this.table.values()].map((e) => ({ ...e }))
   }
 
-  private add(member: DeadLetterSource["members"][number], code: number, words: Int32Array): void {
+  private decode(member: DeadLetterSource["members"][number], code: number, words: Int32Array): void {
+    const error = code === STAGE_THREW_CODE ? "StageThrew" : member.errors[code] ?? `code ${code}`
+    const described = code === STAGE_THREW_CODE ? undefined : member.letters?.()
+    if (described !== undefined) return this.add(member.name, error, code, described.record, described.detail)
+    this.add(member.name, error, code, member.input === undefined ? {} : decodeWords(member.input, words), undefined)
+  }
+
+  /** Records one dead letter (also for letters that never crossed a ring: a sink edge's). */
+  add(stage: string, error: string, code: number, record: Record<string, number>, detail: string | undefined): void {
     const letter = new RecordFailed({
-      stage: member.name,
+      stage,
       code,
-      error: code === STAGE_THREW_CODE ? "StageThrew" : member.errors[code] ?? `code ${code}`,
-      record: member.input === undefined ? {} : decodeWords(member.input, words),
-      seenAtMs: this.nowMs()
+      error,
+      record,
+      seenAtMs: this.nowMs(),
+      ...(detail === undefined ? {} : { detail })
     })
     if (this.recent.length >= this.bufferSize) this.recent.shift()
     this.recent.push(letter)

@@ -1,13 +1,20 @@
 /**
- * The planner: from a pipeline's steps (and their decoded configs) to the plan of what runs where —
- * hosts (one loop each), the stage instances in them with their resolved layouts and stats blocks, and
- * the rings between hosts. Pure: plain data in, plain data (or the first broken rule) out; no memory is
+ * The planner: from a pipeline's steps (a graph: each step names the steps it reads) and their decoded
+ * configs to the plan of what runs where — hosts (one loop each), the stage instances in them with
+ * their resolved layouts and stats blocks, the rings between hosts, each host's output ports, and the
+ * links the ledger checks. Pure: plain data in, plain data (or the first broken rule) out; no memory is
  * allocated and no thread started, so it is tested without either.
  *
- * Rules it checks (each a `PipelineConfigError`): run options in range; a source, stages, then a sink;
- * each stage's `maxRetained` below the ring capacity; each link's layouts equal (fields, their order,
- * types, offsets, byte length) unless the stage takes any layout; partition keys are fields; and no
- * stage defined in the program's entry module placed in a thread.
+ * Rules it checks (each a `PipelineConfigError`): run options in range; the graph's shape (sources read
+ * nothing, every other step reads something, sinks feed nothing, every other step feeds something, an
+ * edge appears once); each stage's `maxRetained` below the ring capacity; each link's layouts equal
+ * (fields, their order, types, offsets, byte length) unless the stage takes any layout, and the inputs
+ * of a merge equal to each other; partition keys are fields; and no stage defined in the program's
+ * entry module placed in a thread.
+ *
+ * Loops: a step joins the loop of the step it reads when it is `fused`, reads exactly one step, is the
+ * only reader of that step (no tee), is not partitioned, does not drop, and neither it nor that step is
+ * an edge or a partition; otherwise it begins a loop of its own.
  */
 import { Result } from "effect"
 import type { Layout } from "./kernel/recordLayout.ts"
@@ -37,7 +44,7 @@ export interface PlannedStage {
   readonly output: Layout | undefined
 }
 
-/** A ring from one host to the next. */
+/** A ring from one host to another. */
 export interface PlannedRing {
   readonly name: string
   readonly producer: number
@@ -45,16 +52,30 @@ export interface PlannedRing {
   readonly slotBytes: number
 }
 
+/** One consumer of a host's output: a ring, or a partition's rings (one per lane, routed by `key`). */
+export interface PlannedPort {
+  readonly rings: ReadonlyArray<number>
+  readonly key: string | undefined
+  /** The producer never waits for these rings: a record that does not fit is dropped and counted. */
+  readonly dropping: boolean
+}
+
 export type PlannedOutput =
   | { readonly _tag: "None" }
   | { readonly _tag: "Ring"; readonly ring: number }
   | { readonly _tag: "Partition"; readonly rings: ReadonlyArray<number>; readonly key: string }
+  /** Several consumers (a tee), or one that drops: each record goes to every port. */
+  | { readonly _tag: "Broadcast"; readonly ports: ReadonlyArray<PlannedPort> }
+
+/** What a host is: a loop of stages, or an edge between Effect code and the rings. */
+export type HostKind = "loop" | "sourceEdge" | "sinkEdge"
 
 /** One loop: a fused chain of stage instances, in a thread or in a fiber on the main thread. */
 export interface PlannedHost {
   readonly name: string
   readonly placement: Exclude<Placement, "fused">
-  /** It runs the pipeline's source (stopping the pipeline stops it). */
+  readonly kind: HostKind
+  /** It runs a source stage (stopping the pipeline stops it; a source edge is stopped by ending it). */
   readonly isSource: boolean
   /** Its stage instances (indices into `Plan.stages`), in chain order. */
   readonly stages: ReadonlyArray<number>
@@ -65,10 +86,26 @@ export interface PlannedHost {
   readonly deadLetterSlotBytes: number
 }
 
+/**
+ * A link the ledger checks: one stage feeding the next in one loop, or every ring into one consuming
+ * step (all its lanes), from every loop that writes into them.
+ */
+export type PlannedLink =
+  | { readonly _tag: "Fused"; readonly from: number; readonly to: number }
+  | {
+    readonly _tag: "Rings"
+    /** Per producing host: its last stage, and the rings it writes into for this link. */
+    readonly producers: ReadonlyArray<{ readonly host: number; readonly stage: number; readonly rings: ReadonlyArray<number> }>
+    /** The first stage of each consuming host (the lanes of one step). */
+    readonly consumers: ReadonlyArray<number>
+    readonly rings: ReadonlyArray<number>
+  }
+
 export interface Plan {
   readonly stages: ReadonlyArray<PlannedStage>
   readonly hosts: ReadonlyArray<PlannedHost>
   readonly rings: ReadonlyArray<PlannedRing>
+  readonly links: ReadonlyArray<PlannedLink>
   readonly ringCapacity: number
   readonly batchSize: number
 }
@@ -79,6 +116,8 @@ export interface PlanOptions {
   /** URL of the program's entry module, when the platform knows it. */
   readonly entryModule?: string | undefined
 }
+
+type Resolved = { readonly input: Layout | undefined; readonly output: Layout | undefined }
 
 const fail = (reason: ConfigErrorReason, key: string, value: string, rule: string) =>
   Result.fail(new PipelineConfigError({ reason, key, value, rule }))
@@ -109,13 +148,55 @@ const checkOptions = (o: PlanOptions): Result.Result<void, PipelineConfigError> 
   return Result.succeed(undefined)
 }
 
-const checkShape = (steps: ReadonlyArray<Step>): Result.Result<void, PipelineConfigError> => {
-  const last = steps.length - 1
+/** Each step's inputs as indices, checking that they are steps of this pipeline, listed before it. */
+const indexInputs = (
+  steps: ReadonlyArray<Step>,
+  names: ReadonlyArray<string>
+): Result.Result<ReadonlyArray<ReadonlyArray<number>>, PipelineConfigError> => {
+  const index = new Map<Step, number>(steps.map((s, i) => [s, i]))
+  const out: Array<ReadonlyArray<number>> = []
   for (const [i, s] of steps.entries()) {
-    const expected = i === 0 ? "source" : i === last ? "sink" : "stage"
-    if (s.definition.kind !== expected) {
-      const where = i === 0 ? "first" : i === last ? "last" : `step ${i + 1}`
-      return fail("Shape", s.definition.name, s.definition.kind, `the ${where} step must be a ${expected}: a pipeline is a source, stages, then a sink`)
+    const inputs: Array<number> = []
+    for (const input of s.inputs) {
+      const j = index.get(input)
+      if (j === undefined || j >= i) {
+        return fail(
+          "Shape",
+          names[i]!,
+          input.definition.name,
+          `stage "${names[i]}" reads from "${input.definition.name}", which is not ${j === undefined ? "a step of this pipeline" : "listed before it"}`
+        )
+      }
+      if (!inputs.includes(j)) inputs.push(j)
+    }
+    out.push(inputs)
+  }
+  return Result.succeed(out)
+}
+
+const checkShape = (
+  steps: ReadonlyArray<Step>,
+  inputs: ReadonlyArray<ReadonlyArray<number>>,
+  readers: ReadonlyArray<ReadonlyArray<number>>,
+  names: ReadonlyArray<string>
+): Result.Result<void, PipelineConfigError> => {
+  if (steps.length === 0) return fail("Shape", "steps", "0", "a pipeline needs a source and a sink")
+  const edges = new Set<unknown>()
+  for (const [i, s] of steps.entries()) {
+    const kind = s.definition.kind
+    const name = names[i]!
+    const shape = "a pipeline is a graph from sources, through stages, to sinks"
+    if (kind === "source" && inputs[i]!.length > 0) return fail("Shape", name, kind, `a source reads nothing, yet it follows another step: ${shape}`)
+    if (kind !== "source" && inputs[i]!.length === 0) return fail("Shape", name, kind, `a ${kind} must read from a step before it: ${shape}`)
+    if (kind === "sink" && readers[i]!.length > 0) {
+      return fail("Shape", name, kind, `a sink emits nothing, yet "${names[readers[i]![0]!]}" reads from it: ${shape}`)
+    }
+    if (kind !== "sink" && readers[i]!.length === 0) {
+      return fail("Shape", name, kind, `what this ${kind} emits is read by no step: end every branch in a sink (${shape})`)
+    }
+    if (s.edge !== undefined) {
+      if (edges.has(s.edge)) return fail("Shape", name, "edge", `the edge "${s.edge.name}" appears twice in the pipeline: use one edge per place`)
+      edges.add(s.edge)
     }
   }
   return Result.succeed(undefined)
@@ -124,39 +205,62 @@ const checkShape = (steps: ReadonlyArray<Step>): Result.Result<void, PipelineCon
 /** Resolves every step's layouts, checking each link. */
 const resolveLayouts = (
   steps: ReadonlyArray<Step>,
+  inputs: ReadonlyArray<ReadonlyArray<number>>,
   names: ReadonlyArray<string>
-): Result.Result<ReadonlyArray<{ readonly input: Layout | undefined; readonly output: Layout | undefined }>, PipelineConfigError> => {
-  const resolved: Array<{ input: Layout | undefined; output: Layout | undefined }> = []
+): Result.Result<ReadonlyArray<Resolved>, PipelineConfigError> => {
+  const resolved: Array<Resolved> = []
   for (const [i, s] of steps.entries()) {
     const def = s.definition
-    const upstream = i === 0 ? undefined : resolved[i - 1]!.output
     let input = def.input as Layout | undefined
-    if (i > 0) {
-      if (upstream === undefined) return fail("Shape", names[i - 1]!, "no output", `stage "${names[i]}" needs records, and the step before it emits none`)
-      if (def.anyInput) input = upstream
-      else if (input === undefined || !sameLayout(upstream, input)) {
+    const ins = inputs[i]!
+    for (const j of ins) {
+      const upstream = resolved[j]!.output
+      if (upstream === undefined) return fail("Shape", names[j]!, "no output", `stage "${names[i]}" needs records, and "${names[j]}" emits none`)
+      const first = resolved[ins[0]!]!.output!
+      if (def.anyInput && !sameLayout(first, upstream)) {
         return fail(
           "Layout",
-          `${names[i - 1]} → ${names[i]}`,
+          `${names[ins[0]!]}, ${names[j]} → ${names[i]}`,
+          describeLayout(upstream),
+          `the inputs of "${names[i]}" differ: "${names[ins[0]!]}" emits ${describeLayout(first)}; ` +
+            "a merge's inputs must have the same fields in the same order, with the same types and byte length"
+        )
+      }
+      if (!def.anyInput && (input === undefined || !sameLayout(upstream, input))) {
+        return fail(
+          "Layout",
+          `${names[j]} → ${names[i]}`,
           describeLayout(upstream),
           `stage "${names[i]}" reads ${input === undefined ? "no input" : describeLayout(input)}: ` +
             "a link's layouts must have the same fields in the same order, with the same types and byte length"
         )
       }
     }
+    if (def.anyInput && ins.length > 0) input = resolved[ins[0]!]!.output
     const output = def.outputSameAsInput ? input : (def.output as Layout | undefined)
-    if (s.partition !== undefined && (upstream === undefined || !upstream.fields.some((f) => f.name === s.partition!.key))) {
-      return fail("Layout", `${names[i]}.by`, s.partition.key, `the partition key must be a field of ${upstream === undefined ? "the input" : describeLayout(upstream)}`)
+    if (s.partition !== undefined && (input === undefined || !input.fields.some((f) => f.name === s.partition!.key))) {
+      return fail("Layout", `${names[i]}.by`, s.partition.key, `the partition key must be a field of ${input === undefined ? "the input" : describeLayout(input)}`)
     }
     resolved.push({ input, output })
   }
   return Result.succeed(resolved)
 }
 
+/** A group of steps run as one loop per lane. */
+interface Group {
+  readonly steps: Array<number>
+  readonly lanes: number
+  readonly key: string | undefined
+  readonly kind: HostKind
+  readonly placement: "worker" | "fiber"
+  /** Index of its first host. */
+  firstHost: number
+}
+
 /**
- * Lays `steps` out: consecutive steps share a loop unless a step asks for a new one (`placement`
- * `"worker"` or `"fiber"`), a partitioned step runs one loop per lane, and the step after a partition
- * starts a new loop that fans in. `configs[i]` is step i's decoded config.
+ * Lays the steps out: which steps share a loop (see the module doc), one loop per lane of a
+ * partitioned step, rings from every producing lane to every consuming lane, ports per consumer.
+ * `configs[i]` is step i's decoded config.
  */
 export const plan = (
   steps: ReadonlyArray<Step>,
@@ -165,7 +269,20 @@ export const plan = (
 ): Result.Result<Plan, PipelineConfigError> => {
   const checked = checkOptions(options)
   if (Result.isFailure(checked)) return Result.fail(checked.failure)
-  const shape = checkShape(steps)
+  // A stage used more than once gets a suffix per use ("pass-through", "pass-through-2", …), so every
+  // instance and host name is unique: stats, links and supervision are keyed by them.
+  const uses = new Map<string, number>()
+  const stepNames = steps.map((s) => {
+    const n = (uses.get(s.definition.name) ?? 0) + 1
+    uses.set(s.definition.name, n)
+    return n === 1 ? s.definition.name : `${s.definition.name}-${n}`
+  })
+  const indexed = indexInputs(steps, stepNames)
+  if (Result.isFailure(indexed)) return Result.fail(indexed.failure)
+  const inputs = indexed.success
+  const readers: Array<Array<number>> = steps.map(() => [])
+  inputs.forEach((ins, i) => ins.forEach((j) => readers[j]!.push(i)))
+  const shape = checkShape(steps, inputs, readers, stepNames)
   if (Result.isFailure(shape)) return Result.fail(shape.failure)
   for (const [i, s] of steps.entries()) {
     const retained = s.definition.maxRetained(configs[i])
@@ -178,64 +295,53 @@ export const plan = (
       )
     }
   }
-  // A stage used more than once gets a suffix per use ("pass-through", "pass-through-2", …), so every
-  // instance and host name is unique: stats, links and supervision are keyed by them.
-  const uses = new Map<string, number>()
-  const stepNames = steps.map((s) => {
-    const n = (uses.get(s.definition.name) ?? 0) + 1
-    uses.set(s.definition.name, n)
-    return n === 1 ? s.definition.name : `${s.definition.name}-${n}`
-  })
-  const layouts = resolveLayouts(steps, stepNames)
+  const layouts = resolveLayouts(steps, inputs, stepNames)
   if (Result.isFailure(layouts)) return Result.fail(layouts.failure)
 
-  // Group steps into loops: each group is a list of steps run in one loop per lane.
-  type Group = { readonly steps: Array<number>; readonly lanes: number; readonly key: string | undefined }
+  // Group steps into loops.
   const groups: Array<Group> = []
-  steps.forEach((s, index) => {
-    const last = groups[groups.length - 1]
-    if (last === undefined || s.placement !== "fused" || s.partition !== undefined || last.lanes > 1) {
-      groups.push({ steps: [index], lanes: s.partition?.count ?? 1, key: s.partition?.key })
-    } else {
-      last.steps.push(index)
+  const groupOf: Array<number> = []
+  steps.forEach((s, i) => {
+    const ins = inputs[i]!
+    const j = ins[0]
+    const upstream = j === undefined ? undefined : groups[groupOf[j]!]!
+    const fuses = s.placement === "fused" && s.edge === undefined && s.partition === undefined && s.overflow !== "dropNewest" &&
+      ins.length === 1 && readers[j!]!.length === 1 && upstream !== undefined && upstream.kind === "loop" && upstream.lanes === 1
+    if (fuses) {
+      upstream.steps.push(i)
+      groupOf.push(groupOf[j!]!)
+      return
     }
+    const kind: HostKind = s.edge === undefined ? "loop" : s.edge._tag === "SourceEdge" ? "sourceEdge" : "sinkEdge"
+    groupOf.push(groups.length)
+    groups.push({
+      steps: [i],
+      lanes: s.partition?.count ?? 1,
+      key: s.partition?.key,
+      kind,
+      placement: kind !== "loop" || s.placement === "fiber" ? "fiber" : "worker",
+      firstHost: 0
+    })
   })
   const hostName = (g: Group, lane: number) => {
     const base = g.steps.map((i) => stepNames[i]!).join("+")
     return g.lanes > 1 ? `${base}#${lane}` : base
   }
-  const firstHost: Array<number> = []
   let hostCount = 0
   for (const g of groups) {
-    firstHost.push(hostCount)
+    g.firstHost = hostCount
     hostCount += g.lanes
   }
-  // Every producer lane gets one ring to every consumer lane; a partitioned consumer group routes by key.
-  const rings: Array<PlannedRing> = []
-  const inputs: Array<Array<number>> = Array.from({ length: hostCount }, () => [])
-  const outputs: Array<PlannedOutput> = Array.from({ length: hostCount }, () => ({ _tag: "None" }))
-  groups.forEach((g, gi) => {
-    const next = groups[gi + 1]
-    if (next === undefined) return
-    const slotBytes = layouts.success[g.steps[g.steps.length - 1]!]!.output!.byteLength
-    for (let pl = 0; pl < g.lanes; pl++) {
-      const producer = firstHost[gi]! + pl
-      const own: Array<number> = []
-      for (let cl = 0; cl < next.lanes; cl++) {
-        const consumer = firstHost[gi + 1]! + cl
-        own.push(rings.length)
-        inputs[consumer]!.push(rings.length)
-        rings.push({ name: `${hostName(g, pl)}→${hostName(next, cl)}`, producer, consumer, slotBytes })
-      }
-      outputs[producer] = own.length === 1 ? { _tag: "Ring", ring: own[0]! } : { _tag: "Partition", rings: own, key: next.key! }
-    }
-  })
+  const lastStep = (g: Group) => g.steps[g.steps.length - 1]!
+
+  // Stage instances, host by host.
   const stages: Array<PlannedStage> = []
-  const hosts: Array<PlannedHost> = []
-  groups.forEach((g, gi) => {
+  const stagesOfHost: Array<Array<number>> = Array.from({ length: hostCount }, () => [])
+  for (const g of groups) {
     for (let lane = 0; lane < g.lanes; lane++) {
-      const host = firstHost[gi]! + lane
-      const members = g.steps.map((index) => {
+      const host = g.firstHost + lane
+      for (const index of g.steps) {
+        stagesOfHost[host]!.push(stages.length)
         stages.push({
           name: g.lanes > 1 ? `${stepNames[index]!}#${lane}` : stepNames[index]!,
           definition: steps[index]!.definition,
@@ -246,20 +352,77 @@ export const plan = (
           input: layouts.success[index]!.input,
           output: layouts.success[index]!.output
         })
-        return stages.length - 1
+      }
+    }
+  }
+
+  // Rings: every producing lane to every consuming lane; one port per consuming group.
+  const rings: Array<PlannedRing> = []
+  const hostInputs: Array<Array<number>> = Array.from({ length: hostCount }, () => [])
+  const ports: Array<Array<PlannedPort>> = Array.from({ length: hostCount }, () => [])
+  // Fused links first, in chain order within each host; then the ring links, per consuming step.
+  const links: Array<PlannedLink> = []
+  for (const members of stagesOfHost) {
+    for (let k = 0; k + 1 < members.length; k++) links.push({ _tag: "Fused", from: members[k]!, to: members[k + 1]! })
+  }
+  // Each consuming group, with the groups it reads (in the order of its step's inputs).
+  for (const c of groups) {
+    const head = c.steps[0]!
+    const producers: Array<{ host: number; stage: number; rings: Array<number> }> = []
+    for (const j of inputs[head]!) {
+      const g = groups[groupOf[j]!]!
+      if (g === c) continue
+      const slotBytes = layouts.success[lastStep(g)]!.output!.byteLength
+      for (let pl = 0; pl < g.lanes; pl++) {
+        const producer = g.firstHost + pl
+        const own: Array<number> = []
+        for (let cl = 0; cl < c.lanes; cl++) {
+          const consumer = c.firstHost + cl
+          own.push(rings.length)
+          hostInputs[consumer]!.push(rings.length)
+          rings.push({ name: `${hostName(g, pl)}→${hostName(c, cl)}`, producer, consumer, slotBytes })
+        }
+        ports[producer]!.push({ rings: own, key: c.lanes > 1 ? c.key : undefined, dropping: steps[head]!.overflow === "dropNewest" })
+        const hostStages = stagesOfHost[producer]!
+        producers.push({ host: producer, stage: hostStages[hostStages.length - 1]!, rings: own })
+      }
+    }
+    if (producers.length > 0) {
+      links.push({
+        _tag: "Rings",
+        producers,
+        consumers: Array.from({ length: c.lanes }, (_, lane) => stagesOfHost[c.firstHost + lane]![0]!),
+        rings: producers.flatMap((p) => p.rings)
       })
-      const widestInput = Math.max(8, ...members.map((m) => stages[m]!.input?.byteLength ?? 8))
+    }
+  }
+  const outputOf = (host: number): PlannedOutput => {
+    const own = ports[host]!
+    if (own.length === 0) return { _tag: "None" }
+    const only = own[0]!
+    if (own.length === 1 && !only.dropping) {
+      return only.key === undefined ? { _tag: "Ring", ring: only.rings[0]! } : { _tag: "Partition", rings: only.rings, key: only.key }
+    }
+    return { _tag: "Broadcast", ports: own }
+  }
+  const hosts: Array<PlannedHost> = []
+  for (const g of groups) {
+    for (let lane = 0; lane < g.lanes; lane++) {
+      const host = g.firstHost + lane
+      const members = stagesOfHost[host]!
+      const widestInput = Math.max(8, ...members.map((m) => stages[m]!.input?.byteLength ?? stages[m]!.output?.byteLength ?? 8))
       hosts.push({
         name: hostName(g, lane),
-        placement: steps[g.steps[0]!]!.placement === "fiber" ? "fiber" : "worker",
-        isSource: gi === 0,
+        placement: g.placement,
+        kind: g.kind,
+        isSource: g.kind === "loop" && steps[g.steps[0]!]!.definition.kind === "source",
         stages: members,
-        inputs: inputs[host]!,
-        output: outputs[host]!,
+        inputs: hostInputs[host]!,
+        output: outputOf(host),
         deadLetterSlotBytes: DEAD_LETTER_HEADER_BYTES + widestInput
       })
     }
-  })
+  }
   if (options.entryModule !== undefined) {
     for (const h of hosts) {
       if (h.placement === "fiber") continue
@@ -278,12 +441,19 @@ export const plan = (
       }
     }
   }
-  return Result.succeed({ stages, hosts, rings, ringCapacity: options.ringCapacity, batchSize: options.batchSize })
+  return Result.succeed({ stages, hosts, rings, links, ringCapacity: options.ringCapacity, batchSize: options.batchSize })
 }
 
 /** One line per host: its loop's name, where it runs, and the stages in it, in chain order. */
 export const formatPlacement = (p: Plan): string => {
-  const where = (h: PlannedHost) => (h.placement === "fiber" ? "fiber on the main thread" : "worker thread")
+  const where = (h: PlannedHost) =>
+    h.kind === "sourceEdge"
+      ? "source edge, main thread"
+      : h.kind === "sinkEdge"
+      ? "sink edge, main thread"
+      : h.placement === "fiber"
+      ? "fiber on the main thread"
+      : "worker thread"
   const width = Math.max(...p.hosts.map((h) => h.name.length))
   return [
     `placement: ${p.hosts.length} loop${p.hosts.length === 1 ? "" : "s"}`,

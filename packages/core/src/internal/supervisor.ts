@@ -9,7 +9,9 @@ import { awaitBell } from "./awaitBell.ts"
 import { Doorbell } from "./kernel/doorbell.ts"
 import { STAGE_STOPPED_REASON } from "./kernel/emitters.ts"
 import type { HostOutcome } from "./kernel/host.ts"
-import { END_OF_STREAM, RingConsumer, RingMonitor, RingProducer } from "./kernel/oneToOneRing.ts"
+import * as L from "./kernel/linkStatsDescriptor.ts"
+import { linkStatsWords } from "./kernel/linkStatsDescriptor.ts"
+import { END_OF_STREAM, RingConsumer, type RingHandle, RingMonitor, RingProducer } from "./kernel/oneToOneRing.ts"
 import * as S from "./kernel/stageStatsDescriptor.ts"
 import type { Supervision } from "../PipelineBuilder.ts"
 import { type CrashReason, StageCrashed } from "../PipelineError.ts"
@@ -88,12 +90,27 @@ export const reconcileDeadHost = (w: Wiring, h: WiredHost): void => {
     b[S.LOST_OFFSET >> 3]! += b[S.RETAINED_OFFSET >> 3]!
     b[S.RETAINED_OFFSET >> 3] = 0
   }
-  // Outputs published by the pass that never committed: the ring's TAIL is the truth (mod 2^32).
-  const published = outputHandles(h).reduce((n, handle) => n + (new RingMonitor(handle).tail() >>> 0), 0)
+  // Outputs published by the pass that never committed: the rings' TAILs are the truth (mod 2^32).
+  const tails = (handles: ReadonlyArray<RingHandle>) => handles.reduce((n, handle) => n + (new RingMonitor(handle).tail() >>> 0), 0)
+  const out = h.spec.output
+  if (out._tag === "Broadcast") {
+    // Every port got every record but its drops; each may have published a different part of the pass.
+    for (const port of out.ports) {
+      const links = port.links.map(linkStatsWords)
+      const sum = (offset: number) => links.reduce((n, l) => n + l[offset >> 3]!, 0)
+      const counted = last[S.WRITTEN_OFFSET >> 3]! + sum(L.DUPLICATED_OFFSET) - sum(L.DROPPED_OFFSET)
+      const uncounted = modulo32(tails(port.handles) - counted)
+      if (uncounted > 0) links[0]![L.DUPLICATED_OFFSET >> 3]! += uncounted
+    }
+    return
+  }
   const counted = last[S.WRITTEN_OFFSET >> 3]! + last[S.DUPLICATED_OFFSET >> 3]!
-  const uncounted = (published - counted) % 2 ** 32
+  const uncounted = modulo32(tails(outputHandles(h)) - counted)
   if (uncounted > 0) last[S.DUPLICATED_OFFSET >> 3]! += uncounted
 }
+
+/** `n` mod 2^32, in 0 .. 2^32 − 1 (ring sequences wrap there). */
+const modulo32 = (n: number): number => ((n % 2 ** 32) + 2 ** 32) % 2 ** 32
 
 /** A stopped host: its outputs close; what still arrives is released and dropped as StageStopped. */
 export const stopHost = (w: Wiring, h: WiredHost): Effect.Effect<void> =>
@@ -130,6 +147,8 @@ export interface PipelineSupervisor {
   readonly failure: Deferred.Deferred<never, StageCrashed>
   /** Why stages were given up on, for health. */
   readonly failures: () => ReadonlyArray<string>
+  /** Fails the run for a reason outside a host's loop (the Stream feeding a source edge failed). */
+  readonly fail: (crashed: StageCrashed) => Effect.Effect<void>
   readonly supervise: (h: WiredHost) => Effect.Effect<void>
 }
 
@@ -145,9 +164,15 @@ export const makePipelineSupervisor = Effect.fnUntraced(function*(
   const failures: Array<string> = []
   const byName = new Map(w.plan.stages.map((s) => [s.name, s]))
   const block = (stage: string) => statsBlock(w, byName.get(stage)!)
+  const fail = (crashed: StageCrashed) =>
+    Effect.suspend(() => {
+      failures.push(`stage ${crashed.stage} failed: ${crashed.message.split("\n")[0]}`)
+      return Deferred.fail(failure, crashed)
+    }).pipe(Effect.asVoid)
   return {
     failure,
     failures: () => failures,
+    fail,
     supervise: (h) =>
       supervise({
         name: h.spec.name,
@@ -163,12 +188,7 @@ export const makePipelineSupervisor = Effect.fnUntraced(function*(
         },
         // The run fails (the first failure wins) and the host becomes a stopped one, so that everything
         // else can still drain and be accounted for.
-        giveUp: (crashed) =>
-          Effect.gen(function*() {
-            failures.push(`stage ${crashed.stage} failed: ${crashed.message.split("\n")[0]}`)
-            yield* Deferred.fail(failure, crashed)
-            yield* stopHost(w, h)
-          }),
+        giveUp: (crashed) => fail(crashed).pipe(Effect.andThen(stopHost(w, h))),
         stop: stopHost(w, h)
       }, options.defaults)
   } satisfies PipelineSupervisor

@@ -1,12 +1,14 @@
 /**
- * A plan made real: the shared memory it describes (bells, rings, stats blocks, control blocks,
- * dead-letter rings) and one `HostSpec` per host, plus the control plane's reads and writes of that
+ * A plan made real: the shared memory it describes (bells, rings, stats blocks, link stats blocks,
+ * control blocks, dead-letter rings) and one `HostSpec` per host, plus the control plane's reads and writes of that
  * memory (snapshots, lifecycle signals, a host's stats blocks).
  */
 import { Doorbell, DOORBELL_STRIDE_BYTES, type DoorbellRef } from "./kernel/doorbell.ts"
 import { type HostOutput, type HostSpec, layoutSpecOf } from "./kernel/host.ts"
 import * as C from "./kernel/hostControlDescriptor.ts"
 import type { BackoffOptions } from "./kernel/idleStrategy.ts"
+import * as L from "./kernel/linkStatsDescriptor.ts"
+import { linkStatsRef, linkStatsWords, makeLinkStatsBuffer } from "./kernel/linkStatsDescriptor.ts"
 import { absoluteNs } from "./kernel/nanoClock.ts"
 import { makeRing, RingMonitor, type RingHandle } from "./kernel/oneToOneRing.ts"
 import { makeStatsBuffer, readStageStats, statsRef } from "./kernel/stageStats.ts"
@@ -32,6 +34,8 @@ export interface Wiring {
   readonly hosts: ReadonlyArray<WiredHost>
   readonly rings: ReadonlyArray<WiredRing>
   readonly stats: SharedArrayBuffer
+  /** One link stats block per ring (`linkStatsDescriptor.ts`), written by broadcasting producers. */
+  readonly links: SharedArrayBuffer
   /** The bell the control plane's dead-letter reader parks on: every dead-letter ring rings it. */
   readonly deadLetterBell: DoorbellRef
 }
@@ -50,6 +54,7 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
   const bellOf = (h: number): DoorbellRef => ({ buffer: bells, byteOffset: h * DOORBELL_STRIDE_BYTES })
   const deadLetterBell = bellOf(plan.hosts.length)
   const stats = makeStatsBuffer(plan.stages.length)
+  const links = makeLinkStatsBuffer(plan.rings.length)
   const handles = plan.rings.map((r) =>
     makeRing({ capacity: plan.ringCapacity, slotBytes: r.slotBytes, consumerBell: bellOf(r.consumer), producerBell: bellOf(r.producer) })
   )
@@ -60,7 +65,17 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
       ? out
       : out._tag === "Ring"
       ? { _tag: "Ring", handle: handles[out.ring]! }
-      : { _tag: "Partition", handles: out.rings.map((r) => handles[r]!), key: out.key }
+      : out._tag === "Partition"
+      ? { _tag: "Partition", handles: out.rings.map((r) => handles[r]!), key: out.key }
+      : {
+        _tag: "Broadcast",
+        ports: out.ports.map((p) => ({
+          handles: p.rings.map((r) => handles[r]!),
+          key: p.key,
+          dropping: p.dropping,
+          links: p.rings.map((r) => linkStatsRef(links, r))
+        }))
+      }
     return {
       plan: h,
       stages,
@@ -99,24 +114,54 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
     to: plan.hosts[r.consumer]!.name,
     handle: handles[i]!
   }))
-  return { plan, hosts, rings, stats, deadLetterBell }
+  return { plan, hosts, rings, stats, links, deadLetterBell }
 }
 
-/** Every stage's counters and every ring's fill, now. */
-export const snapshot = (w: Wiring): Snapshot => ({
-  stages: w.plan.stages.map((s) => ({
-    stage: s.name,
-    definition: s.definition.name,
-    host: w.plan.hosts[s.host]!.name,
-    dropReasons: s.definition.dropReasons,
-    errors: s.definition.errors,
-    ...readStageStats(statsRef(w.stats, s.statsIndex))
-  })),
-  rings: w.rings.map((r) => {
-    const m = new RingMonitor(r.handle)
-    return { name: r.name, from: r.from, to: r.to, capacity: r.handle.capacity, fill: m.fill(), closed: m.isClosed() }
-  })
-})
+/** Every stage's counters, every ring's fill and link stats, and the links between stages, now. */
+export const snapshot = (w: Wiring): Snapshot => {
+  const plan = w.plan
+  const stageName = (i: number) => plan.stages[i]!.name
+  const ringName = (i: number) => plan.rings[i]!.name
+  return {
+    stages: plan.stages.map((s) => ({
+      stage: s.name,
+      definition: s.definition.name,
+      host: plan.hosts[s.host]!.name,
+      dropReasons: s.definition.dropReasons,
+      errors: s.definition.errors,
+      ...readStageStats(statsRef(w.stats, s.statsIndex))
+    })),
+    rings: w.rings.map((r, i) => {
+      const m = new RingMonitor(r.handle)
+      const link = linkStatsWords(linkStatsRef(w.links, i))
+      return {
+        name: r.name,
+        from: r.from,
+        to: r.to,
+        capacity: r.handle.capacity,
+        fill: m.fill(),
+        closed: m.isClosed(),
+        dropped: link[L.DROPPED_OFFSET >> 3]!,
+        duplicated: link[L.DUPLICATED_OFFSET >> 3]!
+      }
+    }),
+    links: plan.links.map((l) =>
+      l._tag === "Fused"
+        ? { _tag: "Fused", from: stageName(l.from), to: stageName(l.to) }
+        : {
+          _tag: "Rings",
+          producers: l.producers.map((p) => ({
+            stage: stageName(p.stage),
+            host: plan.hosts[p.host]!.name,
+            rings: p.rings.map(ringName),
+            perRing: plan.hosts[p.host]!.output._tag === "Broadcast"
+          })),
+          consumers: l.consumers.map(stageName),
+          rings: l.rings.map(ringName)
+        }
+    )
+  }
+}
 
 /** A stage's stats block as f64 words (the control plane writes only what no loop is writing). */
 export const statsBlock = (w: Wiring, stage: PlannedStage): Float64Array =>
@@ -141,5 +186,14 @@ export const signalHosts = (hosts: ReadonlyArray<WiredHost>, index: number): voi
 /** The rings a host produces into. */
 export const outputHandles = (h: WiredHost): ReadonlyArray<RingHandle> => {
   const out = h.spec.output
-  return out._tag === "Ring" ? [out.handle] : out._tag === "None" ? [] : out.handles
+  switch (out._tag) {
+    case "None":
+      return []
+    case "Ring":
+      return [out.handle]
+    case "Partition":
+      return out.handles
+    case "Broadcast":
+      return out.ports.flatMap((p) => p.handles)
+  }
 }

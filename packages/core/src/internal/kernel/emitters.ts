@@ -7,12 +7,15 @@
  *   `onBatch` as plain calls, no ring and no atomics in between.
  * - `RoutingEmitter`: fan-out; fills a private batch and copies each record to one ring chosen by a
  *   key field (partition) or to every ring (broadcast).
+ * - `BroadcastEmitter`: a tee; copies each record to every consumer (a ring, or a partition's rings),
+ *   waiting for room or, for a consumer that drops, counting what did not fit.
  * - `SinkEmitter`: no output; a sink only accounts for what it delivered.
  *
  * All of them keep the stage's accounting for the current pass as plain local deltas; the loop
  * commits them to the shared stats block once per pass.
  */
 import { Doorbell } from "./doorbell.ts"
+import * as L from "./linkStatsDescriptor.ts"
 import { type RingHandle, RingProducer, ringView } from "./oneToOneRing.ts"
 import { DATA_OFFSET } from "./ringDescriptor.ts"
 import { copyRecords, type FieldSpec, type Layout, makeView, type RecordView } from "./recordLayout.ts"
@@ -209,6 +212,25 @@ export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmit
     return this.pos++
   }
 
+  /** A slot with no accounting, or -1 when the ring is full: it never waits (a dropping output). */
+  tryEmitRaw(): number {
+    if (this.pos === this.limit) {
+      const pending = this.pos - this.start
+      if (pending > 0) {
+        this.producer.publish(pending)
+        this.publishedEarly += pending
+      }
+      const n = this.producer.claim(this.window)
+      if (n === 0) {
+        this.start = this.pos = this.limit = 0
+        return -1
+      }
+      this.start = this.pos = this.producer.claimIndex
+      this.limit = this.pos + n
+    }
+    return this.pos++
+  }
+
   private nextWindow(): void {
     const pending = this.pos - this.start
     if (pending > 0) {
@@ -362,6 +384,97 @@ export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends AccountingE
     this.pos = 0
     this.routedEarly = 0
     return early
+  }
+}
+
+/** One consumer of a broadcasting loop: a ring, or a partition's rings (routed by `keyOf`). */
+export interface BroadcastPort<O extends FieldSpec = FieldSpec> {
+  readonly targets: ReadonlyArray<RingEmitter<O>>
+  /** Key field accessor of the scratch view, for a partitioned consumer; undefined: one ring. */
+  readonly keyField: string | undefined
+  /** Never wait for room: a record that does not fit is dropped and counted in the ring's link stats. */
+  readonly dropping: boolean
+  /** Per target, its ring's link stats block as f64 words (`linkStatsDescriptor.ts`). */
+  readonly links: ReadonlyArray<Float64Array>
+}
+
+/**
+ * A tee (and any output that drops): copies each emitted record to every port — to its one ring, or to
+ * the ring its key picks. A waiting port parks while its ring is full, so a slow consumer slows the
+ * producer; a dropping port skips a full ring and counts the record in that ring's `DROPPED`, at once
+ * (a crash of the pass keeps the count: the record was really not written). After a crash, what a
+ * target published early goes to its ring's `DUPLICATED`, not to the stage's: each port may have
+ * published a different number.
+ */
+export class BroadcastEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmitter<O> {
+  readonly view: RecordView<O>
+  private readonly ports: ReadonlyArray<BroadcastPort<O>>
+  private readonly keys: ReadonlyArray<((slot: number) => number) | undefined>
+  private readonly capacity: number
+  private pos = 0
+
+  constructor(
+    ports: ReadonlyArray<BroadcastPort<O>>,
+    layout: Layout<O>,
+    capacity: number,
+    stageIndex: number,
+    reasonCount: number,
+    errorCount: number,
+    deadLetters: DeadLetterWriter | undefined
+  ) {
+    super(stageIndex, reasonCount, errorCount, deadLetters)
+    this.ports = ports
+    this.capacity = capacity
+    this.view = makeView(layout, new ArrayBuffer(capacity * layout.byteLength), 0, capacity)
+    this.keys = ports.map((p) => {
+      if (p.keyField === undefined) return undefined
+      const field = this.view.fields[p.keyField]
+      if (field === undefined) throw new RangeError(`partition key "${p.keyField}" is not a field of layout "${layout.name}"`)
+      return field.get
+    })
+  }
+
+  emit(accounts: number = 1): number {
+    if (this.pos === this.capacity) this.route()
+    this.emittedDelta += accounts
+    this.writtenDelta++
+    return this.pos++
+  }
+
+  private route(): void {
+    const n = this.pos
+    const ports = this.ports
+    for (let p = 0; p < ports.length; p++) {
+      const port = ports[p]!
+      const keyOf = this.keys[p]
+      const targets = port.targets
+      const k = targets.length
+      for (let i = 0; i < n; i++) {
+        // Keys are record fields (often f64): truncate, then fold negatives into range.
+        const t = keyOf === undefined ? 0 : ((Math.trunc(keyOf(i)) % k) + k) % k
+        const target = targets[t]!
+        const slot = port.dropping ? target.tryEmitRaw() : target.emitRaw()
+        if (slot < 0) port.links[t]![L.DROPPED_OFFSET >> 3]! += 1
+        else copyRecords(this.view, i, target.view, slot, 1)
+      }
+    }
+    this.pos = 0
+  }
+
+  flush(): void {
+    if (this.pos > 0) this.route()
+    for (const port of this.ports) for (const t of port.targets) t.flush()
+  }
+
+  reset(): number {
+    for (const port of this.ports) {
+      port.targets.forEach((t, i) => {
+        const early = t.reset()
+        if (early > 0) port.links[i]![L.DUPLICATED_OFFSET >> 3]! += early
+      })
+    }
+    this.pos = 0
+    return 0
   }
 }
 

@@ -7,6 +7,7 @@
 import { Doorbell, type DoorbellRef } from "./doorbell.ts"
 import {
   type AccountingEmitter,
+  BroadcastEmitter,
   DeadLetterWriter,
   ParkingSpaceWaiter,
   RingEmitter,
@@ -17,6 +18,7 @@ import {
 } from "./emitters.ts"
 import * as C from "./hostControlDescriptor.ts"
 import type { BackoffOptions } from "./idleStrategy.ts"
+import { type LinkStatsRef, linkStatsWords } from "./linkStatsDescriptor.ts"
 import { makeNanoClock } from "./nanoClock.ts"
 import { type RingHandle, RingProducer } from "./oneToOneRing.ts"
 import { type FieldSpec, type FieldType, type Layout, layoutFromEntries } from "./recordLayout.ts"
@@ -58,10 +60,21 @@ export class StartFailure extends Error {
 
 export const errorMessage = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e))
 
+/** One consumer of a broadcasting host: a ring, or a partition's rings routed by `key`. */
+export interface HostPort {
+  readonly handles: ReadonlyArray<RingHandle>
+  readonly key: string | undefined
+  /** Never wait for these rings: what does not fit is dropped and counted in `links`. */
+  readonly dropping: boolean
+  /** Per handle, its ring's link stats block. */
+  readonly links: ReadonlyArray<LinkStatsRef>
+}
+
 export type HostOutput =
   | { readonly _tag: "Ring"; readonly handle: RingHandle }
   | { readonly _tag: "Partition"; readonly handles: ReadonlyArray<RingHandle>; readonly key: string }
-  | { readonly _tag: "Broadcast"; readonly handles: ReadonlyArray<RingHandle> }
+  /** A tee (several ports), or an output that drops: every record goes to every port. */
+  | { readonly _tag: "Broadcast"; readonly ports: ReadonlyArray<HostPort> }
   | { readonly _tag: "None" }
 
 /** A layout as plain data (what crosses to a worker); `layoutOf` rebuilds the same offsets and stride. */
@@ -131,6 +144,8 @@ export const buildRunner = (
   const members: Array<ChainMember> = []
   const emitters: Array<AccountingEmitter> = new Array(n)
   const outputs: Array<RingProducer> = []
+  // Outputs the loop never waits for (a tee's dropping branches): closed at the end, never a bound.
+  const lossyOutputs: Array<RingProducer> = []
   let runner: StageRunner | undefined
   // Build back to front: each fused emitter feeds the member after it.
   for (let i = n - 1; i >= 0; i--) {
@@ -159,20 +174,19 @@ export const buildRunner = (
         emitters[i] = e
         break
       }
-      case "Partition":
-      case "Broadcast": {
+      case "Partition": {
         const targets = out.handles.map((h) => new RingEmitter(h, output!, WINDOW, waiter, i, 0, 0, undefined))
         for (const t of targets) outputs.push(t.producer)
-        emitters[i] = new RoutingEmitter(
-          targets,
-          output!,
-          spec.batchSize,
-          out._tag === "Partition" ? out.key : undefined,
-          i,
-          reasons,
-          errors,
-          deadLetters
-        )
+        emitters[i] = new RoutingEmitter(targets, output!, spec.batchSize, out.key, i, reasons, errors, deadLetters)
+        break
+      }
+      case "Broadcast": {
+        const ports = out.ports.map((port) => {
+          const targets = port.handles.map((h) => new RingEmitter(h, output!, WINDOW, waiter, i, 0, 0, undefined))
+          for (const t of targets) (port.dropping ? lossyOutputs : outputs).push(t.producer)
+          return { targets, keyField: port.key, dropping: port.dropping, links: port.links.map(linkStatsWords) }
+        })
+        emitters[i] = new BroadcastEmitter(ports, output!, spec.batchSize, i, reasons, errors, deadLetters)
         break
       }
       case "None":
@@ -205,6 +219,7 @@ export const buildRunner = (
     inputs: spec.inputs,
     inputLayout: inputs[0],
     outputs,
+    lossyOutputs,
     deadLetters,
     control: spec.control,
     bell,

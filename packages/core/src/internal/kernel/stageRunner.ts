@@ -42,8 +42,10 @@ export interface RunnerOptions {
   readonly members: ReadonlyArray<ChainMember>
   readonly inputs: ReadonlyArray<RingHandle>
   readonly inputLayout: Layout | undefined
-  /** Rings this loop produces into (closed after the drain). */
+  /** Rings this loop produces into and waits for when full (closed after the drain). */
   readonly outputs: ReadonlyArray<RingProducer>
+  /** Rings it produces into and never waits for (a tee's dropping branches): closed after the drain. */
+  readonly lossyOutputs?: ReadonlyArray<RingProducer>
   readonly deadLetters: DeadLetterWriter | undefined
   readonly control: SharedArrayBuffer
   /** This loop's bell: the consumer bell of its inputs and the producer bell of its outputs. */
@@ -407,6 +409,7 @@ export class StageRunner {
       if (n > 0) c.release(n)
     }
     for (const p of this.o.outputs) p.close()
+    for (const p of this.o.lossyOutputs ?? []) p.close()
     if (this.o.deadLetters !== undefined) this.o.deadLetters.producer.close()
   }
 
