@@ -100,6 +100,7 @@ const flags = {
   data: Flag.String("data").pipe(Flag.withDescription("the data directory: symbols.json and the ticks and bars journals (default tick-server-data)"), Flag.withDefault("tick-server-data")),
   persist: Flag.Boolean("persist").pipe(Flag.withDescription("journal ticks and bars, rebuild bars at start; --no-persist keeps nothing (default on)"), Flag.withDefault(true)),
   retentionMb: finite("retention-mb", Positive, "the ticks journal keeps at most this many MiB", 1_024),
+  wsQueue: int("ws-queue", PositiveInt, "events a WebSocket client's queue holds; a slow client's oldest are dropped beyond", Hub.DEFAULT_HUB_OPTIONS.queueEvents),
   statsSeconds: finite("stats-seconds", Positive, "seconds between stats lines", 10),
   duration: Flag.Finite("duration").pipe(Flag.withSchema(Positive), Flag.withDescription("seconds to run, then drain (default: until Ctrl-C or SIGTERM)"), Flag.optional)
 }
@@ -271,7 +272,7 @@ const serve = (options: Options, running: Deferred.Deferred<Running>) =>
     ])
 
     // The hub and the server before the pipeline, so that they outlive its drain (/ready: 503 "draining").
-    const hub = yield* Hub.make(tables.stores)
+    const hub = yield* Hub.make(tables.stores, { ...Hub.DEFAULT_HUB_OPTIONS, queueEvents: options.wsQueue })
     const server = yield* NodePipelineServer.make(undefined, {
       routes: [...routes(tables.stores), hub.route],
       readiness: [() => {
@@ -346,7 +347,9 @@ const report = ({ handle, hub, tables }: Running, options: Options) =>
     lines.push(`  ${worked ? "ok " : "NO "} ticks stored: ${n(throttle!.emitted)}`)
     if (!worked) failed.push("no tick was stored")
     const unfinished = stages.filter((s) => s.state !== "Done")
-    if (unfinished.length > 0) failed.push(`stages did not run to the end: ${unfinished.map((s) => `${s.stage} ${s.state}`).join(", ")}`)
+    const states = unfinished.map((s) => `${s.stage} ${s.state} after ${s.restarts} restart(s)`).join(", ")
+    lines.push(`  ${unfinished.length === 0 ? "ok " : "NO "} every stage ran to the end${unfinished.length === 0 ? "" : `: ${states}`}`)
+    if (unfinished.length > 0) failed.push(`stages did not run to the end: ${states}`)
     if (options.persist) yield* Data.saveNames(options.data, Symbols.names(tables.stores.symbols))
     // The ledger was printed by the run (report: true); then the last figures and the reconciliation.
     yield* Console.log([...statsLines(tables, hub, options.persist), "reconciliation:", ...lines].join("\n"))
