@@ -199,8 +199,8 @@ describe("velox-tick-server over WebSocket", () => {
 
       const slow = await connect(wsUrl)
       slow.ws.send(JSON.stringify({ type: "subscribe", symbols: SYMBOLS }))
-      await waitFor(() => slow.frames.some((f) => f.type === "subscribed"), (ok) => ok, "slow client subscribed")
-      // It stops reading: its socket's buffers fill, then its queue.
+      // It gets some events, then stops reading: its socket's buffers fill, then its queue.
+      await waitFor(() => events(slow.frames).length, (n) => n > 0, "the slow client's first events")
       ;(slow.ws as unknown as { _socket: import("node:net").Socket })._socket.pause()
       const received = async () => (await getJson(`${server.url}/stats`)).body.tickServer
       const before = await received()

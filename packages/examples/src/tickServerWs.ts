@@ -20,13 +20,13 @@
  * other clients. Events the hub itself could not read in time (more than the store keeps between two
  * polls) are counted as dropped for every subscriber.
  */
-import { Effect, Queue, Schedule, Schema, type Scope } from "effect"
+import { Effect, Schedule, Schema, type Scope } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Socket } from "effect/socket"
 import { NodeHttpServerRequest } from "@effect/platform-node"
-import { BarStore, Symbols, TickStore, Timeframe } from "@velox/market"
+import { BarStore, type Quote, Symbols, TickStore, Timeframe } from "@velox/market"
 import type { NodePipelineServer } from "@velox/node"
-import { barJson, type Stores, tickJson } from "./tickServerHttp.ts"
+import { barJson, type Stores } from "./tickServerHttp.ts"
 
 /** How the hub runs. */
 export interface HubOptions {
@@ -54,26 +54,67 @@ export interface HubStats {
   readonly dropped: number
 }
 
+/**
+ * One client's queue: a ring of encoded events that drops its oldest when full (counted), and wakes
+ * the client's writer when the first event arrives. The hub offers every event to every subscriber,
+ * so an offer is a few stores: no allocation, no Effect.
+ */
 class Client {
-  readonly queue: Queue.Queue<string>
   readonly symbols = new Set<number>()
   readonly barKeys = new Set<number>()
   /** Dropped since the last `dropped` frame, and in all. */
   unreported = 0
   dropped = 0
-  constructor(queue: Queue.Queue<string>) {
-    this.queue = queue
+  private readonly ring: Array<string>
+  private head = 0
+  private size = 0
+  private wake: (() => void) | undefined
+  constructor(capacity: number) {
+    this.ring = new Array<string>(capacity)
   }
   offer(event: string, stats: { queued: number; dropped: number }): void {
-    // A sliding queue drops its oldest when full: count that drop.
-    if (Queue.isFullUnsafe(this.queue)) this.lose(1, stats)
-    Queue.offerUnsafe(this.queue, event)
+    const capacity = this.ring.length
+    if (this.size === capacity) {
+      // Full: the oldest goes.
+      this.head = this.head + 1 === capacity ? 0 : this.head + 1
+      this.size--
+      this.lose(1, stats)
+    }
+    const tail = this.head + this.size
+    this.ring[tail < capacity ? tail : tail - capacity] = event
+    this.size++
     stats.queued++
+    if (this.wake !== undefined) {
+      const wake = this.wake
+      this.wake = undefined
+      wake()
+    }
   }
   lose(n: number, stats: { dropped: number }): void {
     this.unreported += n
     this.dropped += n
     stats.dropped += n
+  }
+  /** Waits until the queue holds an event. */
+  readonly nonEmpty: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    if (this.size > 0) return resume(Effect.void)
+    this.wake = () => resume(Effect.void)
+    return Effect.sync(() => {
+      this.wake = undefined
+    })
+  })
+  /** Takes up to `max` events, oldest first, joined with commas. */
+  take(max: number): { readonly count: number; readonly joined: string } {
+    const n = this.size < max ? this.size : max
+    const capacity = this.ring.length
+    const parts = new Array<string>(n)
+    for (let i = 0; i < n; i++) {
+      parts[i] = this.ring[this.head]!
+      this.ring[this.head] = ""
+      this.head = this.head + 1 === capacity ? 0 : this.head + 1
+    }
+    this.size -= n
+    return { count: n, joined: parts.join(",") }
   }
 }
 
@@ -83,6 +124,18 @@ const Subscription = Schema.Union([
 ])
 const decodeSubscription = Schema.decodeUnknownOption(Subscription)
 const EXPECTED = `expected {"type":"subscribe","symbols":["EURUSD"],"timeframes":["1m"]} or {"type":"unsubscribe","symbols":["EURUSD"]}`
+
+/** A number as JSON (NaN and ±Infinity as null, as JSON.stringify writes them). */
+const num = (x: number): string => (Number.isFinite(x) ? String(x) : "null")
+
+/**
+ * A tick event, built as one string (the hub encodes each tick once for every subscriber): the fields
+ * of `/ticks`, after `prefix` (`{"type":"tick","symbol":"EURUSD"`).
+ */
+const tickEvent = (prefix: string, q: Quote.Record): string =>
+  `${prefix},"time":${Number.isFinite(q.exchangeTsNs) ? `"${new Date(q.exchangeTsNs / 1e6).toISOString()}"` : "null"},"seq":${num(q.seq)},` +
+  `"bid":${num(q.bid)},"ask":${num(q.ask)},"bidSize":${num(q.bidSize)},"askSize":${num(q.askSize)},"last":${num(q.last)},` +
+  `"lastSize":${num(q.lastSize)},"exchangeTsNs":${num(q.exchangeTsNs)},"receiveTsNs":${num(q.receiveTsNs)},"epoch":${num(q.epoch)}}`
 
 /** Adds `client` to the set of `key` in `map`. */
 const join = (map: Map<number, Set<Client>>, key: number, client: Client) => {
@@ -118,13 +171,13 @@ export const make = (stores: Stores, options: HubOptions = DEFAULT_HUB_OPTIONS) 
 
     const poll = Effect.sync(() => {
       for (const [symbol, subscribers] of tickSubscribers) {
-        const name = symbols.nameOf(symbol)!
+        const prefix = `{"type":"tick","symbol":${JSON.stringify(symbols.nameOf(symbol))}`
         for (;;) {
           const got = ticks.since(symbol, tickCursors.get(symbol)!, batch)
           tickCursors.set(symbol, got.cursor)
           if (got.missed > 0) for (const c of subscribers) c.lose(got.missed, counts)
           for (const q of got.ticks) {
-            const event = JSON.stringify({ type: "tick", ...tickJson(name, q) })
+            const event = tickEvent(prefix, q)
             for (const c of subscribers) c.offer(event, counts)
           }
           if (got.ticks.length < batch) break
@@ -205,7 +258,7 @@ export const make = (stores: Stores, options: HubOptions = DEFAULT_HUB_OPTIONS) 
       // The connection's TCP socket: what is waiting in it tells a slow client from a fast one.
       const tcp = (NodeHttpServerRequest.toIncomingMessage(request) as { socket: import("node:net").Socket }).socket
       const socket = yield* request.upgrade
-      const client = new Client(yield* Queue.sliding<string>(options.queueEvents))
+      const client = new Client(options.queueEvents)
       yield* Effect.scoped(Effect.gen(function*() {
         const pull = yield* Socket.readerString(socket)
         const writer = yield* socket.writer
@@ -243,13 +296,14 @@ export const make = (stores: Stores, options: HubOptions = DEFAULT_HUB_OPTIONS) 
           while (tcp.writableLength > options.highWaterBytes && !tcp.destroyed) {
             yield* Effect.raceFirst(drained, Effect.sleep(50))
           }
-          const events = yield* Queue.takeBetween(client.queue, 1, options.frameEvents)
+          yield* client.nonEmpty
           if (client.unreported > 0) {
             yield* write(JSON.stringify({ type: "dropped", dropped: client.unreported, total: client.dropped }))
             client.unreported = 0
           }
-          yield* write(`{"type":"events","events":[${events.join(",")}]}`)
-          counts.sent += events.length
+          const { count, joined } = client.take(options.frameEvents)
+          yield* write(`{"type":"events","events":[${joined}]}`)
+          counts.sent += count
         }).pipe(Effect.forever)
         yield* Effect.raceFirst(reading, writing).pipe(Effect.ignore)
       }))

@@ -172,27 +172,47 @@ export class BarBuilder {
     if (!(symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (!(tNs >= 0 && tNs < Infinity)) return INVALID_TIME
     if (!(price > 0 && price < Infinity && size >= 0 && size < Infinity)) return INVALID_PRICE
-    if (tNs > this.maxSeenNs) this.maxSeenNs = tNs
-    if (tNs > this.clockNs) this.clockNs = tNs
-    // Late: its smallest-timeframe bar is due (its end plus the tolerance is behind the clock).
+    if (tNs > this.maxSeenNs) {
+      // The clock is never behind the highest tick time: only a new highest can move it.
+      this.maxSeenNs = tNs
+      if (tNs > this.clockNs) this.clockNs = tNs
+    }
+    // Late: its smallest-timeframe bar is due (its end plus the tolerance is behind the clock). That
+    // end is above tNs, so a tick within the tolerance of the clock (in order: the usual case) is not
+    // late, and needs no remainder.
     const smallest = this.smallestNs
-    if (tNs - (tNs % smallest) + smallest + this.toleranceNs <= this.clockNs) {
+    if (tNs + this.toleranceNs < this.clockNs && tNs - (tNs % smallest) + smallest + this.toleranceNs <= this.clockNs) {
       this.counts[COUNTS_BASE + symbol * this.columns + LATE_COLUMN]! += 1
       return LATE
     }
     if (this.firstNs !== this.firstNs) this.firstNs = tNs
     const tfs = this.timeframes
-    for (let tf = 0; tf < tfs; tf++) this.apply(symbol, tf, tNs, price, size)
+    const s = this.state
+    const lengths = this.tfNs
+    let at = symbol * tfs * FIELDS
+    for (let tf = 0; tf < tfs; tf++, at += FIELDS) {
+      const cur = s[at + CUR + START]!
+      // Most ticks fall in the current bar: two comparisons (false for NaN), the update in line.
+      if (tNs >= cur && tNs < cur + lengths[tf]!) {
+        if (price > s[at + CUR + HIGH]!) s[at + CUR + HIGH] = price
+        if (price < s[at + CUR + LOW]!) s[at + CUR + LOW] = price
+        s[at + CUR + CLOSE] = price
+        s[at + CUR + VOLUME]! += size
+        s[at + CUR + TICKS]! += 1
+      } else {
+        this.apply(symbol, tf, tNs, price, size)
+      }
+    }
     return APPLIED
   }
 
+  /** A tick outside the current bar: the previous one, a new one (closing what is over), or the first. */
   private apply(symbol: number, tf: number, tNs: number, price: number, size: number): void {
     const s = this.state
     const at = (symbol * this.timeframes + tf) * FIELDS
     const len = this.tfNs[tf]!
-    const start = tNs - (tNs % len)
     const cur = s[at + CUR + START]!
-    if (start === cur) return this.update(at + CUR, price, size)
+    const start = tNs - (tNs % len)
     if (start === s[at + PREV + START]) return this.update(at + PREV, price, size)
     if (cur !== cur) return this.open(at + CUR, start, price, size) // no bar open
     if (start > cur) {
