@@ -154,15 +154,19 @@ export const run = Effect.fnUntraced(function*(pipeline: Pipeline, options: RunO
     options.deadLetterBuffer ?? DEFAULTS.deadLetterBuffer,
     () => clock.currentTimeMillisUnsafe()
   )
-  const start = (h: WiredHost): Effect.Effect<HostOutcome> => {
-    if (h.plan.placement === "fiber") {
-      const index = w.hosts.indexOf(h)
-      return runInFiber(h.spec, h.stages.map((s) => s.definition) as ReadonlyArray<HostedDefinition>, () => void reader.read(index))
-    }
-    return host.run(h.spec).pipe(
-      Effect.catchTag("StageHostError", (e) => Effect.succeed<HostOutcome>({ _tag: "StartFailed", member: 0, message: e.message }))
-    )
-  }
+  // What a crashed loop hands its next start to restore (a worker posts it back with its outcome).
+  const restoreOf = new Map<WiredHost, ReadonlyArray<unknown> | undefined>()
+  const start = (h: WiredHost): Effect.Effect<HostOutcome> =>
+    Effect.suspend(() => {
+      const spec = { ...h.spec, restore: restoreOf.get(h) }
+      if (h.plan.placement === "fiber") {
+        const index = w.hosts.indexOf(h)
+        return runInFiber(spec, h.stages.map((s) => s.definition) as ReadonlyArray<HostedDefinition>, () => void reader.read(index))
+      }
+      return host.run(spec).pipe(
+        Effect.catchTag("StageHostError", (e) => Effect.succeed<HostOutcome>({ _tag: "StartFailed", member: 0, message: e.message }))
+      )
+    }).pipe(Effect.tap((outcome) => Effect.sync(() => restoreOf.set(h, outcome._tag === "Crashed" ? outcome.snapshots : undefined))))
   const supervisor = yield* makePipelineSupervisor(w, {
     defaults: {
       restart: options.restart ?? restartBackoff(),

@@ -3,6 +3,8 @@
  * dead-letter rings) and one `HostSpec` per host, plus the control plane's reads and writes of that
  * memory (snapshots, lifecycle signals, a host's stats blocks).
  */
+import { counterValues, CountersManager, makeCountersBuffer } from "./kernel/counters.ts"
+import { capacityFor, COUNTER, GAUGE } from "./kernel/countersDescriptor.ts"
 import { Doorbell, DOORBELL_STRIDE_BYTES, type DoorbellRef } from "./kernel/doorbell.ts"
 import { type HostOutput, type HostSpec, layoutSpecOf } from "./kernel/host.ts"
 import * as C from "./kernel/hostControlDescriptor.ts"
@@ -32,6 +34,9 @@ export interface Wiring {
   readonly hosts: ReadonlyArray<WiredHost>
   readonly rings: ReadonlyArray<WiredRing>
   readonly stats: SharedArrayBuffer
+  /** The stages' own counters and gauges, labelled (see `countersDescriptor.ts`). */
+  readonly counters: SharedArrayBuffer
+  readonly counterIndex: ReadonlyArray<StageCounterIndex>
   /** The bell the control plane's dead-letter reader parks on: every dead-letter ring rings it. */
   readonly deadLetterBell: DoorbellRef
 }
@@ -50,6 +55,7 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
   const bellOf = (h: number): DoorbellRef => ({ buffer: bells, byteOffset: h * DOORBELL_STRIDE_BYTES })
   const deadLetterBell = bellOf(plan.hosts.length)
   const stats = makeStatsBuffer(plan.stages.length)
+  const counters = allocateCounters(plan)
   const handles = plan.rings.map((r) =>
     makeRing({ capacity: plan.ringCapacity, slotBytes: r.slotBytes, consumerBell: bellOf(r.consumer), producerBell: bellOf(r.producer) })
   )
@@ -72,6 +78,9 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
           instance: s.name,
           config: s.config,
           statsIndex: s.statsIndex,
+          counterIndex: counters.index[s.statsIndex]!.first,
+          lane: s.lane,
+          lanes: s.lanes,
           input: s.input === undefined ? undefined : layoutSpecOf(s.input),
           output: s.output === undefined ? undefined : layoutSpecOf(s.output)
         })),
@@ -84,6 +93,7 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
           producerBell: bellOf(index)
         }),
         stats,
+        counters: counters.buffer,
         control: C.makeControlBlock(),
         bell: bellOf(index),
         batchSize: plan.batchSize,
@@ -99,24 +109,55 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
     to: plan.hosts[r.consumer]!.name,
     handle: handles[i]!
   }))
-  return { plan, hosts, rings, stats, deadLetterBell }
+  return { plan, hosts, rings, stats, counters: counters.buffer, counterIndex: counters.index, deadLetterBell }
+}
+
+/** Where each stage instance's counters and gauges are (by stats index): value index and label. */
+export interface StageCounterIndex {
+  readonly first: number
+  readonly counters: ReadonlyArray<readonly [string, number]>
+  readonly gauges: ReadonlyArray<readonly [string, number]>
+}
+
+/** One run of values per stage instance that declares any (counters, then gauges), in stats order. */
+const allocateCounters = (plan: Plan): { readonly buffer: SharedArrayBuffer; readonly index: ReadonlyArray<StageCounterIndex> } => {
+  const buffer = makeCountersBuffer(capacityFor(plan.stages.map((s) => s.definition.counters.length + s.definition.gauges.length)))
+  const manager = new CountersManager(buffer)
+  const index = plan.stages.map((s): StageCounterIndex => {
+    const { counters, gauges } = s.definition
+    if (counters.length + gauges.length === 0) return { first: 0, counters: [], gauges: [] }
+    manager.beginRun()
+    const c = counters.map((name) => [name, manager.allocate(name, COUNTER, s.statsIndex)] as const)
+    const g = gauges.map((name) => [name, manager.allocate(name, GAUGE, s.statsIndex)] as const)
+    return { first: (c[0] ?? g[0]!)[1], counters: c, gauges: g }
+  })
+  return { buffer, index }
 }
 
 /** Every stage's counters and every ring's fill, now. */
-export const snapshot = (w: Wiring): Snapshot => ({
+export const snapshot = (w: Wiring): Snapshot => {
+  // Stats first: their HEARTBEAT loads order the counter values read after them.
+  const stages = w.plan.stages.map((s) => readStageStats(statsRef(w.stats, s.statsIndex)))
+  const values = counterValues(w.counters)
+  const named = (pairs: ReadonlyArray<readonly [string, number]>) => Object.fromEntries(pairs.map(([name, i]) => [name, values[i]!]))
+  return {
   stages: w.plan.stages.map((s) => ({
     stage: s.name,
     definition: s.definition.name,
     host: w.plan.hosts[s.host]!.name,
     dropReasons: s.definition.dropReasons,
     errors: s.definition.errors,
-    ...readStageStats(statsRef(w.stats, s.statsIndex))
+    keepsState: s.definition.keepsState,
+    ...stages[s.statsIndex]!,
+    counters: named(w.counterIndex[s.statsIndex]!.counters),
+    gauges: named(w.counterIndex[s.statsIndex]!.gauges)
   })),
   rings: w.rings.map((r) => {
     const m = new RingMonitor(r.handle)
     return { name: r.name, from: r.from, to: r.to, capacity: r.handle.capacity, fill: m.fill(), closed: m.isClosed() }
   })
-})
+  }
+}
 
 /** A stage's stats block as f64 words (the control plane writes only what no loop is writing). */
 export const statsBlock = (w: Wiring, stage: PlannedStage): Float64Array =>
