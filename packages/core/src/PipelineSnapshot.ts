@@ -58,7 +58,8 @@ export interface Snapshot {
 
 /**
  * Liveness and readiness in one: `ready` is false while starting, while draining, after the run ended,
- * and when a stage failed or was stopped; `reasons` says why.
+ * when a stage failed or was stopped, and once a stage that keeps state lost it in a restart;
+ * `reasons` says why.
  *
  * @category models
  * @since 0.1.0
@@ -67,7 +68,14 @@ export interface Health {
   readonly status: "starting" | "running" | "draining" | "done" | "failed"
   readonly ready: boolean
   readonly reasons: ReadonlyArray<string>
-  readonly stages: ReadonlyArray<{ readonly stage: string; readonly state: string; readonly restarts: number; readonly crashes: number }>
+  readonly stages: ReadonlyArray<{
+    readonly stage: string
+    readonly state: string
+    readonly restarts: number
+    readonly crashes: number
+    /** Restarts after which the stage (it keeps state) ran without it. */
+    readonly stateLost: number
+  }>
 }
 
 /**

@@ -128,12 +128,12 @@ export interface LayoutContext<K extends string = string, G extends string = str
 /**
  * A stage's definition. `I`/`O` are the field specs of its input and output records (`never` where it
  * has none; {@link AnyFields} / {@link SameAsInputFields} for a layout-generic stage), `C` its decoded
- * config.
+ * config, `K`/`G` the names of its counters and gauges.
  *
  * @category models
  * @since 0.1.0
  */
-export interface StageDefinition<I extends FieldSpec, O extends FieldSpec, C> {
+export interface StageDefinition<I extends FieldSpec, O extends FieldSpec, C, K extends string = string, G extends string = string> {
   readonly _tag: "StageDefinition"
   readonly kind: StageKind
   readonly name: string
@@ -157,9 +157,9 @@ export interface StageDefinition<I extends FieldSpec, O extends FieldSpec, C> {
   /** The most input records the logic ever retains in state under `config` (bounded memory). */
   readonly maxRetained: (config: C) => number
   /** Names of the counters the stage updates (`context.counters.name.add(n)`). */
-  readonly counters: ReadonlyArray<string>
+  readonly counters: ReadonlyArray<K>
   /** Names of the gauges the stage sets (`context.gauges.name.set(x)`). */
-  readonly gauges: ReadonlyArray<string>
+  readonly gauges: ReadonlyArray<G>
   /**
    * The logic keeps state a restart needs (an order book, a position in a feed). A restart restores it
    * from the logic's `snapshotState()` if it has `snapshotState` and `restoreState` hooks; without them the restart is
@@ -222,13 +222,13 @@ const checkNames = (stage: string, counters: ReadonlyArray<string>, gauges: Read
 const isLayout = (u: Layout | AnyLayout | SameAsInput | undefined): u is Layout =>
   u !== undefined && !("_tag" in u)
 
-const define = <I extends FieldSpec, O extends FieldSpec, C>(
+const define = <I extends FieldSpec, O extends FieldSpec, C, K extends string = string, G extends string = string>(
   kind: StageKind,
   options: CommonOptions<C, string, string>,
   input: Layout | AnyLayout | undefined,
   output: Layout | SameAsInput | undefined,
   make: AnyMake<C>
-): StageDefinition<I, O, C> => {
+): StageDefinition<I, O, C, K, G> => {
   const dropReasons = options.dropReasons ?? []
   const errors = options.errors ?? []
   // The last code of each is the runtime's own: "StageStopped" (drops) and "StageThrew" (errors).
@@ -264,8 +264,8 @@ const define = <I extends FieldSpec, O extends FieldSpec, C>(
     maxRetained: typeof options.maxRetained === "function"
       ? options.maxRetained
       : (() => (options.maxRetained as number | undefined) ?? 0),
-    counters,
-    gauges,
+    counters: counters as ReadonlyArray<K>,
+    gauges: gauges as ReadonlyArray<G>,
     keepsState: options.keepsState ?? false,
     make: ((config: C, given?: Partial<StageContext>) => {
       // A generic stage's make needs the resolved layouts: a pipeline passes them; say so to anyone else.
@@ -337,11 +337,14 @@ const completeContext = (stage: Declared, given: Partial<StageContext> | undefin
  * @category constructors
  * @since 0.1.0
  */
-export function context(
-  definition: StageDefinition<any, any, any>,
+export function context<K extends string, G extends string>(
+  definition: StageDefinition<any, any, any, K, G>,
   given: Partial<StageContext> & { readonly input: Layout }
-): LayoutContext
-export function context(definition: StageDefinition<any, any, any>, given?: Partial<StageContext>): StageContext
+): LayoutContext<K, G>
+export function context<K extends string, G extends string>(
+  definition: StageDefinition<any, any, any, K, G>,
+  given?: Partial<StageContext>
+): StageContext<K, G>
 export function context(definition: StageDefinition<any, any, any>, given?: Partial<StageContext>): StageContext {
   return completeContext(definition, given)
 }
@@ -387,14 +390,14 @@ export function make<C = unknown, const K extends string = never, const G extend
     readonly output: SameAsInput
     readonly make: (config: C, context: LayoutContext<K, G>) => StageLogic
   }
-): StageDefinition<AnyFields, SameAsInputFields, C>
+): StageDefinition<AnyFields, SameAsInputFields, C, K, G>
 export function make<O extends FieldSpec, C = unknown, const K extends string = never, const G extends string = never>(
   options: CommonOptions<C, K, G> & {
     readonly input: AnyLayout
     readonly output: Layout<O>
     readonly make: (config: C, context: LayoutContext<K, G>) => StageLogic<FieldSpec, O>
   }
-): StageDefinition<AnyFields, O, C>
+): StageDefinition<AnyFields, O, C, K, G>
 export function make<
   I extends FieldSpec,
   O extends FieldSpec,
@@ -407,7 +410,7 @@ export function make<
     readonly output: Layout<O>
     readonly make: (config: C, context: StageContext<K, G>) => StageLogic<I, O>
   }
-): StageDefinition<I, O, C>
+): StageDefinition<I, O, C, K, G>
 export function make<C>(
   options: CommonOptions<C, string, string> & {
     readonly input: Layout | AnyLayout
@@ -429,8 +432,8 @@ export const source = <O extends FieldSpec, C = unknown, const K extends string 
     readonly output: Layout<O>
     readonly make: (config: C, context: StageContext<K, G>) => SourceLogic<O>
   }
-): StageDefinition<never, O, C> =>
-  define<never, O, C>("source", options as CommonOptions<C, string, string>, undefined, options.output, options.make as AnyMake<C>)
+): StageDefinition<never, O, C, K, G> =>
+  define<never, O, C, K, G>("source", options as CommonOptions<C, string, string>, undefined, options.output, options.make as AnyMake<C>)
 
 /**
  * Defines a sink: a stage with no output ring. It accounts for each record it delivers with
@@ -445,13 +448,13 @@ export function sink<C = unknown, const K extends string = never, const G extend
     readonly input: AnyLayout
     readonly make: (config: C, context: LayoutContext<K, G>) => StageLogic<FieldSpec, never>
   }
-): StageDefinition<AnyFields, never, C>
+): StageDefinition<AnyFields, never, C, K, G>
 export function sink<I extends FieldSpec, C = unknown, const K extends string = never, const G extends string = never>(
   options: CommonOptions<C, K, G> & {
     readonly input: Layout<I>
     readonly make: (config: C, context: StageContext<K, G>) => StageLogic<I, never>
   }
-): StageDefinition<I, never, C>
+): StageDefinition<I, never, C, K, G>
 export function sink<C>(
   options: CommonOptions<C, string, string> & {
     readonly input: Layout | AnyLayout
