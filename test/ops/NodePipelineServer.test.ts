@@ -8,6 +8,7 @@ import { Counter, CountingSink, Filter } from "@velox/core/stages"
 import { NodeLogger, NodePipelineServer, NodeStageHost } from "@velox/node"
 import { toolPath } from "../../scripts/tools.ts"
 import { CorruptEvery, Slow, ThrowAt } from "../fixtures/faultyStages.ts"
+import { KeyTally } from "../fixtures/lifecycleStages.ts"
 
 
 /** A server on a free port of 127.0.0.1, stats frames every 100 ms. */
@@ -109,6 +110,7 @@ describe("NodePipelineServer", () => {
         Pipeline.from(Counter, { count })
           .via(CorruptEvery, { every: 1_000 })
           .via(Filter, { dropEvery: 7 }, { placement: "worker" })
+          .via(KeyTally, {})
           .to(CountingSink, {})
       )
       yield* handle.done
@@ -143,6 +145,10 @@ describe("NodePipelineServer", () => {
         s.errors.forEach((error, i) =>
           assert.strictEqual(m.get(`velox_stage_records_dead_lettered_total{${l},error="${error}"}`), s.deadLetteredByCode[i])
         )
+        // A stage's own counters and gauges, by name; state lost for a stage that keeps state.
+        for (const [name, value] of Object.entries(s.counters)) assert.strictEqual(m.get(`velox_stage_counters_total{${l},name="${name}"}`), value)
+        for (const [name, value] of Object.entries(s.gauges)) assert.strictEqual(m.get(`velox_stage_gauges{${l},name="${name}"}`), value)
+        assert.strictEqual(m.get(`velox_stage_state_lost_total{${l}}`), s.keepsState ? s.stateLost : undefined, s.stage)
         // The latency histogram: cumulative log2 buckets in seconds, +Inf = _count = every record timed.
         const total = s.latencyLog2.reduce((a, b) => a + b, 0)
         assert.strictEqual(m.get(`velox_stage_latency_seconds_count{${l}}`), total)
@@ -152,6 +158,13 @@ describe("NodePipelineServer", () => {
       assert.strictEqual(m.get(`velox_stage_records_dropped_total{stage="filter",reason="filtered"}`), Math.floor(count / 7) - Math.floor(count / 7_000))
       assert.strictEqual(m.get(`velox_stage_records_dead_lettered_total{stage="filter",error="CorruptRecord"}`), count / 1_000)
       assert.isTrue(m.has(`velox_stage_error_last_seen_timestamp_seconds{stage="filter",error="CorruptRecord"}`))
+      const tallied = count - Math.floor(count / 7) + Math.floor(count / 7_000) - count / 1_000
+      assert.strictEqual(
+        m.get(`velox_stage_counters_total{stage="key-tally",name="even"}`)! + m.get(`velox_stage_counters_total{stage="key-tally",name="odd"}`)!,
+        tallied
+      )
+      assert.strictEqual(m.get(`velox_stage_gauges{stage="key-tally",name="instances"}`), 1)
+      assert.strictEqual(m.get(`velox_stage_state_lost_total{stage="counter"}`), 0)
       for (const r of snapshot.rings) {
         const l = `ring="${r.name}",from="${r.from}",to="${r.to}"`
         assert.strictEqual(m.get(`velox_ring_fill_records{${l}}`), r.fill)

@@ -37,5 +37,6 @@ export const runInFiber = (
         : awaitBell(bell, () => runner.ready(), Math.max(0, (runner.wakeAtNs() - clock.nowNs()) / 1e6))
       return next.pipe(Effect.andThen(loop))
     })
-    return loop
+    // Interrupted between slices (a drain past its deadline): its stages still close.
+    return loop.pipe(Effect.onInterrupt(() => Effect.sync(() => runner.abandon())))
   })
