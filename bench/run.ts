@@ -13,7 +13,8 @@ const suites: Record<string, () => Promise<{ readonly suite: Suite }>> = {
   pipeline: () => import("./suites/pipeline.ts"),
   engine: () => import("./suites/engine.ts"),
   journal: () => import("./suites/journal.ts"),
-  l2: () => import("./suites/l2.ts")
+  l2: () => import("./suites/l2.ts"),
+  market: () => import("./suites/market.ts")
 }
 
 const usage = `usage: npm run bench -- <suite> [--runs N] [--filter TEXT]

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Schema } from "effect"
-import { Pipeline } from "@velox/core"
+import { Pipeline, Stage } from "@velox/core"
 import { Bundle, Bundler, Ingress, OrderBookStage, Output, OutputCounters, OutputLatency } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
 import { makeLogic } from "../../packages/market/src/Output.ts"
@@ -108,7 +108,7 @@ describe("Output: latency recording", () => {
   it("records only while recording is on: every bundle from its openNs, size-closed bundles also from their closeNs", () => {
     const latency = OutputLatency.make()
     let now = 10_000
-    const logic = makeLogic({ latency }, { nowNs: () => now })
+    const logic = makeLogic({ latency }, Stage.context(Output, { nowNs: () => now }))
     const out = new CaptureEmitter<never>(undefined)
     const feed = (bundles: ReadonlyArray<Bundle.BundleRecord>) => logic.onBatch(viewOf(Bundle.Bundle, bundles), 0, bundles.length, out)
     feed([bundle(0, 100, 200, FlushReason.Size)]) // off: not recorded
@@ -138,13 +138,13 @@ describe("Output: latency recording", () => {
     const latency = OutputLatency.make()
     const out = new CaptureEmitter<never>(undefined)
     const bundles = [bundle(0, 0, 0, FlushReason.Size), bundle(1, 0, 0, FlushReason.Size), bundle(2, 0, 0, FlushReason.Size)]
-    const logic = makeLogic({ latency }, { nowNs })
+    const logic = makeLogic({ latency }, Stage.context(Output, { nowNs }))
     logic.onBatch(viewOf(Bundle.Bundle, bundles), 0, 3, out)
     assert.strictEqual(reads, 0)
     OutputLatency.startRecording(latency)
     logic.onBatch(viewOf(Bundle.Bundle, bundles), 0, 3, out)
     assert.strictEqual(reads, 1)
-    makeLogic({}, { nowNs }).onBatch(viewOf(Bundle.Bundle, bundles), 0, 3, out)
+    makeLogic({}, Stage.context(Output, { nowNs })).onBatch(viewOf(Bundle.Bundle, bundles), 0, 3, out)
     assert.strictEqual(reads, 1)
     assert.strictEqual(OutputLatency.read(latency).closing.count, 3)
   })

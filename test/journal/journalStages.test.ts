@@ -5,11 +5,11 @@
  * the original timing times a speed factor, following a journal being written).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Ledger, Pipeline, RecordLayout } from "@velox/core"
+import { Ledger, Pipeline, RecordLayout, Stage } from "@velox/core"
 import { checkOf, Counter, CountingSink, PassThrough, Sequenced } from "@velox/core/stages"
 import { NodeJournal, NodeJournalSink, NodeJournalSource, NodeJournalUnsafe, NodeStageHost } from "@velox/node"
 import { Effect, Exit } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { CaptureEmitter } from "../fixtures/captureEmitter.ts"
@@ -138,7 +138,7 @@ describe("journal sink", () => {
     try {
       const logic = NodeJournalSink.makeLogic(
         { directory: t.journal, batchRecords: 10, fsync: "never" },
-        { nowNs: () => 0, input: Sequenced, output: undefined }
+        Stage.context(NodeJournalSink.sink, { input: Sequenced })
       )
       const out = new CaptureEmitter<never>(undefined)
       const input = RecordLayout.view(Sequenced, new ArrayBuffer(32 * 25), 0, 25)
@@ -146,6 +146,7 @@ describe("journal sink", () => {
         input.fields.seq.set(i, i)
         input.fields.check.set(i, checkOf(i))
       }
+      logic.onStart!()
       logic.onBatch(input, 0, 7, out)
       assert.strictEqual(out.delivered, 0)
       assert.strictEqual(logic.retained!(), 7)
@@ -154,8 +155,41 @@ describe("journal sink", () => {
       assert.strictEqual(logic.retained!(), 5)
       assert.isBelow(logic.nextWakeNs!(), Infinity, "an open batch has a deadline")
       logic.onDrain!(out)
+      logic.onClose!("drained")
       assert.strictEqual(out.delivered, 25)
       assert.strictEqual(logic.retained!(), 0)
+      assert.deepStrictEqual(journalSeqs(t.journal), range(0, 25))
+    } finally {
+      t.cleanup()
+    }
+  })
+
+  it("closed after a crash, a sink lets its journal go without writing the open batch; its successor takes over", () => {
+    const t = tempDir("sink-crash")
+    try {
+      const config = { directory: t.journal, batchRecords: 10, fsync: "never" } as const
+      const input = RecordLayout.view(Sequenced, new ArrayBuffer(32 * 25), 0, 25)
+      for (let i = 0; i < 25; i++) {
+        input.fields.seq.set(i, i)
+        input.fields.check.set(i, checkOf(i))
+      }
+      const crashed = NodeJournalSink.makeLogic(config, Stage.context(NodeJournalSink.sink, { input: Sequenced }))
+      crashed.onStart!()
+      const out = new CaptureEmitter<never>(undefined)
+      crashed.onBatch(input, 0, 14, out)
+      assert.strictEqual(out.delivered, 10)
+      assert.strictEqual(crashed.retained!(), 4)
+      crashed.onClose!("crashed")
+      assert.isFalse(existsSync(join(t.journal, "writer.lock")), "the lock is released")
+      assert.deepStrictEqual(journalSeqs(t.journal), range(0, 10), "the open batch was not written")
+      // The loop's restart: the 4 retained records come again, then the rest.
+      const next = NodeJournalSink.makeLogic(config, Stage.context(NodeJournalSink.sink, { input: Sequenced, restarts: 1 }))
+      next.onStart!()
+      const again = new CaptureEmitter<never>(undefined)
+      next.onBatch(input, 10, 15, again)
+      next.onDrain!(again)
+      next.onClose!("drained")
+      assert.strictEqual(again.delivered, 15)
       assert.deepStrictEqual(journalSeqs(t.journal), range(0, 25))
     } finally {
       t.cleanup()

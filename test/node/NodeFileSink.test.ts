@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Ledger, Pipeline, RecordLayout } from "@velox/core"
+import { Ledger, Pipeline, RecordLayout, Stage } from "@velox/core"
 import { checkOf, Counter, PassThrough, Sequenced } from "@velox/core/stages"
 import { Bundle } from "@velox/market"
 import { NodeFileSink, NodeStageHost } from "@velox/node"
@@ -16,25 +16,38 @@ const { FlushReason } = Bundle
 
 const tempFile = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "velox-file-sink-")), name)
 
-const context = (restarts = 0) => ({ nowNs: () => 0, input: Bundle.Bundle, output: undefined, restarts })
+const context = (restarts = 0) => Stage.context(NodeFileSink.sink, { input: Bundle.Bundle, restarts })
 const labels = { reason: Bundle.FLUSH_REASON_NAMES }
+
+/** The logic, started as its loop starts it (`onStart` opens the file). */
+const started = (config: NodeFileSink.Config, ctx: Stage.LayoutContext) => {
+  const logic = NodeFileSink.makeLogic(config, ctx)
+  logic.onStart!()
+  return logic
+}
+
+/** Drains and closes it as its loop does at the end. */
+const finish = (logic: ReturnType<typeof NodeFileSink.makeLogic>, out: CaptureEmitter<never>) => {
+  logic.onDrain?.(out)
+  logic.onClose!("drained")
+}
 
 const feed = (logic: ReturnType<typeof NodeFileSink.makeLogic>, out: CaptureEmitter<never>, batches: ReadonlyArray<ReadonlyArray<BundleRecord>>) => {
   for (const b of batches) logic.onBatch(viewOf(Bundle.Bundle, b), 0, b.length, out)
 }
 
 describe("NodeFileSink: NDJSON", () => {
-  it("writes one JSON line per record, in field order, one write per batch, and closes the file on drain", () => {
+  it("writes one JSON line per record, in field order, one write per batch, and closes the file when the loop closes it", () => {
     const file = tempFile("bundles.ndjson")
     const stats = NodeFileSink.makeStats()
-    const logic = NodeFileSink.makeLogic({ path: file, labels, stats }, context())
+    const logic = started({ path: file, labels, stats }, context())
     const out = new CaptureEmitter<never>(undefined)
     const bundles = [bundle(0, 16), bundle(1, 3, FlushReason.Timeout), bundle(2, 1, FlushReason.Drain)]
     feed(logic, out, [bundles.slice(0, 1)])
     // Written synchronously: the line is in the file before the drain.
     assert.strictEqual(fs.readFileSync(file, "utf8").split("\n").length, 2)
     feed(logic, out, [bundles.slice(1)])
-    logic.onDrain!(out)
+    finish(logic, out)
     const text = fs.readFileSync(file, "utf8")
     const lines = text.trimEnd().split("\n")
     assert.deepStrictEqual(lines.map((l) => JSON.parse(l)), bundles.map((b) => ({ ...b, reason: ["size", "timeout", "drain"][b.reason] })))
@@ -47,27 +60,28 @@ describe("NodeFileSink: NDJSON", () => {
     const file = tempFile("again.ndjson")
     fs.writeFileSync(file, "old\n")
     const out = new CaptureEmitter<never>(undefined)
-    const first = NodeFileSink.makeLogic({ path: file }, context())
-    first.onDrain!(out)
+    const first = started({ path: file }, context())
+    finish(first, out)
     assert.strictEqual(fs.readFileSync(file, "utf8"), "")
-    const appending = NodeFileSink.makeLogic({ path: file, append: true }, context())
+    const appending = started({ path: file, append: true }, context())
     feed(appending, out, [[bundle(0, 2)]])
-    appending.onDrain!(out)
-    const crashed = NodeFileSink.makeLogic({ path: file, append: true }, context())
+    finish(appending, out)
+    const crashed = started({ path: file, append: true }, context())
     feed(crashed, out, [[bundle(1, 2)]])
+    crashed.onClose!("crashed")
     // Its successor (a restart of the loop) appends rather than truncating.
-    const restarted = NodeFileSink.makeLogic({ path: file }, context(1))
+    const restarted = started({ path: file }, context(1))
     feed(restarted, out, [[bundle(2, 2)]])
-    restarted.onDrain!(out)
+    finish(restarted, out)
     assert.deepStrictEqual(fs.readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l).id), [0, 1, 2])
   })
 
   it("a non-finite value is written as null, and a code without a label as its number, so every line stays JSON", () => {
     const file = tempFile("nan.ndjson")
-    const logic = NodeFileSink.makeLogic({ path: file, labels }, context())
+    const logic = started({ path: file, labels }, context())
     const out = new CaptureEmitter<never>(undefined)
     feed(logic, out, [[{ ...bundle(0, 1), openNs: NaN, closeNs: Infinity, reason: 9 }]])
-    logic.onDrain!(out)
+    finish(logic, out)
     const line = JSON.parse(fs.readFileSync(file, "utf8"))
     assert.strictEqual(line.openNs, null)
     assert.strictEqual(line.closeNs, null)
@@ -90,7 +104,7 @@ describe("NodeFileSink: NDJSON", () => {
     const file = path.join(tempFile("dir"), "missing", "x.ndjson")
     const error = (() => {
       try {
-        NodeFileSink.makeLogic({ path: file }, context())
+        started({ path: file }, context())
       } catch (e) {
         return e
       }

@@ -2,11 +2,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
 import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Schedule, Scope } from "effect"
 import { TestConsole } from "effect/testing"
+import { HttpServerResponse } from "effect/http"
 import { Edge, Pipeline } from "@velox/core"
 import { checkOf, Counter, CountingSink, Filter, Sequenced } from "@velox/core/stages"
 import { NodeLogger, NodePipelineServer, NodeStageHost } from "@velox/node"
 import { toolPath } from "../../scripts/tools.ts"
 import { CorruptEvery, Slow, ThrowAt } from "../fixtures/faultyStages.ts"
+import { KeyTally } from "../fixtures/lifecycleStages.ts"
 
 
 /** A server on a free port of 127.0.0.1, stats frames every 100 ms. */
@@ -108,6 +110,7 @@ describe("NodePipelineServer", () => {
         Pipeline.from(Counter, { count })
           .via(CorruptEvery, { every: 1_000 })
           .via(Filter, { dropEvery: 7 }, { placement: "worker" })
+          .via(KeyTally, {})
           .to(CountingSink, {})
       )
       yield* handle.done
@@ -142,6 +145,10 @@ describe("NodePipelineServer", () => {
         s.errors.forEach((error, i) =>
           assert.strictEqual(m.get(`velox_stage_records_dead_lettered_total{${l},error="${error}"}`), s.deadLetteredByCode[i])
         )
+        // A stage's own counters and gauges, by name; state lost for a stage that keeps state.
+        for (const [name, value] of Object.entries(s.counters)) assert.strictEqual(m.get(`velox_stage_counters_total{${l},name="${name}"}`), value)
+        for (const [name, value] of Object.entries(s.gauges)) assert.strictEqual(m.get(`velox_stage_gauges{${l},name="${name}"}`), value)
+        assert.strictEqual(m.get(`velox_stage_state_lost_total{${l}}`), s.keepsState ? s.stateLost : undefined, s.stage)
         // The latency histogram: cumulative log2 buckets in seconds, +Inf = _count = every record timed.
         const total = s.latencyLog2.reduce((a, b) => a + b, 0)
         assert.strictEqual(m.get(`velox_stage_latency_seconds_count{${l}}`), total)
@@ -151,6 +158,13 @@ describe("NodePipelineServer", () => {
       assert.strictEqual(m.get(`velox_stage_records_dropped_total{stage="filter",reason="filtered"}`), Math.floor(count / 7) - Math.floor(count / 7_000))
       assert.strictEqual(m.get(`velox_stage_records_dead_lettered_total{stage="filter",error="CorruptRecord"}`), count / 1_000)
       assert.isTrue(m.has(`velox_stage_error_last_seen_timestamp_seconds{stage="filter",error="CorruptRecord"}`))
+      const tallied = count - Math.floor(count / 7) + Math.floor(count / 7_000) - count / 1_000
+      assert.strictEqual(
+        m.get(`velox_stage_counters_total{stage="key-tally",name="even"}`)! + m.get(`velox_stage_counters_total{stage="key-tally",name="odd"}`)!,
+        tallied
+      )
+      assert.strictEqual(m.get(`velox_stage_gauges{stage="key-tally",name="instances"}`), 1)
+      assert.strictEqual(m.get(`velox_stage_state_lost_total{stage="counter"}`), 0)
       for (const r of snapshot.rings) {
         const l = `ring="${r.name}",from="${r.from}",to="${r.to}"`
         assert.strictEqual(m.get(`velox_ring_fill_records{${l}}`), r.fill)
@@ -370,4 +384,38 @@ describe("NodePipelineServer", () => {
       )
       assert.strictEqual(JSON.parse(String(configured.at(-1))).level, "DEBUG")
     }).pipe(Effect.provide(TestConsole.layer)))
+
+  it.live("an extension adds routes (replacing an ops route), readiness checks, metrics and stats, and moves the stats socket", () =>
+    Effect.gen(function*() {
+      let feedStale = false
+      const handle = yield* Pipeline.run(Pipeline.from(Counter, { count: Infinity }).to(CountingSink, {}))
+      const server = yield* NodePipelineServer.make(handle, {
+        routes: [
+          { path: "/health", handler: Effect.succeed(HttpServerResponse.text("OK")) },
+          { path: "/hello", handler: Effect.succeed(HttpServerResponse.text("hi")) }
+        ],
+        readiness: [() => (feedStale ? "feed stale: no quote for 7.0 s" : undefined)],
+        metrics: () => "# HELP my_gauge a gauge of mine\n# TYPE my_gauge gauge\nmy_gauge 3\n",
+        stats: () => ({ mine: { answer: 42 } }),
+        statsPath: "/ops/ws"
+      })
+      yield* waitUntil(getJson(`${server.url}/ready`), (r) => r.status === 200)
+      const health = yield* get(`${server.url}/health`)
+      assert.deepStrictEqual([health.status, health.text], [200, "OK"])
+      assert.strictEqual((yield* get(`${server.url}/hello`)).text, "hi")
+      feedStale = true
+      const ready = yield* getJson(`${server.url}/ready`)
+      assert.deepStrictEqual([ready.status, ready.body], [503, { ready: false, status: "running", reasons: ["feed stale: no quote for 7.0 s"] }])
+      const metrics = yield* get(`${server.url}/metrics`)
+      assert.strictEqual(parseMetrics(metrics.text).get("my_gauge"), 3)
+      assert.isTrue(parseMetrics(metrics.text).has("velox_stage_records_in_total{stage=\"counter\"}"), "the ops metrics are still there")
+      assert.deepStrictEqual((yield* getJson(`${server.url}/stats`)).body.mine, { answer: 42 })
+      // The stats socket moved: the dashboard follows it, and /ws is free (404).
+      assert.include((yield* get(`${server.url}/dashboard`)).text, `location.host + "/ops/ws"`)
+      assert.strictEqual((yield* get(`${server.url}/ws`)).status, 404)
+      const socket = yield* openSocket(`${server.url.replace("http", "ws")}/ops/ws`)
+      yield* waitUntil(Effect.sync(() => framesOf(socket.frames, "stats").length), (n) => n > 0)
+      assert.deepStrictEqual(framesOf(socket.frames, "stats")[0].mine, { answer: 42 })
+      socket.ws.close()
+    }).pipe(Effect.provide(Layer.merge(NodeStageHost.layer, serverConfig))))
 })

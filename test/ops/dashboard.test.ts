@@ -7,6 +7,7 @@ import { Pipeline } from "@velox/core"
 import { Batcher, Counter, CountingSink, Filter, PassThrough } from "@velox/core/stages"
 import { NodePipelineServer, NodeStageHost } from "@velox/node"
 import { CorruptEvery } from "../fixtures/faultyStages.ts"
+import { KeyTally } from "../fixtures/lifecycleStages.ts"
 import { launch } from "../fixtures/headlessChromium.ts"
 
 /** `data-value` of the element a test reads, by stage and field, from a dump of the page's DOM. */
@@ -24,11 +25,12 @@ describe("dashboard", () => {
           .via(PassThrough, {})
           .via(CorruptEvery, { every: 50_000 }, { placement: "worker" })
           .via(Filter, { dropEvery: 7 })
+          .via(KeyTally, {})
           .via(Batcher, { size: 16 }, { placement: "worker" })
           .to(CountingSink, {})
       )
       const server = yield* NodePipelineServer.make(handle)
-      const stages = ["counter", "pass-through", "corrupt-every", "filter", "batcher", "counting-sink"]
+      const stages = ["counter", "pass-through", "corrupt-every", "filter", "key-tally", "batcher", "counting-sink"]
 
       const page = yield* Effect.acquireRelease(
         Effect.promise(() => launch({ width: 1440, height: 1100 })),
@@ -64,6 +66,9 @@ describe("dashboard", () => {
       }
       assert.isAbove(valueIn(second, "counter", "rate")!, 0, "the source's throughput is shown")
       assert.isAbove(valueIn(second, "filter", "dropped")!, valueIn(first, "filter", "dropped")!)
+      // The stage's own counters are listed, and move.
+      assert.isAbove(valueIn(second, "key-tally", "counter:even")!, valueIn(first, "key-tally", "counter:even")!)
+      assert.strictEqual(valueIn(second, "key-tally", "gauge:instances"), 1)
       // Drawn: a card per stage in the topology, a tank per ring, and a throughput line.
       const drawn = yield* Effect.promise(() =>
         page.evaluate<{ cards: number; tanks: number; lines: number; status: string }>(

@@ -119,6 +119,9 @@ const sourceDefinition = <F extends FieldSpec>(name: string, layout: Layout<F>):
   errors: SOURCE_EDGE_ERRORS,
   timerPeriodNs: Infinity,
   maxRetained: () => 0,
+  counters: [],
+  gauges: [],
+  keepsState: false,
   make: (queue) => sourceEdgeLogic(queue as Parameters<typeof sourceEdgeLogic>[0])
 })
 
@@ -136,6 +139,9 @@ const sinkDefinition = <F extends FieldSpec>(name: string, layout: Layout<F>): S
   errors: [],
   timerPeriodNs: Infinity,
   maxRetained: () => 0,
+  counters: [],
+  gauges: [],
+  keepsState: false,
   make: () => {
     throw new RangeError(`"${name}" is a sink edge: it runs on the control plane, not in a stage loop`)
   }

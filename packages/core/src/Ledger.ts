@@ -30,6 +30,8 @@ export interface StageLine {
   readonly redelivered: number
   readonly duplicated: number
   readonly lost: number
+  /** Restarts after which the stage (it keeps state) ran without it: not records, but never silent. */
+  readonly stateLost: number
   readonly restarts: number
   readonly state: string
   /** in − redelivered − (emitted + dropped + dead-lettered + retained + lost); 0 when balanced. */
@@ -86,6 +88,7 @@ const stageLine = (s: StageSnapshot): StageLine => ({
   redelivered: s.redelivered,
   duplicated: s.duplicated,
   lost: s.lost,
+  stateLost: s.stateLost,
   restarts: s.restarts,
   state: s.state,
   imbalance: s.in - s.redelivered - (s.emitted + s.dropped + s.deadLettered + s.retained + s.lost)
@@ -198,5 +201,13 @@ export const format = (ledger: Ledger): string => {
       ? "ledger: balanced — every record emitted, dropped with a reason, or dead-lettered"
       : `ledger: NOT balanced (abandoned ${ledger.abandoned})`
   )
+  for (const s of ledger.stages) {
+    if (s.stateLost > 0) {
+      out.push(
+        `state: stage ${s.stage} restarted without its state ${s.stateLost === 1 ? "once" : `${s.stateLost} times`}: ` +
+          "every record is accounted for, but what it emitted after that was built on fresh state"
+      )
+    }
+  }
   return out.join("\n")
 }

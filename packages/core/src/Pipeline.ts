@@ -222,14 +222,20 @@ export const run = <R = never>(
     }
     // The context of this run: what sink edges' Effects and source edges' Streams need (R).
     const context = yield* Effect.context<R>()
-    const start = (h: WiredHost): Effect.Effect<HostOutcome> => {
+    // What a crashed loop hands its next start to restore (a worker posts it back with its outcome).
+    const restoreOf = new Map<WiredHost, ReadonlyArray<unknown> | undefined>()
+    const start = (h: WiredHost): Effect.Effect<HostOutcome> =>
+      Effect.suspend(() => startOnce(h, { ...h.spec, restore: restoreOf.get(h) })).pipe(
+        Effect.tap((outcome) => Effect.sync(() => restoreOf.set(h, outcome._tag === "Crashed" ? outcome.snapshots : undefined)))
+      )
+    const startOnce = (h: WiredHost, spec: WiredHost["spec"]): Effect.Effect<HostOutcome> => {
       const edge = edgeOf(h)
       if (edge?._tag === "SinkEdge") {
         const runtime = sinks.get(edge)!
         return edge.deliver === undefined
-          ? awaitStreamSink(h.spec, runtime)
+          ? awaitStreamSink(spec, runtime)
           : runEffectSink(
-            h.spec,
+            spec,
             runtime,
             edge.deliver as (batch: ReadonlyArray<Record<string, number>>) => Effect.Effect<void, unknown, R>,
             edge.onFailure as SinkEdge<FieldSpec, R>["onFailure"],
@@ -239,11 +245,11 @@ export const run = <R = never>(
       if (h.plan.placement === "fiber") {
         const index = w.hosts.indexOf(h)
         const queue = queueOf(h)
-        const loop = runInFiber(h.spec, h.stages.map((s) => s.definition) as ReadonlyArray<HostedDefinition>, () => void reader.read(index))
+        const loop = runInFiber(spec, h.stages.map((s) => s.definition) as ReadonlyArray<HostedDefinition>, () => void reader.read(index))
         // A source edge whose loop is over takes no more records (its writers are told so).
         return queue === undefined ? loop : loop.pipe(Effect.ensuring(Effect.sync(() => queue.end())))
       }
-      return host.run(h.spec).pipe(
+      return host.run(spec).pipe(
         Effect.catchTag("StageHostError", (e) => Effect.succeed<HostOutcome>({ _tag: "StartFailed", member: 0, message: e.message }))
       )
     }

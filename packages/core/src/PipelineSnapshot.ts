@@ -11,8 +11,8 @@ import type { RecordFailed } from "./PipelineError.ts"
 
 /**
  * One stage instance: its counters (in, emitted, written, dropped by reason, dead-lettered by code,
- * retained, redelivered, duplicated, lost, restarts, crashes, latency, state), where it runs, and the
- * names of its drop reasons and error codes.
+ * retained, redelivered, duplicated, lost, state lost, restarts, crashes, latency, state), where it
+ * runs, the names of its drop reasons and error codes, and the counters and gauges it declared.
  *
  * @category models
  * @since 0.1.0
@@ -23,6 +23,12 @@ export interface StageSnapshot extends StageCounters {
   readonly host: string
   readonly dropReasons: ReadonlyArray<string>
   readonly errors: ReadonlyArray<string>
+  /** The stage declared that it keeps state (`stateLost` counts the restarts that lost it). */
+  readonly keepsState: boolean
+  /** The stage's own counters, by the names it declared (as of its last commit). */
+  readonly counters: Readonly<Record<string, number>>
+  /** The stage's own gauges, by the names it declared (as of its last commit). */
+  readonly gauges: Readonly<Record<string, number>>
 }
 
 /**
@@ -85,7 +91,8 @@ export interface Snapshot {
 
 /**
  * Liveness and readiness in one: `ready` is false while starting, while draining, after the run ended,
- * and when a stage failed or was stopped; `reasons` says why.
+ * when a stage failed or was stopped, and once a stage that keeps state lost it in a restart;
+ * `reasons` says why.
  *
  * @category models
  * @since 0.1.0
@@ -94,7 +101,14 @@ export interface Health {
   readonly status: "starting" | "running" | "draining" | "done" | "failed"
   readonly ready: boolean
   readonly reasons: ReadonlyArray<string>
-  readonly stages: ReadonlyArray<{ readonly stage: string; readonly state: string; readonly restarts: number; readonly crashes: number }>
+  readonly stages: ReadonlyArray<{
+    readonly stage: string
+    readonly state: string
+    readonly restarts: number
+    readonly crashes: number
+    /** Restarts after which the stage (it keeps state) ran without it. */
+    readonly stateLost: number
+  }>
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * `@velox/market`: the trading and market-data domain, built on `@velox/core`'s public API: the exact
  * order book, the engine's records (Transaction, BookUpdate, Bundle) and its stages (Ingress,
- * OrderBookStage, Bundler, Output), and L2 market data (L2Update, Bbo, L2BookStage, L2Status, the synthetic L2Flow and its source L2Feed).
+ * OrderBookStage, Bundler, Output), L2 market data (L2Update, Bbo, L2BookStage, L2Status, the synthetic L2Flow and its source L2Feed),
+ * and the market-data toolkit (Quote, Bar, Timeframe, Symbols).
  *
  * @since 0.1.0
  */
@@ -22,3 +23,17 @@ export * as L2Status from "./L2Status.ts"
 export { L2BookStage } from "./L2BookStage.ts"
 export * as L2Flow from "./L2Flow.ts"
 export { L2Feed } from "./L2Feed.ts"
+export * as Quote from "./Quote.ts"
+export * as Bar from "./Bar.ts"
+export * as Timeframe from "./Timeframe.ts"
+export * as Symbols from "./Symbols.ts"
+export * as ThrottleStats from "./ThrottleStats.ts"
+export { Throttle } from "./Throttle.ts"
+export * as TickStore from "./TickStore.ts"
+export { TickStoreSink } from "./TickStoreSink.ts"
+export * as BarStore from "./BarStore.ts"
+export * as BarStats from "./BarStats.ts"
+export { Bars, type Rebuild as BarsRebuild, rebuild as rebuildBars } from "./Bars.ts"
+export * as FeedStatus from "./FeedStatus.ts"
+export { FeedHealth } from "./FeedHealth.ts"
+export { QuoteGenerator } from "./QuoteGenerator.ts"

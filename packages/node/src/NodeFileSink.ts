@@ -3,12 +3,13 @@
  * layout, `{"field":value,…}` in field order — to a file, or to stdout with `path: "-"`. It takes any
  * layout (`input: Stage.AnyLayout`), so it ends any pipeline.
  *
- * The file is opened when the stage starts (in its own thread, or fiber): truncated, unless `append`
- * is set or the stage is restarting after a crash (then it appends to what its predecessor wrote). A
+ * The file is opened when the stage starts (`onStart`, in its own thread, or fiber): truncated, unless
+ * `append` is set or the stage is restarting after a crash (then it appends to what its predecessor
+ * wrote), and closed by `onClose` after the drain, a crash or an abort. A
  * path that cannot be opened fails the start with a {@link NodeFileSinkError} naming the path and the
  * cause, and the run fails at once (`StageCrashed`, reason `StartFailed`): restarting would not help.
  * Each batch becomes one string, written with one synchronous `fs.writeSync` (a full stdout pipe is
- * waited for, a millisecond at a time); the descriptor is closed on drain. Placed in a worker (the
+ * waited for, a millisecond at a time). Placed in a worker (the
  * default: a sink fuses into its upstream's loop), a synchronous write blocks only that loop; use
  * `placement: "fiber"` only for output that never blocks. Lines are at-least-once across a crash of
  * the sink's pass, like any side effect of a sink.
@@ -151,14 +152,15 @@ const open = (path: string, append: boolean): number => {
 
 /**
  * The sink's logic for a config and the layout it receives (what `NodeFileSink` runs; tests drive it
- * directly). Opens the output now.
+ * directly). `onStart` opens the output, `onClose` closes it — after the drain, after a crash (before
+ * the restart reopens it, appending), on abort — so no restart leaks a descriptor.
  *
  * @category unsafe
  * @since 0.1.0
  */
 export const makeLogic = (config: Config, context: Stage.LayoutContext): Stage.StageLogic<RecordLayout.FieldSpec, never> => {
   const layout = context.input
-  let fd = open(config.path, (config.append ?? false) || (context.restarts ?? 0) > 0)
+  let fd = -1
   const stats = config.stats === undefined ? undefined : new BigInt64Array(config.stats)
   const encoder = new TextEncoder()
   // `{"a":` then `,"b":` …: the text before each value, and how each value is written.
@@ -166,6 +168,9 @@ export const makeLogic = (config: Config, context: Stage.LayoutContext): Stage.S
   const formats = layout.fields.map((f) => formatterOf(config.labels?.[f.name]))
   const names = layout.fields.map((f) => f.name)
   return {
+    onStart() {
+      fd = open(config.path, (config.append ?? false) || context.restarts > 0)
+    },
     onBatch(input, start, n, out) {
       const fields = names.map((name) => input.fields[name]!)
       let lines = ""
@@ -182,7 +187,7 @@ export const makeLogic = (config: Config, context: Stage.LayoutContext): Stage.S
         Atomics.add(stats, 1, BigInt(bytes.length))
       }
     },
-    onDrain() {
+    onClose() {
       if (fd > 2) fs.closeSync(fd)
       fd = -1
     }

@@ -79,41 +79,53 @@ const TIMER_PERIOD_NS = 1e9
 
 /**
  * The sink's logic for a config and the layout it receives (what {@link sink} runs; tests drive it
- * directly). Opens the journal now, recovering its tail.
+ * directly). `onStart` opens the journal, recovering its tail and taking its lock; `onClose` lets it go
+ * — after the drain, closed (the open batch written and fsynced by `onDrain`), after a crash or an
+ * abort, abandoned: its files closed and its lock released without writing the open batch, whose
+ * records wait unreleased in the input ring for the sink that takes over.
  *
  * @category unsafe
  * @since 0.1.0
  */
 export const makeLogic = (config: Config, context: Stage.LayoutContext): Stage.StageLogic<RecordLayout.FieldSpec, never> => {
   const { directory, stats, ...options } = config
-  const writer = Unsafe.openWriter(directory, { ...options, layout: context.input, stats })
+  let writer: ReturnType<typeof Unsafe.openWriter> | undefined
   // Records written before this logic started are not this logic's to account for.
-  let accounted = writer.writtenSequence
+  let accounted = 0
   const settle = (out: Stage.Emitter<never>) => {
-    const written = writer.writtenSequence
+    const written = writer!.writtenSequence
     if (written > accounted) {
       out.account(written - accounted)
       accounted = written
     }
   }
   return {
+    onStart() {
+      writer = Unsafe.openWriter(directory, { ...options, layout: context.input, stats })
+      accounted = writer.writtenSequence
+    },
     onBatch(input, start, count, out) {
-      writer.appendView(input, start, count)
+      writer!.appendView(input, start, count)
       settle(out)
     },
     onTimer(_nowNs, out) {
-      writer.poll()
+      writer!.poll()
       settle(out)
     },
     nextWakeNs() {
-      const due = writer.nextDueNs()
+      const due = writer === undefined ? Infinity : writer.nextDueNs()
       // The writer keeps wall-clock time; the loop, pipeline time.
       return due === Infinity ? Infinity : context.nowNs() + (due - Unsafe.wallClockNs())
     },
-    retained: () => writer.pendingRecords,
+    retained: () => (writer === undefined ? 0 : writer.pendingRecords),
     onDrain(out) {
-      writer.close()
+      writer!.close()
       settle(out)
+    },
+    onClose(reason) {
+      if (reason === "drained") writer?.close()
+      else writer?.abandon()
+      writer = undefined
     }
   }
 }

@@ -39,5 +39,6 @@ export const runInFiber = (
       const next = r > 0 ? Effect.yieldNow : dueMs > 0 ? awaitBell(bell, () => runner.ready(), dueMs) : awaitBell(bell, () => runner.ready())
       return next.pipe(Effect.andThen(loop))
     })
-    return loop
+    // Interrupted between slices (a drain past its deadline): its stages still close.
+    return loop.pipe(Effect.onInterrupt(() => Effect.sync(() => runner.abandon())))
   })

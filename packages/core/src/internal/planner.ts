@@ -37,6 +37,9 @@ export interface PlannedStage {
   readonly host: number
   /** Index of its block in the stats buffer. */
   readonly statsIndex: number
+  /** Which instance of its step it is (a partition's lane, else 0), of `lanes`. */
+  readonly lane: number
+  readonly lanes: number
   /** Its decoded config. */
   readonly config: unknown
   /** The layouts it reads and emits, resolved (a layout-generic stage's come from upstream). */
@@ -348,6 +351,8 @@ export const plan = (
           step: index,
           host,
           statsIndex: stages.length,
+          lane,
+          lanes: g.lanes,
           config: configs[index],
           input: layouts.success[index]!.input,
           output: layouts.success[index]!.output

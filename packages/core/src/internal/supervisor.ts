@@ -90,6 +90,11 @@ export const reconcileDeadHost = (w: Wiring, h: WiredHost): void => {
     b[S.LOST_OFFSET >> 3]! += b[S.RETAINED_OFFSET >> 3]!
     b[S.RETAINED_OFFSET >> 3] = 0
   }
+  // Snapshots live in the loop's thread: a stage that keeps state and did anything lost it.
+  h.stages.forEach((s, i) => {
+    const b = blocks[i]!
+    if (s.definition.keepsState && b[S.IN_OFFSET >> 3]! + b[S.WRITTEN_OFFSET >> 3]! > 0) b[S.STATE_LOST_OFFSET >> 3]! += 1
+  })
   // Outputs published by the pass that never committed: the rings' TAILs are the truth (mod 2^32).
   const tails = (handles: ReadonlyArray<RingHandle>) => handles.reduce((n, handle) => n + (new RingMonitor(handle).tail() >>> 0), 0)
   const out = h.spec.output

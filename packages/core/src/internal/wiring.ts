@@ -3,6 +3,8 @@
  * control blocks, dead-letter rings) and one `HostSpec` per host, plus the control plane's reads and writes of that
  * memory (snapshots, lifecycle signals, a host's stats blocks).
  */
+import { counterValues, CountersManager, makeCountersBuffer } from "./kernel/counters.ts"
+import { capacityFor, COUNTER, GAUGE } from "./kernel/countersDescriptor.ts"
 import { Doorbell, DOORBELL_STRIDE_BYTES, type DoorbellRef } from "./kernel/doorbell.ts"
 import { type HostOutput, type HostSpec, layoutSpecOf } from "./kernel/host.ts"
 import * as C from "./kernel/hostControlDescriptor.ts"
@@ -36,6 +38,9 @@ export interface Wiring {
   readonly stats: SharedArrayBuffer
   /** One link stats block per ring (`linkStatsDescriptor.ts`), written by broadcasting producers. */
   readonly links: SharedArrayBuffer
+  /** The stages' own counters and gauges, labelled (see `countersDescriptor.ts`). */
+  readonly counters: SharedArrayBuffer
+  readonly counterIndex: ReadonlyArray<StageCounterIndex>
   /** The bell the control plane's dead-letter reader parks on: every dead-letter ring rings it. */
   readonly deadLetterBell: DoorbellRef
 }
@@ -55,6 +60,7 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
   const deadLetterBell = bellOf(plan.hosts.length)
   const stats = makeStatsBuffer(plan.stages.length)
   const links = makeLinkStatsBuffer(plan.rings.length)
+  const counters = allocateCounters(plan)
   const handles = plan.rings.map((r) =>
     makeRing({ capacity: plan.ringCapacity, slotBytes: r.slotBytes, consumerBell: bellOf(r.consumer), producerBell: bellOf(r.producer) })
   )
@@ -87,6 +93,9 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
           instance: s.name,
           config: s.config,
           statsIndex: s.statsIndex,
+          counterIndex: counters.index[s.statsIndex]!.first,
+          lane: s.lane,
+          lanes: s.lanes,
           input: s.input === undefined ? undefined : layoutSpecOf(s.input),
           output: s.output === undefined ? undefined : layoutSpecOf(s.output)
         })),
@@ -99,6 +108,7 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
           producerBell: bellOf(index)
         }),
         stats,
+        counters: counters.buffer,
         control: C.makeControlBlock(),
         bell: bellOf(index),
         batchSize: plan.batchSize,
@@ -114,12 +124,38 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
     to: plan.hosts[r.consumer]!.name,
     handle: handles[i]!
   }))
-  return { plan, hosts, rings, stats, links, deadLetterBell }
+  return { plan, hosts, rings, stats, links, counters: counters.buffer, counterIndex: counters.index, deadLetterBell }
+}
+
+/** Where each stage instance's counters and gauges are (by stats index): value index and label. */
+export interface StageCounterIndex {
+  readonly first: number
+  readonly counters: ReadonlyArray<readonly [string, number]>
+  readonly gauges: ReadonlyArray<readonly [string, number]>
+}
+
+/** One run of values per stage instance that declares any (counters, then gauges), in stats order. */
+const allocateCounters = (plan: Plan): { readonly buffer: SharedArrayBuffer; readonly index: ReadonlyArray<StageCounterIndex> } => {
+  const buffer = makeCountersBuffer(capacityFor(plan.stages.map((s) => s.definition.counters.length + s.definition.gauges.length)))
+  const manager = new CountersManager(buffer)
+  const index = plan.stages.map((s): StageCounterIndex => {
+    const { counters, gauges } = s.definition
+    if (counters.length + gauges.length === 0) return { first: 0, counters: [], gauges: [] }
+    manager.beginRun()
+    const c = counters.map((name) => [name, manager.allocate(name, COUNTER, s.statsIndex)] as const)
+    const g = gauges.map((name) => [name, manager.allocate(name, GAUGE, s.statsIndex)] as const)
+    return { first: (c[0] ?? g[0]!)[1], counters: c, gauges: g }
+  })
+  return { buffer, index }
 }
 
 /** Every stage's counters, every ring's fill and link stats, and the links between stages, now. */
 export const snapshot = (w: Wiring): Snapshot => {
   const plan = w.plan
+  // Stats first: their HEARTBEAT loads order the counter values read after them.
+  const stageStats = plan.stages.map((s) => readStageStats(statsRef(w.stats, s.statsIndex)))
+  const values = counterValues(w.counters)
+  const named = (pairs: ReadonlyArray<readonly [string, number]>) => Object.fromEntries(pairs.map(([name, i]) => [name, values[i]!]))
   const stageName = (i: number) => plan.stages[i]!.name
   const ringName = (i: number) => plan.rings[i]!.name
   return {
@@ -129,7 +165,10 @@ export const snapshot = (w: Wiring): Snapshot => {
       host: plan.hosts[s.host]!.name,
       dropReasons: s.definition.dropReasons,
       errors: s.definition.errors,
-      ...readStageStats(statsRef(w.stats, s.statsIndex))
+      keepsState: s.definition.keepsState,
+      ...stageStats[s.statsIndex]!,
+      counters: named(w.counterIndex[s.statsIndex]!.counters),
+      gauges: named(w.counterIndex[s.statsIndex]!.gauges)
     })),
     rings: w.rings.map((r, i) => {
       const m = new RingMonitor(r.handle)

@@ -1,6 +1,8 @@
 /**
  * A source of `count` `Sequenced` records (seq 0, 1, 2, … ; key = seq mod `keys`), as fast as the
- * pipeline takes them. With `count: Infinity` it runs until the pipeline stops it.
+ * pipeline takes them. With `count: Infinity` it runs until the pipeline stops it. Its place in the
+ * sequence is state a restart restores (`snapshotState`: the next seq), so a crash of its loop
+ * neither repeats nor skips a record.
  *
  * @category stages
  * @since 0.1.0
@@ -17,9 +19,14 @@ export const Counter = Stage.source({
     count: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)),
     keys: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
   }),
+  keepsState: true,
   make: ({ count, keys = 16 }) => {
     let next = 0
     return {
+      snapshotState: () => next,
+      restoreState: (snapshot) => {
+        next = snapshot as number
+      },
       onPoll(_nowNs, max, out) {
         if (next >= count) return Stage.SOURCE_EXHAUSTED
         const n = Math.min(max, count - next)

@@ -20,6 +20,10 @@
  * Laws 1, 2, 3 and 5 run in-process (`checkInProcess`, fast: use many runs); law 4 starts threads
  * (`checkPlacement`, needs `StageHost`: use a few runs). `check` does both.
  *
+ * Lifecycle: the in-process driver starts the logic as a loop does (`make`, then `onStart`) and
+ * closes it after the drain (`onClose("drained")`; `"crashed"` after a breach), so a stage that opens
+ * a file in `onStart` is checked as it runs.
+ *
  * Timers: the in-process driver calls `onTimer(nowNs)` with the scenario's ticks (a clock that
  * starts at 0). In a real pipeline the loop fires timers from the real clock, which cannot be
  * replayed, so law 4 feeds no ticks and expects the stage's output not to depend on them: give such

@@ -6,10 +6,11 @@
  * - the pipeline as its stages (cards, grouped in frames by the host loop that runs them) and its
  *   rings (a tank between two hosts, filled to the ring's fill level);
  * - per stage: throughput, records in and out, drops, dead letters, latency p50/p99 (from the
- *   log2 latency histogram, over the last few seconds), idle share, restarts;
+ *   log2 latency histogram, over the last few seconds), idle share, restarts (and restarts that lost
+ *   the state of a stage that keeps one);
  * - a throughput-over-time chart (source out, sink in; two minutes, seeded from the server's history);
- * - tables: stages, rings, the distinct-error table per stage, and the process (CPU, memory,
- *   event-loop delay).
+ * - tables: stages, the counters and gauges the stages declared (value, and a counter's rate), rings,
+ *   the distinct-error table per stage, and the process (CPU, memory, event-loop delay).
  *
  * Rates and percentiles are computed in the page from successive frames (the server only reads
  * counters). Values the tests read carry `data-stage`, `data-field` and `data-value` attributes.
@@ -56,7 +57,7 @@ const script = String.raw`
   var C = { green: "#3fd47f", amber: "#f5a524", red: "#f45b69", teal: "#39d3c3", violet: "#a78bfa", blue: "#58a6ff" };
   var CARD_W = 214, CARD_H = 158, GAP = 104, ROW_GAP = 44, PAD = 12, TOP = 34, LEFT = 20;
   var CHART_SPAN_MS = 120000, RATE_WINDOW_MS = 2000, LATENCY_WINDOW_MS = 5000;
-  var state = { frames: [], chart: [], layoutKey: "", refs: {}, lastChartAt: 0, lastFrameAt: 0 };
+  var state = { frames: [], chart: [], layoutKey: "", refs: {}, lastChartAt: 0, lastFrameAt: 0, prevCounters: {} };
   var byId = function (id) { return document.getElementById(id); };
 
   function svg(tag, attrs, parent, text) {
@@ -304,9 +305,30 @@ const script = String.raw`
       cell(tr, isFinite(x.batch) ? x.batch.toFixed(0) : "—", "r");
       cell(tr, fmtPct(x.idle), "r");
       cell(tr, fmtNs(x.p50), "r"); cell(tr, fmtNs(x.p99), "r"); cell(tr, fmtNs(x.p999), "r");
-      cell(tr, String(s.restarts), s.restarts > 0 ? "warn r" : "r");
+      cell(tr, String(s.restarts) + (s.stateLost > 0 ? " · state lost " + s.stateLost : ""), s.stateLost > 0 ? "bad r" : s.restarts > 0 ? "warn r" : "r");
       body.appendChild(tr);
     });
+  }
+  function renderCounters(frame, d) {
+    var body = byId("counter-rows"), rows = 0;
+    body.innerHTML = "";
+    frame.stages.forEach(function (s) {
+      var prev = state.prevCounters[s.stage] || {}, now = {};
+      [["counter", s.counters || {}], ["gauge", s.gauges || {}]].forEach(function (kind) {
+        Object.keys(kind[1]).forEach(function (name) {
+          var v = kind[1][name], tr = document.createElement("tr"), p = prev[kind[0] + ":" + name];
+          now[kind[0] + ":" + name] = { v: v, t: frame.atMs };
+          cell(tr, s.stage); cell(tr, name); cell(tr, kind[0], "muted");
+          setData(cell(tr, "", "r"), s.stage, kind[0] + ":" + name, v, compact(v));
+          var rate = kind[0] === "counter" && p && frame.atMs > p.t ? ((v - p.v) * 1000) / (frame.atMs - p.t) : NaN;
+          cell(tr, isFinite(rate) ? compact(rate) + "/s" : "—", "r muted");
+          body.appendChild(tr); rows++;
+        });
+      });
+      state.prevCounters[s.stage] = now;
+    });
+    byId("counters-empty").style.display = rows ? "none" : "block";
+    byId("counters-table").style.display = rows ? "table" : "none";
   }
   function renderRings(frame) {
     var body = byId("ring-rows"); body.innerHTML = "";
@@ -369,7 +391,7 @@ const script = String.raw`
     if (key !== state.layoutKey) { state.layoutKey = key; buildTopology(frame); }
     var d = derive(frame);
     pushChart(frame.atMs, frame);
-    renderHeader(frame, d); updateTopology(frame, d); renderStageTable(frame, d); renderRings(frame); renderProcess(frame); renderErrors(frame); renderChart(frame.atMs);
+    renderHeader(frame, d); updateTopology(frame, d); renderStageTable(frame, d); renderCounters(frame, d); renderRings(frame); renderProcess(frame); renderErrors(frame); renderChart(frame.atMs);
     state.lastFrameAt = Date.now();
     byId("conn").textContent = "live · updated " + fmtTime(frame.atMs);
     document.body.setAttribute("data-frames", String((Number(document.body.getAttribute("data-frames")) || 0) + 1));
@@ -438,6 +460,11 @@ export const dashboardHtml = `<!doctype html>
     <table><thead><tr><th>stage</th><th>state</th><th class="r">in/s</th><th class="r">in</th><th class="r">out</th><th>drops</th><th class="r">dead</th>
       <th class="r">retained</th><th class="r">batch</th><th class="r">idle</th><th class="r">p50</th><th class="r">p99</th><th class="r">p99.9</th><th class="r">restarts</th></tr></thead>
       <tbody id="stage-rows"></tbody></table>
+  </section>
+  <section>
+    <h2>Counters · declared by the stages</h2>
+    <div id="counters-empty" class="empty">No stage declares counters or gauges.</div>
+    <table id="counters-table" style="display:none"><thead><tr><th>stage</th><th>name</th><th>kind</th><th class="r">value</th><th class="r">rate</th></tr></thead><tbody id="counter-rows"></tbody></table>
   </section>
   <section>
     <h2>Errors · distinct per stage</h2>

@@ -144,6 +144,24 @@ export const formatMetrics = (input: MetricsInput): string => {
     out.family("velox_stage_records_redelivered_total", "counter", "records delivered again after a restart", per((s) => s.redelivered))
     out.family("velox_stage_records_duplicated_total", "counter", "outputs published for records later delivered again", per((s) => s.duplicated))
     out.family("velox_stage_records_lost_total", "counter", "records held in state when the stage crashed", per((s) => s.lost))
+    out.family(
+      "velox_stage_state_lost_total",
+      "counter",
+      "crashes after which a stage that keeps state restarted without it (no snapshot to restore)",
+      stages.filter((s) => s.keepsState).map((s) => [{ stage: s.stage }, s.stateLost] as const)
+    )
+    out.family(
+      "velox_stage_counters_total",
+      "counter",
+      "the counters a stage declared, by name (context.counters.<name>)",
+      stages.flatMap((s) => Object.entries(s.counters).map(([name, n]) => [{ stage: s.stage, name }, n] as const))
+    )
+    out.family(
+      "velox_stage_gauges",
+      "gauge",
+      "the gauges a stage declared, by name (context.gauges.<name>)",
+      stages.flatMap((s) => Object.entries(s.gauges).map(([name, n]) => [{ stage: s.stage, name }, n] as const))
+    )
     out.family("velox_stage_batches_total", "counter", "loop passes that handled input (records in / batches = mean batch size)", per((s) => s.batches))
     out.family("velox_stage_parks_total", "counter", "idle loop cycles that parked the thread", per((s) => s.parks))
     out.family(

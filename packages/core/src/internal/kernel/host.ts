@@ -16,6 +16,8 @@ import {
   SinkEmitter,
   type SpaceWaiter
 } from "./emitters.ts"
+import { checkRun, CounterCells, namedCells } from "./counters.ts"
+import { COUNTER, GAUGE } from "./countersDescriptor.ts"
 import * as C from "./hostControlDescriptor.ts"
 import type { BackoffOptions } from "./idleStrategy.ts"
 import { type LinkStatsRef, linkStatsWords } from "./linkStatsDescriptor.ts"
@@ -24,7 +26,9 @@ import { type RingHandle, RingProducer } from "./oneToOneRing.ts"
 import { type FieldSpec, type FieldType, type Layout, layoutFromEntries } from "./recordLayout.ts"
 import type { SourceLogic, StageContext, StageLogic } from "./stageLogic.ts"
 import { StageStatsWriter, statsRef } from "./stageStats.ts"
-import { type ChainMember, type RunOutcome, StageRunner } from "./stageRunner.ts"
+import { type ChainMember, errorMessage, type RunOutcome, StageRunner, StartFailure } from "./stageRunner.ts"
+
+export { errorMessage, StartFailure } from "./stageRunner.ts"
 
 /** The parts of a stage definition a host reads (the public `StageDefinition` has them all). */
 export interface HostedDefinition {
@@ -35,30 +39,32 @@ export interface HostedDefinition {
   readonly dropReasons: ReadonlyArray<string>
   readonly errors: ReadonlyArray<string>
   readonly timerPeriodNs: number
-  readonly make: (config: any, context?: StageContext) => StageLogic<FieldSpec, FieldSpec> | SourceLogic<FieldSpec>
+  /** Names of its counters and gauges, in the order their values are allocated (counters first). */
+  readonly counters: ReadonlyArray<string>
+  readonly gauges: ReadonlyArray<string>
+  /** Its logic keeps state a restart needs: a restart without a snapshot counts as state lost. */
+  readonly keepsState: boolean
+  readonly make: (config: any, context?: Partial<StageContext>) => StageLogic<FieldSpec, FieldSpec> | SourceLogic<FieldSpec>
 }
 
 /** How a host's loop ended, as plain data (a worker posts it to the control plane). */
 export type HostOutcome =
   | { readonly _tag: "Drained" }
   | { readonly _tag: "Aborted" }
-  /** A stage's code threw while running; `member` indexes the host's members. */
-  | { readonly _tag: "Crashed"; readonly member: number; readonly message: string }
+  /**
+   * A stage's code threw while running; `member` indexes the host's members. `snapshots`: per member,
+   * the state its restart restores (undefined: start afresh).
+   */
+  | {
+    readonly _tag: "Crashed"
+    readonly member: number
+    readonly message: string
+    readonly snapshots?: ReadonlyArray<unknown> | undefined
+  }
   /** The loop could not start: a stage module did not load, or a stage's `make` threw. */
   | { readonly _tag: "StartFailed"; readonly member: number; readonly message: string }
   /** The thread itself died (terminated, uncaught error). */
   | { readonly _tag: "Died"; readonly message: string }
-
-/** Thrown by `buildRunner` when member `member` could not be made. */
-export class StartFailure extends Error {
-  readonly member: number
-  constructor(member: number, cause: unknown) {
-    super(errorMessage(cause))
-    this.member = member
-  }
-}
-
-export const errorMessage = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e))
 
 /** One consumer of a broadcasting host: a ring, or a partition's rings routed by `key`. */
 export interface HostPort {
@@ -99,6 +105,11 @@ export interface HostMemberSpec {
   readonly config: unknown
   /** Index of this instance's block in the stats buffer. */
   readonly statsIndex: number
+  /** Index of its first counter value in the counters buffer (its counters, then its gauges). */
+  readonly counterIndex: number
+  /** Which instance of its step this is (a partition's lane), and how many run side by side. */
+  readonly lane: number
+  readonly lanes: number
   /** The layouts the planner resolved for this instance (a layout-generic stage has no other). */
   readonly input: LayoutSpec | undefined
   readonly output: LayoutSpec | undefined
@@ -111,19 +122,26 @@ export interface HostSpec {
   readonly output: HostOutput
   readonly deadLetters: RingHandle | undefined
   readonly stats: SharedArrayBuffer
+  /** The pipeline's user counters (see `countersDescriptor.ts`). */
+  readonly counters: SharedArrayBuffer
   readonly control: SharedArrayBuffer
   readonly bell: DoorbellRef
   readonly batchSize: number
   readonly idle: "spin" | BackoffOptions
   readonly maxRecordCrashes: number
   readonly epochNs: number
+  /** On a restart: per member, the snapshot of the crashed loop to restore (undefined: none). */
+  readonly restore?: ReadonlyArray<unknown> | undefined
 }
 
 const WINDOW = 256
 
 /**
- * Builds the loop for `spec`; `definitions[i]` is the definition of `spec.members[i]`. A loop that must
- * never block its thread (a fiber on the main thread) passes `deadLetterWaiter`, called when its
+ * Builds the loop for `spec`; `definitions[i]` is the definition of `spec.members[i]`: makes each
+ * member's logic (with its context: clock, layouts, instance, counters), restores it from
+ * `spec.restore`, and starts it (`onStart`, in chain order). Throws `StartFailure` naming the member
+ * that could not be made, restored or started (the ones started before it are closed). A loop that
+ * must never block its thread (a fiber on the main thread) passes `deadLetterWaiter`, called when its
  * dead-letter ring is full mid-pass instead of parking.
  */
 export const buildRunner = (
@@ -197,11 +215,32 @@ export const buildRunner = (
   for (let i = 0; i < n; i++) {
     const def = definitions[i]!
     const m = spec.members[i]!
-    // Every member of the loop reads the loop's own clock (the one its onPoll / onTimer readings come from).
-    const context: StageContext = { nowNs: clock.nowNs, input: inputs[i], output: outputLayouts[i], restarts }
+    const restored = spec.restore?.[i]
     let logic: StageLogic<FieldSpec, FieldSpec> | SourceLogic<FieldSpec>
+    let cells: CounterCells | undefined
     try {
+      const names = [...def.counters, ...def.gauges]
+      cells = names.length === 0 ? undefined : new CounterCells(spec.counters, m.counterIndex, names.length)
+      if (cells !== undefined) {
+        checkRun(spec.counters, m.counterIndex, m.statsIndex, names, names.map((_, k) => (k < def.counters.length ? COUNTER : GAUGE)))
+      }
+      const named = namedCells(cells ?? new CounterCells(undefined, 0, 0), def.counters, def.gauges)
+      // Every member of the loop reads the loop's own clock (the one its onPoll / onTimer readings come from).
+      const context: StageContext = {
+        nowNs: clock.nowNs,
+        input: inputs[i],
+        output: outputLayouts[i],
+        restarts,
+        instance: m.lane,
+        instances: m.lanes,
+        counters: named.counters,
+        gauges: named.gauges
+      }
       logic = def.make(m.config, context)
+      if (restored !== undefined) {
+        if (logic.restoreState === undefined) throw new TypeError(`stage "${m.instance}" has a snapshot to restore and no restoreState hook`)
+        logic.restoreState(restored)
+      }
     } catch (e) {
       throw new StartFailure(i, e)
     }
@@ -210,7 +249,10 @@ export const buildRunner = (
       logic,
       stats: new StageStatsWriter(statsRef(spec.stats, m.statsIndex)),
       emitter: emitters[i]!,
-      hasTimer: logic.onTimer !== undefined && def.timerPeriodNs !== Infinity
+      hasTimer: logic.onTimer !== undefined && def.timerPeriodNs !== Infinity,
+      counters: cells,
+      keepsState: def.keepsState,
+      restored
     })
   }
   const timerPeriodNs = Math.min(...definitions.map((d) => d.timerPeriodNs))
@@ -230,6 +272,7 @@ export const buildRunner = (
     maxRecordCrashes: spec.maxRecordCrashes,
     nowNs: clock.nowNs
   })
+  runner.open()
   return runner
 }
 
@@ -274,4 +317,4 @@ export const startFailed = (e: unknown, member: number): HostOutcome =>
 
 /** A loop's outcome as plain data (a crash's error becomes its message and stack). */
 export const outcomeOf = (r: RunOutcome): HostOutcome =>
-  r._tag === "Crashed" ? { _tag: "Crashed", member: r.member, message: errorMessage(r.error) } : r
+  r._tag === "Crashed" ? { _tag: "Crashed", member: r.member, message: errorMessage(r.error), snapshots: r.snapshots } : r

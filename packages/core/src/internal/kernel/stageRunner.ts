@@ -12,6 +12,12 @@
  * `AgentRunner.handleError`). After a crash in a batch of n > 1 records, the next run takes those n
  * records one at a time; a single record that crashes `maxRecordCrashes` times is quarantined to the
  * dead-letter ring with `STAGE_THREW_CODE` on the next start.
+ *
+ * Lifecycle: `open` runs each member's `onStart` in chain order before the first pass; every way out
+ * of the loop — drained, crashed, aborted — runs `onClose` of each started member, last first. At a
+ * commit, before anything is published, members that keep state take their `snapshotState`; a crash hands
+ * the last committed ones to the restarted loop (`restoreState`), and counts STATE_LOST for a member that
+ * keeps state and has no snapshot to hand on.
  */
 import * as C from "./hostControlDescriptor.ts"
 import { Doorbell } from "./doorbell.ts"
@@ -24,8 +30,9 @@ import {
 } from "./emitters.ts"
 import { BackoffIdleStrategy, type BackoffOptions, BusySpinIdleStrategy, type IdleStrategy } from "./idleStrategy.ts"
 import { END_OF_STREAM, RingConsumer, type RingHandle, type RingProducer, ringView } from "./oneToOneRing.ts"
+import type { CounterCells } from "./counters.ts"
 import type { Layout, RecordView } from "./recordLayout.ts"
-import { SOURCE_EXHAUSTED, type SourceLogic, type StageLogic } from "./stageLogic.ts"
+import { type CloseReason, SOURCE_EXHAUSTED, type SourceLogic, type StageLogic } from "./stageLogic.ts"
 import type { StageStatsWriter } from "./stageStats.ts"
 import * as S from "./stageStatsDescriptor.ts"
 
@@ -35,7 +42,24 @@ export interface ChainMember {
   readonly stats: StageStatsWriter
   readonly emitter: AccountingEmitter
   readonly hasTimer: boolean
+  /** Its declared counters and gauges, published at each commit; undefined when it declares none. */
+  readonly counters: CounterCells | undefined
+  /** It declared that it keeps state a restart needs (`keepsState`). */
+  readonly keepsState: boolean
+  /** The snapshot it was restored from at this start, if any: handed on again if it crashes before a commit. */
+  readonly restored: unknown
 }
+
+/** Member `member` could not be started: its module, its `make`, its `restoreState` or its `onStart` threw. */
+export class StartFailure extends Error {
+  readonly member: number
+  constructor(member: number, cause: unknown) {
+    super(errorMessage(cause))
+    this.member = member
+  }
+}
+
+export const errorMessage = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e))
 
 export interface RunnerOptions {
   /** In order; a source, if any, is first. Emitters of all but the last feed the next member. */
@@ -61,7 +85,13 @@ export interface RunnerOptions {
 export type RunOutcome =
   | { readonly _tag: "Drained" }
   | { readonly _tag: "Aborted" }
-  | { readonly _tag: "Crashed"; readonly member: number; readonly error: unknown }
+  | {
+    readonly _tag: "Crashed"
+    readonly member: number
+    readonly error: unknown
+    /** Per member, the snapshot its restart restores (a structured clone), or undefined: start afresh. */
+    readonly snapshots: ReadonlyArray<unknown>
+  }
 
 const isSource = (logic: StageLogic | SourceLogic): logic is SourceLogic => "onPoll" in logic
 
@@ -88,6 +118,16 @@ export class StageRunner {
   private deliveredSinceStart = 0
   private parksCommitted = 0
   private begun = false
+  /** Members whose onStart returned, from the first: the ones to close. */
+  private opened = 0
+  /** Members that have a snapshot hook (then every commit takes snapshots). */
+  private readonly snapshotting: boolean
+  /** Per member, its last committed snapshot (or what it was restored from); undefined: fresh state. */
+  private readonly snapshots: Array<unknown>
+  private readonly pendingSnapshots: Array<unknown>
+  /** Per member: a committed pass since this start changed its state (input, or a timer). */
+  private readonly worked: Uint8Array
+  private timersFired = false
 
   constructor(options: RunnerOptions) {
     this.o = options
@@ -111,6 +151,63 @@ export class StageRunner {
     this.wakers = options.members
       .filter((m) => m.hasTimer && (m.logic as StageLogic).nextWakeNs !== undefined)
       .map((m) => m.logic as StageLogic)
+    this.snapshotting = options.members.some((m) => m.logic.snapshotState !== undefined)
+    this.snapshots = options.members.map((m) => m.restored)
+    this.pendingSnapshots = options.members.map(() => undefined)
+    this.worked = new Uint8Array(options.members.length)
+  }
+
+  /**
+   * Runs each member's `onStart`, in chain order. If one throws, the members already started are
+   * closed (`"crashed"`) and a `StartFailure` naming it is thrown.
+   */
+  open(): void {
+    const members = this.o.members
+    for (let i = 0; i < members.length; i++) {
+      const logic = members[i]!.logic
+      if (logic.onStart !== undefined) {
+        try {
+          logic.onStart()
+        } catch (e) {
+          this.close("crashed")
+          throw new StartFailure(i, e)
+        }
+      }
+      this.opened = i + 1
+    }
+  }
+
+  /**
+   * Closes every started member, last first, each once. Returns the first throw (and its member), or
+   * undefined; a throw does not keep the others from closing.
+   */
+  private close(reason: CloseReason): { readonly member: number; readonly error: unknown } | undefined {
+    const members = this.o.members
+    let failure: { readonly member: number; readonly error: unknown } | undefined
+    for (let i = this.opened - 1; i >= 0; i--) {
+      const logic = members[i]!.logic
+      if (logic.onClose === undefined) continue
+      try {
+        logic.onClose(reason)
+      } catch (error) {
+        failure ??= { member: i, error }
+      }
+    }
+    this.opened = 0
+    return failure
+  }
+
+  /**
+   * The host gave up on the loop between passes (a fiber interrupted): closes every started member as
+   * aborted and marks them stopped. Nothing of the unfinished work was committed.
+   */
+  abandon(): void {
+    this.close("aborted")
+    this.commitParks()
+    for (const m of this.o.members) {
+      m.stats.setState(S.StageState.Stopped)
+      m.stats.heartbeat()
+    }
   }
 
   /** Delivers a batch to member `i` (the fused path calls this from the previous member's emitter). */
@@ -297,11 +394,14 @@ export class StageRunner {
       }
     }
     const t1 = o.nowNs()
+    this.timersFired = false
     if (t1 >= this.timerDueNs()) {
       this.fireTimers(t1)
       this.nextTimerNs = t1 + o.timerPeriodNs
+      this.timersFired = true
     }
-    if (work > 0 || this.anyPending()) this.commit(t0, t1, work, singleStep)
+    // A timer may have changed state without emitting: a stage with snapshots commits it too.
+    if (work > 0 || this.anyPending() || (this.timersFired && this.snapshotting)) this.commit(t0, t1, work, singleStep)
     return work
   }
 
@@ -334,14 +434,17 @@ export class StageRunner {
     }
   }
 
-  /** Pushes every member's output downstream in chain order, then counts, then releases input. */
-  private flushAll(): void {
-    for (const m of this.o.members) m.emitter.flush()
-  }
-
-  private commit(t0: number, t1: number, work: number, singleStep: number): void {
+  /**
+   * Ends a pass: the stage code still to run (fused hand-offs of what timers emitted, snapshots) runs
+   * first, so a throw there undoes the pass like any other; then outputs are published, counts
+   * committed, and input released.
+   */
+  private commit(t0: number, t1: number, work: number, singleStep: number, draining = false): void {
     const members = this.o.members
-    this.flushAll()
+    const last = members.length - 1
+    for (let i = 0; i < last; i++) members[i]!.emitter.flush()
+    if (this.snapshotting) this.takeSnapshots(draining)
+    members[last]!.emitter.flush()
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!
       const delivered = this.deliveredThisPass[i]!
@@ -350,11 +453,15 @@ export class StageRunner {
         m.stats.add(S.BATCHES_OFFSET, 1)
         m.stats.latency(t1 - t0, delivered)
         this.deliveredThisPass[i] = 0
+        this.worked[i] = 1
+      } else if (this.timersFired && m.hasTimer) {
+        this.worked[i] = 1
       }
       m.emitter.commit(m.stats)
       const logic = m.logic as StageLogic
       m.stats.set(S.RETAINED_OFFSET, logic.retained !== undefined ? logic.retained() : 0)
       m.stats.set(S.LAST_COMMIT_NS_OFFSET, t1)
+      if (m.counters !== undefined) m.counters.commit()
       m.stats.heartbeat()
     }
     if (this.o.deadLetters !== undefined) this.o.deadLetters.published = 0
@@ -363,6 +470,30 @@ export class StageRunner {
     if (singleStep > 0 && work > 0) {
       Atomics.store(this.control, C.SINGLE_STEP_INDEX, Math.max(0, singleStep - work))
       Atomics.store(this.control, C.SUSPECT_CRASHES_INDEX, 0)
+    }
+  }
+
+  /**
+   * Takes the snapshot of every member with a hook whose state this pass may have changed; they replace
+   * the committed ones only once all were taken (a throw leaves the last commit's).
+   */
+  private takeSnapshots(draining: boolean): void {
+    const members = this.o.members
+    const pending = this.pendingSnapshots
+    for (let i = 0; i < members.length; i++) {
+      const m = members[i]!
+      const logic = m.logic
+      if (logic.snapshotState === undefined) continue
+      if (draining || this.deliveredThisPass[i]! > 0 || (this.timersFired && m.hasTimer)) {
+        this.current = i
+        pending[i] = logic.snapshotState()
+      } else {
+        pending[i] = this.snapshots[i]
+      }
+    }
+    for (let i = 0; i < members.length; i++) {
+      if (members[i]!.logic.snapshotState !== undefined) this.snapshots[i] = pending[i]
+      pending[i] = undefined
     }
   }
 
@@ -402,7 +533,7 @@ export class StageRunner {
       // Push this member's flush into the next member before that one drains.
       m.emitter.flush()
     }
-    this.commit(this.o.nowNs(), this.o.nowNs(), 0, 0)
+    this.commit(this.o.nowNs(), this.o.nowNs(), 0, 0, true)
     // With everything emitted, what was retained is released too.
     for (const c of this.consumers) {
       const n = c.inFlight()
@@ -413,10 +544,21 @@ export class StageRunner {
     if (this.o.deadLetters !== undefined) this.o.deadLetters.producer.close()
   }
 
-  private finish(outcome: RunOutcome): RunOutcome {
+  private finish(outcome: Exclude<RunOutcome, { readonly _tag: "Crashed" }>): RunOutcome {
+    const failure = this.close(outcome._tag === "Drained" ? "drained" : "aborted")
+    // A close that throws is a crash of its stage: the supervisor decides (a restart after a drain
+    // finds the input ended and drains again, closing again).
+    if (failure !== undefined) {
+      this.current = failure.member
+      // No record is to blame: nothing to single-step.
+      this.polledThisPass = 0
+      return this.crashed(failure.error)
+    }
     const state = outcome._tag === "Drained" ? S.StageState.Done : S.StageState.Stopped
     this.commitParks()
     for (const m of this.o.members) {
+      // What onClose counted after the drain's commit; an aborted pass commits nothing.
+      if (outcome._tag === "Drained" && m.counters !== undefined) m.counters.commit()
       m.stats.setState(state)
       m.stats.heartbeat()
     }
@@ -456,10 +598,41 @@ export class StageRunner {
       const crashes = Atomics.add(this.control, C.SUSPECT_CRASHES_INDEX, 1) + 1
       if (crashes >= this.o.maxRecordCrashes) Atomics.store(this.control, C.QUARANTINE_INDEX, 1)
     }
+    const snapshots = this.handOver()
+    // Closed after the accounting: the stage's resources go before the loop restarts.
+    const failure = this.close("crashed")
+    const reported = failure === undefined || failure.error === error
+      ? error
+      : new Error(`${errorMessage(error)}\n(and onClose of ${members[failure.member]!.name} threw: ${errorMessage(failure.error)})`)
     for (const m of members) {
       m.stats.setState(S.StageState.Crashed)
       m.stats.heartbeat()
     }
-    return { _tag: "Crashed", member, error }
+    return { _tag: "Crashed", member, error: reported, snapshots }
+  }
+
+  /**
+   * What each member's restart restores: its last committed snapshot, cloned (it may cross to another
+   * thread, and the crashed logic must not share it). A member that keeps state and worked since its
+   * start but has nothing to hand on — no hooks, or a snapshot that cannot be cloned — counts
+   * STATE_LOST: its restart is not silent.
+   */
+  private handOver(): ReadonlyArray<unknown> {
+    const members = this.o.members
+    return members.map((m, i) => {
+      const logic = m.logic
+      const snapshot = this.snapshots[i]
+      const hooks = logic.snapshotState !== undefined && logic.restoreState !== undefined
+      if (hooks && snapshot !== undefined) {
+        try {
+          return structuredClone(snapshot)
+        } catch {
+          m.stats.add(S.STATE_LOST_OFFSET, 1)
+          return undefined
+        }
+      }
+      if (m.keepsState && !hooks && this.worked[i] === 1) m.stats.add(S.STATE_LOST_OFFSET, 1)
+      return undefined
+    })
   }
 }

@@ -90,6 +90,8 @@ export interface StageCounters {
   readonly redelivered: number
   readonly duplicated: number
   readonly lost: number
+  /** Crashes after which the stage (it keeps state) restarted without it: no snapshot to restore. */
+  readonly stateLost: number
   readonly lastCommitNs: number
   readonly restarts: number
   readonly crashes: number
@@ -122,6 +124,7 @@ export const readStageStats = (ref: StatsRef): StageCounters => {
     redelivered: g(S.REDELIVERED_OFFSET),
     duplicated: g(S.DUPLICATED_OFFSET),
     lost: g(S.LOST_OFFSET),
+    stateLost: g(S.STATE_LOST_OFFSET),
     lastCommitNs: g(S.LAST_COMMIT_NS_OFFSET),
     restarts: g(S.RESTARTS_OFFSET),
     crashes: g(S.CRASHES_OFFSET),

@@ -27,7 +27,9 @@
  *      │                        │      │            │ records later redelivered       │
  *   96 │ LOST          f64      │  8 B │ host       │ plain: held in state at a crash │
  *  104 │ LAST_COMMIT_NS f64     │  8 B │ host       │ plain: clock at the last commit │
- *  112 │ padding                │ 16 B │            │                                 │
+ *  112 │ STATE_LOST    f64      │  8 B │ host       │ plain: crashes after which the  │
+ *      │                        │      │            │ stage restarted without state   │
+ *  120 │ padding                │  8 B │            │                                 │
  *  128 ├────────────────────────┼──────┼────────────┼─────────────────────────────────┤
  *      │ RESTARTS      f64      │  8 B │ supervisor │ plain                           │
  *  136 │ CRASHES       f64      │  8 B │ supervisor │ plain                           │
@@ -45,7 +47,7 @@
  */
 
 export const STATS_MAGIC = 0x53545356 // "VSTS"
-export const STATS_VERSION = 1
+export const STATS_VERSION = 2
 
 export const MAGIC_OFFSET = 0
 export const VERSION_OFFSET = 4
@@ -63,6 +65,7 @@ export const REDELIVERED_OFFSET = 80
 export const DUPLICATED_OFFSET = 88
 export const LOST_OFFSET = 96
 export const LAST_COMMIT_NS_OFFSET = 104
+export const STATE_LOST_OFFSET = 112
 export const RESTARTS_OFFSET = 128
 export const CRASHES_OFFSET = 136
 export const DROPPED_BY_REASON_OFFSET = 256

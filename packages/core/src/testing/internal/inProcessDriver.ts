@@ -190,6 +190,11 @@ export const runScenario = (o: DriverOptions, scenario: Scenario): RunResult => 
   } catch (e) {
     return { trace, breach: { law: "Conservation", detail: `make(config) threw ${describeError(e)}` } }
   }
+  try {
+    logic.onStart?.()
+  } catch (e) {
+    return { trace, breach: { law: "Conservation", detail: `onStart threw ${describeError(e)}` } }
+  }
   const hasTimer = o.ticks && logic.onTimer !== undefined && def.timerPeriodNs !== Infinity
   const laws = o.laws
 
@@ -242,6 +247,16 @@ export const runScenario = (o: DriverOptions, scenario: Scenario): RunResult => 
     }
   }
 
+  /** Closes the logic as its loop would (after a breach too: what onStart opened is released). */
+  const closed = (breach: Breach | undefined): RunResult => {
+    try {
+      logic.onClose?.(breach === undefined ? "drained" : "crashed")
+    } catch (e) {
+      return { trace, breach: breach ?? { law: "Drain", detail: `onClose("drained") threw ${describeError(e)}` } }
+    }
+    return { trace, breach }
+  }
+
   let nowNs = 0
   const batches = scenario.batches
   for (let b = 0; b < batches.length; b++) {
@@ -259,19 +274,18 @@ export const runScenario = (o: DriverOptions, scenario: Scenario): RunResult => 
         logic.onBatch(view, 1, n, emitter)
         logic.onEndOfBatch?.(emitter)
       }) ?? books(`after ${where}`, false)
-      if (breach !== undefined) return { trace, breach }
+      if (breach !== undefined) return closed(breach)
     }
     if (hasTimer) {
       for (const advance of scenario.ticks[b] ?? []) {
         nowNs += advance
         const where = `onTimer(${nowNs}) after batch ${b}`
         const breach = hook(where, () => logic.onTimer!(nowNs, emitter)) ?? books(`after ${where}`, false)
-        if (breach !== undefined) return { trace, breach }
+        if (breach !== undefined) return closed(breach)
       }
     }
   }
-  const breach = hook("onDrain", () => logic.onDrain?.(emitter)) ?? books("after onDrain", true)
-  return { trace, breach }
+  return closed(hook("onDrain", () => logic.onDrain?.(emitter)) ?? books("after onDrain", true))
 }
 
 const balance = (t: Trace, retained: number): string => {

@@ -451,6 +451,19 @@ export class JournalWriter {
     }
   }
 
+  /**
+   * Closes the files and releases the lock without writing the open batch: what it held was never
+   * acknowledged (a crashed sink's open batch waits, unreleased, in its input ring and comes again to
+   * the writer that takes over). Idempotent.
+   */
+  abandon(): void {
+    if (this.closed) return
+    this.closed = true
+    this.pending = 0
+    this.release()
+    this.stats.setState(S.WriterState.Closed)
+  }
+
   private release(): void {
     if (this.fd >= 0) {
       try {

@@ -1,0 +1,353 @@
+/**
+ * OHLC bars over several timeframes at once (kernel tier): open, high, low, close, volume and tick
+ * count per symbol and timeframe, on exchange time, closed when their interval is over. No `effect`,
+ * no allocation per tick; closed bars go to a {@link BarSink} the caller gives.
+ *
+ * **The event clock.** `clockNs` is the latest exchange time the builder knows: the highest tick time
+ * seen, and — when a timer moves it on (`timer`, `advance`) — time that passed since, so that bars
+ * close when their interval ends even if no later tick arrives.
+ *
+ * **Closing.** A bar `[start, start + tf)` closes once `clockNs ≥ start + tf + toleranceNs`: ticks up
+ * to `toleranceNs` late are still applied to it. A tick is **late** when the bar it belongs to in the
+ * smallest timeframe is already due to close — then it is applied to no timeframe (counted, not
+ * applied), so the bars of every timeframe are built from the same ticks: a `1m` bar is exactly its
+ * `1s` bars put together. With `toleranceNs` below the smallest timeframe, a symbol has at most two
+ * bars open per timeframe (the current one, and the previous one inside its tolerance).
+ *
+ * **Gaps.** An interval with no tick, once due, is either counted (`fillGaps` off: no bar, a gap in
+ * the stats) or filled with a flat bar at the previous close, volume 0, ticks 0, flagged
+ * {@link SYNTHETIC} (`fillGaps` on). Gaps are only counted or filled between a symbol's first bar and
+ * the event clock, in time order with its bars.
+ *
+ * **Partial bars.** A bar that may lack ticks of its interval is flagged {@link PARTIAL}: one that
+ * `drain` closes before its interval ended, and one whose interval began before the builder's first
+ * tick (the builder started, or restarted, in the middle of it).
+ *
+ * Bars of one symbol and timeframe are closed in time order; across them, in the order the rules
+ * above close them (deterministic for the same ticks and the same clock advances).
+ */
+import { HEADER_BYTES as COUNTS_HEADER_BYTES } from "./counterTable.ts"
+
+/** Where a counter table's rows start, in f64 words. */
+const COUNTS_BASE = COUNTS_HEADER_BYTES / 8
+
+/** Bar flag: an interval with no tick, filled at the previous close. */
+export const SYNTHETIC = 1
+/** Bar flag: may lack ticks of its interval: closed before its interval ended (a drain), or begun before the builder's first tick. */
+export const PARTIAL = 2
+
+/** `offer`: applied to the bars of every timeframe. */
+export const APPLIED = 0 as const
+/** `offer`: late — its bar is closed or due to close; not applied. */
+export const LATE = 1 as const
+/** `offer` refused: the symbol id is not below `symbols`. */
+export const UNKNOWN_SYMBOL = -1 as const
+/** `offer` refused: the price is not a positive finite number, or the size not a finite number ≥ 0. */
+export const INVALID_PRICE = -2 as const
+/** `offer` refused: the exchange time is not a finite number ≥ 0. */
+export const INVALID_TIME = -3 as const
+
+/** Counter table kind of the bars' statistics. */
+export const STATS_KIND = 0xba75
+/** Counter table columns: late ticks (per symbol), then per timeframe closed, synthetic, gaps, partial. */
+export const LATE_COLUMN = 0
+export const CLOSED_COLUMN = 0
+export const SYNTHETIC_COLUMN = 1
+export const GAPS_COLUMN = 2
+export const PARTIAL_COLUMN = 3
+export const PER_TIMEFRAME_COLUMNS = 4
+export const statsColumns = (timeframes: number): number => 1 + PER_TIMEFRAME_COLUMNS * timeframes
+/** The column of `counter` for timeframe `tf` (its index). */
+export const timeframeColumn = (tf: number, counter: number): number => 1 + tf * PER_TIMEFRAME_COLUMNS + counter
+
+/** The most timeframes one builder keeps. */
+export const MAX_TIMEFRAMES = 8
+
+/** Where closed bars go. Called in the builder's thread, once per closed (or synthetic) bar. */
+export interface BarSink {
+  bar(
+    symbol: number,
+    timeframe: number,
+    startNs: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    volume: number,
+    ticks: number,
+    flags: number
+  ): void
+}
+
+export interface BarBuilderOptions {
+  readonly symbols: number
+  /**
+   * Interval lengths in ns, distinct, each a multiple of the smallest (so every interval of a larger
+   * timeframe is made of whole intervals of the smallest, and a tick on time for the smallest is on
+   * time for all).
+   */
+  readonly timeframesNs: ReadonlyArray<number>
+  /** How late a tick may be and still be applied; below the smallest timeframe. */
+  readonly toleranceNs: number
+  readonly fillGaps: boolean
+  readonly sink: BarSink
+  /** A counter table's f64 words (see `counterTable.ts`), with `statsColumns(timeframes)` columns. */
+  readonly counts?: Float64Array | undefined
+}
+
+// Per key (symbol × timeframes + tf), FIELDS f64 of state.
+const CUR = 0 // start (NaN: none), open, high, low, close, volume, ticks
+const PREV = 7 // the same, for the previous bar still inside its tolerance
+const START = 0
+const OPEN = 1
+const HIGH = 2
+const LOW = 3
+const CLOSE = 4
+const VOLUME = 5
+const TICKS = 6
+/** End of the last bar closed or gap counted (NaN: nothing yet); intervals before it are settled. */
+const COVERED = 14
+/** Close of the last bar closed, for synthetic bars. */
+const LAST_CLOSE = 15
+const FIELDS = 16
+
+
+export class BarBuilder {
+  readonly symbols: number
+  readonly timeframes: number
+  readonly toleranceNs: number
+  readonly fillGaps: boolean
+  /** The event clock: see the module comment. */
+  clockNs = -Infinity
+  /** The highest tick time seen. */
+  maxSeenNs = -Infinity
+  /** The first applied tick's time: a bar that started before it may lack ticks ({@link PARTIAL}). */
+  firstNs = NaN
+  /** The timer's anchor: `maxSeenNs` and the caller's clock when the timer last saw it change. */
+  private anchorSeenNs = -Infinity
+  private anchorNowNs = 0
+  private readonly tfNs: Float64Array
+  private readonly smallestNs: number
+  private readonly state: Float64Array
+  private readonly sink: BarSink
+  private readonly counts: Float64Array
+  private readonly columns: number
+
+  constructor(options: BarBuilderOptions) {
+    const { symbols, timeframesNs, toleranceNs } = options
+    if (!(Number.isInteger(symbols) && symbols >= 1)) throw new RangeError(`symbols must be a positive integer: symbols=${symbols}`)
+    if (!(timeframesNs.length >= 1 && timeframesNs.length <= MAX_TIMEFRAMES)) {
+      throw new RangeError(`between 1 and ${MAX_TIMEFRAMES} timeframes: ${timeframesNs.length}`)
+    }
+    const smallest = Math.min(...timeframesNs)
+    if (new Set(timeframesNs).size !== timeframesNs.length || timeframesNs.some((tf) => !(tf > 0) || tf % smallest !== 0)) {
+      throw new RangeError(`timeframes must be distinct multiples of the smallest: ${timeframesNs.join(", ")} ns`)
+    }
+    if (!(toleranceNs >= 0 && toleranceNs < smallest)) {
+      throw new RangeError(`toleranceNs must be ≥ 0 and below the smallest timeframe (${smallest} ns): toleranceNs=${toleranceNs}`)
+    }
+    this.symbols = symbols
+    this.timeframes = timeframesNs.length
+    this.toleranceNs = toleranceNs
+    this.fillGaps = options.fillGaps
+    this.tfNs = Float64Array.from(timeframesNs)
+    this.smallestNs = smallest
+    this.state = new Float64Array(symbols * this.timeframes * FIELDS)
+    for (let k = 0; k < symbols * this.timeframes; k++) {
+      const at = k * FIELDS
+      this.state[at + CUR + START] = NaN
+      this.state[at + PREV + START] = NaN
+      this.state[at + COVERED] = NaN
+    }
+    this.sink = options.sink
+    this.columns = statsColumns(this.timeframes)
+    this.counts = options.counts ?? new Float64Array(COUNTS_BASE + symbols * this.columns)
+  }
+
+  /**
+   * Applies one tick to every timeframe: {@link APPLIED}, {@link LATE}, or a negative refusal code
+   * (nothing changed). Closes the symbol's bars the tick shows to be over.
+   */
+  offer(symbol: number, tNs: number, price: number, size: number): number {
+    if (!(symbol < this.symbols)) return UNKNOWN_SYMBOL
+    if (!(tNs >= 0 && tNs < Infinity)) return INVALID_TIME
+    if (!(price > 0 && price < Infinity && size >= 0 && size < Infinity)) return INVALID_PRICE
+    if (tNs > this.maxSeenNs) {
+      // The clock is never behind the highest tick time: only a new highest can move it.
+      this.maxSeenNs = tNs
+      if (tNs > this.clockNs) this.clockNs = tNs
+    }
+    // Late: its smallest-timeframe bar is due (its end plus the tolerance is behind the clock). That
+    // end is above tNs, so a tick within the tolerance of the clock (in order: the usual case) is not
+    // late, and needs no remainder.
+    const smallest = this.smallestNs
+    if (tNs + this.toleranceNs < this.clockNs && tNs - (tNs % smallest) + smallest + this.toleranceNs <= this.clockNs) {
+      this.counts[COUNTS_BASE + symbol * this.columns + LATE_COLUMN]! += 1
+      return LATE
+    }
+    if (this.firstNs !== this.firstNs) this.firstNs = tNs
+    const tfs = this.timeframes
+    const s = this.state
+    const lengths = this.tfNs
+    let at = symbol * tfs * FIELDS
+    for (let tf = 0; tf < tfs; tf++, at += FIELDS) {
+      const cur = s[at + CUR + START]!
+      // Most ticks fall in the current bar: two comparisons (false for NaN), the update in line.
+      if (tNs >= cur && tNs < cur + lengths[tf]!) {
+        if (price > s[at + CUR + HIGH]!) s[at + CUR + HIGH] = price
+        if (price < s[at + CUR + LOW]!) s[at + CUR + LOW] = price
+        s[at + CUR + CLOSE] = price
+        s[at + CUR + VOLUME]! += size
+        s[at + CUR + TICKS]! += 1
+      } else {
+        this.apply(symbol, tf, tNs, price, size)
+      }
+    }
+    return APPLIED
+  }
+
+  /** A tick outside the current bar: the previous one, a new one (closing what is over), or the first. */
+  private apply(symbol: number, tf: number, tNs: number, price: number, size: number): void {
+    const s = this.state
+    const at = (symbol * this.timeframes + tf) * FIELDS
+    const len = this.tfNs[tf]!
+    const cur = s[at + CUR + START]!
+    const start = tNs - (tNs % len)
+    if (start === s[at + PREV + START]) return this.update(at + PREV, price, size)
+    if (cur !== cur) return this.open(at + CUR, start, price, size) // no bar open
+    if (start > cur) {
+      // A later interval: the previous bar is due (two intervals back); the current one moves back
+      // unless it is due as well.
+      if (s[at + PREV + START] === s[at + PREV + START]) this.close(symbol, tf, at, at + PREV, 0)
+      if (cur + len + this.toleranceNs <= this.clockNs) {
+        this.close(symbol, tf, at, at + CUR, 0)
+      } else {
+        s.copyWithin(at + PREV, at + CUR, at + CUR + 7)
+      }
+      return this.open(at + CUR, start, price, size)
+    }
+    // The interval just before the current bar, not yet due (else the tick would be late): reopen it.
+    this.open(at + PREV, start, price, size)
+  }
+
+  private open(bar: number, start: number, price: number, size: number): void {
+    const s = this.state
+    s[bar + START] = start
+    s[bar + OPEN] = price
+    s[bar + HIGH] = price
+    s[bar + LOW] = price
+    s[bar + CLOSE] = price
+    s[bar + VOLUME] = size
+    s[bar + TICKS] = 1
+  }
+
+  private update(bar: number, price: number, size: number): void {
+    const s = this.state
+    if (price > s[bar + HIGH]!) s[bar + HIGH] = price
+    if (price < s[bar + LOW]!) s[bar + LOW] = price
+    s[bar + CLOSE] = price
+    s[bar + VOLUME]! += size
+    s[bar + TICKS]! += 1
+  }
+
+  /** Closes the bar at `bar` (state index) of key `at`, after the gaps before it; emits it. */
+  private close(symbol: number, tf: number, at: number, bar: number, drained: number): void {
+    const s = this.state
+    const start = s[bar + START]!
+    // Partial: cut short by a drain, or begun before the builder's first tick (it may lack earlier ones).
+    const flags = drained | (start < this.firstNs ? PARTIAL : 0)
+    this.gapsUntil(symbol, tf, at, start)
+    this.sink.bar(symbol, tf, start, s[bar + OPEN]!, s[bar + HIGH]!, s[bar + LOW]!, s[bar + CLOSE]!, s[bar + VOLUME]!, s[bar + TICKS]!, flags)
+    const row = COUNTS_BASE + symbol * this.columns
+    this.counts[row + timeframeColumn(tf, (flags & PARTIAL) !== 0 ? PARTIAL_COLUMN : CLOSED_COLUMN)]! += 1
+    s[at + COVERED] = start + this.tfNs[tf]!
+    s[at + LAST_CLOSE] = s[bar + CLOSE]!
+    // The previous bar always closes before the current one (it ends first), so closing the current
+    // one never leaves a previous one behind.
+    s[bar + START] = NaN
+  }
+
+  /** Counts or fills the intervals from the last settled one up to `until` (exclusive). */
+  private gapsUntil(symbol: number, tf: number, at: number, until: number): void {
+    const s = this.state
+    let covered = s[at + COVERED]!
+    if (!(covered < until)) return // nothing settled yet (NaN), or no gap
+    const len = this.tfNs[tf]!
+    const row = COUNTS_BASE + symbol * this.columns
+    if (!this.fillGaps) {
+      this.counts[row + timeframeColumn(tf, GAPS_COLUMN)]! += (until - covered) / len
+    } else {
+      const close = s[at + LAST_CLOSE]!
+      for (; covered < until; covered += len) {
+        this.sink.bar(symbol, tf, covered, close, close, close, close, 0, 0, SYNTHETIC)
+        this.counts[row + timeframeColumn(tf, SYNTHETIC_COLUMN)]! += 1
+      }
+    }
+    s[at + COVERED] = until
+  }
+
+  /**
+   * Moves the clock to `clockNs` (never back) and closes every bar now due, with the gaps before
+   * them and the gaps since each symbol's last bar. Cost: one pass over symbols × timeframes.
+   */
+  advance(clockNs: number): void {
+    if (clockNs > this.clockNs) this.clockNs = clockNs
+    const clock = this.clockNs
+    const tolerance = this.toleranceNs
+    const s = this.state
+    const tfs = this.timeframes
+    for (let symbol = 0; symbol < this.symbols; symbol++) {
+      for (let tf = 0; tf < tfs; tf++) {
+        const at = (symbol * tfs + tf) * FIELDS
+        if (s[at + COVERED]! !== s[at + COVERED]! && s[at + CUR + START]! !== s[at + CUR + START]!) continue // never seen
+        const len = this.tfNs[tf]!
+        if (s[at + PREV + START]! + len + tolerance <= clock) this.close(symbol, tf, at, at + PREV, 0)
+        if (s[at + CUR + START]! + len + tolerance <= clock) this.close(symbol, tf, at, at + CUR, 0)
+        // Due intervals since the last bar: up to the first interval not due, which is also at or
+        // before the start of any bar still open (an open bar is not due).
+        const dueEnd = clock - tolerance - ((clock - tolerance) % len)
+        if (s[at + COVERED]! < dueEnd) this.gapsUntil(symbol, tf, at, dueEnd)
+      }
+    }
+  }
+
+  /**
+   * A timer's call, with the caller's monotonic clock (any origin, ns): closes the bars now due. With
+   * `extrapolate`, the event clock also moves on by the time elapsed on `nowNs` since the highest tick
+   * time last changed — exchange time is taken to follow the clock (a live feed), so bars close when
+   * their interval ends even if no later tick arrives; without it, only ticks move the event clock.
+   */
+  timer(nowNs: number, extrapolate: boolean): void {
+    if (this.maxSeenNs !== this.anchorSeenNs) {
+      this.anchorSeenNs = this.maxSeenNs
+      this.anchorNowNs = nowNs
+    }
+    this.advance(extrapolate && this.anchorSeenNs > -Infinity ? this.anchorSeenNs + (nowNs - this.anchorNowNs) : this.clockNs)
+  }
+
+  /** Closes every open bar (in time order per symbol and timeframe); a bar not yet over is {@link PARTIAL}. */
+  drain(): void {
+    const s = this.state
+    const tfs = this.timeframes
+    for (let symbol = 0; symbol < this.symbols; symbol++) {
+      for (let tf = 0; tf < tfs; tf++) {
+        const at = (symbol * tfs + tf) * FIELDS
+        const len = this.tfNs[tf]!
+        for (const bar of [at + PREV, at + CUR]) {
+          const start = s[bar + START]!
+          if (start === start) this.close(symbol, tf, at, bar, start + len > this.clockNs ? PARTIAL : 0)
+        }
+      }
+    }
+  }
+
+  /** Bars open now, over every symbol and timeframe. */
+  openBars(): number {
+    let n = 0
+    for (let k = 0; k < this.symbols * this.timeframes; k++) {
+      if (this.state[k * FIELDS + CUR + START] === this.state[k * FIELDS + CUR + START]) n++
+      if (this.state[k * FIELDS + PREV + START] === this.state[k * FIELDS + PREV + START]) n++
+    }
+    return n
+  }
+}

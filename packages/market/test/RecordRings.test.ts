@@ -1,0 +1,116 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as R from "../src/internal/kernel/recordRings.ts"
+
+/** A ring buffer of `keys` keys × `depth` one-word records (8 bytes: the record is its own number). */
+const rings = (keys: number, depth: number) => {
+  const buffer = R.makeRings(keys, depth, 8, [42])
+  return { buffer, writer: new R.RingsWriter(buffer), reader: new R.RingsReader(buffer) }
+}
+
+const write = (writer: R.RingsWriter, key: number, values: ReadonlyArray<number>) => {
+  const one = new Float64Array(1)
+  for (const v of values) {
+    one[0] = v
+    writer.append(key, one, 0)
+  }
+}
+
+const newest = (reader: R.RingsReader, key: number, limit: number) => {
+  const into = new Float64Array(Math.max(1, limit))
+  return Array.from(into.subarray(0, reader.newest(key, limit, into)))
+}
+
+describe("record rings", () => {
+  it("the layout is the drawing: 64-byte header, a 64-byte header per key, then the rings", () => {
+    assert.deepStrictEqual(
+      [R.MAGIC_OFFSET, R.VERSION_OFFSET, R.KEYS_OFFSET, R.DEPTH_OFFSET, R.RECORD_BYTES_OFFSET, R.WRAP_OFFSET, R.USER_OFFSET, R.HEADER_BYTES],
+      [0, 4, 8, 12, 16, 20, 24, 64]
+    )
+    assert.deepStrictEqual([R.KEY_HEADER_BYTES, R.KEY_WRITTEN_OFFSET, R.KEY_TOTAL_OFFSET], [64, 0, 8])
+    const { buffer, writer } = rings(3, 4)
+    assert.strictEqual(buffer.byteLength, 64 + 3 * (64 + 4 * 8))
+    const words = new Int32Array(buffer)
+    // wrap: the largest multiple of depth at most 2^30.
+    assert.deepStrictEqual(Array.from(words.subarray(0, 7)), [R.MAGIC, R.VERSION, 3, 4, 8, 2 ** 30, 42])
+    write(writer, 2, [7.5, 8.5])
+    // Key 2: written = 2 at byte 64 + 2 × 64, total 2 at +8; its second record at 64 + 3 × 64 + (2 × 4 + 1) × 8.
+    const view = new DataView(buffer)
+    assert.strictEqual(view.getInt32(64 + 128, true), 2)
+    assert.strictEqual(view.getFloat64(64 + 128 + 8, true), 2)
+    assert.strictEqual(view.getFloat64(64 + 192 + 9 * 8, true), 8.5)
+    assert.deepStrictEqual(R.geometry(buffer), { keys: 3, depth: 4, recordBytes: 8, wrap: 2 ** 30, user: [42, 0, 0, 0, 0, 0, 0, 0, 0, 0] })
+    assert.isUndefined(R.geometry(new SharedArrayBuffer(64)))
+  })
+
+  it("newest: newest first, at most limit, at most depth − 1, keys apart", () => {
+    const { reader, writer } = rings(2, 5)
+    assert.deepStrictEqual(newest(reader, 0, 3), [])
+    write(writer, 0, [1, 2, 3])
+    write(writer, 1, [100])
+    assert.deepStrictEqual(newest(reader, 0, 10), [3, 2, 1])
+    assert.deepStrictEqual(newest(reader, 0, 2), [3, 2])
+    assert.deepStrictEqual(newest(reader, 1, 10), [100])
+    write(writer, 0, [4, 5, 6, 7, 8, 9])
+    // Nine written into five slots: the last four are readable (the fifth slot is the next one written).
+    assert.deepStrictEqual(newest(reader, 0, 10), [9, 8, 7, 6])
+    assert.strictEqual(reader.total(0), 9)
+    assert.strictEqual(reader.held(0), 5)
+  })
+
+  it("since: oldest first from a cursor; a follower that fell behind is told how many it missed", () => {
+    const { reader, writer } = rings(1, 4)
+    const into = new Float64Array(8)
+    const result: R.FollowResult = { count: 0, cursor: 0, missed: 0 }
+    let cursor = reader.written(0)
+    write(writer, 0, [1, 2])
+    reader.since(0, cursor, 10, into, result)
+    assert.deepStrictEqual([Array.from(into.subarray(0, result.count)), result.missed], [[1, 2], 0])
+    cursor = result.cursor
+    reader.since(0, cursor, 10, into, result)
+    assert.deepStrictEqual([result.count, result.missed, result.cursor], [0, 0, cursor])
+    write(writer, 0, [3, 4, 5, 6, 7, 8])
+    // Six new records, three readable (depth − 1): 3, 4 and 5 were overwritten or are being.
+    reader.since(0, cursor, 10, into, result)
+    assert.deepStrictEqual([Array.from(into.subarray(0, result.count)), result.missed], [[6, 7, 8], 3])
+    // At most `max` at a time, the cursor moving on by what was returned.
+    write(writer, 0, [9, 10])
+    reader.since(0, result.cursor, 1, into, result)
+    assert.deepStrictEqual(Array.from(into.subarray(0, result.count)), [9])
+    reader.since(0, result.cursor, 1, into, result)
+    assert.deepStrictEqual(Array.from(into.subarray(0, result.count)), [10])
+  })
+
+  it("the written count wraps at a multiple of depth, and reads across the wrap stay in order", () => {
+    const buffer = R.makeRings(1, 3, 8)
+    const writer = new R.RingsWriter(buffer)
+    const reader = new R.RingsReader(buffer)
+    const wrap = reader.wrap
+    assert.strictEqual(wrap % 3, 0)
+    // Start a writer just before the wrap, as if it had written wrap − 2 records.
+    new Int32Array(buffer)[(R.HEADER_BYTES + R.KEY_WRITTEN_OFFSET) >> 2] = wrap - 2
+    const late = new R.RingsWriter(buffer)
+    const cursor = reader.written(0)
+    write(late, 0, [1, 2, 3])
+    assert.strictEqual(reader.written(0), 1)
+    assert.deepStrictEqual(newest(reader, 0, 5), [3, 2])
+    const into = new Float64Array(4)
+    const result = reader.since(0, cursor, 10, into, { count: 0, cursor: 0, missed: 0 })
+    // Three written after the cursor, two readable.
+    assert.deepStrictEqual([Array.from(into.subarray(0, result.count)), result.missed, result.cursor], [[2, 3], 1, 1])
+    void writer
+  })
+
+  it("a restarted writer carries on where the last one stopped", () => {
+    const { buffer, reader, writer } = rings(1, 4)
+    write(writer, 0, [1, 2])
+    write(new R.RingsWriter(buffer), 0, [3])
+    assert.deepStrictEqual(newest(reader, 0, 3), [3, 2, 1])
+  })
+
+  it("bad sizes are refused, naming the value", () => {
+    assert.throws(() => R.makeRings(0, 4, 8), /keys must be a positive integer: keys=0/)
+    assert.throws(() => R.makeRings(1, 1, 8), /depth must be an integer in 2\.\.\d+: depth=1/)
+    assert.throws(() => R.makeRings(1, 4, 12), /recordBytes must be a positive multiple of 8: recordBytes=12/)
+    assert.throws(() => new R.RingsReader(new SharedArrayBuffer(64)), /not a record rings buffer/)
+  })
+})
