@@ -21,7 +21,7 @@
  *   shorter one at the end of the stream is the drain flush), then a `map` to a seven-field bundle
  *   object (`firstTxId`, `lastTxId`, `openNs`, `closeNs` = newest `tsNs`, `count`, `reason`);
  * - **output**: `Stream.runFold` with one mutable tally: the same validation as Output, counts,
- *   `OutputCounters.checksumOf`, flushes per reason.
+ *   `OutputTotals.checksumOf`, flushes per reason.
  *
  * Values in a stream are immutable, so each stage builds a new object where velox writes the fields
  * of a ring slot: that is what an Effect pipeline of records does. Effects' own overheads (pulls, chunk
@@ -35,7 +35,7 @@
  * generator says it put on them.
  */
 import { Cause, Effect, Stream } from "effect"
-import { OrderBook, OutputCounters } from "@velox/market"
+import { OrderBook, OutputTotals } from "@velox/market"
 import { OrderFlow, validateBundleFields } from "@velox/market/unsafe"
 import { bundleChecksumOf, checkBookAgainstFlow, ENGINE } from "./engineWork.ts"
 
@@ -179,7 +179,7 @@ const tally = (t: Tally, b: Bundle): Tally => {
   }
   t.bundles++
   t.transactions += b.count
-  t.checksum = OutputCounters.checksumOf(t.checksum, b.firstTxId, b.lastTxId, b.count)
+  t.checksum = OutputTotals.checksumOf(t.checksum, b.firstTxId, b.lastTxId, b.count)
   if (b.reason === SIZE) t.sizeFlushes++
   else t.drainFlushes++
   return t

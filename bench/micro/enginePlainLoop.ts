@@ -19,7 +19,7 @@
  *   size, best bid and best ask read after the change);
  * - **bundler**: per update `txId` and `tsNs` read; every 16th closes a bundle (seven fields written);
  * - **output**: per bundle the same validation (`count`, `reason`, ordered ids), counts,
- *   `OutputCounters.checksumOf`, flushes per reason.
+ *   `OutputTotals.checksumOf`, flushes per reason.
  *
  * Batches are struct-of-arrays (one typed array per field): no framework, no shared memory. Small
  * functions called once per batch, the shape of a stage's batch handler.
@@ -30,7 +30,7 @@
  * generated in a bundle, the bundles' checksum equal to the closed form, and the books equal, level by
  * level, to what the generator says it put on them.
  */
-import { OrderBook, OutputCounters } from "@velox/market"
+import { OrderBook, OutputTotals } from "@velox/market"
 import { OrderFlow, validateBundleFields } from "@velox/market/unsafe"
 import { bundleChecksumOf, checkBookAgainstFlow, ENGINE } from "./engineWork.ts"
 
@@ -191,7 +191,7 @@ const output = (b: Bundles, m: number, s: State): void => {
     }
     s.bundles++
     s.transactions += count
-    s.checksum = OutputCounters.checksumOf(s.checksum, first, last, count)
+    s.checksum = OutputTotals.checksumOf(s.checksum, first, last, count)
     if (reason === SIZE) s.sizeFlushes++
     else s.drainFlushes++
   }

@@ -3,7 +3,7 @@
  * bundles a run must have produced, and the exactness check of a book against the generator's own
  * record of what it put at each level.
  */
-import { OrderBook, OutputCounters } from "@velox/market"
+import { OrderBook, OutputTotals } from "@velox/market"
 import { BAND_TICKS, type OrderFlow } from "@velox/market/unsafe"
 
 /** The engine's defaults (`npm start`): 8 symbols, bundles of 16. One seed for every case. */
@@ -16,8 +16,8 @@ export const ENGINE = { symbols: 8, seed: 42, bundleSize: 16 } as const
 export const bundleChecksumOf = (n: number, size: number, from = 0, checksum = 0): number => {
   let first = from
   const end = from + n
-  for (; first + size <= end; first += size) checksum = OutputCounters.checksumOf(checksum, first, first + size - 1, size)
-  if (first < end) checksum = OutputCounters.checksumOf(checksum, first, end - 1, end - first)
+  for (; first + size <= end; first += size) checksum = OutputTotals.checksumOf(checksum, first, first + size - 1, size)
+  if (first < end) checksum = OutputTotals.checksumOf(checksum, first, end - 1, end - first)
   return checksum
 }
 

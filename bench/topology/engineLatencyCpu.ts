@@ -56,7 +56,7 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { Effect, Exit, Scope } from "effect"
 import { Pipeline } from "@velox/core"
-import { Bundler, Ingress, OrderBookStage, Output, OutputCounters, OutputLatency } from "@velox/market"
+import { Bundler, Ingress, OrderBookStage, Output, OutputLatency, OutputTotals } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
 import { InconclusiveRun } from "../harness.ts"
 import { ENGINE } from "../micro/engineWork.ts"
@@ -114,7 +114,7 @@ interface Sample {
   readonly parks: number
 }
 
-const sample = (handle: Pipeline.PipelineHandle, counters: SharedArrayBuffer): Sample => {
+const sample = (handle: Pipeline.PipelineHandle): Sample => {
   const snapshot = handle.stats()
   const cpu = process.cpuUsage()
   const main = process.threadCpuUsage()
@@ -126,27 +126,26 @@ const sample = (handle: Pipeline.PipelineHandle, counters: SharedArrayBuffer): S
     sourceLoopNs: loops.source,
     otherLoopsNs: loops.others,
     generated: snapshot.stages[0]!.emitted,
-    bundles: OutputCounters.read(counters).bundles,
+    bundles: OutputTotals.read(snapshot).bundles,
     parks: snapshot.stages.reduce((n, s) => n + s.parks, 0)
   }
 }
 
 export const run = async (params: Params): Promise<Record<string, number>> => {
   const label = `velox engine ${params.placement} at ${params.rate}/s`
-  const counters = OutputCounters.make()
   const latency = OutputLatency.make()
   const placement = params.placement === "workers" ? "worker" : "fused"
   const pipeline = Pipeline.from(Ingress, { rate: params.rate, symbols: ENGINE.symbols, seed: ENGINE.seed })
     .via(OrderBookStage, { symbols: ENGINE.symbols }, { placement })
     .via(Bundler, { maxSize: ENGINE.bundleSize })
-    .to(Output, { counters, latency })
+    .to(Output, { latency })
   const program = Effect.gen(function*() {
     const scope = yield* Scope.make()
     const handle = yield* Pipeline.run(pipeline, params.idle === "spin" ? { idle: "spin" } : {}).pipe(Scope.provide(scope))
     const startDeadline = performance.now() + params.startTimeoutMs
     const started = () =>
       handle.stats().stages.every((s) => s.state === "Running") &&
-      (params.minClosingSamples === 0 || OutputCounters.read(counters).bundles > 0)
+      (params.minClosingSamples === 0 || OutputTotals.read(handle.stats()).bundles > 0)
     while (!started()) {
       if (performance.now() > startDeadline) {
         return yield* Effect.die(new Error(`${label}: the engine did not start within ${params.startTimeoutMs} ms`))
@@ -155,9 +154,9 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     }
     yield* Effect.sleep(params.warmupMs)
     OutputLatency.startRecording(latency)
-    const a = sample(handle, counters)
+    const a = sample(handle)
     yield* Effect.sleep(params.windowMs)
-    const b = sample(handle, counters)
+    const b = sample(handle)
     OutputLatency.stopRecording(latency)
     yield* handle.stop
     yield* handle.done
@@ -165,7 +164,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     return { a, b, handle }
   })
   const { a, b, handle } = await Effect.runPromise(program.pipe(Effect.provide(NodeStageHost.layer)))
-  const out = OutputCounters.read(counters)
+  const out = OutputTotals.read(handle.stats())
   checkEngine(label, handle.ledger(), handle.deadLetters().length, out, { timeouts: true })
   const wallMs = b.wallMs - a.wallMs
   const arrivals = b.generated - a.generated

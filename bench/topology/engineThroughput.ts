@@ -38,8 +38,7 @@
  *
  *   transactions/s = Δ transactions received by Output / Δ output LAST_COMMIT_NS
  *
- * (Output's counters are published once per batch, in the same pass as the commit that stamps
- * LAST_COMMIT_NS: a sample's two readings are at most one pass apart, ≤ 256 of ~10⁷ transactions.)
+ * (Output's counters are published by the commit that stamps LAST_COMMIT_NS: a sample's two readings are at most one pass apart, ≤ 256 of ~10⁷ transactions.)
  * `wallMtxPerSecond` is the same Δ over the main thread's clock, a cross-check.
  *
  * Then it stops the source, lets the pipeline drain, and checks before returning any number:
@@ -56,7 +55,7 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import { Ledger, Pipeline } from "@velox/core"
-import { Bundler, Ingress, OrderBookStage, Output, OutputCounters } from "@velox/market"
+import { Bundler, Ingress, OrderBookStage, Output, OutputTotals } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
 import { bundleChecksumOf, ENGINE } from "../micro/engineWork.ts"
 
@@ -83,12 +82,12 @@ const PLACEMENTS: Record<Topology, readonly [Placement, Placement, Placement]> =
   "per-stage": ["worker", "worker", "worker"]
 }
 
-export const pipelineOf = (topology: Topology, counters: SharedArrayBuffer): Pipeline.Pipeline => {
+export const pipelineOf = (topology: Topology): Pipeline.Pipeline => {
   const [book, bundler, output] = PLACEMENTS[topology]
   return Pipeline.from(Ingress, { unthrottled: true, symbols: ENGINE.symbols, seed: ENGINE.seed })
     .via(OrderBookStage, { symbols: ENGINE.symbols }, { placement: book })
     .via(Bundler, { maxSize: ENGINE.bundleSize, timeoutNs: Infinity }, { placement: bundler })
-    .to(Output, { counters }, { placement: output })
+    .to(Output, {}, { placement: output })
 }
 
 interface Sample {
@@ -102,9 +101,9 @@ interface Sample {
 
 const outputOf = (snapshot: Pipeline.Snapshot) => snapshot.stages[snapshot.stages.length - 1]!
 
-const sample = (handle: Pipeline.PipelineHandle, counters: SharedArrayBuffer): Sample => {
+const sample = (handle: Pipeline.PipelineHandle): Sample => {
   const snapshot = handle.stats()
-  const transactions = OutputCounters.read(counters).transactions
+  const transactions = OutputTotals.read(snapshot).transactions
   const cpu = process.cpuUsage()
   return {
     transactions,
@@ -129,7 +128,7 @@ export const checkEngine = (
   label: string,
   ledger: Ledger.Ledger,
   deadLetters: number,
-  out: OutputCounters.Snapshot,
+  out: OutputTotals.Totals,
   options: { readonly timeouts: boolean }
 ): number => {
   const byName = (name: string) => ledger.stages.find((s) => s.stage === name)!
@@ -176,26 +175,25 @@ export const checkEngine = (
 
 export const run = async (params: Params): Promise<Record<string, number>> => {
   const label = `velox engine ${params.topology} (idle=${params.idle}, batch=${params.batchSize})`
-  const counters = OutputCounters.make()
   const program = Effect.gen(function*() {
     const scope = yield* Scope.make()
-    const handle = yield* Pipeline.run(pipelineOf(params.topology, counters), {
+    const handle = yield* Pipeline.run(pipelineOf(params.topology), {
       idle: params.idle === "spin" ? "spin" : {},
       batchSize: params.batchSize,
       ringCapacity: params.ringCapacity
     }).pipe(Scope.provide(scope))
     // Worker start-up (threads, module loading) ends when the first bundles reach the output.
     const startDeadline = performance.now() + params.startTimeoutMs
-    while (OutputCounters.read(counters).transactions === 0) {
+    while (OutputTotals.read(handle.stats()).transactions === 0) {
       if (performance.now() > startDeadline) {
         return yield* Effect.die(new Error(`${label}: no bundle reached the output within ${params.startTimeoutMs} ms`))
       }
       yield* Effect.sleep("5 millis")
     }
     yield* Effect.sleep(params.warmupMs)
-    const a = sample(handle, counters)
+    const a = sample(handle)
     yield* Effect.sleep(params.durationMs)
-    const b = sample(handle, counters)
+    const b = sample(handle)
     yield* handle.stop
     yield* handle.done
     // Closing the scope drains, joins the threads and leaves the final counters in place.
@@ -203,7 +201,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     return { a, b, handle }
   })
   const { a, b, handle } = await Effect.runPromise(program.pipe(Effect.provide(NodeStageHost.layer)))
-  const generated = checkEngine(label, handle.ledger(), handle.deadLetters().length, OutputCounters.read(counters), {
+  const generated = checkEngine(label, handle.ledger(), handle.deadLetters().length, OutputTotals.read(handle.stats()), {
     timeouts: false
   })
   const timed = b.transactions - a.transactions

@@ -26,7 +26,7 @@
  */
 import { Context, Duration, Effect, Exit, Layer, References, Schedule, Scope } from "effect"
 import { Ledger, Pipeline } from "@velox/core"
-import { OutputCounters } from "@velox/market"
+import { OutputTotals } from "@velox/market"
 import { NodePipelineServer, NodeStageHost } from "@velox/node"
 import { median } from "../harness.ts"
 import { checkEngine, pipelineOf as enginePipelineOf } from "./engineThroughput.ts"
@@ -93,7 +93,6 @@ interface Scrapes {
 export const run = async (params: Params): Promise<Record<string, number>> => {
   const engine = params.workload === "engine"
   const label = engine ? "metrics overhead, engine" : `metrics overhead, ${params.topology}`
-  const counters = OutputCounters.make()
   const serverOptions = Context.make(NodePipelineServer.ServerConfig, {
     host: "127.0.0.1",
     port: 0,
@@ -132,7 +131,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
 
   const program = Effect.gen(function*() {
     const scope = yield* Scope.make()
-    const handle = yield* Pipeline.run(engine ? enginePipelineOf("ingress-alone", counters) : pipelineOf(params.topology)).pipe(
+    const handle = yield* Pipeline.run(engine ? enginePipelineOf("ingress-alone") : pipelineOf(params.topology)).pipe(
       Scope.provide(scope)
     )
     const startDeadline = performance.now() + params.startTimeoutMs
@@ -175,7 +174,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   const problems: Array<string> = []
   if (engine) {
     // Throws on any mismatch: generated = applied = bundled = received, ledger balanced.
-    checkEngine(label, ledger, handle.deadLetters().length, OutputCounters.read(counters), { timeouts: false })
+    checkEngine(label, ledger, handle.deadLetters().length, OutputTotals.read(handle.stats()), { timeouts: false })
   } else {
     if (!ledger.balanced) problems.push("ledger not balanced")
     if (sink.in !== counter.emitted || sink.emitted !== sink.in) problems.push(`sink in ${sink.in}, good ${sink.emitted}, generated ${counter.emitted}`)

@@ -1,7 +1,7 @@
 /**
  * The four engine stages as real pipelines, fused and across workers:
  *
- *   Ingress ──Transaction──▶ order-book ──BookUpdate──▶ bundler ──Bundle──▶ output ──▶ counters
+ *   Ingress ──Transaction──▶ order-book ──BookUpdate──▶ bundler ──Bundle──▶ output ──▶ its counters
  *
  * Every count reconciles: transactions generated = applied + dead-lettered (the deliberately invalid
  * ones); bundles flushed by the bundler = bundles received by the output; transactions in bundles =
@@ -11,7 +11,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Ledger, Pipeline } from "@velox/core"
-import { Bundler, Ingress, OrderBookStage, Output, OutputCounters, Transaction } from "@velox/market"
+import { Bundler, Ingress, OrderBookStage, Output, OutputTotals, Transaction } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
 import { makeLogic } from "../../packages/market/src/Ingress.ts"
 import { CaptureEmitter } from "../fixtures/captureEmitter.ts"
@@ -33,7 +33,7 @@ const reference = () => {
   let bundles = 0
   for (let i = 0; i < valid.length; i += SIZE) {
     const part = valid.slice(i, i + SIZE)
-    checksum = OutputCounters.checksumOf(checksum, part[0]!, part[part.length - 1]!, part.length)
+    checksum = OutputTotals.checksumOf(checksum, part[0]!, part[part.length - 1]!, part.length)
     bundles++
   }
   return { valid: valid.length, checksum, bundles }
@@ -47,12 +47,11 @@ describe("The engine end to end", () => {
   for (const placement of ["fused", "worker"] as const) {
     it.live(`${placement}: every transaction and bundle is accounted for, and the checksum matches the generator's`, () =>
       Effect.gen(function*() {
-        const counters = OutputCounters.make()
         const pipeline = Pipeline.from(Ingress, { count: COUNT, symbols: SYMBOLS, invalidFraction: INVALID, unthrottled: true, seed: 1 })
           .via(OrderBookStage, { symbols: SYMBOLS, windowTicks: 64 }, { placement })
           .via(Bundler, { maxSize: SIZE, timeoutNs: 1e15 }, { placement })
-          .to(Output, { counters }, { placement })
-        const { deadLetters, ledger } = yield* Pipeline.runToEnd(pipeline, { ringCapacity: 4096 }).pipe(Effect.provide(NodeStageHost.layer))
+          .to(Output, {}, { placement })
+        const { deadLetters, ledger, stats } = yield* Pipeline.runToEnd(pipeline, { ringCapacity: 4096 }).pipe(Effect.provide(NodeStageHost.layer))
         assert.isTrue(ledger.balanced, Ledger.format(ledger))
         const book = stage(ledger, "order-book")
         const bundler = stage(ledger, "bundler")
@@ -64,7 +63,7 @@ describe("The engine end to end", () => {
         assert.strictEqual(deadLettered, COUNT - expected.valid)
         assert.isTrue(deadLetters.length > 0 && deadLetters.every((d) => d.stage === "order-book"))
         // Bundles flushed = bundles received; transactions in bundles = transactions processed.
-        const c = OutputCounters.read(counters)
+        const c = OutputTotals.read(stats)
         assert.strictEqual(bundler.written, expected.bundles)
         assert.strictEqual(output.in, bundler.written)
         assert.strictEqual(c.bundles, bundler.written)
@@ -78,15 +77,14 @@ describe("The engine end to end", () => {
 
   it.live("at a Poisson rate with the default 100 µs timeout: bundles close by size or timeout and still reconcile", () =>
     Effect.gen(function*() {
-      const counters = OutputCounters.make()
       const count = 20_000
       const pipeline = Pipeline.from(Ingress, { count, rate: 200_000, symbols: 4, seed: 2 })
         .via(OrderBookStage, { symbols: 4 })
         .via(Bundler, {})
-        .to(Output, { counters })
-      const { ledger } = yield* Pipeline.runToEnd(pipeline).pipe(Effect.provide(NodeStageHost.layer))
+        .to(Output, {})
+      const { ledger, stats } = yield* Pipeline.runToEnd(pipeline).pipe(Effect.provide(NodeStageHost.layer))
       assert.isTrue(ledger.balanced, Ledger.format(ledger))
-      const c = OutputCounters.read(counters)
+      const c = OutputTotals.read(stats)
       assert.strictEqual(stage(ledger, "order-book").emitted, count)
       assert.strictEqual(c.transactions, count)
       assert.strictEqual(c.bundles, stage(ledger, "bundler").written)

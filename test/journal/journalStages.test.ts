@@ -242,6 +242,7 @@ describe("journal replay source", () => {
       writeTicks(t.journal, 30, 1_000_000) // one record per ms of journal time
       for (const speed of [1, 4]) {
         const logic = NodeJournalSource.makeLogic(Tick, { directory: t.journal, speed })
+        logic.onStart!()
         const out = new CaptureEmitter(Tick)
         const emittedBy = (nowNs: number) => {
           logic.onPoll(nowNs, 1_000, out)
@@ -256,7 +257,7 @@ describe("journal replay source", () => {
         assert.strictEqual(emittedBy(start + 29e6 / speed), 30)
         assert.deepStrictEqual(out.take().map((r) => r.seq), range(0, 30))
         assert.strictEqual(logic.onPoll(start + 1e12, 1_000, out), -1, "exhausted at the end")
-        logic.onDrain!(out)
+        logic.onClose!("drained")
       }
     } finally {
       t.cleanup()
@@ -268,12 +269,13 @@ describe("journal replay source", () => {
     try {
       writeTicks(t.journal, 100, 1_000)
       const logic = NodeJournalSource.makeLogic(Tick, { directory: t.journal, from: { time: 1_000_000 + 42_500 } })
+      logic.onStart!()
       const out = new CaptureEmitter(Tick)
       while (logic.onPoll(0, 64, out) > 0) {
         // drain it
       }
       assert.deepStrictEqual(out.take().map((r) => r.seq), range(43, 100))
-      logic.onDrain!(out)
+      logic.onClose!("drained")
     } finally {
       t.cleanup()
     }
@@ -284,6 +286,7 @@ describe("journal replay source", () => {
     try {
       const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Tick, batchRecords: 5, fsync: "never" })
       const logic = NodeJournalSource.makeLogic(Tick, { directory: t.journal, follow: true, pollMs: 10 })
+      logic.onStart!()
       const out = new CaptureEmitter(Tick)
       assert.strictEqual(logic.onPoll(0, 100, out), 0)
       assert.strictEqual(logic.nextWakeNs!(), 10e6)
@@ -296,7 +299,7 @@ describe("journal replay source", () => {
       assert.strictEqual(logic.onPoll(30e6, 100, out), 2, "the rest, written on close")
       assert.strictEqual(logic.onPoll(60e6, 100, out), 0, "a follower never ends")
       assert.deepStrictEqual(out.take().map((r) => r.seq), range(0, 12))
-      logic.onDrain!(out)
+      logic.onClose!("drained")
     } finally {
       t.cleanup()
     }

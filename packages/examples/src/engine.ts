@@ -23,7 +23,7 @@
 import { Config, Console, Deferred, Effect, FileSystem, Layer, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { Ledger, NanoClock, Pipeline } from "@velox/core"
-import { Bundle, Bundler, Ingress, OrderBookStage, Output, OutputCounters, OutputRelay } from "@velox/market"
+import { Bundle, Bundler, Ingress, OrderBookStage, Output, OutputRelay, OutputTotals } from "@velox/market"
 import { NodeCli, NodeFileSink, NodePipelineRuntime, NodePipelineServer } from "@velox/node"
 import { Console as NodeConsole } from "node:console"
 
@@ -126,15 +126,14 @@ const engine = (options: Options) =>
       `clock calibrated: monotonic ns shared by all threads, each thread within ±${clock.uncertaintyNs.toFixed(0)} ns`
     )
     const placement = options.placement === "workers" ? "worker" : "fused"
-    const counters = OutputCounters.make()
     const written = NodeFileSink.makeStats()
     const bundled = Pipeline.from(Ingress, { rate: options.rate, symbols: options.symbols })
       .via(OrderBookStage, { symbols: options.symbols }, { placement })
       .via(Bundler, { maxSize: options.bundleSize, timeoutNs: options.bundleTimeoutUs * 1000 }, { placement })
     // With --output, the output counts and forwards each bundle to a file sink fused behind it.
     const pipeline = output === undefined
-      ? bundled.to(Output, { counters }, { placement })
-      : bundled.via(OutputRelay, { counters }, { placement }).to(NodeFileSink.sink, {
+      ? bundled.to(Output, {}, { placement })
+      : bundled.via(OutputRelay, {}, { placement }).to(NodeFileSink.sink, {
         path: output,
         labels: { reason: Bundle.FLUSH_REASON_NAMES },
         stats: written
@@ -155,8 +154,9 @@ const engine = (options: Options) =>
         const started = clock.nowNs()
         let last = { t: started, ingress: 0, book: 0, bundles: 0, received: 0 }
         const progress = Effect.sync(() => {
-          const [ingress, book, bundler] = handle.stats().stages
-          const out = OutputCounters.read(counters)
+          const stats = handle.stats()
+          const [ingress, book, bundler] = stats.stages
+          const out = OutputTotals.read(stats)
           const now = clock.nowNs()
           const s = (now - last.t) / 1e9
           const line = `${((now - started) / 1e9).toFixed(0).padStart(4)} s  ` +
@@ -175,13 +175,14 @@ const engine = (options: Options) =>
     const report = Effect.gen(function*() {
       const polled = yield* Deferred.poll(engineHandle)
       if (polled._tag === "None") return
-      const drained = yield* (yield* polled.value).drainReport
+      const handle = yield* polled.value
+      const drained = yield* handle.drainReport
       const stages = drained.ledger.stages
       const byName = (name: string) => stages.find((s) => s.stage === name)!
       const ingress = byName("ingress")
       const book = byName("order-book")
       const bundler = byName("bundler")
-      const out = OutputCounters.read(counters)
+      const out = OutputTotals.read(handle.stats())
       const checks: Array<[string, number, number]> = [
         ["generated = processed by the book", ingress.emitted, book.in],
         ["processed = book updates + dead-lettered", book.in, book.emitted + sum(book.deadLettered)],

@@ -154,6 +154,16 @@ export const makeLogic = (config: Config): Stage.SourceLogic<typeof Transaction.
   // NaN until the first poll starts the schedule.
   let nextArrivalNs = NaN
   return {
+    // Where the flow is: a restart replays the seeded generators up to it (a draw per transaction).
+    snapshotState: () => [generated, nextArrivalNs],
+    restoreState(snapshot) {
+      const [at, next] = snapshot as readonly [number, number]
+      for (let i = 0; i < at; i++) flow.next()
+      // One arrival draw starts the schedule, then one per transaction.
+      if (!unthrottled && next === next) for (let i = 0; i <= at; i++) arrivals.nextOpenUnit()
+      generated = at
+      nextArrivalNs = next
+    },
     onPoll(nowNs, max, out) {
       if (generated >= count) return Stage.SOURCE_EXHAUSTED
       const n = count - generated < max ? count - generated : max
@@ -219,5 +229,6 @@ export const Ingress = Stage.source({
   module: import.meta.url,
   output: Transaction,
   config: Config,
+  keepsState: true,
   make: makeLogic
 })

@@ -229,9 +229,12 @@ export const makeLogic = (config: Config): L2BookLogic => {
 
 /**
  * The L2 book stage: `L2Update` in, `Bbo` out; see the module comment. It retains no records, so a
- * restart loses only the books (every book then waits for a snapshot, and the status table shows it
- * as its updates arrive); it handles one record at a time, so batch boundaries and placement do not
- * change its output.
+ * restart loses only the books, and the feed's own protocol covers that: every restarted book waits
+ * for a snapshot (or, with `firstSeq`, goes stale at the next update's gap), dropping its updates as
+ * `Stale` — counted — until the feed resyncs it, and the status table shows it as its updates arrive.
+ * Nothing it emits after a restart rests on the lost books, so it does not declare `keepsState` (that
+ * is for state whose loss would pass unseen, as `OrderBookStage`'s does). It handles one record at a
+ * time, so batch boundaries and placement do not change its output.
  *
  * @example
  * ```ts

@@ -82,6 +82,15 @@ export const makeLogic = (config: Config): Stage.SourceLogic<typeof L2Update.spe
   let pending = false
   return {
     flow,
+    // Where the flow is: a restart replays the seeded flow up to it (one step per message).
+    snapshotState: () => [generated, startNs, pending ? 1 : 0],
+    restoreState(snapshot) {
+      const [at, start, held] = snapshot as readonly [number, number, number]
+      for (let i = 0; i < at + held; i++) flow.next()
+      generated = at
+      startNs = start
+      pending = held === 1
+    },
     onPoll(nowNs, max, out) {
       if (generated >= count) return Stage.SOURCE_EXHAUSTED
       if (startNs !== startNs) startNs = unthrottled ? 0 : nowNs
@@ -127,5 +136,6 @@ export const L2Feed = Stage.source({
   module: import.meta.url,
   output: L2Update,
   config: Config,
+  keepsState: true,
   make: makeLogic
 })

@@ -332,8 +332,12 @@ export const makeLogic = (config: Config): OrderBookLogic => {
 
 /**
  * The order book stage: `Transaction` in, `BookUpdate` out, refused transactions dead-lettered with
- * their reason. It retains no records, so a restart loses only the books' contents, never a record;
- * and it handles one record at a time, so batch boundaries and placement do not change its output.
+ * their reason. It retains no records, so a restart loses only the books' contents, never a record —
+ * and it says so: it declares `keepsState`, so a restart counts as state lost (`stats()`, `health()`,
+ * `/metrics`, the ledger) instead of an empty book passing for the real one. (Snapshotting every book
+ * at every pass would cost more than the book's own work; feeds that can resend a book — L2 snapshots —
+ * rebuild it, see `L2BookStage`.) It handles one record at a time, so batch boundaries and placement do
+ * not change its output.
  * `make` is typed as {@link makeLogic} (it is that function), so in-process callers get the books.
  *
  * @example
@@ -364,6 +368,7 @@ export const OrderBookStage: OrderBookStageDefinition = Stage.make({
   output: BookUpdate,
   config: Config,
   errors,
+  keepsState: true,
   make: makeLogic
 }) as OrderBookStageDefinition
 

@@ -123,16 +123,18 @@ export const makeLogic = <F extends RecordLayout.FieldSpec>(
   layout: RecordLayout.RecordLayout<F>,
   config: Config
 ): Stage.SourceLogic<F> => {
-  const reader = Unsafe.openReader(config.directory, { layout, from: config.from, follow: config.follow === true })
   const words = layout.byteLength / 8
   const pollNs = (config.pollMs ?? DEFAULT_POLL_MS) * 1e6
   const speed = config.speed
-  const timeInfo = layout.fields.find((f) => f.name === reader.timeField)
-  const readTime = timeInfo === undefined ? undefined : fieldReader(timeInfo.type)
   const progress = config.progress === undefined ? undefined : new BigInt64Array(config.progress)
+  // Opened by onStart (from `config.from`, or where a crashed predecessor had got to), closed by onClose.
+  let from = config.from
+  let reader!: ReturnType<typeof Unsafe.openReader>
+  let timeInfo: RecordLayout.FieldInfo | undefined
+  let readTime: ReturnType<typeof fieldReader> | undefined
   // The batch being replayed: records [index, count) at `first` (in 8-byte words) of `source`.
-  let source = new Float64Array(reader.bytes.buffer)
-  let times = new DataView(reader.bytes.buffer)
+  let source!: Float64Array
+  let times!: DataView
   let first = 0
   let index = 0
   let count = 0
@@ -166,6 +168,23 @@ export const makeLogic = <F extends RecordLayout.FieldSpec>(
   }
 
   return {
+    onStart() {
+      reader = Unsafe.openReader(config.directory, { layout, from, follow: config.follow === true })
+      timeInfo = layout.fields.find((f) => f.name === reader.timeField)
+      readTime = timeInfo === undefined ? undefined : fieldReader(timeInfo.type)
+      source = new Float64Array(reader.bytes.buffer)
+      times = new DataView(reader.bytes.buffer)
+    },
+    // Its place in the journal (and the pacing's origin): a restart reopens there, neither repeating
+    // nor skipping a record.
+    snapshotState: () => [index === count ? reader.position : reader.batchFirstSequence + index, replayed, t0, startNs],
+    restoreState(snapshot) {
+      const [sequence, done, origin, started] = snapshot as readonly [number, number, number, number]
+      from = { sequence }
+      replayed = done
+      t0 = origin
+      startNs = started
+    },
     onPoll(nowNs, max, out) {
       if (nowNs < waitUntilNs) return 0
       waitUntilNs = -Infinity
@@ -215,8 +234,8 @@ export const makeLogic = <F extends RecordLayout.FieldSpec>(
       return emitted
     },
     nextWakeNs: () => waitUntilNs,
-    onDrain() {
-      reader.close()
+    onClose() {
+      reader?.close()
     }
   }
 }
@@ -233,6 +252,7 @@ const define = <F extends RecordLayout.FieldSpec>(layout: RecordLayout.RecordLay
     module: url.href,
     output: layout,
     config: Config,
+    keepsState: true,
     make: (config) => makeLogic(layout, config)
   })
 }

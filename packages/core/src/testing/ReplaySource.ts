@@ -54,6 +54,7 @@ const define = <F extends FieldSpec>(layout: Layout<F>): Stage.StageDefinition<n
     module: moduleUrlFor(import.meta.url, layout),
     output: layout,
     config: Config,
+    keepsState: true,
     make: ({ words, batches }) => {
       const wordsPerRecord = layout.byteLength / 4
       const src = new Int32Array(words)
@@ -61,6 +62,11 @@ const define = <F extends FieldSpec>(layout: Layout<F>): Stage.StageDefinition<n
       let inBatch = 0
       let next = 0
       return {
+        // Its place in the replay: a restarted source neither repeats nor skips a record.
+        snapshotState: () => [batch, inBatch, next],
+        restoreState(snapshot) {
+          ;[batch, inBatch, next] = snapshot as [number, number, number]
+        },
         onPoll(_nowNs, max, out) {
           while (batch < batches.length && inBatch === batches[batch]!) {
             batch++
