@@ -2,6 +2,7 @@
  * @since 0.1.0
  */
 export * as Doorbell from "./Doorbell.ts"
+export * as Edge from "./Edge.ts"
 export * as FanIn from "./FanIn.ts"
 export * as IdleStrategy from "./IdleStrategy.ts"
 export * as JournalDescriptor from "./JournalDescriptor.ts"
@@ -20,3 +21,4 @@ export * as StageHost from "./StageHost.ts"
 export * as PipelineConfig from "./PipelineConfig.ts"
 export * as ConfigFile from "./ConfigFile.ts"
 export * as PipelineMetrics from "./PipelineMetrics.ts"
+export * as Probe from "./Probe.ts"
