@@ -8,7 +8,7 @@ const bin = (name: string) => join(root, "node_modules", ".bin", name)
 /** PATH without the project's node_modules/.bin: a bin must find Node 24 itself, whatever the system's node is. */
 const systemEnv: NodeJS.ProcessEnv = { ...process.env, PATH: "/usr/local/bin:/usr/bin:/bin" }
 
-const PROGRAMS = ["velox-engine", "velox-pipeline", "velox-scaled", "velox-served"] as const
+const PROGRAMS = ["velox-engine", "velox-pipeline", "velox-scaled", "velox-served", "velox-tick-server"] as const
 
 /** Signals once transactions flow: a progress line with a non-zero ingress count. */
 const whenFlowing = /ingress [1-9]\d* /
@@ -33,6 +33,12 @@ describe("the example programs' commands", () => {
       assert.strictEqual(bad.stderr, `${name}: unknown flag --no-such-flag; see ${name} --help\n`)
     })
   }
+
+  it("velox-tick-server refuses timeframes that are not, in one line, before anything starts", async () => {
+    const bad = await runProgram(bin("velox-tick-server"), ["--timeframes", "1s,7m", "--no-persist"], { env: systemEnv })
+    assert.strictEqual(bad.code, 1, describeRun(bad))
+    assert.include(bad.stderr, "velox-tick-server: --timeframes 1s,7m: expected timeframes such as 1s,1m,5m,1h,1d", describeRun(bad))
+  })
 
   it("velox-scaled, the README's pipeline, runs a source, a worker stage and a fused sink, and reads the sum back", async () => {
     const run = await runProgram(bin("velox-scaled"), ["--count", "1000", "--factor", "3"], { env: systemEnv })

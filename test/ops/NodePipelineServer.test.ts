@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
 import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Schedule, Scope } from "effect"
 import { TestConsole } from "effect/testing"
+import { HttpServerResponse } from "effect/http"
 import { Pipeline } from "@velox/core"
 import { Counter, CountingSink, Filter } from "@velox/core/stages"
 import { NodeLogger, NodePipelineServer, NodeStageHost } from "@velox/node"
@@ -334,4 +335,38 @@ describe("NodePipelineServer", () => {
       )
       assert.strictEqual(JSON.parse(String(configured.at(-1))).level, "DEBUG")
     }).pipe(Effect.provide(TestConsole.layer)))
+
+  it.live("an extension adds routes (replacing an ops route), readiness checks, metrics and stats, and moves the stats socket", () =>
+    Effect.gen(function*() {
+      let feedStale = false
+      const handle = yield* Pipeline.run(Pipeline.from(Counter, { count: Infinity }).to(CountingSink, {}))
+      const server = yield* NodePipelineServer.make(handle, {
+        routes: [
+          { path: "/health", handler: Effect.succeed(HttpServerResponse.text("OK")) },
+          { path: "/hello", handler: Effect.succeed(HttpServerResponse.text("hi")) }
+        ],
+        readiness: [() => (feedStale ? "feed stale: no quote for 7.0 s" : undefined)],
+        metrics: () => "# HELP my_gauge a gauge of mine\n# TYPE my_gauge gauge\nmy_gauge 3\n",
+        stats: () => ({ mine: { answer: 42 } }),
+        statsPath: "/ops/ws"
+      })
+      yield* waitUntil(getJson(`${server.url}/ready`), (r) => r.status === 200)
+      const health = yield* get(`${server.url}/health`)
+      assert.deepStrictEqual([health.status, health.text], [200, "OK"])
+      assert.strictEqual((yield* get(`${server.url}/hello`)).text, "hi")
+      feedStale = true
+      const ready = yield* getJson(`${server.url}/ready`)
+      assert.deepStrictEqual([ready.status, ready.body], [503, { ready: false, status: "running", reasons: ["feed stale: no quote for 7.0 s"] }])
+      const metrics = yield* get(`${server.url}/metrics`)
+      assert.strictEqual(parseMetrics(metrics.text).get("my_gauge"), 3)
+      assert.isTrue(parseMetrics(metrics.text).has("velox_stage_records_in_total{stage=\"counter\"}"), "the ops metrics are still there")
+      assert.deepStrictEqual((yield* getJson(`${server.url}/stats`)).body.mine, { answer: 42 })
+      // The stats socket moved: the dashboard follows it, and /ws is free (404).
+      assert.include((yield* get(`${server.url}/dashboard`)).text, `location.host + "/ops/ws"`)
+      assert.strictEqual((yield* get(`${server.url}/ws`)).status, 404)
+      const socket = yield* openSocket(`${server.url.replace("http", "ws")}/ops/ws`)
+      yield* waitUntil(Effect.sync(() => framesOf(socket.frames, "stats").length), (n) => n > 0)
+      assert.deepStrictEqual(framesOf(socket.frames, "stats")[0].mine, { answer: 42 })
+      socket.ws.close()
+    }).pipe(Effect.provide(Layer.merge(NodeStageHost.layer, serverConfig))))
 })

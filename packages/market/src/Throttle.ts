@@ -146,18 +146,22 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, t
 }
 
 /**
- * The throttle stage (name `throttle`): `Quote` in, the quotes that pass out. See the module comment.
+ * The throttle stage (name `throttle`): `Quote` in, the quotes that pass out, with its `defaults` at
+ * hand (`Throttle.defaults.thresholdPercent`). See the module comment.
  *
  * @category stages
  * @since 0.1.0
  */
-export const Throttle = Stage.make({
-  name: "throttle",
-  module: import.meta.url,
-  input: Quote,
-  output: Quote,
-  config: Config,
-  dropReasons,
-  errors,
-  make: makeLogic
-})
+export const Throttle = Object.assign(
+  Stage.make({
+    name: "throttle",
+    module: import.meta.url,
+    input: Quote,
+    output: Quote,
+    config: Config,
+    dropReasons,
+    errors,
+    make: makeLogic
+  }),
+  { defaults: { thresholdPercent: DEFAULT_THRESHOLD_PERCENT, maxIntervalMs: DEFAULT_MAX_INTERVAL_MS } }
+)

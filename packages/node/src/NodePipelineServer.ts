@@ -18,6 +18,12 @@
  * `maxWsInputBytes` on `/ws` closes that socket with 1009; a failing handler answers 500 and is
  * logged. Binds 127.0.0.1 by default.
  *
+ * A program extends it rather than running a second server (an {@link Extension}): routes of its own
+ * (which take a path from the ops surface, e.g. a `/health` that answers `OK`), readiness checks that
+ * `/ready` adds to the pipeline's (503 "feed stale"), Prometheus text appended to `/metrics`, fields
+ * added to `/stats`, and the path of the stats WebSocket (the dashboard follows it), so that `/ws` is
+ * free for the program's own.
+ *
  * @since 0.1.0
  */
 import { createServer } from "node:http"
@@ -169,9 +175,35 @@ export class PipelineServer extends Context.Service<PipelineServer, {
   readonly attach: (handle: Pipeline.PipelineHandle) => Effect.Effect<void>
 }>()("@velox/node/NodePipelineServer/PipelineServer") {}
 
-interface Route {
+/**
+ * One route: a path and what answers it (GET and HEAD; other methods get 405).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Route {
   readonly path: HttpRouter.PathInput
   readonly handler: Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, HttpServerRequest.HttpServerRequest | Scope.Scope>
+}
+
+/**
+ * What a program adds to the operations surface. Every function is called on the main thread when a
+ * request asks for it: read shared memory there, never block.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Extension {
+  /** More routes; one with a path the ops surface also serves replaces the ops route. */
+  readonly routes?: ReadonlyArray<Route>
+  /** Checks `/ready` adds to the pipeline's health: each returns a reason not to be ready, or undefined. */
+  readonly readiness?: ReadonlyArray<() => string | undefined>
+  /** Prometheus text (`# HELP`, `# TYPE` and samples) appended to `/metrics`. */
+  readonly metrics?: () => string
+  /** Fields added to the `/stats` body (and each stats frame). */
+  readonly stats?: () => Readonly<Record<string, unknown>>
+  /** Where the stats WebSocket is served (default `/ws`); the dashboard connects there. */
+  readonly statsPath?: `/${string}`
 }
 
 const ALLOW = "GET, HEAD"
@@ -202,8 +234,10 @@ const json = (body: unknown, status = 200): HttpServerResponse.HttpServerRespons
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fnUntraced(function*(handle?: Pipeline.PipelineHandle) {
+export const make = Effect.fnUntraced(function*(handle?: Pipeline.PipelineHandle, extension: Extension = {}) {
   const options = yield* ServerConfig
+  const statsPath = extension.statsPath ?? "/ws"
+  const extraStats = extension.stats ?? (() => ({}))
   let current: Pipeline.PipelineHandle | undefined = handle
   const intervalMs = Duration.toMillis(options.wsInterval)
   const monitor = yield* Effect.acquireRelease(Effect.sync(() => new ProcessMonitor()), (m) => Effect.sync(() => m.close()))
@@ -213,7 +247,13 @@ export const make = Effect.fnUntraced(function*(handle?: Pipeline.PipelineHandle
   yield* sample
   yield* sample.pipe(Effect.repeat(Schedule.spaced(options.wsInterval)), Effect.forkScoped)
 
-  const stats = () => (current === undefined ? undefined : statsBody(current, sampler.process(), Date.now()))
+  const stats = () => (current === undefined ? undefined : { ...statsBody(current, sampler.process(), Date.now()), ...extraStats() })
+
+  /** The pipeline's reasons not to be ready, then the extension's. */
+  const readiness = (h: Pipeline.Health): { readonly ready: boolean; readonly reasons: ReadonlyArray<string> } => {
+    const extra = (extension.readiness ?? []).map((check) => check()).filter((r): r is string => r !== undefined)
+    return { ready: h.ready && extra.length === 0, reasons: [...h.reasons, ...extra] }
+  }
 
   const health = Effect.sync(() =>
     current === undefined
@@ -226,7 +266,8 @@ export const make = Effect.fnUntraced(function*(handle?: Pipeline.PipelineHandle
       return json({ ready: false, status: "starting", reasons: ["no pipeline attached yet"] }, 503)
     }
     const h = current.health()
-    return json({ ready: h.ready, status: h.status, reasons: h.reasons }, h.ready ? 200 : 503)
+    const { ready: isReady, reasons } = readiness(h)
+    return json({ ready: isReady, status: h.status, reasons }, isReady ? 200 : 503)
   })
 
   const metrics = Effect.sync(() =>
@@ -237,7 +278,7 @@ export const make = Effect.fnUntraced(function*(handle?: Pipeline.PipelineHandle
         errors: current?.errorSummary() ?? [],
         idleRatio: sampler.idleRatio,
         process: sampler.process()
-      }),
+      }) + (extension.metrics?.() ?? ""),
       { contentType: "text/plain; version=0.0.4; charset=utf-8", headers: { "cache-control": "no-store" } }
     )
   )
@@ -247,8 +288,10 @@ export const make = Effect.fnUntraced(function*(handle?: Pipeline.PipelineHandle
     return body === undefined ? json({ error: "no pipeline attached yet" }, 503) : json(body)
   })
 
+  // The page connects to `/ws`; a moved stats socket moves it too.
+  const page = statsPath === "/ws" ? dashboardHtml : dashboardHtml.replace(`location.host + "/ws"`, `location.host + ${JSON.stringify(statsPath)}`)
   const dashboard = Effect.succeed(
-    HttpServerResponse.text(dashboardHtml, {
+    HttpServerResponse.text(page, {
       contentType: "text/html; charset=utf-8",
       headers: {
         "cache-control": "no-store",
@@ -262,7 +305,7 @@ export const make = Effect.fnUntraced(function*(handle?: Pipeline.PipelineHandle
   const ws = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     if (request.headers["upgrade"]?.toLowerCase() !== "websocket") {
-      return HttpServerResponse.text("/ws is a WebSocket endpoint: connect with Upgrade: websocket\n", {
+      return HttpServerResponse.text(`${statsPath} is a WebSocket endpoint: connect with Upgrade: websocket\n`, {
         status: 426,
         headers: { upgrade: "websocket" }
       })
@@ -305,15 +348,17 @@ export const make = Effect.fnUntraced(function*(handle?: Pipeline.PipelineHandle
     return HttpServerResponse.empty()
   })
 
-  const routes: ReadonlyArray<Route> = [
+  const own: ReadonlyArray<Route> = [
     { path: "/health", handler: health },
     { path: "/ready", handler: ready },
     { path: "/metrics", handler: metrics },
     { path: "/stats", handler: statsRoute },
-    { path: "/ws", handler: ws },
+    { path: statsPath, handler: ws },
     { path: "/dashboard", handler: dashboard },
     { path: "/", handler: Effect.succeed(HttpServerResponse.redirect("/dashboard")) }
   ]
+  const added = extension.routes ?? []
+  const routes: ReadonlyArray<Route> = [...own.filter((r) => !added.some((a) => a.path === r.path)), ...added]
   const app = HttpRouter.addAll([
     ...routes.map((r) => HttpRouter.route("*", r.path, guarded(r))),
     HttpRouter.route("*", "/*", logged(Effect.gen(function*() {
@@ -339,7 +384,7 @@ export const make = Effect.fnUntraced(function*(handle?: Pipeline.PipelineHandle
   const address = server.address
   const port = address._tag === "UnixPathAddress" ? 0 : address.port
   const url = HttpServer.formatAddress(address)
-  yield* Effect.logInfo(`ops server on ${url}: /dashboard /metrics /stats /ws /health /ready`)
+  yield* Effect.logInfo(`ops server on ${url}: ${routes.filter((r) => r.path !== "/").map((r) => r.path).join(" ")}`)
   return PipelineServer.of({
     url,
     port,
@@ -426,6 +471,28 @@ const logged = (
  * @since 0.1.0
  */
 export const layer: Layer.Layer<PipelineServer, ServerListenError, ServerConfig> = Layer.effect(PipelineServer, make())
+
+/**
+ * {@link layer} with a program's {@link Extension}: its routes, readiness checks, metrics and stats.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { HttpServerResponse } from "effect/http"
+ * import { NodePipelineServer } from "@velox/node"
+ *
+ * const server = NodePipelineServer.layerWith({
+ *   routes: [{ path: "/health", handler: Effect.succeed(HttpServerResponse.text("OK")) }],
+ *   readiness: [() => (Math.random() < 2 ? undefined : "never")],
+ *   statsPath: "/ops/ws"
+ * }).pipe(Layer.provide(NodePipelineServer.layerConfig({ port: 7999 })))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerWith = (extension: Extension): Layer.Layer<PipelineServer, ServerListenError, ServerConfig> =>
+  Layer.effect(PipelineServer, make(undefined, extension))
 
 /**
  * Serves `handle` on the `PipelineServer` in context.

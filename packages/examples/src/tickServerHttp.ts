@@ -1,0 +1,124 @@
+/**
+ * The tick server's HTTP answers, read from shared memory on the main thread: `/health` (`OK`),
+ * `/ticks?symbol=EURUSD&limit=10` (the newest ticks, newest first) and
+ * `/ohlc?symbol=EURUSD&timeframe=1m&limit=100` (the last closed bars, oldest first). A bad query is a
+ * 400 naming what is wrong, an unknown symbol a 404; every error body is `{ "error": "…" }`.
+ */
+import { Effect } from "effect"
+import { HttpServerRequest, HttpServerResponse } from "effect/http"
+import { type Bar, BarStore, type Quote, Symbols, TickStore, Timeframe } from "@velox/market"
+import type { NodePipelineServer } from "@velox/node"
+
+/** What the routes read: the symbol table, the tick store, the bar store. */
+export interface Stores {
+  readonly symbols: SharedArrayBuffer
+  readonly ticks: SharedArrayBuffer
+  readonly bars: SharedArrayBuffer
+}
+
+/** Ticks `/ticks` returns unless asked, and bars `/ohlc` returns. */
+export const DEFAULT_LIMIT = 100
+
+const json = (body: unknown, status = 200) =>
+  HttpServerResponse.text(JSON.stringify(body), {
+    status,
+    contentType: "application/json; charset=utf-8",
+    headers: { "cache-control": "no-store" }
+  })
+
+const error = (status: number, message: string) => json({ error: message }, status)
+
+/** An ISO time (ms) from ns since the epoch; null for a time that is not one. */
+const isoOf = (ns: number): string | null => (Number.isFinite(ns) ? new Date(ns / 1e6).toISOString() : null)
+
+/** A tick as the API shows it: the symbol's name, the exchange time as ISO, then every field. */
+export const tickJson = (name: string, q: Quote.Record) => ({
+  symbol: name,
+  time: isoOf(q.exchangeTsNs),
+  seq: q.seq,
+  bid: q.bid,
+  ask: q.ask,
+  bidSize: q.bidSize,
+  askSize: q.askSize,
+  last: q.last,
+  lastSize: q.lastSize,
+  exchangeTsNs: q.exchangeTsNs,
+  receiveTsNs: q.receiveTsNs,
+  epoch: q.epoch
+})
+
+/** A price to 12 significant digits: a mid of two cents prices (187.40 and 187.41) shows as 187.405, not 187.40499999999997. */
+const price = (x: number): number => Number(x.toPrecision(12))
+
+/** A bar as the API shows it: the symbol's name, its timeframe's name, its start as ISO, then every field. */
+export const barJson = (name: string, b: Bar.Record) => ({
+  symbol: name,
+  timeframe: Timeframe.format(b.timeframeMs),
+  time: isoOf(b.startNs),
+  open: price(b.open),
+  high: price(b.high),
+  low: price(b.low),
+  close: price(b.close),
+  volume: b.volume,
+  ticks: b.ticks,
+  synthetic: (b.flags & 1) !== 0,
+  partial: (b.flags & 2) !== 0,
+  startNs: b.startNs
+})
+
+type Query = URLSearchParams
+
+/** The symbol's id, or the error to answer. */
+const symbolOf = (symbols: Symbols.View, query: Query): number | HttpServerResponse.HttpServerResponse => {
+  const name = query.get("symbol")
+  if (name === null || name === "") return error(400, "symbol is required: /ticks?symbol=EURUSD")
+  const id = symbols.idOf(name)
+  return id < 0 ? error(404, `unknown symbol: ${name}`) : id
+}
+
+/** `limit`, or the error to answer: an integer in 1..max. */
+const limitOf = (query: Query, max: number): number | HttpServerResponse.HttpServerResponse => {
+  const text = query.get("limit")
+  if (text === null) return Math.min(DEFAULT_LIMIT, max)
+  const limit = Number(text)
+  return /^[0-9]+$/.test(text) && limit >= 1 && limit <= max ? limit : error(400, `limit must be an integer in 1..${max}: limit=${text}`)
+}
+
+const queryOf = Effect.gen(function*() {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  return new URL(request.url, "http://localhost").searchParams
+})
+
+/** The routes, over `stores`. */
+export const routes = (stores: Stores): ReadonlyArray<NodePipelineServer.Route> => {
+  const symbols = Symbols.view(stores.symbols)
+  const maxTicks = TickStore.describe(stores.ticks).depth - 1
+  const maxBars = BarStore.describe(stores.bars).depth - 1
+  const timeframes = BarStore.timeframes(stores.bars)
+  const ticks = Effect.map(queryOf, (query) => {
+    const symbol = symbolOf(symbols, query)
+    if (typeof symbol !== "number") return symbol
+    const limit = limitOf(query, maxTicks)
+    if (typeof limit !== "number") return limit
+    const name = symbols.nameOf(symbol)!
+    return json(TickStore.snapshot(stores.ticks, symbol, limit).map((q) => tickJson(name, q)))
+  })
+  const ohlc = Effect.map(queryOf, (query) => {
+    const symbol = symbolOf(symbols, query)
+    if (typeof symbol !== "number") return symbol
+    const limit = limitOf(query, maxBars)
+    if (typeof limit !== "number") return limit
+    const text = query.get("timeframe") ?? "1m"
+    const timeframeMs = Timeframe.parse(text)
+    if (timeframeMs === undefined || !timeframes.includes(timeframeMs)) {
+      return error(400, `timeframe must be one of ${timeframes.map(Timeframe.format).join(", ")}: timeframe=${text}`)
+    }
+    const name = symbols.nameOf(symbol)!
+    return json(BarStore.snapshot(stores.bars, symbol, timeframeMs, limit).map((b) => barJson(name, b)))
+  })
+  return [
+    { path: "/health", handler: Effect.succeed(HttpServerResponse.text("OK")) },
+    { path: "/ticks", handler: ticks },
+    { path: "/ohlc", handler: ohlc }
+  ]
+}
