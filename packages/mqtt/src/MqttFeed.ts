@@ -35,11 +35,12 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Fiber, Layer, Schedule, type Scope } from "effect"
-import { Edge, type Probe, RecordLayout, type Stage } from "@velox/core"
+import { Edge, RecordLayout, type Stage } from "@velox/core"
 import { FeedStatus, Quote, Symbols } from "@velox/market"
 import { makeFeedHealthLogic } from "@velox/market/unsafe"
 import { Dispatcher } from "./internal/kernel/dispatcher.ts"
 import { LatencyHistogram } from "./internal/kernel/latencyHistogram.ts"
+import * as Prometheus from "./internal/prometheusText.ts"
 import * as K from "./internal/kernel/quoteCodec.ts"
 import { type ConnectionState, MqttClient, type Status as ConnectionStatus } from "./MqttClient.ts"
 import type { MqttError } from "./MqttError.ts"
@@ -187,8 +188,12 @@ export class MqttFeed extends Context.Service<MqttFeed, {
   readonly stats: () => Stats
   readonly health: () => Health
   readonly deadLetters: () => ReadonlyArray<DeadLetter>
-  /** `/ready`, `/health` and `/metrics` for the ops server (`NodePipelineServer.addProbe`). */
-  readonly probe: Probe.Probe
+  /**
+   * What the feed adds to the ops server (`NodePipelineServer.layerWith(feed.extension)`): `/ready`
+   * says 503 while disconnected or while the feed is dead, with why; `/metrics` gets the `velox_mqtt_*`
+   * families; `/stats` an `mqtt` field with the health and the stats.
+   */
+  readonly extension: Extension
   /**
    * Delivers the feed into a source edge's writer until the scope closes; then it stops the client,
    * hands over what is queued (waiting for room up to `drainTimeoutMs`), and ends the edge. One writer
@@ -196,6 +201,19 @@ export class MqttFeed extends Context.Service<MqttFeed, {
    */
   readonly attach: (writer: Edge.EdgeWriter<QuoteSpec>, options?: { readonly drainTimeoutMs?: number }) => Effect.Effect<void, never, Scope.Scope>
 }>()("@velox/mqtt/MqttFeed") {}
+
+/**
+ * The feed's part of the ops surface, in the shape of `NodePipelineServer.Extension`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Extension {
+  readonly readiness: ReadonlyArray<() => string | undefined>
+  /** Prometheus text. */
+  readonly metrics: () => string
+  readonly stats: () => Readonly<Record<string, unknown>>
+}
 
 /** Records the pump moves per step. */
 const PUMP_BATCH = 512
@@ -368,13 +386,13 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
       return { ready: reasons.length === 0, reasons, warnings: connection.warnings, connection, feed }
     }
 
-    const probe: Probe.Probe = {
-      name: "mqtt",
-      check: () => {
+    const extension: Extension = {
+      readiness: [() => {
         const h = healthNow()
-        return { ready: h.ready, reasons: h.reasons, warnings: h.warnings, detail: { ...h, stats: stats() } }
-      },
-      metrics: () => metricsOf(stats(), healthNow())
+        return h.ready ? undefined : h.reasons.join("; ")
+      }],
+      metrics: () => Prometheus.format(metricsOf(stats(), healthNow())),
+      stats: () => ({ mqtt: { health: healthNow(), stats: stats() } })
     }
 
     let attached = false
@@ -385,25 +403,30 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
         const batch = viewOf(PUMP_BATCH)
         let draining = false
         let closed = false
-        /** Hands `n` records of `batch` to the edge, waiting for room; false once the edge is closed. */
-        const handOver = (n: number) =>
-          Effect.gen(function*() {
-            let done = 0
-            while (done < n) {
-              done += writer.offerBatchUnsafe(batch, done, n - done)
-              if (done === n) break
-              // Full: wait for room by offering one record (the edge has no "await room" of its own).
-              const one = yield* Effect.result(writer.offerBatch(batch, done, 1))
-              if (one._tag === "Failure") break
-              done += one.success
-            }
-            dispatched += done
-            inFlight = 0
-            if (done < n) {
+        /** Hands the `inFlight` records at the start of `batch` to the edge, waiting for room; stops once the edge is closed. */
+        const handOver = Effect.gen(function*() {
+          const n = inFlight
+          let done = 0
+          const accepted = (k: number) => {
+            done += k
+            dispatched += k
+            inFlight -= k
+          }
+          while (done < n) {
+            accepted(writer.offerBatchUnsafe(batch, done, n - done))
+            if (done === n) break
+            // Full: wait for room by offering one record (the edge has no "await room" of its own).
+            const one = yield* Effect.result(writer.offerBatch(batch, done, 1))
+            if (one._tag === "Failure") {
+              // The edge ended (the pipeline stopped): what is left has nowhere to go.
               abandoned += n - done
+              inFlight = 0
               closed = true
+              return
             }
-          })
+            accepted(one.success)
+          }
+        })
         const pump = Effect.gen(function*() {
           while (!closed) {
             if (dispatcher.size === 0) {
@@ -416,9 +439,8 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
               })
               continue
             }
-            const n = dispatcher.take(batch, PUMP_BATCH, FeedStatus.wallClockNs(), latency)
-            inFlight = n
-            yield* handOver(n)
+            inFlight = dispatcher.take(batch, PUMP_BATCH, FeedStatus.wallClockNs(), latency)
+            yield* handOver
           }
         })
         const fiber = yield* Effect.forkScoped(pump, { startImmediately: true })
@@ -449,7 +471,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
       stats,
       health: healthNow,
       deadLetters: () => letters.slice(),
-      probe,
+      extension,
       attach
     })
   })
@@ -457,7 +479,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
 const CONNECTION_STATES: ReadonlyArray<ConnectionState> = ["idle", "connecting", "connected", "reconnecting", "stopped", "failed"]
 
 /** The feed's metric families for `/metrics`. */
-const metricsOf = (s: Stats, h: Health): ReadonlyArray<Probe.MetricFamily> => {
+const metricsOf = (s: Stats, h: Health): ReadonlyArray<Prometheus.MetricFamily> => {
   const one = (value: number) => [{ labels: {}, value }]
   const c = h.connection
   return [
