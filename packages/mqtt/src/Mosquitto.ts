@@ -176,6 +176,9 @@ export const start = (options: Options = {}): Effect.Effect<Broker, MosquittoErr
     writeFileSync(configFile, [
       `listener ${port} 127.0.0.1`,
       users.length > 0 ? `allow_anonymous false\npassword_file ${passwordFile}` : "allow_anonymous true",
+      // Run as root (a container, CI), mosquitto would switch to the user `mosquitto`, which cannot read
+      // this private directory: it stays who started it.
+      ...(process.getuid?.() === 0 ? ["user root"] : []),
       "persistence false",
       // No per-client queue limit: a drill that floods a slow client wants every message to reach it.
       "max_queued_messages 0",

@@ -432,6 +432,8 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
             if (dispatcher.size === 0) {
               if (draining) return
               yield* Effect.callback<void>((resume) => {
+                // The fiber may have yielded since the check above, and a message (or the drain) come meanwhile.
+                if (dispatcher.size > 0 || draining) return resume(Effect.void)
                 pumpWaiting = resume
                 return Effect.sync(() => {
                   pumpWaiting = undefined
