@@ -41,8 +41,8 @@ export interface Publisher {
   /** Publishes without waiting; false (and counted) when not connected: the message is not sent. */
   readonly publishUnsafe: (topic: string, payload: string | Uint8Array, qos?: 0 | 1) => boolean
   readonly connected: () => boolean
-  /** Messages handed to the connection, and those refused while it was down. */
-  readonly stats: () => { readonly published: number; readonly notConnected: number }
+  /** Messages handed to the connection, those refused while it was down, and those not yet written (or acknowledged). */
+  readonly stats: () => { readonly published: number; readonly notConnected: number; readonly pending: number }
   /** Waits until everything handed over was written (or acknowledged) or the connection dropped it. */
   readonly flush: Effect.Effect<void>
 }
@@ -111,7 +111,7 @@ export const make = (options: Options): Effect.Effect<Publisher, MqttError, Scop
         }),
       publishUnsafe: (topic, payload, qos = 0) => send(topic, payload, qos, () => {}),
       connected: () => client.connected,
-      stats: () => ({ published, notConnected }),
+      stats: () => ({ published, notConnected, pending }),
       flush: Effect.callback<void>((resume) => {
         if (pending === 0) resume(Effect.void)
         else idle.push(() => resume(Effect.void))
@@ -144,8 +144,9 @@ const TICK_MS = 5
 /**
  * Publishes simulated quotes at `rate` messages per second (paced in 5 ms steps) until `count`, or
  * forever. Each quote's `exchangeTsNs` is the wall-clock time it was published, so a consumer can
- * measure publish-to-arrival latency. A simulator that falls more than a second behind skips ahead
- * instead of bursting. Returns how many it published.
+ * measure publish-to-arrival latency. It waits while the connection has `4096` messages not yet
+ * written, and a simulator that falls more than a second behind skips ahead instead of bursting.
+ * Returns how many it published.
  *
  * @example
  * ```ts
@@ -191,7 +192,8 @@ export const simulate = (publisher: Publisher, options: SimulationOptions): Effe
         skipped += due - MAX_BURST
         due = MAX_BURST
       }
-      while (due > 0) {
+      // A connection that cannot take more (its socket backed up) is not given more: the simulator falls behind instead.
+      while (due > 0 && publisher.stats().pending < MAX_BURST) {
         slot = 0
         const n = generator.onPoll(0, Math.min(due, MAX_BURST), out) as number
         const nowNs = (performance.timeOrigin + performance.now()) * 1e6
