@@ -293,6 +293,30 @@ describe("MQTT drills against mosquitto", () => {
       }).pipe(Effect.scoped, Effect.provide(feedLayer({ url: broker.url, topics: ["csv/#"], qos: 1 }, MqttCredentials.layerNone, { decode })))
     }).pipe(Effect.scoped))
 
+  it.live("persistent session (clean: false, QoS 1): what was published while the feed was away arrives when it comes back, on its first connection, in order", () =>
+    Effect.gen(function*() {
+      const broker = yield* Mosquitto.start()
+      const N = 20_000
+      // The broker answers the SUBSCRIBE after the backlog: messages still arriving keep the client waiting for its SUBACK.
+      const input = { url: broker.url, topics: ["quotes/#"], qos: 1 as const, cleanSession: false, clientId: "drill-persistent", connectTimeoutMs: 1_000 }
+      yield* Effect.gen(function*() {
+        const feed = yield* MqttFeed.MqttFeed
+        assert.strictEqual(yield* feed.client.connected, 1)
+      }).pipe(Effect.scoped, Effect.provide(feedLayer(input)))
+      const publisher = yield* MqttPublisher.make({ url: broker.url })
+      yield* publishRange(publisher, 1, N)
+
+      yield* Effect.gen(function*() {
+        const feed = yield* MqttFeed.MqttFeed
+        const c = yield* runCollecting()
+        yield* waitFor(() => c.quotes.length === N)
+        assert.deepStrictEqual(c.quotes.map((q) => q.seq), range(1, N))
+        const status = feed.client.status()
+        assert.deepStrictEqual([status.epoch, status.connects, status.failedAttempts], [1, 1, 0], status.lastError)
+        assert.isTrue(feed.stats().balanced)
+      }).pipe(Effect.scoped, Effect.provide(feedLayer(input)))
+    }).pipe(Effect.scoped))
+
   it.live("overflow: into a paused pipeline, the dispatcher drops exactly what does not fit, the oldest, to the message", () =>
     Effect.gen(function*() {
       const broker = yield* Mosquitto.start()

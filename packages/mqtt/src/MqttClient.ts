@@ -140,6 +140,8 @@ interface Connection {
   readonly epoch: number
   /** Completed with why the connection is to end. */
   readonly signal: Deferred.Deferred<Outcome>
+  /** When the broker last sent a message on it (ms, the service's clock). */
+  readonly lastMessageAtMs: () => number
 }
 
 const MINUTE_MS = 60_000
@@ -248,17 +250,21 @@ export const make: Effect.Effect<MqttClient["Service"], never, MqttConfig | Mqtt
       let connectionEpoch = 0
       let settled = false
       let error: unknown
+      let lastMessageAtMs = now()
       const client = mqtt.connect(options.url, clientOptions(creds))
       client.on("error", (e) => {
         error = e
       })
-      client.on("message", (topic, payload) => handler.onMessage(connectionEpoch, topic, payload))
+      client.on("message", (topic, payload) => {
+        lastMessageAtMs = now()
+        handler.onMessage(connectionEpoch, topic, payload)
+      })
       client.on("connect", () => {
         if (settled) return
         settled = true
         connectionEpoch = ++epoch
         handler.onConnect(connectionEpoch, lost)
-        resume(Effect.succeed({ client, epoch: connectionEpoch, signal }))
+        resume(Effect.succeed({ client, epoch: connectionEpoch, signal, lastMessageAtMs: () => lastMessageAtMs }))
       })
       client.on("close", () => {
         if (settled) {
@@ -294,19 +300,32 @@ export const make: Effect.Effect<MqttClient["Service"], never, MqttConfig | Mqtt
         resume(Effect.void)
       })
     }).pipe(
-      Effect.timeoutOrElse({
-        duration: Duration.millis(options.connectTimeoutMs),
-        orElse: () => Effect.fail(new MqttError({ reason: "Timeout", message: `no SUBACK within ${options.connectTimeoutMs} ms` }))
-      }),
-      // The connection may close before SUBACK.
+      // The connection may close before SUBACK, or go silent; a persistent session's backlog arrives
+      // before the SUBACK (the broker answers in order): messages still arriving keep it waiting.
       (subscribing) =>
         Effect.raceFirst(
           subscribing,
-          Deferred.await(connection.signal).pipe(
-            Effect.andThen(Effect.fail(new MqttError({ reason: "ConnectFailed", message: "the connection closed before SUBACK" })))
+          Effect.raceFirst(
+            Deferred.await(connection.signal).pipe(
+              Effect.andThen(Effect.fail(new MqttError({ reason: "ConnectFailed", message: "the connection closed before SUBACK" })))
+            ),
+            silence(connection).pipe(
+              Effect.andThen(Effect.fail(new MqttError({ reason: "Timeout", message: `no SUBACK (nor any message) within ${options.connectTimeoutMs} ms` })))
+            )
           )
         )
     )
+
+  /** Completes once `connection` has been silent for `connectTimeoutMs` since the later of now and its last message. */
+  const silence = (connection: Connection) =>
+    Effect.gen(function*() {
+      const since = now()
+      for (;;) {
+        const quietForMs = now() - Math.max(since, connection.lastMessageAtMs())
+        if (quietForMs >= options.connectTimeoutMs) return
+        yield* Effect.sleep(Duration.millis(options.connectTimeoutMs - quietForMs))
+      }
+    })
 
   /** Ends a connection: with DISCONNECT when `graceful` (waiting up to a second for the close), else at once. */
   const end = (connection: Connection, graceful: boolean) =>

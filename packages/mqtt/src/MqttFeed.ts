@@ -263,12 +263,21 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
     const lastDetail = new Map<DeadLetterReason, string>()
 
     let pumpWaiting: ((effect: Effect.Effect<void>) => void) | undefined
-    const wakePump = () => {
+    let wakeScheduled = false
+    const wake = () => {
+      wakeScheduled = false
       const resume = pumpWaiting
       if (resume !== undefined) {
         pumpWaiting = undefined
         resume(Effect.void)
       }
+    }
+    // Once per turn of the event loop: mqtt.js hands over a socket read's messages one by one, and the
+    // pump then takes them as one batch rather than waking for each.
+    const wakePump = () => {
+      if (pumpWaiting === undefined || wakeScheduled) return
+      wakeScheduled = true
+      setImmediate(wake)
     }
 
     const deadLetter = (reason: DeadLetterReason, detail: string, topic: string, payload: Uint8Array, epoch: number) => {

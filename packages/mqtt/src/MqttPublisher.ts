@@ -140,11 +140,16 @@ export interface SimulationOptions {
 /** Messages published per pacing step at most: a stalled simulator catches up in steps, not one burst. */
 const MAX_BURST = 4096
 const TICK_MS = 5
+/**
+ * Messages not yet written past which the simulator waits: mqtt.js adds a `drain` listener for each
+ * write into a backed-up socket, and thousands of them make every write slow (and Node warn).
+ */
+const MAX_PENDING = 512
 
 /**
  * Publishes simulated quotes at `rate` messages per second (paced in 5 ms steps) until `count`, or
  * forever. Each quote's `exchangeTsNs` is the wall-clock time it was published, so a consumer can
- * measure publish-to-arrival latency. It waits while the connection has `4096` messages not yet
+ * measure publish-to-arrival latency. It waits while the connection has 512 messages not yet
  * written, and a simulator that falls more than a second behind skips ahead instead of bursting.
  * Returns how many it published.
  *
@@ -193,9 +198,9 @@ export const simulate = (publisher: Publisher, options: SimulationOptions): Effe
         due = MAX_BURST
       }
       // A connection that cannot take more (its socket backed up) is not given more: the simulator falls behind instead.
-      while (due > 0 && publisher.stats().pending < MAX_BURST) {
+      while (due > 0 && publisher.stats().pending < MAX_PENDING) {
         slot = 0
-        const n = generator.onPoll(0, Math.min(due, MAX_BURST), out) as number
+        const n = generator.onPoll(0, Math.min(due, MAX_PENDING - publisher.stats().pending), out) as number
         const nowNs = (performance.timeOrigin + performance.now()) * 1e6
         for (let i = 0; i < n; i++) {
           const f = batch.fields

@@ -1,0 +1,58 @@
+/**
+ * The `mqtt` suite: quotes from mosquitto into a pipeline through `@velox/mqtt`.
+ *
+ * ```
+ *   mosquitto (a backlog of N QoS 0 messages) ──▶ bare mqtt.js client, counting          (the peer)
+ *   mosquitto (the same backlog)              ──▶ MqttFeed ──▶ mqtt edge ──▶ sink         (velox)
+ *   simulator at 10 k msg/s ──▶ mosquitto ──▶ MqttFeed: publish → leaving the dispatcher (latency)
+ * ```
+ *
+ * Case names are stable: they are the keys of `bench/results/mqtt.json`. Targets (issue 11) are
+ * printed, never asserted. See bench/README.md.
+ */
+import type { Suite } from "../harness.ts"
+import type { Params } from "../topology/mqttFeed.ts"
+
+const module = new URL("../topology/mqttFeed.ts", import.meta.url)
+
+const throughput = (format: "json" | "binary") => ({
+  label: `${format} quotes from a mosquitto backlog: MqttFeed into a pipeline, beside the bare mqtt.js client`,
+  module,
+  params: { mode: "throughput", format, messages: 200_000 } satisfies Params,
+  runs: 5,
+  metrics: [
+    { name: `mqtt/velox-${format}-kmsg-per-s`, key: "veloxKmsgPerSecond", unit: "k msg/s" },
+    { name: `mqtt/bare-client-${format}-kmsg-per-s`, key: "bareKmsgPerSecond", unit: "k msg/s" }
+  ],
+  details: ["messages"],
+  timeoutMs: 240_000
+})
+
+export const suite: Suite = {
+  name: "mqtt",
+  jobs: [
+    throughput("json"),
+    throughput("binary"),
+    {
+      label: "latency at 10 k msg/s (binary): publish → leaving the dispatcher",
+      module,
+      params: { mode: "latency", format: "binary", rate: 10_000, warmupMs: 1_000, windowMs: 5_000 } satisfies Params,
+      runs: 3,
+      metrics: [
+        { name: "mqtt/velox-latency-10k-p50-ms", key: "p50Ms", unit: "ms" },
+        { name: "mqtt/velox-latency-10k-p99-ms", key: "p99Ms", unit: "ms" }
+      ],
+      details: ["maxMs", "received"],
+      timeoutMs: 120_000
+    }
+  ],
+  ratios: [
+    { name: "mqtt/ratio-velox-vs-bare-client", numerator: "mqtt/velox-json-kmsg-per-s", denominator: "mqtt/bare-client-json-kmsg-per-s", target: { op: ">=", value: 0.9 } },
+    { name: "mqtt/ratio-velox-vs-bare-client-binary", numerator: "mqtt/velox-binary-kmsg-per-s", denominator: "mqtt/bare-client-binary-kmsg-per-s", target: { op: ">=", value: 0.9 } }
+  ],
+  notes: [
+    "Throughput: mosquitto first holds 200,000 QoS 0 messages (8 symbols, ~170-byte JSON or 68-byte binary quotes) for the subscriber's persistent session (queue_qos0_messages), published while it is offline; the timer runs from its connect to the 200,000th message counted (the peer: mqtt.js with a message handler that counts) or handed to the pipeline (velox: decoded into Quote records, feed health, the dispatcher, the pump into a backpressured source edge; the sink in a worker thread). Only mosquitto and the subscriber run while timed. Checked: exact counts, nothing dropped or dead-lettered, the feed's counts balanced.",
+    "Latency: the simulator publishes in the same process, stamping each quote with its publish time; p50/p99 over every quote of the run (warm-up included) from that stamp to the quote leaving the dispatcher (the feed's histogram, 2 significant digits).",
+    "Taken on a shared 2-vCPU machine: mosquitto, the subscriber and its sink thread share two cores with whatever else runs; read ratios within a run."
+  ]
+}

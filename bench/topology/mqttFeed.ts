@@ -1,0 +1,156 @@
+/**
+ * Quotes from mosquitto into a pipeline, beside the bare mqtt.js client.
+ *
+ * ```
+ *   throughput: publisher ──▶ mosquitto (a backlog of N QoS 0 messages for an offline persistent session)
+ *                             mosquitto ──▶ bare mqtt.js client (counts)                           (the peer)
+ *                             mosquitto ──▶ MqttFeed (decode, dispatcher) ──▶ mqtt edge ──▶ sink    (velox)
+ *   latency:    simulator (R msg/s, publish time in each quote) ──▶ mosquitto ──▶ MqttFeed ──▶ … ──▶ sink
+ * ```
+ *
+ * Throughput: the broker first holds N messages for the subscriber's session (`queue_qos0_messages`),
+ * published with nothing subscribed to them; the timer then runs from the subscriber's connect to the
+ * N-th message counted (the peer) or handed to the pipeline (velox). Only mosquitto and the
+ * subscriber run while timed. Checked: the peer counted exactly N; velox received N, dropped and
+ * dead-lettered none, and its counts balance.
+ *
+ * Latency: a simulator in this process publishes at `rate` for `warmupMs + windowMs`; p50/p99 from each
+ * quote's publish time to its leaving the dispatcher, over every quote of the run (the feed's own
+ * histogram). Checked: nothing dropped or dead-lettered, the counts balance.
+ */
+import { Effect, Layer, type Scope } from "effect"
+import mqtt from "mqtt"
+import { Pipeline, type StageHost } from "@velox/core"
+import { Mosquitto, MqttClient, MqttConfig, MqttCredentials, MqttFeed, MqttPublisher, QuotePayload } from "@velox/mqtt"
+import { NodeStageHost } from "@velox/node"
+import { InconclusiveRun } from "../harness.ts"
+import { QuoteSink } from "./mqttSink.ts"
+
+export type Params =
+  | { readonly mode: "throughput"; readonly format: "json" | "binary"; readonly messages: number }
+  | { readonly mode: "latency"; readonly format: "json" | "binary"; readonly rate: number; readonly warmupMs: number; readonly windowMs: number }
+
+const SYMBOLS = ["EURUSD", "AAPL", "GBPUSD", "MSFT", "USDJPY", "GOOG", "EURGBP", "AMZN"]
+
+const waitUntil = (condition: () => boolean) =>
+  Effect.gen(function*() {
+    while (!condition()) yield* Effect.sleep("1 millis")
+  })
+
+const feedLayer = (input: MqttConfig.Input) =>
+  MqttFeed.layer().pipe(Layer.provideMerge(MqttClient.layer), Layer.provide(MqttConfig.layer(input)), Layer.provide(MqttCredentials.layerNone), Layer.orDie)
+
+/** Runs `feed edge → sink` (its threads started before any feed connects); `attach` plugs in the feed in context. */
+const pipeline = Effect.gen(function*() {
+  const source = MqttFeed.edge()
+  const handle = yield* Pipeline.run(Pipeline.from(source).to(QuoteSink, {}))
+  return {
+    attach: Effect.gen(function*() {
+      const feed = yield* MqttFeed.MqttFeed
+      yield* MqttFeed.attach(handle, source)
+      return feed
+    })
+  }
+})
+
+const checked = (feed: MqttFeed.MqttFeed["Service"], expected?: number) => {
+  const s = feed.stats()
+  if (!s.balanced || s.dropped > 0 || s.deadLettered > 0 || (expected !== undefined && (s.received !== expected || s.dispatched !== expected))) {
+    throw new Error(`velox feed counts: ${JSON.stringify(s)}`)
+  }
+  return s
+}
+
+/** Leaves N messages for the persistent session `clientId` in the broker: registered, then offline. */
+const backlog = (url: string, clientId: string, payloads: ReadonlyArray<readonly [string, Uint8Array | string]>) =>
+  Effect.gen(function*() {
+    yield* Effect.promise(async () => {
+      const session = await mqtt.connectAsync(url, { clientId, clean: false, reconnectPeriod: 0 })
+      await session.subscribeAsync("quotes/#", { qos: 0 })
+      await session.endAsync()
+    })
+    yield* Effect.scoped(Effect.gen(function*() {
+      const publisher = yield* MqttPublisher.make({ url })
+      for (const [topic, payload] of payloads) {
+        if (!publisher.publishUnsafe(topic, payload, 0)) throw new Error("publisher not connected")
+        if (publisher.stats().pending >= 512) yield* publisher.flush
+      }
+      // A QoS 1 message after them on the same connection: once it is acknowledged, the broker has them all.
+      yield* publisher.publish("bench/barrier", "end", 1)
+    }))
+  })
+
+const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
+  Effect.gen(function*() {
+    const broker = yield* Mosquitto.start({ config: ["queue_qos0_messages true", "max_inflight_messages 0"] })
+    const payloads = Array.from({ length: params.messages }, (_, i) => {
+      const symbol = SYMBOLS[i % SYMBOLS.length]!
+      const q = { symbol, seq: i + 1, bid: 1.1 + (i % 100) / 1e4, ask: 1.1002 + (i % 100) / 1e4, bidSize: 100, askSize: 200, exchangeTsNs: Date.now() * 1e6 }
+      return [`quotes/${symbol}`, params.format === "json" ? QuotePayload.encodeJson(q) : QuotePayload.encodeBinary(q)] as const
+    })
+
+    // The peer: mqtt.js counting messages.
+    yield* backlog(broker.url, "bench-bare", payloads)
+    const bareSeconds = yield* Effect.promise(() =>
+      new Promise<number>((resolve, reject) => {
+        let count = 0
+        let bytes = 0
+        const t0 = performance.now()
+        const client = mqtt.connect(broker.url, { clientId: "bench-bare", clean: false, reconnectPeriod: 0 })
+        client.on("error", reject)
+        client.on("message", (_topic, payload) => {
+          bytes += payload.length
+          if (++count === params.messages) {
+            const seconds = (performance.now() - t0) / 1000
+            client.end(true, () => (bytes > 0 ? resolve(seconds) : reject(new Error("empty payloads"))))
+          }
+        })
+      })
+    )
+
+    // velox: the same backlog through the feed into a pipeline.
+    yield* backlog(broker.url, "bench-velox", payloads)
+    const { attach } = yield* pipeline
+    const t0 = performance.now()
+    const veloxSeconds = yield* Effect.gen(function*() {
+      const feed = yield* attach
+      yield* waitUntil(() => feed.stats().dispatched >= params.messages)
+      const seconds = (performance.now() - t0) / 1000
+      checked(feed, params.messages)
+      return seconds
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(feedLayer({ url: broker.url, clientId: "bench-velox", cleanSession: false, topics: ["quotes/#"], queueCapacity: params.messages }))
+    )
+    return {
+      veloxKmsgPerSecond: params.messages / veloxSeconds / 1000,
+      bareKmsgPerSecond: params.messages / bareSeconds / 1000,
+      messages: params.messages
+    }
+  })
+
+const latency = (params: Extract<Params, { mode: "latency" }>) =>
+  Effect.gen(function*() {
+    const broker = yield* Mosquitto.start()
+    const { attach } = yield* pipeline
+    return yield* Effect.gen(function*() {
+      const feed = yield* attach
+      yield* feed.client.connected
+      const publisher = yield* MqttPublisher.make({ url: broker.url })
+      const count = Math.round((params.rate * (params.warmupMs + params.windowMs)) / 1000)
+      const sent = yield* MqttPublisher.simulate(publisher, { symbols: 8, rate: params.rate, format: params.format, count })
+      yield* waitUntil(() => feed.stats().received >= publisher.stats().published)
+      yield* waitUntil(() => feed.stats().dispatched >= feed.stats().decoded)
+      const s = checked(feed)
+      if (s.latency.count < 1000) throw new InconclusiveRun(`only ${s.latency.count} quotes measured`)
+      return { p50Ms: s.latency.p50Ms, p99Ms: s.latency.p99Ms, maxMs: s.latency.maxMs, sent, received: s.received }
+    }).pipe(Effect.scoped, Effect.provide(feedLayer({ url: broker.url, topics: ["quotes/#"] })))
+  })
+
+export const run = (params: Params): Promise<Record<string, number>> =>
+  Effect.runPromise(
+    (params.mode === "throughput" ? throughput(params) : latency(params) as Effect.Effect<Record<string, number>, unknown, Scope.Scope | StageHost.StageHost>).pipe(
+      Effect.scoped,
+      Effect.provide(NodeStageHost.layer)
+    )
+  )
