@@ -1,9 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
 import { join } from "node:path"
+import { Mosquitto, MqttPublisher } from "@velox/mqtt"
 import { describeRun, runProgram } from "../fixtures/runProgram.ts"
 
 const root = new URL("../../", import.meta.url).pathname
 const program = join(root, "node_modules", ".bin", "velox-mqtt-feed")
+const tickServer = join(root, "node_modules", ".bin", "velox-tick-server")
 
 /** A stats line once quotes have gone through: received and dispatched above 0. */
 const whenFlowing = /^mqtt: received [1-9][\d,]*, .*dispatched [1-9]/m
@@ -41,4 +44,21 @@ describe("velox-mqtt-feed", () => {
     assert.include(run.stderr, "mqtt: ConnectFailed: connect ECONNREFUSED 127.0.0.1:1", describeRun(run))
     assert.include(run.stderr, "velox-mqtt-feed: check failed: messages received: 0", describeRun(run))
   })
+
+  it.live("velox-tick-server --mqtt URL takes its quotes from the broker: ticks stored, then SIGTERM drains and reconciles", () =>
+    Effect.gen(function*() {
+      const broker = yield* Mosquitto.start()
+      const publisher = yield* MqttPublisher.make({ url: broker.url })
+      yield* Effect.forkScoped(MqttPublisher.simulate(publisher, { symbols: 4, rate: 300, format: "json" }))
+      const run = yield* Effect.promise(() =>
+        runProgram(tickServer, ["--mqtt", broker.url, "--no-persist", "--port", "0", "--stats-seconds", "1"], {
+          signal: { when: /^Stats: received=[1-9]\d*, stored=[1-9]/m, signal: "SIGTERM" }
+        })
+      )
+      assert.strictEqual(run.code, 0, describeRun(run))
+      assert.include(run.stderr, `mqtt: connected to ${broker.url} (epoch 1)`, describeRun(run))
+      assert.include(run.stdout, "ledger: balanced", describeRun(run))
+      assert.match(run.stdout, /^ {2}ok {2}ticks stored: [1-9]/m, describeRun(run))
+      assert.notInclude(run.stdout.slice(run.stdout.indexOf("reconciliation:")), "NO ", describeRun(run))
+    }).pipe(Effect.scoped))
 })

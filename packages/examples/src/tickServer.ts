@@ -8,7 +8,7 @@
  *   N symbols,      /ready 503      Stats)     │            <data>/bars
  *   R quotes/s)     "feed stale")              └──▶ journal <data>/ticks (500 ticks or 30 s a batch)
  *
- *   velox-tick-server [--port 7999] [--symbols 8] [--rate 1000] [--data tick-server-data] [--no-persist] …
+ *   velox-tick-server [--port 7999] [--symbols 8] [--rate 1000] [--mqtt URL] [--data tick-server-data] [--no-persist] …
  *
  * HTTP on one port: /health (OK), /ticks?symbol=EURUSD&limit=10 (newest first), /ohlc?symbol=EURUSD&
  * timeframe=1m&limit=100 (oldest first), /ws (subscribe to symbols: ticks and bar closes as JSON), and
@@ -18,7 +18,7 @@
  * At start it rebuilds the bar store from the persisted ticks. The feed is pluggable (`feeds` below):
  * any pipeline that emits `Quote` records can replace the generator.
  */
-import { Console, Deferred, Effect, Option, Schema } from "effect"
+import { Console, Deferred, Effect, Layer, Option, Schema, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
 import { Pipeline } from "@velox/core"
 import {
@@ -36,6 +36,7 @@ import {
   TickStoreSink,
   Timeframe
 } from "@velox/market"
+import { MqttClient, MqttConfig, MqttCredentials, MqttFeed } from "@velox/mqtt"
 import { NodeCli, NodeJournal, NodeJournalSink, NodePipelineRuntime, NodePipelineServer } from "@velox/node"
 import { Discard } from "./discard.ts"
 import * as Data from "./tickServerData.ts"
@@ -51,8 +52,12 @@ interface FeedOptions {
 interface Feed {
   /** The names it quotes, registered in the symbol table before it starts. */
   readonly names: ReadonlyArray<string>
+  /** Room in the symbol table for names it adds as they come (without --max-symbols). */
+  readonly capacity?: number
   /** The start of the pipeline: quotes whose `symbol` is an id of `table`. */
   readonly source: (table: SharedArrayBuffer) => Pipeline.Builder<typeof Quote.Quote.spec>
+  /** Plugs a feed from outside into the running pipeline, until the scope closes (then it drains first). */
+  readonly attach?: (handle: Pipeline.PipelineHandle, table: SharedArrayBuffer) => Effect.Effect<void, unknown, Scope.Scope>
 }
 
 const feeds: Record<"generator", (options: FeedOptions) => Feed> = {
@@ -60,6 +65,26 @@ const feeds: Record<"generator", (options: FeedOptions) => Feed> = {
     names: QuoteGenerator.instrumentNames(symbols),
     source: (table) => Pipeline.from(QuoteGenerator, { symbols: table, instruments: symbols, rate })
   })
+}
+
+/** `--mqtt URL`: quotes from a broker (topics `quotes/#`, JSON or binary; VELOX_MQTT_* for the rest), names registered as they come. */
+const mqttFeed = (url: string): Feed => {
+  const edge = MqttFeed.edge()
+  return {
+    names: [],
+    capacity: 32, // more with --max-symbols (the tick store holds --depth ticks for each)
+    source: () => Pipeline.from(edge),
+    attach: (handle, table) =>
+      Effect.gen(function*() {
+        const fromEnv = yield* MqttConfig.config
+        const feed = yield* Layer.build(MqttFeed.layer({ symbols: table }).pipe(
+          Layer.provideMerge(MqttClient.layer),
+          Layer.provide(Layer.effect(MqttConfig.MqttConfig, MqttConfig.make({ ...fromEnv, url }))),
+          Layer.provide(MqttCredentials.layerConfig)
+        ))
+        yield* MqttFeed.attach(handle, edge).pipe(Effect.provideContext(feed))
+      })
+  }
 }
 
 // ── Options ─────────────────────────────────────────────────────────────────────────────────────
@@ -78,6 +103,7 @@ const flags = {
   symbols: int("symbols", PositiveInt, "instruments the generator quotes: EURUSD, AAPL, GBPUSD, MSFT, …", 8),
   rate: finite("rate", Positive, "quotes per second, over all instruments", 1_000),
   feed: Flag.Literals("feed", ["generator"]).pipe(Flag.withDescription("where quotes come from (default generator)"), Flag.withDefault("generator" as const)),
+  mqtt: Flag.String("mqtt").pipe(Flag.withDescription("take quotes from this MQTT broker instead (mqtt://HOST:PORT, topics quotes/#)"), Flag.optional),
   maxSymbols: Flag.Int("max-symbols").pipe(
     Flag.withSchema(PositiveInt),
     Flag.withDescription("symbol table capacity: room for names a feed adds later (default: the names known at start)"),
@@ -212,12 +238,12 @@ interface Running {
 const serve = (options: Options, running: Deferred.Deferred<Running>) =>
   Effect.gen(function*() {
     const timeframesMs = yield* parseTimeframes(options.timeframes)
-    const feed = feeds[options.feed]({ symbols: options.symbols, rate: options.rate })
+    const feed = Option.isSome(options.mqtt) ? mqttFeed(options.mqtt.value) : feeds[options.feed]({ symbols: options.symbols, rate: options.rate })
     const dirs = Data.paths(options.data)
     // The persisted names first, in their order: the journals' ids keep their meaning.
     const persisted = options.persist ? yield* Data.loadNames(options.data) : []
     const names = [...new Set([...persisted, ...feed.names])]
-    const capacity = Math.max(names.length, Option.getOrElse(options.maxSymbols, () => 0))
+    const capacity = Math.max(names.length, Option.getOrElse(options.maxSymbols, () => feed.capacity ?? 0))
     const symbols = Symbols.make(capacity, names)
     if (options.persist) yield* Data.saveNames(options.data, Symbols.names(symbols))
 
@@ -294,6 +320,7 @@ const serve = (options: Options, running: Deferred.Deferred<Running>) =>
     }).pipe(Effect.provide(NodePipelineServer.layerConfig({ port: options.port })))
     const handle = yield* Pipeline.run(pipeline, { report: true })
     yield* Deferred.succeed(running, { handle, tables, hub })
+    if (feed.attach !== undefined) yield* feed.attach(handle, symbols)
     yield* server.attach(handle)
     yield* Console.log(`tick server on ${server.url}: /health /ticks?symbol=EURUSD&limit=10 /ohlc?symbol=EURUSD&timeframe=1m&limit=100 /ws; ops: /dashboard /metrics /ready /stats`)
 
