@@ -102,14 +102,7 @@ const report = ({ feed, handle }: Running) =>
 const feedLayer = (flagged: MqttConfig.Input) =>
   MqttFeed.layer().pipe(
     Layer.provideMerge(MqttClient.layer),
-    Layer.provide(Layer.effect(
-      MqttConfig.MqttConfig,
-      Effect.gen(function*() {
-        const fromEnv = yield* MqttConfig.config
-        const given = Object.fromEntries(Object.entries(flagged).filter(([, v]) => v !== undefined))
-        return yield* MqttConfig.make({ ...fromEnv, ...given })
-      })
-    )),
+    Layer.provide(MqttConfig.layerConfigWith(flagged)),
     Layer.provide(MqttCredentials.layerConfig)
   )
 

@@ -76,10 +76,9 @@ const mqttFeed = (url: string): Feed => {
     source: () => Pipeline.from(edge),
     attach: (handle, table) =>
       Effect.gen(function*() {
-        const fromEnv = yield* MqttConfig.config
         const feed = yield* Layer.build(MqttFeed.layer({ symbols: table }).pipe(
           Layer.provideMerge(MqttClient.layer),
-          Layer.provide(Layer.effect(MqttConfig.MqttConfig, MqttConfig.make({ ...fromEnv, url }))),
+          Layer.provide(MqttConfig.layerConfigWith({ url })),
           Layer.provide(MqttCredentials.layerConfig)
         ))
         yield* MqttFeed.attach(handle, edge).pipe(Effect.provideContext(feed))

@@ -250,3 +250,28 @@ export const layer = (input: Input = {}): Layer.Layer<MqttConfig, MqttConfigErro
  * @since 0.1.0
  */
 export const layerConfig: Layer.Layer<MqttConfig, Config.ConfigError> = Layer.effect(MqttConfig, config)
+
+/**
+ * The options from the current `ConfigProvider`, with `input` on top (a program's flags; its undefined
+ * values leave the configured ones).
+ *
+ * @example
+ * ```ts
+ * import { MqttConfig } from "@velox/mqtt"
+ *
+ * declare const urlFlag: string | undefined
+ * const options = MqttConfig.layerConfigWith({ url: urlFlag }) // --url, else VELOX_MQTT_URL, else the default
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfigWith = (input: Input): Layer.Layer<MqttConfig, MqttConfigError | Config.ConfigError> =>
+  Layer.effect(
+    MqttConfig,
+    Effect.gen(function*() {
+      const configured = yield* config
+      const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined))
+      return yield* make({ ...configured, ...given })
+    })
+  )
