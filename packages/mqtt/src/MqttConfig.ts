@@ -14,7 +14,7 @@
  * | `protocolVersion` (`PROTOCOL_VERSION`) | 4 | 4 (MQTT 3.1.1) or 5 |
  * | `sessionExpirySec` (`SESSION_EXPIRY_SEC`) | 3600 | MQTT 5 persistent sessions: how long the broker keeps one |
  * | `keepaliveSec` (`KEEPALIVE_SEC`) | 30 | keep-alive interval (a silent broker is declared lost after 1.5 ×) |
- * | `connectTimeoutMs` (`CONNECT_TIMEOUT_MS`) | 10 000 | for CONNACK and SUBACK |
+ * | `connectTimeoutMs` (`CONNECT_TIMEOUT_MS`) | 10 000 | for CONNACK, and for SUBACK while nothing arrives (a persistent session's backlog comes first) |
  * | `backoffInitialMs` (`BACKOFF_INITIAL_MS`) | 1 000 | first reconnect delay, doubling… |
  * | `backoffMaxMs` (`BACKOFF_MAX_MS`) | 16 000 | …up to this, each delay jittered (× 0.8–1.2, never above this) |
  * | `backoffResetAfterMs` (`BACKOFF_RESET_AFTER_MS`) | 30 000 | a connection that held this long starts the backoff over |
