@@ -101,6 +101,28 @@ describe("MQTT drills against mosquitto", () => {
       }).pipe(Effect.scoped))
   }
 
+  it.live("more reconnects a minute than reconnectWarningPerMinute: a warning in health; the counts in /metrics", () =>
+    Effect.gen(function*() {
+      const broker = yield* Mosquitto.start()
+      yield* Effect.gen(function*() {
+        const feed = yield* MqttFeed.MqttFeed
+        assert.strictEqual(yield* feed.client.connected, 1)
+        for (const epoch of [2, 3]) {
+          yield* broker.kill
+          yield* waitFor(() => feed.client.status().state === "reconnecting")
+          yield* broker.start
+          yield* waitFor(() => feed.client.status().connected && feed.client.status().epoch === epoch)
+        }
+        const h = feed.health()
+        assert.deepStrictEqual(h.warnings, ["2 reconnects in the last minute (more than 1)"])
+        assert.strictEqual(h.connection.reconnectsLastMinute, 2)
+        const metrics = feed.extension.metrics()
+        assert.include(metrics, "velox_mqtt_reconnects_last_minute 2")
+        assert.include(metrics, "velox_mqtt_disconnects_total 2")
+        assert.include(metrics, "velox_mqtt_epoch 3")
+      }).pipe(Effect.scoped, Effect.provide(feedLayer({ url: broker.url, reconnectWarningPerMinute: 1 })))
+    }).pipe(Effect.scoped))
+
   it.live("broker frozen (SIGSTOP) past the feed gap: the feed goes stale, /ready says 503 and why; after SIGCONT it recovers", () =>
     Effect.gen(function*() {
       const broker = yield* Mosquitto.start()
