@@ -111,6 +111,14 @@ describe("velox-l2-replay", () => {
         assert.isAtLeast(view.mostActive[0].updates, view.mostActive.at(-1).updates, "most active first")
         assert.isNumber(view.gaps.feedOver1s)
         assert.isNumber(view.gaps.outputOver1s)
+        // A book's depth, asked of the running books: the most active symbol is live, with levels on both sides.
+        const busiest = view.mostActive[0].symbol
+        const depth = await waitFor(() => getJson(`${second.url}/depth?symbol=${busiest}&levels=5`), (d) => d.state === "live" && d.bids?.length > 0 && d.asks?.length > 0, "a live book's depth")
+        assert.strictEqual(depth.symbol, busiest)
+        assert.isAtMost(depth.bids.length, 5)
+        assert.isBelow(depth.bids[0][0], depth.asks[0][0])
+        assert.strictEqual((await fetch(`${second.url}/depth?symbol=300`)).status, 404)
+        assert.strictEqual((await fetch(`${second.url}/depth?symbol=1&levels=0`)).status, 400)
         const page = await fetch(`${second.url}/l2`)
         assert.include(page.headers.get("content-type") ?? "", "text/html")
         assert.include(await page.text(), "L2 replay")

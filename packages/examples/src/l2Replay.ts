@@ -18,7 +18,8 @@
  * The first run writes the journal (a later one replays it again; `--regenerate` writes a new one).
  * While it replays, the ops server on 127.0.0.1 serves `/l2` (the replay's live page: records/s,
  * latency p50/p99 from exchange time to top of book out, stale and resyncing symbols, gaps over 1 s,
- * the most active symbols, the symbols with the most sync events), `/l2.json`, and the ops surface
+ * the most active symbols, the symbols with the most sync events), `/l2.json`, `/depth?symbol=42&levels=10`
+ * (a book's top levels, asked of the running books without stopping them), and the ops surface
  * (`/dashboard`, `/metrics`, `/stats`, `/ready`); a stats line is printed every `--stats-seconds`. At the
  * end of the journal (or of `--duration`, or on Ctrl-C / SIGTERM) it drains and prints the ledger and
  * the reconciliation: updates read = applied + dropped as stale or duplicate + refused, by reason. Exit
@@ -27,7 +28,7 @@
 import { Console, Deferred, Effect, FileSystem, Option, Ref, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { Pipeline } from "@velox/core"
-import { L2BookStage, L2Feed, L2Status, L2Update, OutputLatency } from "@velox/market"
+import { L2BookStage, L2Depth, L2Feed, L2Status, L2Update, OutputLatency } from "@velox/market"
 import { NodeCli, NodeJournal, NodeJournalSink, NodeJournalSource, NodePipelineRuntime, NodePipelineServer } from "@velox/node"
 import * as Monitor from "./l2ReplayMonitor.ts"
 import * as View from "./l2ReplayView.ts"
@@ -178,7 +179,8 @@ const replay = (options: Options, symbols: number, journalRecords: number, runni
       status: L2Status.make(symbols),
       monitor: Monitor.make(symbols),
       latency: OutputLatency.make(),
-      progress: NodeJournalSource.makeProgress()
+      progress: NodeJournalSource.makeProgress(),
+      depth: L2Depth.make({ instances: options.workers, levels: 50 })
     }
     OutputLatency.startRecording(tables.latency)
     const pipeline = Pipeline.from(NodeJournalSource.make(L2Update.L2Update), {
@@ -187,12 +189,12 @@ const replay = (options: Options, symbols: number, journalRecords: number, runni
       ...(speed === undefined ? {} : { speed })
     })
       .via(Monitor.ReplayClock, { monitor: tables.monitor, ...(speed === undefined ? {} : { speed }) })
-      .partition(L2BookStage, { symbols, status: tables.status }, { by: "symbol", count: options.workers })
+      .partition(L2BookStage, { symbols, status: tables.status, depthMailbox: tables.depth }, { by: "symbol", count: options.workers })
       .to(Monitor.L2Monitor, { monitor: tables.monitor, latency: tables.latency })
 
     const view = View.make(tables, { journalRecords, speed })
     // The server before the pipeline, so that it outlives the drain (/ready: 503 "draining").
-    const server = yield* NodePipelineServer.make(undefined, View.extension(view)).pipe(
+    const server = yield* NodePipelineServer.make(undefined, View.extension(view, tables.depth)).pipe(
       Effect.provide(NodePipelineServer.layerConfig({ port: options.port }))
     )
     const handle = yield* Pipeline.run(pipeline, { report: true })
@@ -203,7 +205,7 @@ const replay = (options: Options, symbols: number, journalRecords: number, runni
       `replaying ${n(journalRecords)} L2 updates from ${options.journal} ` +
         `(${speed === undefined ? "as fast as they go" : `${speed}× the original pace`}) through ${options.workers} book thread(s)`
     )
-    yield* Console.log(`l2 replay on ${server.url}: /l2 (the replay's view) /l2.json /dashboard /metrics /stats /ready`)
+    yield* Console.log(`l2 replay on ${server.url}: /l2 (the replay's view) /l2.json /depth?symbol=0 /dashboard /metrics /stats /ready`)
 
     const stats = Effect.sync(() => {
       view.sample()

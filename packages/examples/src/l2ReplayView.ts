@@ -3,14 +3,15 @@
  * table, the monitor table, the latency histogram, the replay source's progress): records/s, latency
  * p50/p99 from (replayed) exchange time to top of book out, stale and resyncing symbols, gaps over
  * 1 s, the most active symbols, the symbols with the most sync events. Served by the ops server as
- * `/l2` (a live page), `/l2.json`, in `/stats` and `/metrics`, and printed as the periodic stats line.
+ * `/l2` (a live page), `/l2.json`, in `/stats` and `/metrics`, and printed as the periodic stats line;
+ * and `/depth?symbol=42&levels=10`: a book's top levels, asked of the running books (`L2Depth`).
  *
  * Rates and the interval's percentiles come from `sample()` (the program calls it every stats
  * period): each is the difference between two readings.
  */
 import { Effect } from "effect"
-import { HttpServerResponse } from "effect/http"
-import { L2Status, OutputLatency } from "@velox/market"
+import { HttpServerRequest, HttpServerResponse } from "effect/http"
+import { L2Depth, L2Status, OutputLatency } from "@velox/market"
 import { NodeJournalSource, type NodePipelineServer } from "@velox/node"
 import * as Monitor from "./l2ReplayMonitor.ts"
 
@@ -19,6 +20,8 @@ export interface Tables {
   readonly monitor: SharedArrayBuffer
   readonly latency: SharedArrayBuffer
   readonly progress: SharedArrayBuffer
+  /** The books' depth mailbox (`/depth?symbol=42&levels=10`). */
+  readonly depth: SharedArrayBuffer
 }
 
 interface Reading {
@@ -183,12 +186,37 @@ export const metrics = (s: Snapshot): string => {
   return lines.join("\n") + "\n"
 }
 
-const json = (body: unknown) =>
-  HttpServerResponse.text(JSON.stringify(body), { contentType: "application/json; charset=utf-8", headers: { "cache-control": "no-store" } })
+const json = (body: unknown, status = 200) =>
+  HttpServerResponse.text(JSON.stringify(body), {
+    status,
+    contentType: "application/json; charset=utf-8",
+    headers: { "cache-control": "no-store" }
+  })
 
-/** The ops server's extension: `/l2` (the page), `/l2.json`, `/stats` and `/metrics` additions. */
-export const extension = (view: View): NodePipelineServer.Extension => ({
+/** `/depth?symbol=S&levels=N` (default 10): 400 for a bad query, 404 for an unknown symbol, 503 when the books do not answer. */
+const depthRoute = (mailbox: SharedArrayBuffer) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const query = new URL(request.url, "http://localhost").searchParams
+    const symbolText = query.get("symbol") ?? ""
+    const levelsText = query.get("levels") ?? "10"
+    const most = L2Depth.describe(mailbox).levels
+    if (!/^[0-9]+$/.test(symbolText)) return json({ error: `symbol must be a symbol number: /depth?symbol=42&levels=10` }, 400)
+    if (!/^[0-9]+$/.test(levelsText) || Number(levelsText) < 1 || Number(levelsText) > most) {
+      return json({ error: `levels must be an integer in 1..${most}: levels=${levelsText}` }, 400)
+    }
+    return yield* L2Depth.request(mailbox, Number(symbolText), Number(levelsText)).pipe(
+      Effect.match({
+        onSuccess: (depth) => json(depth),
+        onFailure: (e) => json({ error: e.message }, e.reason === "UnknownSymbol" ? 404 : e.reason === "Timeout" ? 503 : 400)
+      })
+    )
+  })
+
+/** The ops server's extension: `/l2` (the page), `/l2.json`, `/depth`, `/stats` and `/metrics` additions. */
+export const extension = (view: View, depth: SharedArrayBuffer): NodePipelineServer.Extension => ({
   routes: [
+    { path: "/depth", handler: depthRoute(depth) },
     { path: "/l2", handler: Effect.sync(() =>
         HttpServerResponse.text(PAGE, {
           contentType: "text/html; charset=utf-8",
@@ -228,7 +256,7 @@ svg{background:#fff;border:1px solid #ddd}
 <div><h2>symbols with the most sync events</h2><table id="troubled"></table></div>
 <div><h2>stale / resyncing now</h2><table id="now"></table></div>
 </div>
-<p><a href="/dashboard">stages and rings</a> · <a href="/l2.json">/l2.json</a> · <a href="/metrics">/metrics</a></p>
+<p><a href="/dashboard">stages and rings</a> · <a href="/l2.json">/l2.json</a> · <a href="/depth?symbol=0&levels=10">/depth?symbol=0</a> · <a href="/metrics">/metrics</a></p>
 <script>
 const f = (x) => Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "–"
 const us = (x) => Number.isFinite(x) ? (x < 10 ? x.toFixed(1) : f(x)) + " µs" : "–"
