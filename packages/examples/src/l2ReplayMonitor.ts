@@ -20,7 +20,7 @@
  *
  * ```
  *  byte   0 ┌──────────────────────┬──────────────────────┐
- *           │ magic   i32 0x7E1B2E01│ version i32 (1)      │  make(), plain, once
+ *           │ magic   i32          │ version i32 (1)      │  make(), plain, once (magic 0x7E1B2E01)
  *  byte   8 ├──────────────────────┼──────────────────────┤
  *           │ symbols i32          │ reserved i32         │  make(), plain, once
  *  byte  16 ├──────────────────────┴──────────────────────┤
