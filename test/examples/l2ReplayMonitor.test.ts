@@ -12,7 +12,7 @@ const updates = (rows: ReadonlyArray<{ readonly symbol: number; readonly exchang
 }
 
 /** An emitter that keeps what it is given. */
-const capture = <F extends RecordLayout.FieldSpec>(layout: RecordLayout.Layout<F>, capacity: number) => {
+const capture = <F extends RecordLayout.FieldSpec>(layout: RecordLayout.RecordLayout<F>, capacity: number) => {
   const view = RecordLayout.view(layout, new ArrayBuffer(capacity * layout.byteLength), 0, capacity)
   let emitted = 0
   let accounted = 0
