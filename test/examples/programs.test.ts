@@ -8,7 +8,7 @@ const bin = (name: string) => join(root, "node_modules", ".bin", name)
 /** PATH without the project's node_modules/.bin: a bin must find Node 24 itself, whatever the system's node is. */
 const systemEnv: NodeJS.ProcessEnv = { ...process.env, PATH: "/usr/local/bin:/usr/bin:/bin" }
 
-const PROGRAMS = ["velox-engine", "velox-pipeline", "velox-scaled", "velox-served", "velox-tick-server"] as const
+const PROGRAMS = ["velox-engine", "velox-pipeline", "velox-scaled", "velox-served", "velox-tick-server", "velox-l2-replay"] as const
 
 /** Signals once transactions flow: a progress line with a non-zero ingress count. */
 const whenFlowing = /ingress [1-9]\d* /

@@ -35,8 +35,10 @@
  * corrected: the book mirrors the feed.
  *
  * Depth on request: in-process, `logic.snapshot(symbol, n)` (or `bookSnapshot(logic.book, symbol, n)`)
- * gives the top `n` levels of both sides. In a running pipeline the books live in the
- * stage's own loop; only that thread reads them.
+ * gives the top `n` levels of both sides. In a running pipeline the books live in the stage's own
+ * loop; other threads ask it through a mailbox: give the stage `depthMailbox: L2Depth.make({ instances })`
+ * and call `L2Depth.request(mailbox, symbol, n)` — the stage answers between batches (its timer looks
+ * at the mailbox about every millisecond), with its book as it stands at that instant.
  *
  * @example
  * ```ts
@@ -55,6 +57,7 @@
 import { Schema } from "effect"
 import { Stage } from "@velox/core"
 import { Bbo } from "./Bbo.ts"
+import { DepthResponder, mailboxShape } from "./internal/kernel/depthMailbox.ts"
 import * as K from "./internal/kernel/l2Books.ts"
 import { tableSymbols } from "./internal/kernel/l2Status.ts"
 import { DEFAULT_WINDOW_TICKS, MAX_TICK } from "./internal/kernel/orderBook.ts"
@@ -62,6 +65,10 @@ import type { OrderBooks } from "./internal/kernel/orderBook.ts"
 import * as L2Status from "./L2Status.ts"
 import { L2Update } from "./L2Update.ts"
 import { Config as BookConfig, DEFAULT_DEPTH, type BookSnapshot, snapshot } from "./OrderBookStage.ts"
+
+const DepthMailbox = Schema.declare((u): u is SharedArrayBuffer => mailboxShape(u) !== undefined, {
+  expected: "a depth mailbox from L2Depth.make({ instances })"
+})
 
 const Status = Schema.declare((u): u is SharedArrayBuffer => L2Status.isStatus(u), {
   expected: "a status table from L2Status.make(symbols)"
@@ -71,7 +78,8 @@ const Status = Schema.declare((u): u is SharedArrayBuffer => L2Status.isStatus(u
  * The stage's config: the book's (`symbols`, `windowTicks`, `maxTick`, `depth`, as the order book
  * stage's), `firstSeq` (books start live and empty expecting this sequence
  * number; default: they wait for a snapshot), `status` (a table from {@link L2Status.make} with at
- * least `symbols` symbols).
+ * least `symbols` symbols), `depthMailbox` (a mailbox from `L2Depth.make({ instances })`, one slot per
+ * instance: the stage answers `L2Depth.request`s from it, about every millisecond).
  *
  * @category models
  * @since 0.1.0
@@ -79,7 +87,8 @@ const Status = Schema.declare((u): u is SharedArrayBuffer => L2Status.isStatus(u
 export const Config = Schema.Struct({
   ...BookConfig.fields,
   firstSeq: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: K.MAX_SEQUENCE }))),
-  status: Schema.optional(Status)
+  status: Schema.optional(Status),
+  depthMailbox: Schema.optional(DepthMailbox)
 }).check(
   Schema.makeFilter((c) => {
     if (c.status === undefined) return undefined
@@ -142,6 +151,8 @@ export const errorCodeOf = (kernelCode: number): number => ERROR_OF[-kernelCode]
 
 const STALE = 0
 const DUPLICATE = 1
+/** How often a stage with a depth mailbox looks at it, when idle too. */
+const DEPTH_POLL_NS = 1_000_000
 
 /**
  * The stage's logic: a `StageLogic` that also exposes its books, for in-process use.
@@ -174,7 +185,7 @@ export interface L2BookLogic extends Stage.StageLogic<typeof L2Update.spec, type
  * @category constructors
  * @since 0.1.0
  */
-export const makeLogic = (config: Config): L2BookLogic => {
+export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>): L2BookLogic => {
   const l2 = new K.L2Books({
     symbols: config.symbols,
     windowTicks: config.windowTicks ?? DEFAULT_WINDOW_TICKS,
@@ -184,10 +195,23 @@ export const makeLogic = (config: Config): L2BookLogic => {
   })
   const book: OrderBooks = l2
   const depth = config.depth ?? DEFAULT_DEPTH
+  const responder = config.depthMailbox === undefined ? undefined : new DepthResponder(config.depthMailbox, context?.instance ?? 0)
+  const syncOf = (s: number) => l2.syncOf(s)
+  const touched = (s: number) => l2.touched(s)
+  const nextSeq = (s: number) => l2.expectedSeq(s)
+  let lastTimerNs = -Infinity
   return {
     l2,
     book,
     snapshot: (symbol, n = depth) => snapshot(book, symbol, n),
+    // Depth requests from other threads, answered between batches (a mailbox is checked with one load).
+    ...(responder === undefined ? {} : {
+      onTimer(nowNs: number) {
+        lastTimerNs = nowNs
+        responder.serve(book, syncOf, touched, nextSeq)
+      },
+      nextWakeNs: () => lastTimerNs + DEPTH_POLL_NS
+    }),
     onBatch(input, start, count, out) {
       // Accessors in locals: one property load per batch, not per record.
       const f = input.fields
@@ -268,6 +292,7 @@ export const L2BookStage: L2BookStageDefinition = Stage.make({
   config: Config,
   dropReasons,
   errors,
+  timerPeriodNs: DEPTH_POLL_NS,
   make: makeLogic
 }) as L2BookStageDefinition
 
@@ -282,5 +307,5 @@ export interface L2BookStageDefinition extends Stage.StageDefinition<typeof L2Up
   readonly output: typeof Bbo
   readonly dropReasons: typeof dropReasons
   readonly errors: typeof errors
-  readonly make: (config: Config) => L2BookLogic
+  readonly make: (config: Config, context?: Partial<Stage.StageContext>) => L2BookLogic
 }

@@ -216,6 +216,16 @@ export class L2Books extends OrderBooks {
     return (symbol >>> 0) === symbol && symbol < this.symbols ? this.head[symbol * SYMBOL_WORDS + STATE_WORD]! & SYNC_BITS : -1
   }
 
+  /** Whether `symbol` had an update since this book was made (its status row is this book's). */
+  touched(symbol: number): boolean {
+    return (symbol >>> 0) === symbol && symbol < this.symbols && (this.head[symbol * SYMBOL_WORDS + STATE_WORD]! & TOUCHED_BIT) !== 0
+  }
+
+  /** The sequence number `symbol` expects next when LIVE (else the snapshot's, or what it last expected). */
+  expectedSeq(symbol: number): number {
+    return this.slots[symbol * SLOTS + SEQ_SLOT]!
+  }
+
   /** Applies one update; returns its outcome (see the module comment). */
   apply(symbol: number, op: number, side: number, price: number, size: number, seq: number): number {
     this.announceStale = false
