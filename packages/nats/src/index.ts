@@ -10,5 +10,6 @@
  */
 export * as NatsClient from "./NatsClient.ts"
 export * as NatsConfig from "./NatsConfig.ts"
+export * as NatsEgress from "./NatsEgress.ts"
 export * as NatsError from "./NatsError.ts"
 export * as NatsServer from "./NatsServer.ts"
