@@ -90,7 +90,17 @@ export interface Egress<F extends FieldSpec> {
   readonly stats: () => Stats
   /** `/metrics` families `velox_nats_egress_*` (`NodePipelineServer.layerWith(egress.extension)`). */
   readonly extension: Extension
+  /** The same families as data (`NatsHealth` joins those of several egresses). */
+  readonly metricFamilies: () => ReadonlyArray<MetricFamily>
 }
+
+/**
+ * A metric family for `/metrics`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type MetricFamily = Prometheus.MetricFamily
 
 /**
  * A part of the ops surface, in the shape of `NodePipelineServer.Extension`.
@@ -254,20 +264,21 @@ export const make = <F extends FieldSpec>(options: Options<F>): Egress<F> => {
 
   const stats = (): Stats => ({ messagesAcked, recordsAcked, duplicates, inFlight, maxInFlight, publishFailures, lastError })
   const labels = { egress: options.name }
+  const metricFamilies = (): ReadonlyArray<MetricFamily> => {
+    const s = stats()
+    const one = (value: number) => [{ labels, value }]
+    return [
+      { name: "velox_nats_egress_messages_acked_total", type: "counter", help: "batches acked by the stream", series: one(s.messagesAcked) },
+      { name: "velox_nats_egress_records_acked_total", type: "counter", help: "records in acked batches", series: one(s.recordsAcked) },
+      { name: "velox_nats_egress_duplicates_total", type: "counter", help: "batches the server already had (dropped by Nats-Msg-Id)", series: one(s.duplicates) },
+      { name: "velox_nats_egress_in_flight", type: "gauge", help: "publishes awaiting their ack", series: one(s.inFlight) },
+      { name: "velox_nats_egress_publish_failures_total", type: "counter", help: "publishes that failed (retried or dead-lettered)", series: one(s.publishFailures) }
+    ]
+  }
   const extension: Extension = {
     readiness: [],
-    metrics: () => {
-      const s = stats()
-      const one = (value: number) => [{ labels, value }]
-      return Prometheus.format([
-        { name: "velox_nats_egress_messages_acked_total", type: "counter", help: "batches acked by the stream", series: one(s.messagesAcked) },
-        { name: "velox_nats_egress_records_acked_total", type: "counter", help: "records in acked batches", series: one(s.recordsAcked) },
-        { name: "velox_nats_egress_duplicates_total", type: "counter", help: "batches the server already had (dropped by Nats-Msg-Id)", series: one(s.duplicates) },
-        { name: "velox_nats_egress_in_flight", type: "gauge", help: "publishes awaiting their ack", series: one(s.inFlight) },
-        { name: "velox_nats_egress_publish_failures_total", type: "counter", help: "publishes that failed (retried or dead-lettered)", series: one(s.publishFailures) }
-      ])
-    },
+    metrics: () => Prometheus.format(metricFamilies()),
     stats: () => ({ natsEgress: { [options.name]: stats() } })
   }
-  return { edge, stats, extension }
+  return { edge, stats, extension, metricFamilies }
 }

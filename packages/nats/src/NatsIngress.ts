@@ -43,6 +43,7 @@ import * as F from "./internal/kernel/batchFormat.ts"
 import { DedupWindow, DUPLICATE, TOO_OLD } from "./internal/kernel/dedupWindow.ts"
 import * as Prometheus from "./internal/prometheusText.ts"
 import { NatsClient } from "./NatsClient.ts"
+import type { Extension, MetricFamily } from "./NatsEgress.ts"
 import { describe, NatsError } from "./NatsError.ts"
 
 type FieldSpec = RecordLayout.FieldSpec
@@ -143,11 +144,9 @@ export interface Ingress<F extends FieldSpec> {
   readonly stats: () => Stats
   readonly deadLetters: () => ReadonlyArray<DeadLetter>
   /** `/metrics` families `velox_nats_ingress_*`. */
-  readonly extension: {
-    readonly readiness: ReadonlyArray<() => string | undefined>
-    readonly metrics: () => string
-    readonly stats: () => Readonly<Record<string, unknown>>
-  }
+  readonly extension: Extension
+  /** The same families as data (`NatsHealth` joins those of several ingresses). */
+  readonly metricFamilies: () => ReadonlyArray<MetricFamily>
 }
 
 const NAME = /^[A-Za-z0-9_-]+$/
@@ -448,26 +447,27 @@ export const make = <F extends FieldSpec>(options: Options<F>): Ingress<F> => {
   })
 
   const labels = { ingress: options.name }
-  const extension = {
+  const metricFamilies = (): ReadonlyArray<Prometheus.MetricFamily> => {
+    const s = stats()
+    const one = (value: number) => [{ labels, value }]
+    return [
+      { name: "velox_nats_ingress_messages_total", type: "counter", help: "messages delivered by the server", series: one(s.messages) },
+      { name: "velox_nats_ingress_redeliveries_total", type: "counter", help: "messages delivered more than once", series: one(s.redeliveries) },
+      { name: "velox_nats_ingress_records_total", type: "counter", help: "records in good messages", series: one(s.records) },
+      { name: "velox_nats_ingress_records_offered_total", type: "counter", help: "records into the source edge", series: one(s.offered) },
+      { name: "velox_nats_ingress_duplicates_total", type: "counter", help: "records dropped as seen before by (feed, epoch, sequence)", series: one(s.duplicates + s.tooOld) },
+      { name: "velox_nats_ingress_bad_messages_total", type: "counter", help: "messages that were not batches of the layout (terminated)", series: one(s.badMessages) },
+      { name: "velox_nats_ingress_acked_total", type: "counter", help: "messages acked after their records were released", series: one(s.acked) },
+      { name: "velox_nats_ingress_awaiting_ack", type: "gauge", help: "messages waiting for their records to be released", series: one(s.awaitingAck) },
+      { name: "velox_nats_ingress_consumer_lag_messages", type: "gauge", help: "messages in the stream not yet delivered to the consumers", series: one(s.lag) },
+      { name: "velox_nats_ingress_ack_pending_messages", type: "gauge", help: "messages delivered and not yet acked (server's view)", series: one(s.ackPending) }
+    ]
+  }
+  const extension: Extension = {
     readiness: [],
-    metrics: () => {
-      const s = stats()
-      const one = (value: number) => [{ labels, value }]
-      return Prometheus.format([
-        { name: "velox_nats_ingress_messages_total", type: "counter", help: "messages delivered by the server", series: one(s.messages) },
-        { name: "velox_nats_ingress_redeliveries_total", type: "counter", help: "messages delivered more than once", series: one(s.redeliveries) },
-        { name: "velox_nats_ingress_records_total", type: "counter", help: "records in good messages", series: one(s.records) },
-        { name: "velox_nats_ingress_records_offered_total", type: "counter", help: "records into the source edge", series: one(s.offered) },
-        { name: "velox_nats_ingress_duplicates_total", type: "counter", help: "records dropped as seen before by (feed, epoch, sequence)", series: one(s.duplicates + s.tooOld) },
-        { name: "velox_nats_ingress_bad_messages_total", type: "counter", help: "messages that were not batches of the layout (terminated)", series: one(s.badMessages) },
-        { name: "velox_nats_ingress_acked_total", type: "counter", help: "messages acked after their records were released", series: one(s.acked) },
-        { name: "velox_nats_ingress_awaiting_ack", type: "gauge", help: "messages waiting for their records to be released", series: one(s.awaitingAck) },
-        { name: "velox_nats_ingress_consumer_lag_messages", type: "gauge", help: "messages in the stream not yet delivered to the consumers", series: one(s.lag) },
-        { name: "velox_nats_ingress_ack_pending_messages", type: "gauge", help: "messages delivered and not yet acked (server's view)", series: one(s.ackPending) }
-      ] as ReadonlyArray<Prometheus.MetricFamily>)
-    },
+    metrics: () => Prometheus.format(metricFamilies()),
     stats: () => ({ natsIngress: { [options.name]: stats() } })
   }
 
-  return { edge, attach, stats, deadLetters: () => letters.slice(), extension }
+  return { edge, attach, stats, deadLetters: () => letters.slice(), extension, metricFamilies }
 }

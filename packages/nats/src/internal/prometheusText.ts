@@ -26,3 +26,13 @@ export const format = (families: ReadonlyArray<MetricFamily>): string => {
   }
   return lines.length === 0 ? "" : lines.join("\n") + "\n"
 }
+
+/** Families of the same name joined into one (their series together), in first-seen order. */
+export const merge = (families: ReadonlyArray<MetricFamily>): ReadonlyArray<MetricFamily> => {
+  const byName = new Map<string, MetricFamily>()
+  for (const f of families) {
+    const seen = byName.get(f.name)
+    byName.set(f.name, seen === undefined ? f : { ...seen, series: [...seen.series, ...f.series] })
+  }
+  return [...byName.values()]
+}
