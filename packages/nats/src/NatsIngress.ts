@@ -36,7 +36,7 @@
  * @since 0.1.0
  */
 import { Effect, Fiber, Queue, Schedule, type Scope } from "effect"
-import { AckPolicy, DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream"
+import { AckPolicy, DeliverPolicy, type Consumer, type JsMsg } from "@nats-io/jetstream"
 import { nanos } from "@nats-io/transport-node"
 import { Edge, type Pipeline, RecordLayout } from "@velox/core"
 import * as F from "./internal/kernel/batchFormat.ts"
@@ -74,6 +74,8 @@ export interface Options<F extends FieldSpec> {
   readonly maxAckPending?: number | undefined
   /** Sequences remembered per (feed, epoch) to drop duplicates: a power of two (default 2^20). */
   readonly dedupWindow?: number | undefined
+  /** Messages each partition pulls at a time (default 64); the inbox holds at most this many per partition. */
+  readonly prefetch?: number | undefined
   /** How often acks are sent for what was released (default 5 ms). */
   readonly ackIntervalMs?: number | undefined
   /** How long the drain waits for the pipeline to consume what was received (default 10 s). */
@@ -110,6 +112,8 @@ export interface Stats {
   readonly queued: number
   /** Records of messages returned to the server (nak) because the edge had ended; they come again. */
   readonly abandoned: number
+  /** Pull requests that failed (the server away): retried after 200 ms. */
+  readonly fetchFailures: number
   /** Messages returned to the server (nak) at the drain because their records were not released in time. */
   readonly returned: number
   /** `records = offered + duplicates + tooOld`: every record of a good message went in or was a counted duplicate. */
@@ -196,6 +200,10 @@ export const make = <F extends FieldSpec>(options: Options<F>): Ingress<F> => {
   const ackWaitMs = options.ackWaitMs ?? 30_000
   const maxAckPending = options.maxAckPending ?? 1000
   const ackIntervalMs = options.ackIntervalMs ?? 5
+  const prefetch = options.prefetch ?? 64
+  if (!(Number.isInteger(prefetch) && prefetch >= 1 && prefetch <= maxAckPending)) {
+    throw new RangeError(`ingress "${options.name}": prefetch must be an integer in 1..maxAckPending (${maxAckPending}): prefetch=${prefetch}`)
+  }
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000
   const hashHex = F.layoutHashHex(layout)
   const edge = Edge.source(layout, { name: options.name, overflow: "backpressure", capacity: options.capacity ?? Edge.DEFAULT_CAPACITY })
@@ -214,6 +222,7 @@ export const make = <F extends FieldSpec>(options: Options<F>): Ingress<F> => {
   let queuedRecords = 0
   let abandoned = 0
   let returned = 0
+  let fetchFailures = 0
   let attached = false
   const letters: Array<DeadLetter> = []
   const windows = new Map<string, DedupWindow>()
@@ -322,19 +331,36 @@ export const make = <F extends FieldSpec>(options: Options<F>): Ingress<F> => {
         }))
       }
 
-      const streams: Array<ConsumerMessages> = []
-      for (const c of consumers) {
-        streams.push(yield* Effect.tryPromise({
-          try: () => c.consume({ max_messages: Math.min(maxAckPending, 256), callback: (m) => {
-            messages++
-            if (m.info.deliveryCount > 1) redeliveries++
-            const n = Number(m.headers?.get(F.HEADER_COUNT))
-            queuedRecords += Number.isInteger(n) && n > 0 ? n : 0
-            Queue.offerUnsafe(inbox, m)
-          } }),
-          catch: (e) => new NatsError({ reason: "JetStreamFailed", message: `consume: ${describe(e)}` })
-        }))
+      // Each partition pulls `prefetch` messages at a time, and only while the inbox has room: messages
+      // do not wait here past their ack wait (which would have the server deliver them again).
+      let pulling = true
+      const room = Effect.gen(function*() {
+        while (pulling && (yield* Queue.size(inbox)) >= prefetch * consumers.length) yield* Effect.sleep("1 millis")
+      })
+      const received = (m: JsMsg) => {
+        messages++
+        if (m.info.deliveryCount > 1) redeliveries++
+        const n = Number(m.headers?.get(F.HEADER_COUNT))
+        queuedRecords += Number.isInteger(n) && n > 0 ? n : 0
+        Queue.offerUnsafe(inbox, m)
       }
+      const pull = (c: Consumer) =>
+        Effect.gen(function*() {
+          while (pulling) {
+            yield* room
+            if (!pulling) return
+            const got = yield* Effect.tryPromise(async () => {
+              const batch = await c.fetch({ max_messages: prefetch, expires: 1000 })
+              for await (const m of batch) received(m)
+            }).pipe(Effect.result)
+            if (got._tag === "Failure") {
+              // The server is away or restarting: try again shortly (the connection reconnects on its own).
+              fetchFailures++
+              yield* Effect.sleep("200 millis")
+            }
+          }
+        })
+      const pullers = yield* Effect.forEach(consumers, (c) => Effect.forkScoped(pull(c), { startImmediately: true }))
 
       /** One message into the edge: checked, deduplicated, offered (waiting for room), then awaiting its ack. */
       const handle1 = (msg: JsMsg) =>
@@ -370,10 +396,9 @@ export const make = <F extends FieldSpec>(options: Options<F>): Ingress<F> => {
           records += count
           duplicates += dup
           tooOld += old
-          if (kept === 0) {
-            msg.ack()
-            acked++
-          } else awaiting.push({ msg, end: offered })
+          // Even a message whose records were all seen before waits for what was offered so far: it may be
+          // a redelivery of a message whose records are still on their way (acking it acks that one).
+          awaiting.push({ msg, end: offered })
         })
 
       const pump = Effect.forever(Queue.take(inbox).pipe(Effect.flatMap(handle1)))
@@ -398,7 +423,8 @@ export const make = <F extends FieldSpec>(options: Options<F>): Ingress<F> => {
         Effect.gen(function*() {
           yield* Fiber.interrupt(lagFiber)
           // No more messages; what was received goes into the edge (the pipeline still runs).
-          yield* Effect.forEach(streams, (s) => Effect.promise(() => s.close().catch(() => undefined)), { discard: true })
+          pulling = false
+          yield* Effect.forEach(pullers, Fiber.await, { discard: true }).pipe(Effect.timeoutOption(drainTimeoutMs))
           const drainPump = Effect.gen(function*() {
             while ((yield* Queue.size(inbox)) > 0) yield* Effect.sleep("2 millis")
           })
@@ -443,6 +469,7 @@ export const make = <F extends FieldSpec>(options: Options<F>): Ingress<F> => {
     queued: queuedRecords,
     abandoned,
     returned,
+    fetchFailures,
     balanced: records === offered + duplicates + tooOld
   })
 
