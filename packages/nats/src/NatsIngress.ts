@@ -74,7 +74,7 @@ export interface Options<F extends FieldSpec> {
   readonly maxAckPending?: number | undefined
   /** Sequences remembered per (feed, epoch) to drop duplicates: a power of two (default 2^20). */
   readonly dedupWindow?: number | undefined
-  /** Messages each partition pulls at a time (default 64); the inbox holds at most this many per partition. */
+  /** Messages each partition pulls at a time (default 64); the inbox holds fewer than twice this many per partition. */
   readonly prefetch?: number | undefined
   /** How often acks are sent for what was released (default 5 ms). */
   readonly ackIntervalMs?: number | undefined
