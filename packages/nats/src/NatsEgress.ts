@@ -13,8 +13,9 @@
  * - **Dedup.** A message's `Nats-Msg-Id` is `<feed>.<epoch>.<first sequence>`: a batch published
  *   again (a retry after a lost ack, a restarted publisher) is dropped by the server within the
  *   stream's duplicate window; its ack says `duplicate`, counted in `duplicates`.
- * - **Acks.** A batch's messages are published with at most `maxInFlight` acks awaited at once, and the
- *   batch is released from its ring (counted delivered in the ledger) only once every message of it
+ * - **Acks.** A batch (the pipeline's `batchSize` records at most) is cut into messages of at most
+ *   `recordsPerMessage` records per partition, published with at most `maxInFlight` acks awaited at
+ *   once (a larger `batchSize` keeps more in flight), and the batch is released from its ring (counted delivered in the ledger) only once every message of it
  *   was acked.
  * - **Failures.** A publish that fails (no ack within `requestTimeoutMs`, no stream, the connection
  *   down) fails the batch with `NatsError` (`PublishFailed`); the batch is published again on the
@@ -53,6 +54,8 @@ export interface Options<F extends FieldSpec> {
   readonly feed: string
   /** The feed's epoch (a generation: raise it when sequences start over). */
   readonly epoch: number
+  /** Records per message at most (default 256): a larger sink batch is published as several messages. */
+  readonly recordsPerMessage?: number | undefined
   /** Publish acks awaited at once (default 64). */
   readonly maxInFlight?: number | undefined
   /** How a failed batch is published again; default: exponential from 100 ms (jittered, capped at 5 s), 10 times. */
@@ -172,12 +175,16 @@ export const partitionOf: (key: number, partitions: number) => number = F.partit
 export const make = <F extends FieldSpec>(options: Options<F>): Egress<F> => {
   const partitions = options.partitions ?? 1
   const maxInFlight = options.maxInFlight ?? 64
+  const recordsPerMessage = options.recordsPerMessage ?? 256
   const fieldNames = options.layout.fields.map((f) => f.name)
   if (!(Number.isInteger(partitions) && partitions >= 1 && partitions <= 65_536)) {
     throw new RangeError(`egress "${options.name}": partitions must be an integer in 1..65536: partitions=${partitions}`)
   }
   if (!(Number.isInteger(maxInFlight) && maxInFlight >= 1)) {
     throw new RangeError(`egress "${options.name}": maxInFlight must be a positive integer: maxInFlight=${maxInFlight}`)
+  }
+  if (!(Number.isInteger(recordsPerMessage) && recordsPerMessage >= 1)) {
+    throw new RangeError(`egress "${options.name}": recordsPerMessage must be a positive integer: recordsPerMessage=${recordsPerMessage}`)
   }
   if (!fieldNames.includes(options.key)) throw new TypeError(`egress "${options.name}": key field "${options.key}" is not in layout ${options.layout.name}`)
   if (!fieldNames.includes(options.sequence)) {
@@ -249,15 +256,25 @@ export const make = <F extends FieldSpec>(options: Options<F>): Egress<F> => {
   const onBatch = (batch: ReadonlyArray<RecordLayout.RecordOf<F>>): Effect.Effect<void, NatsError, NatsClient> =>
     Effect.gen(function*() {
       const client = yield* NatsClient
-      if (partitions === 1) return yield* publish(client, 0, batch)
       const groups = new Map<number, Array<RecordLayout.RecordOf<F>>>()
-      for (const record of batch) {
-        const p = F.partitionOf(record[key]!, partitions)
-        let group = groups.get(p)
-        if (group === undefined) groups.set(p, group = [])
-        group.push(record)
+      if (partitions === 1) groups.set(0, batch as Array<RecordLayout.RecordOf<F>>)
+      else {
+        for (const record of batch) {
+          const p = F.partitionOf(record[key]!, partitions)
+          let group = groups.get(p)
+          if (group === undefined) groups.set(p, group = [])
+          group.push(record)
+        }
       }
-      yield* Effect.forEach(groups, ([p, records]) => publish(client, p, records), { concurrency: maxInFlight, discard: true })
+      // Messages of at most recordsPerMessage records, in order within each partition; their acks are
+      // awaited up to maxInFlight at a time (a partition's messages may be stored out of order after a
+      // retry; the ingress's dedup window does not mind).
+      const messages: Array<readonly [number, ReadonlyArray<RecordLayout.RecordOf<F>>]> = []
+      for (const [p, records] of groups) {
+        for (let i = 0; i < records.length; i += recordsPerMessage) messages.push([p, records.slice(i, i + recordsPerMessage)])
+      }
+      if (messages.length === 1) return yield* publish(client, messages[0]![0], messages[0]![1])
+      yield* Effect.forEach(messages, ([p, records]) => publish(client, p, records), { concurrency: maxInFlight, discard: true })
     })
 
   const edge = Edge.sinkEffect({ name: options.name, input: layout, onBatch, retry: options.retry ?? defaultRetry })

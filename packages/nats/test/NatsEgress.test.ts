@@ -87,4 +87,21 @@ describe("NatsEgress", () => {
       })
       yield* run.pipe(Effect.provide(clientLayer(server.url, { streams: STREAM, requestTimeoutMs: 1000 })))
     }).pipe(Effect.provide(NodeStageHost.layer)), 180_000)
+
+  it.live("a large sink batch goes out as messages of at most recordsPerMessage records, every record once", () =>
+    Effect.gen(function*() {
+      const server = yield* NatsServer.start()
+      const count = 20_000
+      const egress = egressOf({ partitions: 2, recordsPerMessage: 100, maxInFlight: 8 })
+      const run = Effect.gen(function*() {
+        const { ledger } = yield* Pipeline.runToEnd(Pipeline.from(input(count)).to(egress.edge), { batchSize: 4096 })
+        assert.isTrue(ledger.balanced, Ledger.format(ledger))
+        const stored = yield* readStream("TICKS")
+        assert.isTrue(stored.every((b) => b.seqs.length <= 100))
+        const seqs = stored.flatMap((b) => b.seqs).sort((a, b) => a - b)
+        assert.isTrue(seqs.length === count && seqs.every((s, i) => s === i))
+        assert.strictEqual(egress.stats().messagesAcked, stored.length)
+      })
+      yield* run.pipe(Effect.provide(clientLayer(server.url, { streams: STREAM })))
+    }).pipe(Effect.provide(NodeStageHost.layer)), 120_000)
 })
