@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
+import { AckPolicy } from "@nats-io/jetstream"
 import { Edge, Pipeline } from "@velox/core"
 import { NodeStageHost } from "@velox/node"
 import { NatsClient, NatsEgress, NatsIngress, NatsServer } from "../src/index.ts"
@@ -123,6 +124,23 @@ describe("NatsIngress", () => {
         }))
         assert.strictEqual(ingress.deadLetters()[0]!.reason, "no headers: not a velox batch")
         assert.strictEqual(ingress.stats().offered, 100)
+      })
+      yield* run.pipe(Effect.provide(clientLayer(server.url, { streams: STREAM })))
+    }).pipe(Effect.provide(NodeStageHost.layer)), 120_000)
+
+  it.live("a durable consumer that exists with another filter is refused with ConsumerMismatch", () =>
+    Effect.gen(function*() {
+      const server = yield* NatsServer.start()
+      const run = Effect.gen(function*() {
+        const client = yield* NatsClient.NatsClient
+        yield* Effect.promise(() => client.manager.consumers.add("TICKS", { durable_name: "test-0", ack_policy: AckPolicy.Explicit, filter_subject: "ticks.9" }))
+        const ingress = ingressOf()
+        const failure = yield* Effect.scoped(Effect.gen(function*() {
+          const handle = yield* Pipeline.run(Pipeline.from(ingress.edge).to(Edge.sink(Tick, { name: "out" })), { drainTimeout: "1 second" })
+          return yield* Effect.flip(ingress.attach(handle))
+        }))
+        assert.strictEqual(failure.reason, "ConsumerMismatch")
+        assert.include(failure.message, "ticks.9")
       })
       yield* run.pipe(Effect.provide(clientLayer(server.url, { streams: STREAM })))
     }).pipe(Effect.provide(NodeStageHost.layer)), 120_000)
