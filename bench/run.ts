@@ -15,7 +15,8 @@ const suites: Record<string, () => Promise<{ readonly suite: Suite }>> = {
   journal: () => import("./suites/journal.ts"),
   l2: () => import("./suites/l2.ts"),
   market: () => import("./suites/market.ts"),
-  mqtt: () => import("./suites/mqtt.ts")
+  mqtt: () => import("./suites/mqtt.ts"),
+  nats: () => import("./suites/nats.ts")
 }
 
 const usage = `usage: npm run bench -- <suite> [--runs N] [--filter TEXT]

@@ -1,0 +1,77 @@
+/**
+ * The wire format of a record batch on NATS, and the partition function. No effect import.
+ *
+ * A message is a batch of records of one layout, for one partition:
+ *
+ * ```
+ *  headers                                  payload
+ *  ┌────────────────────────────────────┐   ┌──────────┬──────────┬─────┬──────────┐
+ *  │ Nats-Msg-Id   <feed>.<epoch>.<first>│   │ record 0 │ record 1 │ ... │ record n-1│
+ *  │ Velox-Layout  <layout hash, 8 hex>  │   └──────────┴──────────┴─────┴──────────┘
+ *  │ Velox-Count   <n>                   │    n × layout.byteLength bytes, each record as the
+ *  │ Velox-Seq     <first>-<last>        │    layout lays it out in a ring slot (padding included),
+ *  │ Velox-Feed    <feed>                │    little-endian (the byte order of every platform Node
+ *  │ Velox-Epoch   <epoch>               │    runs on)
+ *  └────────────────────────────────────┘
+ * ```
+ *
+ * `first` and `last` are the sequences (the configured sequence field) of the batch's first and last
+ * records; the records between are in publish order, not necessarily consecutive (a partition gets a
+ * subset of the sequences). The message id makes a republished batch (a retry, a restarted publisher
+ * that batches the same way) a duplicate the server drops within its duplicate window.
+ */
+import type { Layout } from "@velox/core/unsafe"
+
+export const HEADER_LAYOUT = "Velox-Layout"
+export const HEADER_COUNT = "Velox-Count"
+export const HEADER_SEQ = "Velox-Seq"
+export const HEADER_FEED = "Velox-Feed"
+export const HEADER_EPOCH = "Velox-Epoch"
+
+const FNV_OFFSET = 0x811c9dc5
+const FNV_PRIME = 0x01000193
+
+/**
+ * A 32-bit FNV-1a hash of a layout's shape: its stride and each field's name, type and offset (not
+ * the layout's name: two programs may name the same record differently).
+ */
+export const layoutHash = (layout: Layout): number => {
+  const text = `${layout.byteLength}|${layout.fields.map((f) => `${f.name}:${f.type}@${f.offset}`).join(";")}`
+  let h = FNV_OFFSET
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, FNV_PRIME) >>> 0
+  }
+  return h >>> 0
+}
+
+/** The layout hash as the header shows it: 8 lower-case hex digits. */
+export const layoutHashHex = (layout: Layout): string => layoutHash(layout).toString(16).padStart(8, "0")
+
+/**
+ * The partition of a record with key `key` among `partitions`: murmur3's 32-bit finaliser over the
+ * key's integer part (a symbol id), modulo the count. Stable across processes and releases: a
+ * consumer on another machine computes the same partition.
+ */
+export const partitionOf = (key: number, partitions: number): number => {
+  let h = (Math.trunc(key) | 0) >>> 0
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b) >>> 0
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35) >>> 0
+  h ^= h >>> 16
+  // `^` gives a signed 32-bit value: back to unsigned before the modulo.
+  return (h >>> 0) % partitions
+}
+
+/** The message id of a batch: `<feed>.<epoch>.<first sequence>`. */
+export const messageId = (feed: string, epoch: number, firstSeq: number): string => `${feed}.${epoch}.${firstSeq}`
+
+/** Parses `first-last`; undefined when it is not two integers with first ≤ last. */
+export const parseSeqRange = (s: string): readonly [number, number] | undefined => {
+  const m = /^(\d+)-(\d+)$/.exec(s)
+  if (m === null) return undefined
+  const first = Number(m[1])
+  const last = Number(m[2])
+  return Number.isSafeInteger(first) && Number.isSafeInteger(last) && first <= last ? [first, last] : undefined
+}
