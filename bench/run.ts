@@ -14,7 +14,8 @@ const suites: Record<string, () => Promise<{ readonly suite: Suite }>> = {
   engine: () => import("./suites/engine.ts"),
   journal: () => import("./suites/journal.ts"),
   l2: () => import("./suites/l2.ts"),
-  market: () => import("./suites/market.ts")
+  market: () => import("./suites/market.ts"),
+  edges: () => import("./suites/edges.ts")
 }
 
 const usage = `usage: npm run bench -- <suite> [--runs N] [--filter TEXT]
