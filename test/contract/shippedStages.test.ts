@@ -6,11 +6,13 @@ import { NodeStageHost } from "@velox/node"
 import { sequencedBatches } from "../fixtures/contractInputs.ts"
 
 // Laws 1, 2, 3, 5 run in-process (cheap: 100 scenarios); law 4 starts a real pipeline per scenario
-// and placement (3 scenarios × fused and worker), so those tests are `it.live` with NodeStageHost.
+// and placement or graph (3 scenarios × fused, worker, tee, merge, edges), so those tests are `it.live` with NodeStageHost.
+// A placement check starts up to 5 pipelines per scenario (fused, worker, tee, merge, edges): slow on a loaded machine.
+const PLACEMENT_TIMEOUT_MS = 300_000
 const IN_PROCESS: ReadonlyArray<StageContract.Law> = ["Conservation", "Drain", "Determinism", "BoundedMemory"]
 
-describe("PassThrough keeps the stage contract", () => {
-  it.live("on any bit pattern, NaN payloads included, in-process and fused and in a worker", () =>
+describe("PassThrough keeps the stage contract", { timeout: PLACEMENT_TIMEOUT_MS }, () => {
+  it.live("on any bit pattern, NaN payloads included, in-process, fused, in a worker, in a tee, behind a merge and between edges", () =>
     Effect.gen(function*() {
       const report = yield* StageContract.check(PassThrough, {
         config: {},
@@ -21,10 +23,11 @@ describe("PassThrough keeps the stage contract", () => {
       assert.deepStrictEqual(report.laws, [...IN_PROCESS, "PlacementIndependence"])
       assert.strictEqual(report.runs, 100)
       assert.strictEqual(report.placementRuns, 3)
+      assert.deepStrictEqual(report.graphs, ["tee", "merge", "edges"])
     }).pipe(Effect.provide(NodeStageHost.layer)))
 })
 
-describe("Filter keeps the stage contract", () => {
+describe("Filter keeps the stage contract", { timeout: PLACEMENT_TIMEOUT_MS }, () => {
   it.effect("in-process: every record is emitted, dropped as filtered, or dead-lettered as corrupt", () =>
     Effect.gen(function*() {
       const report = yield* StageContract.checkInProcess(Filter, { config: { dropEvery: 3 }, inputs: sequencedBatches, runs: 100 })
@@ -39,7 +42,7 @@ describe("Filter keeps the stage contract", () => {
     }).pipe(Effect.provide(NodeStageHost.layer)))
 })
 
-describe("Batcher keeps the stage contract", () => {
+describe("Batcher keeps the stage contract", { timeout: PLACEMENT_TIMEOUT_MS }, () => {
   it.effect("in-process, with timer ticks flushing partial runs between batches", () =>
     Effect.gen(function*() {
       // Ticks 1–4 ms apart (the default from its 1 ms timer period) against a 2.5 ms timeout.
@@ -82,7 +85,7 @@ describe("Batcher keeps the stage contract", () => {
     }).pipe(Effect.provide(NodeStageHost.layer)))
 })
 
-describe("CountingSink keeps the stage contract", () => {
+describe("CountingSink keeps the stage contract", { timeout: PLACEMENT_TIMEOUT_MS }, () => {
   it.effect("in-process: every record is delivered or dead-lettered as corrupt, and nothing is held", () =>
     Effect.gen(function*() {
       const report = yield* StageContract.checkInProcess(CountingSink, { config: {}, inputs: sequencedBatches, runs: 100 })
