@@ -28,6 +28,9 @@
  * Laws 1, 2, 3 and 5 run in-process (`checkInProcess`, fast: use many runs); law 4 starts threads
  * (`checkPlacement`, needs `StageHost`: use a few runs). `check` does both.
  *
+ * Layout-generic stages (`input: Stage.AnyLayout`): give the kit the layout to check one with
+ * (`layout`); it is the stage's input, and its output too for `Stage.SameAsInput`.
+ *
  * Lifecycle: the in-process driver starts the logic as a loop does (`make`, then `onStart`) and
  * closes it after the drain (`onClose("drained")`; `"crashed"` after a breach), so a stage that opens
  * a file in `onStart` is checked as it runs.
@@ -47,6 +50,7 @@ import type { FieldSpec, Layout, RecordOf } from "../internal/kernel/recordLayou
 import * as Ledger from "../Ledger.ts"
 import * as Pipeline from "../Pipeline.ts"
 import * as RecordLayout from "../RecordLayout.ts"
+import type * as Stage from "../Stage.ts"
 import type { StageDefinition } from "../Stage.ts"
 import type { StageHost } from "../StageHost.ts"
 import * as CaptureSink from "./CaptureSink.ts"
@@ -149,6 +153,11 @@ export class ContractViolation extends Schema.TaggedError<ContractViolation>()("
 export interface CheckOptions<I extends FieldSpec, C> {
   /** The stage's config, as given to `Pipeline.via` (decoded with the stage's config Schema). */
   readonly config: C
+  /**
+   * The layout to check a layout-generic stage (`input: Stage.AnyLayout`) with: its input, and its
+   * output too when that is `Stage.SameAsInput`. Required for such a stage, ignored for others.
+   */
+  readonly layout?: Layout<I>
   /** Input batches; see {@link arbitraryBatches} and {@link arbitraryRecords}. */
   readonly inputs: Arbitrary.Arbitrary<Batches<I>>
   /**
@@ -310,6 +319,26 @@ const checkArgs = (options: CheckOptions<any, any>, runs: number, maxShrinks: nu
   replay: options.replay
 })
 
+/**
+ * The stage as the kit drives it: a layout-generic one with `layout` as its input (and output, for
+ * `SameAsInput`), its `make` given those layouts as a pipeline would; any other stage as it is.
+ */
+const resolve = (definition: AnyDefinition, layout: Layout | undefined): Effect.Effect<AnyDefinition> => {
+  if (!definition.anyInput) return Effect.succeed(definition)
+  if (layout === undefined) {
+    return Effect.die(new RangeError(`"${definition.name}" takes any layout: give the kit one to check it with (options.layout)`))
+  }
+  const output = definition.outputSameAsInput ? layout : definition.output
+  return Effect.succeed({
+    ...definition,
+    input: layout,
+    output,
+    anyInput: false,
+    outputSameAsInput: false,
+    make: (config: unknown, context?: Partial<Stage.StageContext>) => definition.make(config, { ...context, input: layout, output })
+  })
+}
+
 const requireStage = (definition: AnyDefinition): Effect.Effect<void> =>
   definition.kind === "source" || definition.input === undefined
     ? Effect.die(new RangeError(`"${definition.name}" is a source: the contract kit checks stages and sinks`))
@@ -372,7 +401,7 @@ export const checkInProcess = <I extends FieldSpec, O extends FieldSpec, C>(
   options: CheckOptions<I, C>
 ): Effect.Effect<Report, ContractViolation | Pipeline.PipelineConfigError> =>
   Effect.gen(function*() {
-    const def = definition as AnyDefinition
+    const def = yield* resolve(definition as AnyDefinition, options.layout)
     yield* requireStage(def)
     const active = selected(options.laws, IN_PROCESS_LAWS)
     if (active.size === 0) return { stage: def.name, laws: [], runs: 0, placementRuns: 0, graphs: [] }
@@ -471,16 +500,17 @@ const NO_OUTPUT = () => ({ outputWords: [], outputCount: 0 })
 /** `from → stage → CaptureSink` (a sink: `from → stage`), the stage and the capture at `placement`. */
 const chain = (
   def: AnyDefinition,
+  declared: AnyDefinition,
   config: unknown,
   from: Pipeline.Builder<any, never>,
   placement: Placement,
   expectedOutputs: number
 ): Pick<Topology, "pipeline" | "output"> => {
-  if (def.kind === "sink") return { pipeline: from.to(def as StageDefinition<any, never, any>, config, { placement }), output: NO_OUTPUT }
+  if (def.kind === "sink") return { pipeline: from.to(declared as StageDefinition<any, never, any>, config, { placement }), output: NO_OUTPUT }
   // Room for a few more than expected, so that extra outputs are seen, not cut off.
   const captured = CaptureSink.allocate(def.output!, expectedOutputs + 16)
   return {
-    pipeline: from.via(def, config, { placement }).to(CaptureSink.make(def.output!), captured, { placement }),
+    pipeline: from.via(declared, config, { placement }).to(CaptureSink.make(def.output!), captured, { placement }),
     output: () => ({ outputWords: CaptureSink.words(def.output!, captured), outputCount: CaptureSink.count(captured) })
   }
 }
@@ -499,6 +529,7 @@ const wordsOf = <F extends FieldSpec>(layout: Layout<F>, records: ReadonlyArray<
 /** The stage at `placement` in a chain, or in its own worker in a graph. */
 const topologyOf = (
   def: AnyDefinition,
+  declared: AnyDefinition,
   config: unknown,
   batches: D.Scenario["batches"],
   where: Placement | Graph,
@@ -514,8 +545,8 @@ const topologyOf = (
       const captured = def.kind === "sink" ? undefined : CaptureSink.allocate(def.output!, expectedOutputs + 16)
       const pipeline = replay(batches).broadcast((b) => [
         captured === undefined
-          ? b.to(def as StageDefinition<any, never, any>, config, { placement: "worker" })
-          : b.via(def, config, { placement: "worker" }).to(CaptureSink.make(def.output!), captured),
+          ? b.to(declared as StageDefinition<any, never, any>, config, { placement: "worker" })
+          : b.via(declared, config, { placement: "worker" }).to(CaptureSink.make(def.output!), captured),
         b.to(CaptureSink.make(input), copy, { placement: "worker" })
       ])
       return {
@@ -536,7 +567,7 @@ const topologyOf = (
       const from = Pipeline.merge(replay(batches.slice(0, half)), replay(batches.slice(half)))
       return {
         label: "merge",
-        ...chain(def, config, from, "worker", expectedOutputs),
+        ...chain(def, declared, config, from, "worker", expectedOutputs),
         check: (ledger) => {
           const got = inOf(ledger, def.name)
           return got === total ? undefined : `behind a merge of two sources of ${total} records in all, the stage read ${got}`
@@ -545,7 +576,7 @@ const topologyOf = (
     }
     case "edges": {
       const source = Edge.fromStream(input, Stream.fromIterable(batches.flat()), { name: "velox-contract-source" })
-      if (def.kind === "sink") return { label: "edges", pipeline: Pipeline.from(source).to(def as StageDefinition<any, never, any>, config, { placement: "worker" }), output: NO_OUTPUT }
+      if (def.kind === "sink") return { label: "edges", pipeline: Pipeline.from(source).to(declared as StageDefinition<any, never, any>, config, { placement: "worker" }), output: NO_OUTPUT }
       const received: Array<RecordOf<FieldSpec>> = []
       const sink = Edge.sinkEffect({
         name: "velox-contract-sink",
@@ -554,12 +585,12 @@ const topologyOf = (
       })
       return {
         label: "edges",
-        pipeline: Pipeline.from(source).via(def, config, { placement: "worker" }).to(sink),
+        pipeline: Pipeline.from(source).via(declared, config, { placement: "worker" }).to(sink),
         output: () => ({ outputWords: wordsOf(def.output!, received), outputCount: received.length })
       }
     }
     default:
-      return { label: `${where} placement`, ...chain(def, config, replay(batches), where, expectedOutputs) }
+      return { label: `${where} placement`, ...chain(def, declared, config, replay(batches), where, expectedOutputs) }
   }
 }
 
@@ -593,7 +624,9 @@ export const checkPlacement = <I extends FieldSpec, O extends FieldSpec, C>(
   options: CheckOptions<I, C>
 ): Effect.Effect<Report, ContractViolation | Pipeline.PipelineConfigError, StageHost> =>
   Effect.gen(function*() {
-    const def = definition as AnyDefinition
+    // Pipelines get the stage as declared (a layout-generic one is given its layout by the run).
+    const declared = definition as AnyDefinition
+    const def = yield* resolve(declared, options.layout)
     yield* requireStage(def)
     const placements = options.placements ?? ["fused", "worker"]
     const wanted = options.graphs ?? graphs
@@ -614,7 +647,7 @@ export const checkPlacement = <I extends FieldSpec, O extends FieldSpec, C>(
         const expected = D.observe(def, ref.trace)
         const total = s.batches.reduce((n, b) => n + b.length, 0)
         for (const where of [...placements, ...wanted]) {
-          const topology = topologyOf(def, encodedConfig, s.batches, where, expected.outputCount)
+          const topology = topologyOf(def, declared, encodedConfig, s.batches, where, expected.outputCount)
           const actual = yield* runTopology(def, topology, total, ringCapacity)
           // Behind a merge the stage's input order is the threads' doing: Conservation is what compares.
           if (where === "merge") continue
