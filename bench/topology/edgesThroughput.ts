@@ -33,6 +33,7 @@ import { Cause, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import { Edge, Ledger, Pipeline, RecordLayout } from "@velox/core"
 import { checkOf, Counter, CountingSink, Sequenced } from "@velox/core/stages"
 import { NodeStageHost } from "@velox/node"
+import { batchPool, record, type SequencedRecord } from "../micro/edgesRecords.ts"
 
 export type Case = "object-source" | "batch-source" | "object-sink"
 
@@ -50,9 +51,6 @@ export interface Params {
   readonly startTimeoutMs: number
 }
 
-type SequencedRecord = RecordLayout.RecordOf<typeof Sequenced.spec>
-
-const record = (seq: number): SequencedRecord => ({ seq, key: seq % 16, flags: 0, value: seq, check: checkOf(seq) })
 
 /** Objects, `chunk` per pull, forever (the pipeline's stop ends the edge's Stream). */
 const objects = (chunk: number): Stream.Stream<SequencedRecord> =>
@@ -67,11 +65,7 @@ const objects = (chunk: number): Stream.Stream<SequencedRecord> =>
 
 /** Record batches of `size` records from a pool of 16 made up front, in turn, forever. */
 const batches = (size: number): Stream.Stream<RecordLayout.RecordView<typeof Sequenced.spec>> => {
-  const pool = Array.from({ length: 16 }, (_, b) => {
-    const view = RecordLayout.view(Sequenced, new ArrayBuffer(size * Sequenced.byteLength), 0, size)
-    for (let i = 0; i < size; i++) RecordLayout.writeUnsafe(view, i, record(b * size + i))
-    return view
-  })
+  const pool = batchPool(size)
   return Stream.fromPull(Effect.sync(() => {
     let next = 0
     return Effect.sync(() => [pool[next++ % pool.length]!] as const)
