@@ -16,7 +16,7 @@ import { EveryNthRejected } from "../fixtures/genericStages.ts"
 
 const scratch = () => fs.mkdtempSync(path.join(os.tmpdir(), "velox-generic-contract-"))
 
-// One scenario per check in real pipelines: each is 5 of them (fused, worker, tee, merge, edges).
+// One scenario in real pipelines per check: fused, worker, then tee, merge, edges.
 describe("layout-generic stages keep the stage contract", { timeout: 300_000 }, () => {
   it.live("a stage that takes any layout and emits the same one, checked with Sequenced", () =>
     Effect.gen(function*() {

@@ -6,8 +6,8 @@ import { NodeStageHost } from "@velox/node"
 import { sequencedBatches } from "../fixtures/contractInputs.ts"
 
 // Laws 1, 2, 3, 5 run in-process (cheap: 100 scenarios); law 4 starts a real pipeline per scenario
-// and placement or graph (3 scenarios × fused, worker, tee, merge, edges), so those tests are `it.live` with NodeStageHost.
-// A placement check starts up to 5 pipelines per scenario (fused, worker, tee, merge, edges): slow on a loaded machine.
+// and placement (3 scenarios × fused and worker) and per graph (1 scenario × tee, merge, edges), so those tests are `it.live`.
+// A placement check starts 2 pipelines per scenario (fused, worker), and 3 more for one (tee, merge, edges).
 const PLACEMENT_TIMEOUT_MS = 300_000
 const IN_PROCESS: ReadonlyArray<StageContract.Law> = ["Conservation", "Drain", "Determinism", "BoundedMemory"]
 

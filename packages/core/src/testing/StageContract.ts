@@ -175,8 +175,10 @@ export interface CheckOptions<I extends FieldSpec, C> {
   readonly placements?: ReadonlyArray<Placement>
   /** Graphs law 4 also runs the stage in, in a worker thread of its own. Default: all ({@link graphs}); `[]`: none. */
   readonly graphs?: ReadonlyArray<Graph>
-  /** Scenarios for law 4 (each starts one pipeline per placement and per graph). Default 3. */
+  /** Scenarios for law 4's placements (each starts one pipeline per placement). Default 3. */
   readonly placementRuns?: number
+  /** Scenarios for law 4's graphs (each starts one pipeline per graph). Default 1. */
+  readonly graphRuns?: number
   /** The config for law 4's runs, where timers fire on the real clock (default `config`). */
   readonly placementConfig?: C
   /** Shrink candidates tried after a failure. Default 100 in-process, 10 for law 4. */
@@ -199,7 +201,7 @@ export interface Report {
   readonly runs: number
   /** Scenarios law 4 passed (each in every placement). */
   readonly placementRuns: number
-  /** Graphs law 4 ran the stage in, each in every one of those scenarios. */
+  /** Graphs law 4 ran the stage in (each on `graphRuns` scenarios). */
   readonly graphs: ReadonlyArray<Graph>
 }
 
@@ -640,13 +642,13 @@ export const checkPlacement = <I extends FieldSpec, O extends FieldSpec, C>(
     const ringCapacity = Math.max(1024, nextPowerOfTwo(maxRetained + 1))
     const scenarios = Arbitrary.map(options.inputs, (batches): D.Scenario => ({ batches, ticks: [] }))
     const reference = new Set<Law>(IN_PROCESS_LAWS)
-    const property = (s: D.Scenario): Effect.Effect<boolean, D.Breach, StageHost> =>
+    const property = (wheres: ReadonlyArray<Placement | Graph>) => (s: D.Scenario): Effect.Effect<boolean, D.Breach, StageHost> =>
       Effect.gen(function*() {
         const ref = D.runScenario({ definition: def, config, maxRetained, poison: 0, ticks: false, laws: reference }, s)
         if (ref.breach !== undefined) return yield* Effect.fail(ref.breach)
         const expected = D.observe(def, ref.trace)
         const total = s.batches.reduce((n, b) => n + b.length, 0)
-        for (const where of [...placements, ...wanted]) {
+        for (const where of wheres) {
           const topology = topologyOf(def, declared, encodedConfig, s.batches, where, expected.outputCount)
           const actual = yield* runTopology(def, topology, total, ringCapacity)
           // Behind a merge the stage's input order is the threads' doing: Conservation is what compares.
@@ -660,8 +662,13 @@ export const checkPlacement = <I extends FieldSpec, O extends FieldSpec, C>(
         }
         return true
       })
-    const result = yield* Arbitrary.checkEffect(scenarios, property, checkArgs(options, options.placementRuns ?? 3, 10))
-    const placementRuns = yield* settle(def, result, false)
+    const placementRuns = placements.length === 0
+      ? 0
+      : yield* settle(def, yield* Arbitrary.checkEffect(scenarios, property(placements), checkArgs(options, options.placementRuns ?? 3, 10)), false)
+    // Graphs start more threads per scenario than placements do: fewer scenarios by default.
+    if (wanted.length > 0) {
+      yield* settle(def, yield* Arbitrary.checkEffect(scenarios, property(wanted), checkArgs(options, options.graphRuns ?? 1, 10)), false)
+    }
     return { stage: def.name, laws: ["PlacementIndependence"], runs: 0, placementRuns, graphs: wanted }
   })
 
