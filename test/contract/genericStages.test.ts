@@ -20,7 +20,7 @@ const scratch = () => fs.mkdtempSync(path.join(os.tmpdir(), "velox-generic-contr
 describe("layout-generic stages keep the stage contract", { timeout: 300_000 }, () => {
   it.live("a stage that takes any layout and emits the same one, checked with Sequenced", () =>
     Effect.gen(function*() {
-      const report = yield* StageContract.check(EveryNthRejected, { layout: Sequenced, config: { every: 7 }, inputs: sequencedBatches, runs: 100, placementRuns: 1 })
+      const report = yield* StageContract.check(EveryNthRejected, { layout: Sequenced, config: { every: 7 }, inputs: sequencedBatches, runs: 100, placementRuns: 1, graphs: StageContract.graphs })
       assert.deepStrictEqual(report.laws, ["Conservation", "Drain", "Determinism", "BoundedMemory", "PlacementIndependence"])
       assert.deepStrictEqual(report.graphs, ["tee", "merge", "edges"])
     }).pipe(Effect.provide(NodeStageHost.layer)))
@@ -28,7 +28,7 @@ describe("layout-generic stages keep the stage contract", { timeout: 300_000 }, 
   it.live("NodeFileSink, writing the records it gets as NDJSON", () =>
     Effect.gen(function*() {
       const file = path.join(scratch(), "out.ndjson")
-      const report = yield* StageContract.check(NodeFileSink.sink, { layout: Sequenced, config: { path: file }, inputs: sequencedBatches, runs: 50, placementRuns: 1 })
+      const report = yield* StageContract.check(NodeFileSink.sink, { layout: Sequenced, config: { path: file }, inputs: sequencedBatches, runs: 50, placementRuns: 1, graphs: StageContract.graphs })
       assert.strictEqual(report.placementRuns, 1)
     }).pipe(Effect.provide(NodeStageHost.layer)))
 
@@ -40,7 +40,8 @@ describe("layout-generic stages keep the stage contract", { timeout: 300_000 }, 
         config: { directory, fsync: "never" },
         inputs: sequencedBatches,
         runs: 30,
-        placementRuns: 1
+        placementRuns: 1,
+        graphs: StageContract.graphs
       })
       assert.strictEqual(report.placementRuns, 1)
     }).pipe(Effect.provide(NodeStageHost.layer)))

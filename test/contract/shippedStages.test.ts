@@ -18,7 +18,8 @@ describe("PassThrough keeps the stage contract", { timeout: PLACEMENT_TIMEOUT_MS
         config: {},
         inputs: StageContract.arbitraryBatches(StageContract.arbitraryRecords(Sequenced), { maxBatches: 10, maxBatchLength: 40 }),
         runs: 100,
-        placementRuns: 3
+        placementRuns: 3,
+        graphs: StageContract.graphs
       })
       assert.deepStrictEqual(report.laws, [...IN_PROCESS, "PlacementIndependence"])
       assert.strictEqual(report.runs, 100)
@@ -35,9 +36,14 @@ describe("Filter keeps the stage contract", { timeout: PLACEMENT_TIMEOUT_MS }, (
       assert.strictEqual(report.runs, 100)
     }))
 
-  it.live("fused and in a worker: the same outputs, drops and dead letters as in-process", () =>
+  it.live("fused, in a worker, in a tee, behind a merge and between edges: the same outputs, drops and dead letters as in-process", () =>
     Effect.gen(function*() {
-      const report = yield* StageContract.checkPlacement(Filter, { config: { dropEvery: 3 }, inputs: sequencedBatches, placementRuns: 3 })
+      const report = yield* StageContract.checkPlacement(Filter, {
+        config: { dropEvery: 3 },
+        inputs: sequencedBatches,
+        placementRuns: 3,
+        graphs: StageContract.graphs
+      })
       assert.strictEqual(report.placementRuns, 3)
     }).pipe(Effect.provide(NodeStageHost.layer)))
 })
@@ -62,13 +68,14 @@ describe("Batcher keeps the stage contract", { timeout: PLACEMENT_TIMEOUT_MS }, 
       runs: 50
     }))
 
-  it.live("fused and in a worker, with the timeout out of reach (real-clock timers cannot be replayed)", () =>
+  it.live("fused, in a worker and in every graph, with the timeout out of reach (real-clock timers cannot be replayed)", () =>
     Effect.gen(function*() {
       const report = yield* StageContract.checkPlacement(Batcher, {
         config: { size: 5, timeoutNs: 2_500_000 },
         placementConfig: { size: 5, timeoutNs: 1e15 },
         inputs: sequencedBatches,
-        placementRuns: 3
+        placementRuns: 3,
+        graphs: StageContract.graphs
       })
       assert.strictEqual(report.placementRuns, 3)
     }).pipe(Effect.provide(NodeStageHost.layer)))
@@ -92,9 +99,14 @@ describe("CountingSink keeps the stage contract", { timeout: PLACEMENT_TIMEOUT_M
       assert.deepStrictEqual(report.laws, IN_PROCESS)
     }))
 
-  it.live("fused and in a worker: the same accounting and dead letters as in-process", () =>
+  it.live("fused, in a worker and in every graph: the same accounting and dead letters as in-process", () =>
     Effect.gen(function*() {
-      const report = yield* StageContract.checkPlacement(CountingSink, { config: {}, inputs: sequencedBatches, placementRuns: 3 })
+      const report = yield* StageContract.checkPlacement(CountingSink, {
+        config: {},
+        inputs: sequencedBatches,
+        placementRuns: 3,
+        graphs: StageContract.graphs
+      })
       assert.strictEqual(report.placementRuns, 3)
     }).pipe(Effect.provide(NodeStageHost.layer)))
 })
