@@ -16,7 +16,8 @@ const suites: Record<string, () => Promise<{ readonly suite: Suite }>> = {
   l2: () => import("./suites/l2.ts"),
   market: () => import("./suites/market.ts"),
   mqtt: () => import("./suites/mqtt.ts"),
-  nats: () => import("./suites/nats.ts")
+  nats: () => import("./suites/nats.ts"),
+  edges: () => import("./suites/edges.ts")
 }
 
 const usage = `usage: npm run bench -- <suite> [--runs N] [--filter TEXT]

@@ -117,6 +117,20 @@ describe("the contract kit catches a broken stage", () => {
       }
     }).pipe(Effect.provide(NodeStageHost.layer)))
 
+  it.live("a stage whose output depends on its thread breaks PlacementIndependence in a tee and between edges; behind a merge only Conservation is compared", () =>
+    Effect.gen(function*() {
+      for (const graph of ["tee", "edges"] as const) {
+        const e = yield* violation(
+          StageContract.checkPlacement(ThreadBound, { config: {}, inputs: nonEmptyBatches, placements: [], graphs: [graph], placementRuns: 1, maxShrinks: 0 })
+        )
+        assert.strictEqual(e.law, "PlacementIndependence")
+        assert.include(e.message, `${graph}: output record 0 differs`)
+      }
+      // The merge's interleaving is the threads' doing, so its output is not compared: every record was read, the ledger balanced.
+      const report = yield* StageContract.checkPlacement(ThreadBound, { config: {}, inputs: nonEmptyBatches, placements: [], graphs: ["merge"], placementRuns: 1 })
+      assert.deepStrictEqual(report.graphs, ["merge"])
+    }).pipe(Effect.provide(NodeStageHost.layer)), 300_000)
+
   it.effect("a source is refused: the kit checks stages and sinks", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(

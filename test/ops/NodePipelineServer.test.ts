@@ -190,7 +190,7 @@ describe("NodePipelineServer", () => {
       assert.deepStrictEqual(stats.body.errors["counting-sink"], [])
     }).pipe(Effect.scoped, Effect.provide([NodeStageHost.layer, serverConfig])))
 
-  it.live("/metrics shows edges as stages (a source edge's drops by reason), its queue as a ring, and a dropping branch's drops per ring", () =>
+  it.live("/metrics shows edges as stages (a source edge's drops by reason, exactly as stats() and the ledger count them), its queue as a ring, and a dropping branch's drops per ring", () =>
     Effect.gen(function*() {
       const feed = Edge.source(Sequenced, { name: "feed", overflow: "dropOldest", capacity: 100 })
       const ws = Edge.sinkEffect({ name: "ws", input: Sequenced, onBatch: () => Effect.sleep("2 millis") })
@@ -215,6 +215,11 @@ describe("NodePipelineServer", () => {
       const snapshot = handle.stats()
       const edge = snapshot.stages.find((s) => s.stage === "feed")!
       assert.isAtLeast(edge.droppedByReason[1]!, 9_900)
+      // Exact: every record offered was passed on or dropped, and the ledger, stats() and /metrics agree.
+      assert.strictEqual(edge.droppedByReason[1]! + edge.emitted, 60_000)
+      const ledger = handle.ledger()
+      assert.deepStrictEqual(ledger.stages.find((s) => s.stage === "feed")!.dropped, { DropOldest: edge.droppedByReason[1]! })
+      assert.strictEqual(ledger.links.find((l) => l.to === "ws")!.dropped, snapshot.rings.find((r) => r.name === "feed→ws")!.dropped)
       assert.strictEqual(m.get(`velox_stage_records_dropped_total{stage="feed",reason="DropOldest"}`), edge.droppedByReason[1])
       assert.strictEqual(m.get(`velox_stage_records_dropped_total{stage="feed",reason="DropNewest"}`), 0)
       assert.strictEqual(m.get(`velox_stage_records_in_total{stage="feed"}`), 60_000)

@@ -180,6 +180,22 @@ describe("source edges", () => {
       assert.strictEqual(handle.health().status, "failed")
     }).pipe(Effect.scoped, provide))
 
+  it.live("stop ends an endless Stream waiting for room under backpressure: not a failure, and every record it queued drains", () =>
+    Effect.gen(function*() {
+      const endless = Stream.iterate(0, (n) => n + 1).pipe(Stream.map(record))
+      const edge = Edge.fromStream(Sequenced, endless, { name: "endless", capacity: 64 })
+      const handle = yield* Pipeline.run(Pipeline.from(edge).to(CountingSink, {}, { placement: "worker" }), { ringCapacity: 256 })
+      // The queue and the ring fill, so the Stream is waiting for room when the stop comes.
+      yield* until(() => stage(handle.ledger(), "counting-sink").emitted > 10_000)
+      yield* handle.stop
+      yield* handle.done
+      const ledger = handle.ledger()
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      assert.notStrictEqual(handle.health().status, "failed")
+      assert.deepStrictEqual(stage(ledger, "endless").dropped, {})
+      assert.strictEqual(stage(ledger, "counting-sink").emitted, stage(ledger, "endless").emitted)
+    }).pipe(Effect.scoped, provide))
+
   it.live("a writer for an edge of another pipeline is refused with EdgeError", () =>
     Effect.gen(function*() {
       const mine = Edge.source(Sequenced, { name: "mine" })

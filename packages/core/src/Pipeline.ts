@@ -316,10 +316,12 @@ export const run = <R = never>(
       )
     )
     // Stopping: sources stop, source edges end (their Streams are interrupted); what they hold drains.
+    // The Streams go first: ending a queue wakes a Stream waiting for room, which would then find its
+    // edge closed and fail the run, when it was only stopped.
     const stop = Effect.gen(function*() {
       signalHosts(w.hosts.filter((h) => h.plan.isSource), C.STOP_INDEX)
-      for (const q of queues.values()) q.end()
       yield* Effect.forEach(feeds, (f) => (f === undefined ? Effect.void : Fiber.interrupt(f)), { discard: true })
+      for (const q of queues.values()) q.end()
     })
     const drained = yield* Deferred.make<DrainReport>()
     const registry = yield* Effect.serviceOption(PipelineRegistry)

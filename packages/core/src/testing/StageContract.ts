@@ -17,8 +17,19 @@
  *    run gives.
  * 5. **Bounded memory** — `retained()` never exceeds the declared `maxRetained(config)`.
  *
+ * Law 4 also runs the stage, in a worker thread of its own, in the graphs a pipeline puts it in
+ * (`graphs: StageContract.graphs` for all of them; they start more threads, so they are asked for): in a **tee** (a branch of a broadcast, beside a branch that must get
+ * every input record too) and between **edges** (fed by a source edge from a Stream of the records,
+ * read by a sink edge's Effect per batch), where it must give what the in-process run gives; behind a
+ * **merge** of two sources (the scenario's batches split between them), where the interleaving
+ * depends on the threads' timing, so what is compared is Conservation: every record of both sources
+ * reached the stage, and the run's ledger balances.
+ *
  * Laws 1, 2, 3 and 5 run in-process (`checkInProcess`, fast: use many runs); law 4 starts threads
  * (`checkPlacement`, needs `StageHost`: use a few runs). `check` does both.
+ *
+ * Layout-generic stages (`input: Stage.AnyLayout`): give the kit the layout to check one with
+ * (`layout`); it is the stage's input, and its output too for `Stage.SameAsInput`.
  *
  * Lifecycle: the in-process driver starts the logic as a loop does (`make`, then `onStart`) and
  * closes it after the drain (`onClose("drained")`; `"crashed"` after a breach), so a stage that opens
@@ -33,11 +44,13 @@
  *
  * @since 0.1.0
  */
-import { Arbitrary, Effect, Schedule, Schema } from "effect"
+import { Arbitrary, Effect, Schedule, Schema, Stream } from "effect"
+import * as Edge from "../Edge.ts"
 import type { FieldSpec, Layout, RecordOf } from "../internal/kernel/recordLayout.ts"
 import * as Ledger from "../Ledger.ts"
 import * as Pipeline from "../Pipeline.ts"
 import * as RecordLayout from "../RecordLayout.ts"
+import type * as Stage from "../Stage.ts"
 import type { StageDefinition } from "../Stage.ts"
 import type { StageHost } from "../StageHost.ts"
 import * as CaptureSink from "./CaptureSink.ts"
@@ -90,6 +103,23 @@ export type Ticks = ReadonlyArray<ReadonlyArray<number>>
 export type Placement = Pipeline.Placement
 
 /**
+ * A graph law 4 runs the stage in, besides a chain (see the module's documentation): `"tee"`,
+ * `"merge"`, `"edges"`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Graph = "tee" | "merge" | "edges"
+
+/**
+ * Every graph law 4 can run a stage in: `{ graphs: StageContract.graphs }`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const graphs: ReadonlyArray<Graph> = ["tee", "merge", "edges"]
+
+/**
  * A stage broke a law of the contract. `counterexample` is the shrunk scenario that shows it, and
  * `replay` a token that replays it: pass `{ replay }` to `checkInProcess` (laws 1, 2, 3, 5) or to
  * `checkPlacement` (law 4, and Conservation of the real run's ledger) with the same arbitraries.
@@ -123,6 +153,11 @@ export class ContractViolation extends Schema.TaggedError<ContractViolation>()("
 export interface CheckOptions<I extends FieldSpec, C> {
   /** The stage's config, as given to `Pipeline.via` (decoded with the stage's config Schema). */
   readonly config: C
+  /**
+   * The layout to check a layout-generic stage (`input: Stage.AnyLayout`) with: its input, and its
+   * output too when that is `Stage.SameAsInput`. Required for such a stage, ignored for others.
+   */
+  readonly layout?: Layout<I>
   /** Input batches; see {@link arbitraryBatches} and {@link arbitraryRecords}. */
   readonly inputs: Arbitrary.Arbitrary<Batches<I>>
   /**
@@ -138,8 +173,12 @@ export interface CheckOptions<I extends FieldSpec, C> {
   readonly size?: number
   /** Placements law 4 compares against the in-process run. Default `["fused", "worker"]`. */
   readonly placements?: ReadonlyArray<Placement>
-  /** Scenarios for law 4 (each starts one pipeline per placement). Default 3. */
+  /** Graphs law 4 also runs the stage in, in a worker thread of its own ({@link graphs}: all of them). Default: none. */
+  readonly graphs?: ReadonlyArray<Graph>
+  /** Scenarios for law 4's placements (each starts one pipeline per placement). Default 3. */
   readonly placementRuns?: number
+  /** Scenarios for law 4's graphs (each starts one pipeline per graph). Default 1. */
+  readonly graphRuns?: number
   /** The config for law 4's runs, where timers fire on the real clock (default `config`). */
   readonly placementConfig?: C
   /** Shrink candidates tried after a failure. Default 100 in-process, 10 for law 4. */
@@ -162,6 +201,8 @@ export interface Report {
   readonly runs: number
   /** Scenarios law 4 passed (each in every placement). */
   readonly placementRuns: number
+  /** Graphs law 4 ran the stage in (each on `graphRuns` scenarios). */
+  readonly graphs: ReadonlyArray<Graph>
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -280,6 +321,26 @@ const checkArgs = (options: CheckOptions<any, any>, runs: number, maxShrinks: nu
   replay: options.replay
 })
 
+/**
+ * The stage as the kit drives it: a layout-generic one with `layout` as its input (and output, for
+ * `SameAsInput`), its `make` given those layouts as a pipeline would; any other stage as it is.
+ */
+const resolve = (definition: AnyDefinition, layout: Layout | undefined): Effect.Effect<AnyDefinition> => {
+  if (!definition.anyInput) return Effect.succeed(definition)
+  if (layout === undefined) {
+    return Effect.die(new RangeError(`"${definition.name}" takes any layout: give the kit one to check it with (options.layout)`))
+  }
+  const output = definition.outputSameAsInput ? layout : definition.output
+  return Effect.succeed({
+    ...definition,
+    input: layout,
+    output,
+    anyInput: false,
+    outputSameAsInput: false,
+    make: (config: unknown, context?: Partial<Stage.StageContext>) => definition.make(config, { ...context, input: layout, output })
+  })
+}
+
 const requireStage = (definition: AnyDefinition): Effect.Effect<void> =>
   definition.kind === "source" || definition.input === undefined
     ? Effect.die(new RangeError(`"${definition.name}" is a source: the contract kit checks stages and sinks`))
@@ -342,10 +403,10 @@ export const checkInProcess = <I extends FieldSpec, O extends FieldSpec, C>(
   options: CheckOptions<I, C>
 ): Effect.Effect<Report, ContractViolation | Pipeline.PipelineConfigError> =>
   Effect.gen(function*() {
-    const def = definition as AnyDefinition
+    const def = yield* resolve(definition as AnyDefinition, options.layout)
     yield* requireStage(def)
     const active = selected(options.laws, IN_PROCESS_LAWS)
-    if (active.size === 0) return { stage: def.name, laws: [], runs: 0, placementRuns: 0 }
+    if (active.size === 0) return { stage: def.name, laws: [], runs: 0, placementRuns: 0, graphs: [] }
     const config = yield* decodeConfig(def, options.config)
     const maxRetained = def.maxRetained(config)
     const ticks: Arbitrary.Arbitrary<Ticks> = options.ticks === false
@@ -379,34 +440,33 @@ export const checkInProcess = <I extends FieldSpec, O extends FieldSpec, C>(
       })
     const result = yield* Arbitrary.checkEffect(scenarios, property, checkArgs(options, options.runs ?? 100, 100))
     const runs = yield* settle(def, result, true)
-    return { stage: def.name, laws: [...active], runs, placementRuns: 0 }
+    return { stage: def.name, laws: [...active], runs, placementRuns: 0, graphs: [] }
   })
+
+/** An observation's output records decoded and written again, as a sink edge hands them over. */
+const asObjects = (layout: Layout, observed: D.Observed): D.Observed => {
+  const records = Array.from({ length: observed.outputCount }, (_, i) => D.decode(layout, observed.outputWords, i))
+  return { ...observed, outputWords: wordsOf(layout, records) }
+}
 
 const nextPowerOfTwo = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(2, n)))
 
-/** Runs `batches` through a real pipeline with the stage at `placement`; what it produced, or the breach. */
-const runPipeline = (
-  def: AnyDefinition,
-  config: unknown,
-  batches: D.Scenario["batches"],
-  placement: Placement,
-  expectedOutputs: number,
-  ringCapacity: number
-): Effect.Effect<D.Observed, D.Breach, StageHost> =>
+/** A real pipeline around the stage, and how to read what the stage produced once it ran. */
+interface Topology {
+  /** In a breach's message: "worker placement", "tee". */
+  readonly label: string
+  readonly pipeline: Pipeline.Pipeline<never>
+  /** The stage's output records (none for a sink). */
+  readonly output: () => Pick<D.Observed, "outputWords" | "outputCount">
+  /** A check of the run beyond the stage's own line: a breach's detail, or undefined. */
+  readonly check?: (ledger: Ledger.Ledger) => string | undefined
+}
+
+/** Runs a topology to its end; what the stage produced, or the breach. */
+const runTopology = (def: AnyDefinition, topology: Topology, total: number, ringCapacity: number): Effect.Effect<D.Observed, D.Breach, StageHost> =>
   Effect.gen(function*() {
-    const input = def.input!
-    const total = batches.reduce((n, b) => n + b.length, 0)
-    const from = Pipeline.from(ReplaySource.make(input), ReplaySource.encode(input, batches))
-    let captured: CaptureSink.Config | undefined
-    let pipeline: Pipeline.Pipeline
-    if (def.kind === "sink") {
-      pipeline = from.to(def as StageDefinition<any, never, any>, config, { placement })
-    } else {
-      // Room for a few more than expected, so that extra outputs are seen, not cut off.
-      captured = CaptureSink.allocate(def.output!, expectedOutputs + 16)
-      pipeline = from.via(def, config, { placement }).to(CaptureSink.make(def.output!), captured, { placement })
-    }
-    const run = yield* Pipeline.runToEnd(pipeline, {
+    const { label } = topology
+    const run = yield* Pipeline.runToEnd(topology.pipeline, {
       ringCapacity,
       restart: Schedule.recurs(0),
       deadLetterBuffer: total + 1,
@@ -415,7 +475,7 @@ const runPipeline = (
       Effect.catchTag("StageCrashed", (e) =>
         Effect.fail<D.Breach>({
           law: "PlacementIndependence",
-          detail: `${placement} placement: stage ${e.stage} crashed: ${e.message.split("\n")[0]}`
+          detail: `${label}: stage ${e.stage} crashed: ${e.message.split("\n")[0]}`
         })),
       // The kit sizes the rings and builds the helper configs itself: a config error here is a bug.
       Effect.catchTag("PipelineConfigError", (e) => Effect.die(e))
@@ -423,19 +483,118 @@ const runPipeline = (
     if (!run.ledger.balanced) {
       return yield* Effect.fail<D.Breach>({
         law: "Conservation",
-        detail: `${placement} placement: the run's ledger does not balance\n${Ledger.format(run.ledger)}`
+        detail: `${label}: the run's ledger does not balance\n${Ledger.format(run.ledger)}`
       })
     }
+    const problem = topology.check?.(run.ledger)
+    if (problem !== undefined) return yield* Effect.fail<D.Breach>({ law: "Conservation", detail: `${label}: ${problem}\n${Ledger.format(run.ledger)}` })
     const line = run.ledger.stages.find((s) => s.stage === def.name)!
-    const outputWords = captured === undefined ? [] : CaptureSink.words(def.output!, captured)
     return {
-      outputWords,
-      outputCount: captured === undefined ? 0 : CaptureSink.count(captured),
+      ...topology.output(),
       emitted: line.emitted,
       dropped: line.dropped,
       deadLetters: run.deadLetters.filter((d) => d.stage === def.name).map((d) => ({ error: d.error, record: d.record }))
     }
   })
+
+const NO_OUTPUT = () => ({ outputWords: [], outputCount: 0 })
+
+/** `from → stage → CaptureSink` (a sink: `from → stage`), the stage and the capture at `placement`. */
+const chain = (
+  def: AnyDefinition,
+  declared: AnyDefinition,
+  config: unknown,
+  from: Pipeline.Builder<any, never>,
+  placement: Placement,
+  expectedOutputs: number
+): Pick<Topology, "pipeline" | "output"> => {
+  if (def.kind === "sink") return { pipeline: from.to(declared as StageDefinition<any, never, any>, config, { placement }), output: NO_OUTPUT }
+  // Room for a few more than expected, so that extra outputs are seen, not cut off.
+  const captured = CaptureSink.allocate(def.output!, expectedOutputs + 16)
+  return {
+    pipeline: from.via(declared, config, { placement }).to(CaptureSink.make(def.output!), captured, { placement }),
+    output: () => ({ outputWords: CaptureSink.words(def.output!, captured), outputCount: CaptureSink.count(captured) })
+  }
+}
+
+/** The stage's line in a ledger: records in. */
+const inOf = (ledger: Ledger.Ledger, name: string): number => ledger.stages.find((s) => s.stage === name)?.in ?? 0
+
+/** Records as raw words, each through the layout's accessors (so NaN payloads compare as an edge carries them). */
+const wordsOf = <F extends FieldSpec>(layout: Layout<F>, records: ReadonlyArray<RecordOf<F>>): Int32Array => {
+  const buffer = new ArrayBuffer(Math.max(1, records.length) * layout.byteLength)
+  const view = RecordLayout.view(layout, buffer, 0, records.length)
+  records.forEach((r, i) => RecordLayout.writeUnsafe(view, i, r))
+  return new Int32Array(buffer, 0, records.length * layout.byteLength / 4)
+}
+
+/** The stage at `placement` in a chain, or in its own worker in a graph. */
+const topologyOf = (
+  def: AnyDefinition,
+  declared: AnyDefinition,
+  config: unknown,
+  batches: D.Scenario["batches"],
+  where: Placement | Graph,
+  expectedOutputs: number
+): Topology => {
+  const input = def.input!
+  const total = batches.reduce((n, b) => n + b.length, 0)
+  const replay = (part: D.Scenario["batches"]) => Pipeline.from(ReplaySource.make(input), ReplaySource.encode(input, part))
+  switch (where) {
+    case "tee": {
+      // The stage in one branch; the other captures the input, and must get all of it.
+      const copy = CaptureSink.allocate(input, total + 16)
+      const captured = def.kind === "sink" ? undefined : CaptureSink.allocate(def.output!, expectedOutputs + 16)
+      const pipeline = replay(batches).broadcast((b) => [
+        captured === undefined
+          ? b.to(declared as StageDefinition<any, never, any>, config, { placement: "worker" })
+          : b.via(declared, config, { placement: "worker" }).to(CaptureSink.make(def.output!), captured),
+        b.to(CaptureSink.make(input), copy, { placement: "worker" })
+      ])
+      return {
+        label: "tee",
+        pipeline,
+        output: captured === undefined
+          ? NO_OUTPUT
+          : () => ({ outputWords: CaptureSink.words(def.output!, captured), outputCount: CaptureSink.count(captured) }),
+        check: () => {
+          const got = CaptureSink.count(copy)
+          return got === total ? undefined : `the tee's other branch got ${got} of ${total} input records`
+        }
+      }
+    }
+    case "merge": {
+      // Split between two sources; the stage polls both, in an order the threads' timing decides.
+      const half = Math.ceil(batches.length / 2)
+      const from = Pipeline.merge(replay(batches.slice(0, half)), replay(batches.slice(half)))
+      return {
+        label: "merge",
+        ...chain(def, declared, config, from, "worker", expectedOutputs),
+        check: (ledger) => {
+          const got = inOf(ledger, def.name)
+          return got === total ? undefined : `behind a merge of two sources of ${total} records in all, the stage read ${got}`
+        }
+      }
+    }
+    case "edges": {
+      const source = Edge.fromStream(input, Stream.fromIterable(batches.flat()), { name: "velox-contract-source" })
+      if (def.kind === "sink") return { label: "edges", pipeline: Pipeline.from(source).to(declared as StageDefinition<any, never, any>, config, { placement: "worker" }), output: NO_OUTPUT }
+      const received: Array<RecordOf<FieldSpec>> = []
+      const sink = Edge.sinkEffect({
+        name: "velox-contract-sink",
+        input: def.output! as Layout<FieldSpec>,
+        onBatch: (batch) => Effect.sync(() => void received.push(...batch))
+      })
+      return {
+        label: "edges",
+        pipeline: Pipeline.from(source).via(declared, config, { placement: "worker" }).to(sink),
+        output: () => ({ outputWords: wordsOf(def.output!, received), outputCount: received.length })
+      }
+    }
+    default:
+      return { label: `${where} placement`, ...chain(def, declared, config, replay(batches), where, expectedOutputs) }
+  }
+}
 
 /**
  * Checks law 4: runs each scenario (without ticks) in-process, then through a real pipeline
@@ -467,11 +626,14 @@ export const checkPlacement = <I extends FieldSpec, O extends FieldSpec, C>(
   options: CheckOptions<I, C>
 ): Effect.Effect<Report, ContractViolation | Pipeline.PipelineConfigError, StageHost> =>
   Effect.gen(function*() {
-    const def = definition as AnyDefinition
+    // Pipelines get the stage as declared (a layout-generic one is given its layout by the run).
+    const declared = definition as AnyDefinition
+    const def = yield* resolve(declared, options.layout)
     yield* requireStage(def)
     const placements = options.placements ?? ["fused", "worker"]
-    if (!selected(options.laws, ["PlacementIndependence"]).has("PlacementIndependence") || placements.length === 0) {
-      return { stage: def.name, laws: [], runs: 0, placementRuns: 0 }
+    const wanted = options.graphs ?? []
+    if (!selected(options.laws, ["PlacementIndependence"]).has("PlacementIndependence") || placements.length + wanted.length === 0) {
+      return { stage: def.name, laws: [], runs: 0, placementRuns: 0, graphs: [] }
     }
     const encodedConfig = options.placementConfig ?? options.config
     const config = yield* decodeConfig(def, encodedConfig)
@@ -480,23 +642,34 @@ export const checkPlacement = <I extends FieldSpec, O extends FieldSpec, C>(
     const ringCapacity = Math.max(1024, nextPowerOfTwo(maxRetained + 1))
     const scenarios = Arbitrary.map(options.inputs, (batches): D.Scenario => ({ batches, ticks: [] }))
     const reference = new Set<Law>(IN_PROCESS_LAWS)
-    const property = (s: D.Scenario): Effect.Effect<boolean, D.Breach, StageHost> =>
+    const property = (wheres: ReadonlyArray<Placement | Graph>) => (s: D.Scenario): Effect.Effect<boolean, D.Breach, StageHost> =>
       Effect.gen(function*() {
         const ref = D.runScenario({ definition: def, config, maxRetained, poison: 0, ticks: false, laws: reference }, s)
         if (ref.breach !== undefined) return yield* Effect.fail(ref.breach)
         const expected = D.observe(def, ref.trace)
-        for (const placement of placements) {
-          const actual = yield* runPipeline(def, encodedConfig, s.batches, placement, expected.outputCount, ringCapacity)
-          const d = D.diff(def.output, expected, "in-process", actual, `${placement} placement`)
+        const total = s.batches.reduce((n, b) => n + b.length, 0)
+        for (const where of wheres) {
+          const topology = topologyOf(def, declared, encodedConfig, s.batches, where, expected.outputCount)
+          const actual = yield* runTopology(def, topology, total, ringCapacity)
+          // Behind a merge the stage's input order is the threads' doing: Conservation is what compares.
+          if (where === "merge") continue
+          // Through edges, records travel as objects: compare with the in-process output carried the same way.
+          const reference = where === "edges" && def.output !== undefined ? asObjects(def.output, expected) : expected
+          const d = D.diff(def.output, reference, "in-process", actual, topology.label)
           if (d !== undefined) {
-            return yield* Effect.fail<D.Breach>({ law: "PlacementIndependence", detail: `${placement} placement: ${d}` })
+            return yield* Effect.fail<D.Breach>({ law: "PlacementIndependence", detail: `${topology.label}: ${d}` })
           }
         }
         return true
       })
-    const result = yield* Arbitrary.checkEffect(scenarios, property, checkArgs(options, options.placementRuns ?? 3, 10))
-    const placementRuns = yield* settle(def, result, false)
-    return { stage: def.name, laws: ["PlacementIndependence"], runs: 0, placementRuns }
+    const placementRuns = placements.length === 0
+      ? 0
+      : yield* settle(def, yield* Arbitrary.checkEffect(scenarios, property(placements), checkArgs(options, options.placementRuns ?? 3, 10)), false)
+    // Graphs start more threads per scenario than placements do: fewer scenarios by default.
+    if (wanted.length > 0) {
+      yield* settle(def, yield* Arbitrary.checkEffect(scenarios, property(wanted), checkArgs(options, options.graphRuns ?? 1, 10)), false)
+    }
+    return { stage: def.name, laws: ["PlacementIndependence"], runs: 0, placementRuns, graphs: wanted }
   })
 
 /**
@@ -528,5 +701,5 @@ export const check = <I extends FieldSpec, O extends FieldSpec, C>(
   Effect.gen(function*() {
     const a = yield* checkInProcess(definition, options)
     const b = yield* checkPlacement(definition, options)
-    return { stage: a.stage, laws: [...a.laws, ...b.laws], runs: a.runs, placementRuns: b.placementRuns }
+    return { stage: a.stage, laws: [...a.laws, ...b.laws], runs: a.runs, placementRuns: b.placementRuns, graphs: b.graphs }
   })
