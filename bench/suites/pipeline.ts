@@ -66,7 +66,7 @@ const velox = (
   params: { ...TIMING, ringCapacity: RING_CAPACITY, startTimeoutMs: 20_000, ...settings } satisfies VeloxParams,
   runs: options.runs,
   metrics: [{ name, key: "mrecPerSecond", unit: "Mrec/s", ...(options.target ? { target: options.target } : {}) }],
-  details: ["wallMrecPerSecond", "timedRecords", "threads", "cpuCores", "sinkBatch", "parksPerMrec", "ringFill"]
+  details: ["mrecPerCpuSecond", "wallMrecPerSecond", "timedRecords", "threads", "cpuCores", "sinkBatch", "parksPerMrec", "ringFill"]
 })
 
 const jobs: ReadonlyArray<Job> = [
@@ -124,7 +124,7 @@ const jobs: ReadonlyArray<Job> = [
     params: { ...TIMING, batch: BATCH } satisfies PlainLoopParams,
     runs: RUNS,
     metrics: [{ name: "pipeline/plain-loop-3", key: "mrecPerSecond", unit: "Mrec/s" }],
-    details: ["timedRecords"]
+    details: ["mrecPerCpuSecond", "timedRecords"]
   },
   {
     label: "Effect Stream: record objects, map ×4, runFold (one thread)",

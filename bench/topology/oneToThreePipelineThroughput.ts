@@ -191,6 +191,8 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     // bottleneck and the ones before it wait for space, ~0 when a thread waits for input.
     ringFill: (a.ringFill + b.ringFill) / 2,
     // CPU of the whole process (all threads) over the timed span, in cores: ~2 when two loops spin.
-    cpuCores: (b.cpuUs - a.cpuUs) / 1e3 / wallMs
+    cpuCores: (b.cpuUs - a.cpuUs) / 1e3 / wallMs,
+    // Records per CPU second of the whole process: the rate a busy machine cannot dilute.
+    mrecPerCpuSecond: timed / (b.cpuUs - a.cpuUs)
   }
 }
