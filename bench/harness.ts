@@ -91,7 +91,7 @@ export interface CaseResult {
 export interface RunOptions {
   /** Overrides every job's run count (e.g. 1 for a quick look). */
   readonly runs?: number
-  /** Only jobs with a metric name containing this string. */
+  /** Only jobs with a metric name containing this string (or, comma-separated, any of these strings). */
   readonly filter?: string
   /** Where to write `<suite>.json`. */
   readonly resultsDir: URL
@@ -264,8 +264,8 @@ export const runSuite = async (suite: Suite, options: RunOptions): Promise<{
   readonly results: ReadonlyArray<CaseResult>
   readonly failures: ReadonlyArray<string>
 }> => {
-  const filter = options.filter
-  const jobs = suite.jobs.filter((j) => filter === undefined || j.metrics.some((m) => m.name.includes(filter)))
+  const filters = options.filter?.split(",")
+  const jobs = suite.jobs.filter((j) => filters === undefined || j.metrics.some((m) => filters.some((f) => m.name.includes(f))))
   const runsOf = (j: Job) => options.runs ?? j.runs
   const rounds = Math.max(0, ...jobs.map(runsOf))
   // Per job, per round: that run's result, or undefined if it failed or did not happen.

@@ -23,7 +23,7 @@ const suites: Record<string, () => Promise<{ readonly suite: Suite }>> = {
 const usage = `usage: npm run bench -- <suite> [--runs N] [--filter TEXT]
   suites: ${Object.keys(suites).join(", ")}
   --runs N       runs per case (default: each case's own, usually 5)
-  --filter TEXT  only the jobs with a case name containing TEXT`
+  --filter TEXT  only the jobs with a case name containing TEXT (a,b: containing a or b)`
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

@@ -57,6 +57,9 @@ class ScratchEmitter implements Stage.Emitter<Spec> {
     if (this.pos === BATCH) this.pos = 0
     return this.pos++
   }
+  forward(input: RecordLayout.RecordView, start: number, count: number): void {
+    for (let i = start; i < start + count; i++) RecordLayout.copyRecords(input, i, this.view, this.emit(), 1)
+  }
   account(count: number): void {
     this.applied += count
   }

@@ -49,6 +49,9 @@ class Scratch<F extends RecordLayout.FieldSpec> implements Stage.Emitter<F> {
     this.accounted += accounts
     return this.pos++
   }
+  forward(input: RecordLayout.RecordView, start: number, count: number): void {
+    for (let i = start; i < start + count; i++) RecordLayout.copyRecords(input, i, this.view, this.emit(), 1)
+  }
   account(count: number): void {
     this.accounted += count
   }

@@ -72,6 +72,36 @@ const LATENCY_DETAILS = [
   "parksPerSecond"
 ]
 
+/**
+ * One point of the CPU / latency curve: the fused engine at `rate` with the default idle strategy
+ * (backoff: a paced source parks until its next arrival) or BusySpin. 100k/s is the main rows above.
+ */
+const curvePoint = (rate: number, tag: string, idle: "backoff" | "spin"): Job => {
+  const suffix = `${idle === "spin" ? "-spin" : ""}-${tag}`
+  return {
+    label: `velox fused at ${tag}/s (Poisson), ${idle === "spin" ? "loops spinning" : "default idle"}: CPU and latency (the curve)`,
+    module: LATENCY,
+    params: {
+      placement: "fused",
+      rate,
+      warmupMs: 300,
+      windowMs: 2_000,
+      startTimeoutMs: 20_000,
+      // At 10k/s a bundle of 16 rarely fills before its 100 µs timeout: few or no closing samples.
+      minClosingSamples: 0,
+      idle
+    } satisfies LatencyParams,
+    runs: VARIANT_RUNS,
+    metrics: [
+      { name: `engine/velox-cpu-percent${suffix}`, key: "cpuPercent", unit: "% core" },
+      { name: `engine/velox-latency-p99-us${suffix}`, key: "latencyP99Us", unit: "µs" },
+      { name: `engine/velox-bundle-latency-p99-us${suffix}`, key: "bundleP99Us", unit: "µs" }
+    ],
+    details: LATENCY_DETAILS,
+    timeoutMs: 30_000
+  }
+}
+
 const jobs: ReadonlyArray<Job> = [
   velox(
     "engine/velox-unthrottled-fused",
@@ -129,10 +159,10 @@ const jobs: ReadonlyArray<Job> = [
     runs: RUNS,
     metrics: [
       { name: "engine/velox-latency-p50-us", key: "latencyP50Us", unit: "µs", target: { op: "<", value: 2 } },
-      { name: "engine/velox-latency-p99-us", key: "latencyP99Us", unit: "µs", target: { op: "<", value: 20 } },
+      { name: "engine/velox-latency-p99-us", key: "latencyP99Us", unit: "µs", target: { op: "<", value: 50 } },
       { name: "engine/velox-bundle-latency-p50-us", key: "bundleP50Us", unit: "µs" },
       { name: "engine/velox-bundle-latency-p99-us", key: "bundleP99Us", unit: "µs" },
-      { name: "engine/velox-cpu-percent", key: "cpuPercent", unit: "% core", target: { op: "<", value: 100 } }
+      { name: "engine/velox-cpu-percent", key: "cpuPercent", unit: "% core", target: { op: "<", value: 25 } }
     ],
     details: LATENCY_DETAILS,
     timeoutMs: 30_000
@@ -226,7 +256,11 @@ const jobs: ReadonlyArray<Job> = [
     metrics: [{ name: "engine/velox-idle-cpu-percent-workers", key: "cpuPercent", unit: "% core" }],
     details: ["mainCpuPercent", "sourceLoopCpuPercent", "otherLoopsCpuPercent", "parksPerSecond", "ratePerSecond"],
     timeoutMs: 30_000
-  }
+  },
+  curvePoint(10_000, "10k", "backoff"),
+  curvePoint(1_000_000, "1m", "backoff"),
+  curvePoint(10_000, "10k", "spin"),
+  curvePoint(1_000_000, "1m", "spin")
 ]
 
 export const suite: Suite = {

@@ -53,7 +53,6 @@
  * bundle the output received in the window (± one batch at each edge); at 100k/s, at least
  * `minClosingSamples` size-closed bundles (else the run is inconclusive).
  */
-import { readdirSync, readFileSync } from "node:fs"
 import { Effect, Exit, Scope } from "effect"
 import { Pipeline } from "@velox/core"
 import { Bundler, Ingress, OrderBookStage, Output, OutputLatency, OutputTotals } from "@velox/market"
@@ -61,6 +60,7 @@ import { NodeStageHost } from "@velox/node"
 import { InconclusiveRun } from "../harness.ts"
 import { ENGINE } from "../micro/engineWork.ts"
 import { checkEngine } from "./engineThroughput.ts"
+import { loopCpuNs } from "./loopCpu.ts"
 
 export interface Params {
   readonly placement: "fused" | "workers"
@@ -74,33 +74,6 @@ export interface Params {
   readonly minClosingSamples: number
   /** The loops' idle strategy: "backoff" (the default: park until the next arrival or timer) or "spin". */
   readonly idle?: "backoff" | "spin"
-}
-
-/**
- * CPU time (ns) of this process's velox loop threads by kind, from Linux's per-thread scheduler stats
- * (`/proc/self/task/<tid>/schedstat`, ns on CPU; the thread name is the worker's, `velox:<host>`, cut to
- * 15 characters). `source`: the loop that runs the ingress; `others`: every other velox loop. Zeros
- * where /proc is not there.
- */
-const loopCpuNs = (): { readonly source: number; readonly others: number } => {
-  let source = 0
-  let others = 0
-  try {
-    for (const tid of readdirSync("/proc/self/task")) {
-      try {
-        const name = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim()
-        if (!name.startsWith("velox:")) continue
-        const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0])
-        if (name.startsWith("velox:ingress")) source += ns
-        else others += ns
-      } catch {
-        // The thread ended between the listing and the read.
-      }
-    }
-  } catch {
-    // No /proc.
-  }
-  return { source, others }
 }
 
 interface Sample {

@@ -46,6 +46,7 @@ import { Effect, Exit, Scope } from "effect"
 import { Ledger, Pipeline } from "@velox/core"
 import { Counter, CountingSink, PassThrough } from "@velox/core/stages"
 import { NodeStageHost } from "@velox/node"
+import { loopCpuNs } from "./loopCpu.ts"
 
 export type Topology = "fused" | "two-workers" | "per-stage"
 
@@ -92,6 +93,8 @@ interface Sample {
   readonly ringFill: number
   readonly wallMs: number
   readonly cpuUs: number
+  /** CPU time of the velox loop threads (0 without /proc). */
+  readonly loopsNs: number
 }
 
 const sinkOf = (snapshot: Pipeline.Snapshot) => snapshot.stages[snapshot.stages.length - 1]!
@@ -100,6 +103,7 @@ const sample = (handle: Pipeline.PipelineHandle): Sample => {
   const snapshot = handle.stats()
   const sink = sinkOf(snapshot)
   const cpu = process.cpuUsage()
+  const loops = loopCpuNs()
   return {
     in: sink.in,
     lastCommitNs: sink.lastCommitNs,
@@ -109,7 +113,8 @@ const sample = (handle: Pipeline.PipelineHandle): Sample => {
       ? 0
       : snapshot.rings.reduce((n, r) => n + r.fill / r.capacity, 0) / snapshot.rings.length,
     wallMs: performance.now(),
-    cpuUs: cpu.user + cpu.system
+    cpuUs: cpu.user + cpu.system,
+    loopsNs: loops.source + loops.others
   }
 }
 
@@ -191,6 +196,9 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     // bottleneck and the ones before it wait for space, ~0 when a thread waits for input.
     ringFill: (a.ringFill + b.ringFill) / 2,
     // CPU of the whole process (all threads) over the timed span, in cores: ~2 when two loops spin.
-    cpuCores: (b.cpuUs - a.cpuUs) / 1e3 / wallMs
+    cpuCores: (b.cpuUs - a.cpuUs) / 1e3 / wallMs,
+    // Records per CPU second of the velox loops (of the whole process without /proc): the rate a busy
+    // machine does not dilute.
+    mrecPerCpuSecond: b.loopsNs > a.loopsNs ? (timed / (b.loopsNs - a.loopsNs)) * 1e3 : timed / (b.cpuUs - a.cpuUs)
   }
 }

@@ -107,6 +107,9 @@ class RecordingEmitter implements Stage.Emitter<typeof BookUpdate.spec> {
     this.events.push({ slot })
     return slot
   }
+  forward(): void {
+    assert.fail("the order book stage emits book updates, never its input")
+  }
   account(): void {
     assert.fail("the order book stage is not a sink")
   }

@@ -29,6 +29,9 @@ class RecordingEmitter implements Stage.Emitter<typeof Bbo.Bbo.spec> {
     this.tops.push({ accounts, slot })
     return slot
   }
+  forward(): void {
+    assert.fail("the L2 book stage emits top-of-book records, never its input")
+  }
   account(count: number): void {
     this.accounted += count
   }

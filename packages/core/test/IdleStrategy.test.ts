@@ -97,6 +97,19 @@ describe("BackoffIdleStrategy", () => {
     assert.strictEqual(idle.parkCount, 3, "reset goes back to spinning too")
   })
 
+  it("parkUntilDue parks at once, with no spins, and idle spins again after work", () => {
+    const bell = new Doorbell.Doorbell(Doorbell.make())
+    const idle = new IdleStrategy.BackoffIdleStrategy(bell, () => false, { maxSpins: 200, minParkNs: 1_000 })
+    idle.parkLimitNs = 1_000_000
+    idle.parkUntilDue()
+    idle.parkUntilDue()
+    assert.strictEqual(idle.parkCount, 2, "two parks, no spin before either")
+    assert.isFalse(bell.isArmed())
+    idle.idle(1)
+    idle.idle(0)
+    assert.strictEqual(idle.parkCount, 2, "after work, idle spins again")
+  })
+
   it("does not park when the re-check after arming finds work, and leaves the bell disarmed", () => {
     const bell = new Doorbell.Doorbell(Doorbell.make())
     let armedDuringCheck = false

@@ -150,7 +150,7 @@ describe("Stage: declared counters and gauges", () => {
     assert.strictEqual(context.input, Sequenced)
     const logic = Tally.make({}, context) as Stage.StageLogic<typeof Sequenced.spec, never>
     const view = { layout: Sequenced, fields: { seq: { get: (i: number) => i } } } as unknown as Parameters<typeof logic.onBatch>[0]
-    logic.onBatch(view, 0, 10, { view: undefined as never, emit: () => 0, account() {}, drop() {}, deadLetter() {} })
+    logic.onBatch(view, 0, 10, { view: undefined as never, emit: () => 0, forward() {}, account() {}, drop() {}, deadLetter() {} })
     assert.strictEqual(context.counters.records.get(), 10)
     assert.strictEqual(context.gauges.lastSeq.get(), 9)
     // make() without a context still gets one, with private counters.

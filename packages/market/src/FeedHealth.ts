@@ -28,7 +28,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { RecordLayout, Stage } from "@velox/core"
+import { Stage } from "@velox/core"
 import * as FeedStatus from "./FeedStatus.ts"
 import * as K from "./internal/kernel/feedHealth.ts"
 import { Quote } from "./Quote.ts"
@@ -66,10 +66,8 @@ export const makeLogic = (config: Config, wallClockNs: () => number = K.wallCloc
       const now = wallClockNs()
       const symbolIn = input.fields.symbol
       const end = start + count
-      for (let i = start; i < end; i++) {
-        monitor.seen(symbolIn.get(i), now)
-        RecordLayout.copyRecords(input, i, out.view, out.emit(), 1)
-      }
+      for (let i = start; i < end; i++) monitor.seen(symbolIn.get(i), now)
+      out.forward(input, start, count)
     },
     onTimer() {
       monitor.check(wallClockNs())

@@ -251,7 +251,14 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
     // Feed health: the market toolkit's monitor, shown each quote as it arrives.
     const health = makeFeedHealthLogic({ status })
     const healthScratch = viewOf(1)
-    const healthOut: Stage.Emitter<QuoteSpec> = { view: healthScratch, emit: () => 0, account: () => {}, drop: () => {}, deadLetter: () => {} }
+    const healthOut: Stage.Emitter<QuoteSpec> = {
+      view: healthScratch,
+      emit: () => 0,
+      forward: () => {},
+      account: () => {},
+      drop: () => {},
+      deadLetter: () => {}
+    }
 
     let received = 0
     let dispatched = 0

@@ -176,6 +176,10 @@ export const simulate = (publisher: Publisher, options: SimulationOptions): Effe
     const out: Stage.Emitter<typeof Quote.Quote.spec> = {
       view: batch,
       emit: () => slot++,
+      forward: (input, start, count) => {
+        RecordLayout.copyRecords(input, start, batch, slot, count)
+        slot += count
+      },
       account: () => {},
       drop: () => {},
       deadLetter: () => {}

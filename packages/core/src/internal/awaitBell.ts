@@ -4,12 +4,16 @@
 import { Effect } from "effect"
 import type { Doorbell } from "./kernel/doorbell.ts"
 
-/** Longest single `waitAsync`: an interrupted fiber's pending wait then lapses quickly. */
-const MAX_ASYNC_WAIT_MS = 50
+/**
+ * Longest single `waitAsync`: a safety net, not a poll. Whatever a waiter waits for rings its bell, and
+ * an interrupted wait is rung awake at once, so an idle control plane wakes about once a second.
+ */
+const MAX_ASYNC_WAIT_MS = 1_000
 
 /**
  * Waits until `bell` is rung or `ready()` holds, at most `timeoutMs` (the doorbell protocol: arm,
- * re-check, wait).
+ * re-check, wait). Interrupted, it rings its own bell so that the pending `waitAsync` ends now rather
+ * than at its timeout (a pending wait keeps the process alive).
  */
 export const awaitBell = (bell: Doorbell, ready: () => boolean, timeoutMs: number = MAX_ASYNC_WAIT_MS): Effect.Effect<void> =>
   Effect.suspend(() => {
@@ -23,5 +27,6 @@ export const awaitBell = (bell: Doorbell, ready: () => boolean, timeoutMs: numbe
         bell.disarm()
         resume(Effect.void)
       })
+      return Effect.sync(() => bell.ring())
     })
   })

@@ -6,7 +6,6 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import * as RecordLayout from "../RecordLayout.ts"
 import * as Stage from "../Stage.ts"
 import { checkOf, Sequenced } from "./Sequenced.ts"
 
@@ -23,11 +22,18 @@ export const Filter = Stage.make({
       const seq = input.fields.seq
       const value = input.fields.value
       const check = input.fields.check
-      for (let i = start; i < start + count; i++) {
-        if (check.get(i) !== checkOf(seq.get(i))) out.deadLetter(0, input, i)
-        else if (value.get(i) % dropEvery === 0) out.drop(0)
-        else RecordLayout.copyRecords(input, i, out.view, out.emit(), 1)
+      // Kept records go on in runs: one forward per run of consecutive kept records.
+      let run = start
+      const end = start + count
+      for (let i = start; i < end; i++) {
+        const bad = check.get(i) !== checkOf(seq.get(i))
+        if (!bad && value.get(i) % dropEvery !== 0) continue
+        if (i > run) out.forward(input, run, i - run)
+        run = i + 1
+        if (bad) out.deadLetter(0, input, i)
+        else out.drop(0)
       }
+      if (end > run) out.forward(input, run, end - run)
     }
   })
 })

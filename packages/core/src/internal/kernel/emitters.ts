@@ -41,6 +41,17 @@ export const STAGE_THREW_CODE = S.MAX_REASONS - 1
 /** Drop reason the supervisor uses for records that reach a stage it stopped. */
 export const STAGE_STOPPED_REASON = S.MAX_REASONS - 1
 
+/** `forward` copies whole records: the input's must be the output's size. */
+const checkRecordSize = (input: RecordView, output: RecordView): void => {
+  if (input.wordsPerRecord !== output.wordsPerRecord) {
+    throw new RangeError(
+      `forward: input records are ${input.wordsPerRecord * 4} bytes, output records (${output.layout.name}) ${
+        output.wordsPerRecord * 4
+      }`
+    )
+  }
+}
+
 /** Writes dead letters (rare path: one claim and publish per record). */
 export class DeadLetterWriter {
   readonly producer: RingProducer
@@ -102,6 +113,7 @@ export abstract class AccountingEmitter<O extends FieldSpec = FieldSpec> impleme
   }
 
   abstract emit(accounts?: number): number
+  abstract forward(input: RecordView, start: number, count: number): void
   /** Pushes everything emitted so far downstream (end of a pass). */
   abstract flush(): void
   /** After a crash: forgets what was emitted and not yet pushed. Returns records already pushed downstream. */
@@ -206,6 +218,20 @@ export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmit
     return this.pos++
   }
 
+  forward(input: RecordView, start: number, count: number): void {
+    checkRecordSize(input, this.view)
+    this.emittedDelta += count
+    this.writtenDelta += count
+    while (count > 0) {
+      if (this.pos === this.limit) this.nextWindow()
+      const n = Math.min(count, this.limit - this.pos)
+      copyRecords(input, start, this.view, this.pos, n)
+      this.pos += n
+      start += n
+      count -= n
+    }
+  }
+
   /** A slot with no accounting (routing copies records another emitter already counted). */
   emitRaw(): number {
     if (this.pos === this.limit) this.nextWindow()
@@ -263,17 +289,51 @@ export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmit
   }
 }
 
-/** Fused placement: a private batch handed to the next stage as a plain call. */
-export class ScratchEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmitter<O> {
+/**
+ * One private buffer for all the scratch batches of a loop. A fused member forwarding its input (the
+ * previous member's batch) then copies within one buffer: `copyWithin`, a memmove, instead of a loop
+ * of word stores — and allocates nothing, as a `subarray` for `set` would.
+ */
+export class ScratchArena {
+  readonly buffer: ArrayBuffer
+  /** The whole buffer as 8-byte words (batches are 8-byte aligned and sized). */
+  readonly words64: Float64Array
+  private next = 0
+
+  constructor(byteLength: number) {
+    // Private memory: nothing else reads it, so a plain ArrayBuffer.
+    this.buffer = new ArrayBuffer(byteLength)
+    this.words64 = new Float64Array(this.buffer)
+  }
+
+  /** A view of `capacity` records of `layout` in the arena's next free bytes. */
+  take<O extends FieldSpec>(layout: Layout<O>, capacity: number): RecordView<O> {
+    const view = makeView(layout, this.buffer, this.next, capacity)
+    this.next += capacity * layout.byteLength
+    return view
+  }
+}
+
+/** Below this many records a loop of word copies beats a `copyWithin` call. */
+const MEMMOVE_MIN_RECORDS = 16
+
+/**
+ * Emits into a private batch of `capacity` records and hands it on (`handOff`) when it fills and at
+ * each flush: the fused, routing and broadcasting emitters.
+ */
+abstract class BatchingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmitter<O> {
   readonly view: RecordView<O>
-  private readonly capacity: number
-  private readonly downstream: (view: RecordView<O>, count: number) => void
-  private pos = 0
+  protected readonly capacity: number
+  protected pos = 0
+  private readonly arena: Float64Array
+  /** 8-byte words per record, and the batch's first word in the arena. */
+  private readonly stride64: number
+  private readonly base64: number
 
   constructor(
     layout: Layout<O>,
     capacity: number,
-    downstream: (view: RecordView<O>, count: number) => void,
+    arena: ScratchArena | undefined,
     stageIndex: number,
     reasonCount: number,
     errorCount: number,
@@ -281,26 +341,70 @@ export class ScratchEmitter<O extends FieldSpec = FieldSpec> extends AccountingE
   ) {
     super(stageIndex, reasonCount, errorCount, deadLetters)
     this.capacity = capacity
-    // Private memory: nothing else reads it, so a plain ArrayBuffer.
-    this.view = makeView(layout, new ArrayBuffer(capacity * layout.byteLength), 0, capacity)
-    this.downstream = downstream
+    const a = arena ?? new ScratchArena(capacity * layout.byteLength)
+    this.view = a.take(layout, capacity)
+    this.arena = a.words64
+    this.stride64 = layout.byteLength >> 3
+    this.base64 = this.view.byteOffset >> 3
   }
 
+  /** Passes on the `pos` records of the batch and empties it. */
+  protected abstract handOff(): void
+
   emit(accounts: number = 1): number {
-    if (this.pos === this.capacity) this.push()
+    if (this.pos === this.capacity) this.handOff()
     this.emittedDelta += accounts
     this.writtenDelta++
     return this.pos++
   }
 
-  private push(): void {
+  forward(input: RecordView, start: number, count: number): void {
+    checkRecordSize(input, this.view)
+    this.emittedDelta += count
+    this.writtenDelta += count
+    while (count > 0) {
+      if (this.pos === this.capacity) this.handOff()
+      const n = Math.min(count, this.capacity - this.pos)
+      if (n >= MEMMOVE_MIN_RECORDS && input.words64.buffer === this.arena.buffer) {
+        const w = this.stride64
+        const from = (input.byteOffset >> 3) + start * w
+        this.arena.copyWithin(this.base64 + this.pos * w, from, from + n * w)
+      } else {
+        copyRecords(input, start, this.view, this.pos, n)
+      }
+      this.pos += n
+      start += n
+      count -= n
+    }
+  }
+}
+
+/** Fused placement: a private batch handed to the next stage as a plain call. */
+export class ScratchEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitter<O> {
+  private readonly downstream: (view: RecordView<O>, count: number) => void
+
+  constructor(
+    layout: Layout<O>,
+    capacity: number,
+    arena: ScratchArena | undefined,
+    downstream: (view: RecordView<O>, count: number) => void,
+    stageIndex: number,
+    reasonCount: number,
+    errorCount: number,
+    deadLetters: DeadLetterWriter | undefined
+  ) {
+    super(layout, capacity, arena, stageIndex, reasonCount, errorCount, deadLetters)
+    this.downstream = downstream
+  }
+
+  protected handOff(): void {
     const n = this.pos
     this.pos = 0
     this.downstream(this.view, n)
   }
 
   flush(): void {
-    if (this.pos > 0) this.push()
+    if (this.pos > 0) this.handOff()
   }
 
   /** What was pushed went into the next member's pass, which a crash discards too: nothing to count. */
@@ -311,29 +415,25 @@ export class ScratchEmitter<O extends FieldSpec = FieldSpec> extends AccountingE
 }
 
 /** Fan-out: copies each emitted record to the ring its key picks, or to every ring. */
-export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmitter<O> {
-  readonly view: RecordView<O>
+export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitter<O> {
   readonly targets: ReadonlyArray<RingEmitter<O>>
-  private readonly capacity: number
   /** Key field accessor for partitioning; undefined broadcasts. */
   private readonly keyOf: ((slot: number) => number) | undefined
-  private pos = 0
   private routedEarly = 0
 
   constructor(
     targets: ReadonlyArray<RingEmitter<O>>,
     layout: Layout<O>,
     capacity: number,
+    arena: ScratchArena | undefined,
     keyField: string | undefined,
     stageIndex: number,
     reasonCount: number,
     errorCount: number,
     deadLetters: DeadLetterWriter | undefined
   ) {
-    super(stageIndex, reasonCount, errorCount, deadLetters)
+    super(layout, capacity, arena, stageIndex, reasonCount, errorCount, deadLetters)
     this.targets = targets
-    this.capacity = capacity
-    this.view = makeView(layout, new ArrayBuffer(capacity * layout.byteLength), 0, capacity)
     if (keyField !== undefined) {
       const field = this.view.fields[keyField]
       if (field === undefined) throw new RangeError(`partition key "${keyField}" is not a field of layout "${layout.name}"`)
@@ -343,14 +443,7 @@ export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends AccountingE
     }
   }
 
-  emit(accounts: number = 1): number {
-    if (this.pos === this.capacity) this.route()
-    this.emittedDelta += accounts
-    this.writtenDelta++
-    return this.pos++
-  }
-
-  private route(): void {
+  protected handOff(): void {
     const n = this.pos
     const targets = this.targets
     const k = targets.length
@@ -373,7 +466,7 @@ export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends AccountingE
   }
 
   flush(): void {
-    if (this.pos > 0) this.route()
+    if (this.pos > 0) this.handOff()
     for (const t of this.targets) t.flush()
     this.routedEarly = 0
   }
@@ -406,26 +499,22 @@ export interface BroadcastPort<O extends FieldSpec = FieldSpec> {
  * target published early goes to its ring's `DUPLICATED`, not to the stage's: each port may have
  * published a different number.
  */
-export class BroadcastEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmitter<O> {
-  readonly view: RecordView<O>
+export class BroadcastEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitter<O> {
   private readonly ports: ReadonlyArray<BroadcastPort<O>>
   private readonly keys: ReadonlyArray<((slot: number) => number) | undefined>
-  private readonly capacity: number
-  private pos = 0
 
   constructor(
     ports: ReadonlyArray<BroadcastPort<O>>,
     layout: Layout<O>,
     capacity: number,
+    arena: ScratchArena | undefined,
     stageIndex: number,
     reasonCount: number,
     errorCount: number,
     deadLetters: DeadLetterWriter | undefined
   ) {
-    super(stageIndex, reasonCount, errorCount, deadLetters)
+    super(layout, capacity, arena, stageIndex, reasonCount, errorCount, deadLetters)
     this.ports = ports
-    this.capacity = capacity
-    this.view = makeView(layout, new ArrayBuffer(capacity * layout.byteLength), 0, capacity)
     this.keys = ports.map((p) => {
       if (p.keyField === undefined) return undefined
       const field = this.view.fields[p.keyField]
@@ -434,14 +523,7 @@ export class BroadcastEmitter<O extends FieldSpec = FieldSpec> extends Accountin
     })
   }
 
-  emit(accounts: number = 1): number {
-    if (this.pos === this.capacity) this.route()
-    this.emittedDelta += accounts
-    this.writtenDelta++
-    return this.pos++
-  }
-
-  private route(): void {
+  protected handOff(): void {
     const n = this.pos
     const ports = this.ports
     for (let p = 0; p < ports.length; p++) {
@@ -462,7 +544,7 @@ export class BroadcastEmitter<O extends FieldSpec = FieldSpec> extends Accountin
   }
 
   flush(): void {
-    if (this.pos > 0) this.route()
+    if (this.pos > 0) this.handOff()
     for (const port of this.ports) for (const t of port.targets) t.flush()
   }
 
@@ -489,6 +571,10 @@ export class SinkEmitter extends AccountingEmitter<FieldSpec> {
 
   emit(): number {
     throw new RangeError("a sink has no output: use account(n) for what it delivered")
+  }
+
+  forward(): void {
+    this.emit()
   }
 
   flush(): void {}

@@ -12,6 +12,7 @@ import {
   ParkingSpaceWaiter,
   RingEmitter,
   RoutingEmitter,
+  ScratchArena,
   ScratchEmitter,
   SinkEmitter,
   type SpaceWaiter
@@ -165,6 +166,11 @@ export const buildRunner = (
   // Outputs the loop never waits for (a tee's dropping branches): closed at the end, never a bound.
   const lossyOutputs: Array<RingProducer> = []
   let runner: StageRunner | undefined
+  // Every scratch batch of the loop in one buffer: fused members forward by memmove within it.
+  const batched = (i: number) => i < n - 1 || spec.output._tag === "Partition" || spec.output._tag === "Broadcast"
+  let arenaBytes = 0
+  for (let i = 0; i < n; i++) if (batched(i)) arenaBytes += spec.batchSize * outputLayouts[i]!.byteLength
+  const arena = new ScratchArena(arenaBytes)
   // Build back to front: each fused emitter feeds the member after it.
   for (let i = n - 1; i >= 0; i--) {
     const def = definitions[i]!
@@ -176,6 +182,7 @@ export const buildRunner = (
       emitters[i] = new ScratchEmitter(
         output!,
         spec.batchSize,
+        arena,
         (view, count) => runner!.deliver(next, view, 0, count),
         i,
         reasons,
@@ -195,7 +202,7 @@ export const buildRunner = (
       case "Partition": {
         const targets = out.handles.map((h) => new RingEmitter(h, output!, WINDOW, waiter, i, 0, 0, undefined))
         for (const t of targets) outputs.push(t.producer)
-        emitters[i] = new RoutingEmitter(targets, output!, spec.batchSize, out.key, i, reasons, errors, deadLetters)
+        emitters[i] = new RoutingEmitter(targets, output!, spec.batchSize, arena, out.key, i, reasons, errors, deadLetters)
         break
       }
       case "Broadcast": {
@@ -204,7 +211,7 @@ export const buildRunner = (
           for (const t of targets) (port.dropping ? lossyOutputs : outputs).push(t.producer)
           return { targets, keyField: port.key, dropping: port.dropping, links: port.links.map(linkStatsWords) }
         })
-        emitters[i] = new BroadcastEmitter(ports, output!, spec.batchSize, i, reasons, errors, deadLetters)
+        emitters[i] = new BroadcastEmitter(ports, output!, spec.batchSize, arena, i, reasons, errors, deadLetters)
         break
       }
       case "None":

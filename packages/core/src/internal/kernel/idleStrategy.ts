@@ -110,6 +110,16 @@ export class BackoffIdleStrategy implements IdleStrategy {
     this.park()
   }
 
+  /**
+   * Parks at once, without spinning first, until rung or for `parkLimitNs` (at most `maxParkNs`): for a
+   * loop that knows when its next work is due (a paced source) and would only burn the spins.
+   */
+  parkUntilDue(): void {
+    this.state = PARKING
+    this.parkNs = this.maxParkNs
+    this.park()
+  }
+
   /** Parks once with the current timeout (doubling it for next time). */
   private park(): void {
     this.bell.arm()

@@ -214,7 +214,17 @@ export const copyRecords = (
   let s = fromSlot * w
   let d = toSlot * w
   const end = s + count * w
-  while (s < end) dst[d++] = src[s++]!
+  if ((w & 3) === 0) {
+    // Four words per step: a 32-byte record (the common size) in one iteration.
+    for (; s < end; s += 4, d += 4) {
+      dst[d] = src[s]!
+      dst[d + 1] = src[s + 1]!
+      dst[d + 2] = src[s + 2]!
+      dst[d + 3] = src[s + 3]!
+    }
+  } else {
+    while (s < end) dst[d++] = src[s++]!
+  }
 }
 
 /** Reads one record into a fresh object (allocates; for edges and tests). */

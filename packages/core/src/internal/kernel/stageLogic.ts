@@ -20,6 +20,13 @@ export interface Emitter<O extends FieldSpec = FieldSpec> {
    * every field of the slot before the next `emit` or before returning. Waits while downstream is full.
    */
   emit(accounts?: number): number
+  /**
+   * Emits input records `start .. start + count - 1` of `input` unchanged, each one output accounting
+   * for one input: what `count` rounds of `emit()` and a one-record `copyRecords` do, but copied in
+   * contiguous runs (a pass-through, the kept runs of a filter). `input` must have the output's record
+   * size. Waits while downstream is full.
+   */
+  forward(input: RecordView, start: number, count: number): void
   /** Counts `count` inputs as delivered without an output record (a sink's writes, a merge). */
   account(count: number): void
   /** Counts `count` inputs (default 1) as dropped for `reason` (an index into the stage's `dropReasons`). */

@@ -240,12 +240,18 @@ export class StageRunner {
     return due
   }
 
+  /**
+   * A full output means nothing can move until the consumer releases (it rings this bell); so does a
+   * full dead-letter ring (the control plane's reader rings it).
+   */
+  private blocked(): boolean {
+    for (let i = 0; i < this.o.outputs.length; i++) if (this.o.outputs[i]!.freeSlots() === 0) return true
+    return this.o.deadLetters !== undefined && this.o.deadLetters.producer.freeSlots() === 0
+  }
+
   private hasWork(): boolean {
     if (Atomics.load(this.control, C.ABORT_INDEX) !== 0) return true
-    // A full output means nothing can move until the consumer releases (it rings this bell); so does a
-    // full dead-letter ring (the control plane's reader rings it).
-    for (let i = 0; i < this.o.outputs.length; i++) if (this.o.outputs[i]!.freeSlots() === 0) return false
-    if (this.o.deadLetters !== undefined && this.o.deadLetters.producer.freeSlots() === 0) return false
+    if (this.blocked()) return false
     const now = this.o.nowNs()
     if (this.timerDueNs() <= now) return true
     if (this.source !== undefined) {
@@ -269,15 +275,29 @@ export class StageRunner {
       : -1
   }
 
-  /** Runs to the end on this thread, idling with the idle strategy (worker threads). */
+  /**
+   * Runs to the end on this thread, idling with the idle strategy (worker threads).
+   *
+   * A loop whose source is paced (it says when its next record is due) does not spin between records:
+   * nothing can reach it before then but a ring of its bell (a stop, room in a full output), so it
+   * parks at once, until the source or a timer is due. Spinning there would burn a core to catch
+   * records whose arrival time the loop already knows.
+   */
   run(): RunOutcome {
     const backoff = this.idle instanceof BackoffIdleStrategy ? this.idle : undefined
+    const paced = this.source?.nextWakeNs !== undefined
     for (;;) {
       const r = this.runSlice(Infinity)
       if (typeof r !== "number") return r
-      // Park no longer than until a timer or the source is due (if neither, until rung).
-      if (backoff !== undefined) backoff.parkLimitNs = Math.max(0, this.wakeAtNs() - this.o.nowNs())
-      this.idle.idle(0)
+      if (backoff === undefined) {
+        this.idle.idle(0)
+        continue
+      }
+      // Park no longer than until a timer or the source is due (if neither, until rung). Blocked on a
+      // full output, wait for the consumer's ring: being due changes nothing until then.
+      backoff.parkLimitNs = this.blocked() ? Infinity : Math.max(0, this.wakeAtNs() - this.o.nowNs())
+      if (paced) backoff.parkUntilDue()
+      else backoff.idle(0)
     }
   }
 

@@ -8,6 +8,7 @@
  * property and shrink what fails.
  */
 import {
+  copyRecords,
   FIELD_BYTES,
   type FieldSpec,
   type Layout,
@@ -113,6 +114,17 @@ export class CheckingEmitter implements Emitter<FieldSpec> {
     this.trace.emitted += accounts
     this.trace.outputCount++
     return slot
+  }
+
+  /** As `count` rounds of `emit()` and a one-record copy: every slot is poisoned, then overwritten. */
+  forward(input: RecordView, start: number, count: number): void {
+    checkCount("forward(input, start, count): count", count)
+    if (this.hasOutput && input.wordsPerRecord !== this.wordsPerRecord) {
+      throw new RangeError(
+        `forward: input records are ${input.wordsPerRecord * 4} bytes, output records ${this.wordsPerRecord * 4}`
+      )
+    }
+    for (let i = start; i < start + count; i++) copyRecords(input, i, this.view, this.emit(), 1)
   }
 
   account(count: number): void {
