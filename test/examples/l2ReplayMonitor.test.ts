@@ -19,6 +19,9 @@ const capture = <F extends RecordLayout.FieldSpec>(layout: RecordLayout.RecordLa
   const emitter: Stage.Emitter<F> = {
     view,
     emit: () => emitted++,
+    forward: (input, start, count) => {
+      for (let i = start; i < start + count; i++) RecordLayout.copyRecords(input, i, view, emitted++, 1)
+    },
     account: (n) => void (accounted += n),
     drop: () => assert.fail("nothing is dropped"),
     deadLetter: () => assert.fail("nothing is dead-lettered")
