@@ -227,7 +227,15 @@ describe("velox-tick-server over WebSocket", () => {
       await waitFor(() => events(fast[1]!.frames).length, (n) => n > fastBefore + 1_000, "fast clients served while the slow one stalls")
 
       ;(slow.ws as unknown as { _socket: import("node:net").Socket })._socket.resume()
-      await waitFor(() => slow.frames.filter((f) => f.type === "dropped").length, (n) => n > 0, "a dropped frame")
+      // A dropped frame comes before the events that follow the loss: wait for those too.
+      await waitFor(
+        () => {
+          const at = slow.frames.findIndex((f) => f.type === "dropped")
+          return { dropped: at >= 0, eventsAfter: at >= 0 && slow.frames.slice(at).some((f) => f.type === "events") }
+        },
+        (s) => s.dropped && s.eventsAfter,
+        "a dropped frame and events after it"
+      )
       slow.ws.close()
       // Every event the slow client got reached the fast ones too (they are served in the same polls).
       const lastSlow = events(slow.frames).at(-1)
