@@ -108,6 +108,14 @@ describe("the engine's journal", () => {
       )
     })
 
+    it("--journal naming the journal --replay reads", async () => {
+      const journal = join(tempDir(), "bundles")
+      assert.strictEqual(
+        oneLineError(await runEngine(["--replay", journal, "--journal", `${journal}/`])),
+        `velox-engine: --journal ${journal}/: is the journal --replay reads: write to another one`
+      )
+    })
+
     it("--journal where no directory can be made (under a file)", async () => {
       const file = join(tempDir(), "a-file")
       writeFileSync(file, "not a directory")

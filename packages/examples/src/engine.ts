@@ -9,16 +9,18 @@
  * Fused (default): all stages in one worker thread. `--placement workers`: one thread each.
  *
  *   velox-engine [--duration 10] [--rate 100000] [--symbols 8] [--placement fused|workers]
- *                [--bundle-size 16] [--bundle-timeout-us 100] [--output FILE|-] [--http PORT]
+ *                [--bundle-size 16] [--bundle-timeout-us 100] [--output FILE|-] [--journal DIR] [--http PORT]
  *                [--config engine.json]                  (or: npm start -- …; --help lists them)
+ *   velox-engine --replay DIR [--replay-speed X] [--output FILE|-]   (a journal's bundles through the output)
  *
  * Every option is also read from a JSON config file ({ "VELOX": { "ENGINE": { "RATE": 200000 } } })
  * or the environment (VELOX_ENGINE_DURATION, VELOX_ENGINE_RATE, …); flags win over the file, the file
  * over the environment. A key the file does not know is an error. Ctrl-C (or SIGTERM, or the end of
  * the duration) drains: every transaction ends in a bundle or is dead-lettered, and the final table
  * proves it. Exit code 0 means it all reconciled, and the engine did work. `--output -` writes the
- * NDJSON bundles to stdout and everything else to stderr: `velox-engine --output - | jq`. Copy this
- * file to start your own pipeline.
+ * NDJSON bundles to stdout and everything else to stderr: `velox-engine --output - | jq`. `--journal
+ * DIR` also writes them to a durable journal, and `--replay DIR` feeds such a journal back through the
+ * output. Copy this file to start your own pipeline.
  */
 import { Config, Console, Deferred, Effect, FileSystem, Layer, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -34,6 +36,7 @@ import {
   NodePipelineServer
 } from "@velox/node"
 import { Console as NodeConsole } from "node:console"
+import { resolve } from "node:path"
 
 // ── Options: flags over a config file over the environment, each validated by one Schema ─────────
 /** The option keys under VELOX.ENGINE: in the environment VELOX_ENGINE_<KEY>, in a file { VELOX: { ENGINE: { <KEY> } } }. */
@@ -192,6 +195,9 @@ const engine = (options: Options) =>
     const journal = Option.getOrUndefined(options.journal)
     const replay = Option.getOrUndefined(options.replay)
     if (output !== undefined && output !== "-") yield* checkWritable(output)
+    if (journal !== undefined && replay !== undefined && resolve(journal) === resolve(replay)) {
+      return yield* new JournalOptionError({ flag: "journal", directory: journal, reason: "is the journal --replay reads: write to another one" })
+    }
     const journalStart = journal === undefined ? 0 : yield* checkJournal(journal)
     const replayed = replay === undefined ? undefined : yield* replayable(replay)
     const clock = NanoClock.make()
