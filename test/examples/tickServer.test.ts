@@ -77,6 +77,9 @@ describe("velox-tick-server over HTTP", () => {
     const data = tempData()
     const server = await start(["--data", data, "--rate", "20000", "--timeframes", "1s,1m", "--stats-seconds", "1"])
     try {
+      // Memory, stated at start: symbols × depth × record size.
+      assert.match(server.output(), /^tick store: 8 symbols × 50,000 ticks × 80 bytes = 30\.5 MiB$/m)
+      assert.match(server.output(), /^bar store: 8 symbols × 2 timeframes × 1,000 bars × 64 bytes = [\d.]+ MiB$/m)
       const health = await get(`${server.url}/health`)
       assert.deepStrictEqual([health.status, health.text], [200, "OK"])
       await waitFor(() => getJson(`${server.url}/ready`), (r) => r.status === 200, "/ready 200")
@@ -173,6 +176,39 @@ describe("velox-tick-server over HTTP", () => {
     } finally {
       rmSync(data, { recursive: true, force: true })
     }
+  })
+})
+
+describe("velox-tick-server's feed health and limits", () => {
+  it("a feed that goes quiet makes /ready 503 'feed stale' with how long, and /metrics say so", async () => {
+    const data = tempData()
+    // One quote every 20 s on average, a 300 ms feed gap: after the first quote the feed is stale most of the time.
+    const server = await start(["--data", data, "--no-persist", "--rate", "0.05", "--feed-gap-ms", "300"])
+    try {
+      const ready = await waitFor(
+        () => getJson(`${server.url}/ready`),
+        (r) => r.status === 503 && r.body.reasons.some((x: string) => x.startsWith("feed stale: no quote for")),
+        "/ready 503 feed stale after a quote"
+      )
+      assert.match(ready.body.reasons.find((x: string) => x.startsWith("feed stale"))!, /^feed stale: no quote for [\d.]+ s \(threshold 0\.3 s\)$/)
+      const metrics = await waitFor(() => get(`${server.url}/metrics`), (m) => /^velox_tick_feed_stale 1$/m.test(m.text), "velox_tick_feed_stale 1")
+      assert.match(metrics.text, /^velox_tick_feed_gaps_total [1-9]\d*$/m)
+    } finally {
+      const { code, output } = await server.stop()
+      rmSync(data, { recursive: true, force: true })
+      assert.strictEqual(code, 0, output.slice(-3000))
+    }
+  })
+
+  it("stores larger than their limit are refused at start: one line, exit code 1", () => {
+    const run = spawnSync(command, ["--port", "0", "--no-persist", "--symbols", "1000", "--depth", "1000000"], { encoding: "utf8", timeout: 120_000 })
+    assert.strictEqual(run.status, 1, `${run.stdout}${run.stderr}`)
+    assert.strictEqual(
+      run.stderr.trim(),
+      "velox-tick-server: a tick store of 1000 symbols × 1000000 ticks × 80 bytes takes 76294.0 MiB, more than maxBytes=1024.0 MiB: " +
+        "keep fewer ticks per symbol, or raise maxBytes (see --symbols, --max-symbols, --depth, --bars)"
+    )
+    assert.strictEqual(run.stdout, "")
   })
 })
 
