@@ -9,6 +9,7 @@
  *              peer:       the same files ─► fs.readSync, 4 MiB at a time
  *   pipeline   W1: counter ══► W2: journal-sink        beside   W1: counter ══► W2: counting-sink
  *              W1: journal-replay ─► counting-sink
+ *   engine     W1: ingress ─► book ─► bundler ─► output ══► W2: journal-sink   beside   the engine alone
  * ```
  *
  * Case names are stable: they are the keys of `bench/results/journal.json`. Targets are printed, never
@@ -17,6 +18,7 @@
 import type { Job, Suite } from "../harness.ts"
 import type { Params as WriteParams } from "../micro/journalWrite.ts"
 import type { Params as ReplayParams } from "../micro/journalReplay.ts"
+import type { Params as EngineParams } from "../topology/engineThroughput.ts"
 import type { Params as PipelineParams } from "../topology/journalPipeline.ts"
 
 const RUNS = 5
@@ -24,6 +26,7 @@ const RUNS = 5
 const WRITE = new URL("../micro/journalWrite.ts", import.meta.url)
 const REPLAY = new URL("../micro/journalReplay.ts", import.meta.url)
 const PIPELINE = new URL("../topology/journalPipeline.ts", import.meta.url)
+const ENGINE = new URL("../topology/engineThroughput.ts", import.meta.url)
 
 /** The writer's defaults (`NodeJournal.WRITER_DEFAULTS`): batches of 500 records, segments of 128 MiB. */
 const BATCH_RECORDS = 500
@@ -94,8 +97,33 @@ const jobs: ReadonlyArray<Job> = [
   pipelineJob("pipeline: journal-replay ─► counting-sink (fused)", "journal/velox-replay-pipeline-32b-mrec", {
     mode: "replay",
     fsync: "never"
-  })
+  }),
+  engineJob("engine: ingress ─► book ─► bundler ─► output (no journal)", "journal/velox-engine-mtx", undefined),
+  engineJob("engine: … ─► output ══► journal-sink, fsync never", "journal/velox-engine-journal-fsync-never-mtx", "never"),
+  engineJob("engine: … ─► output ══► journal-sink, fsync every second (velox-engine --journal)", "journal/velox-engine-journal-mtx", "interval")
 ]
+
+/** The engine unthrottled, fused in one worker, with and without its journal (bench/topology/engineThroughput.ts). */
+function engineJob(label: string, name: string, journal: EngineParams["journal"]): Job {
+  return {
+    label,
+    module: ENGINE,
+    params: {
+      topology: "fused",
+      idle: "backoff",
+      batchSize: 256,
+      ringCapacity: 16_384,
+      warmupMs: 300,
+      durationMs: 700,
+      startTimeoutMs: 20_000,
+      ...(journal === undefined ? {} : { journal })
+    } satisfies EngineParams,
+    runs: 3,
+    metrics: [{ name, key: "mtxPerSecond", unit: "Mtx/s" }],
+    details: ["threads", "cpuCores"],
+    timeoutMs: 120_000
+  }
+}
 
 export const suite: Suite = {
   name: "journal",
@@ -121,13 +149,24 @@ export const suite: Suite = {
       name: "journal/ratio-pipeline-journal-sink-fsync-interval-vs-counting-sink",
       numerator: "journal/velox-pipeline-journal-sink-fsync-interval-mrec",
       denominator: "journal/velox-pipeline-counting-sink-mrec"
+    },
+    {
+      name: "journal/ratio-engine-journal-fsync-never-vs-engine",
+      numerator: "journal/velox-engine-journal-fsync-never-mtx",
+      denominator: "journal/velox-engine-mtx"
+    },
+    {
+      name: "journal/ratio-engine-journal-vs-engine",
+      numerator: "journal/velox-engine-journal-mtx",
+      denominator: "journal/velox-engine-mtx"
     }
   ],
   notes: [
     "Records are 32-byte Sequenced records {seq f64, key u32, flags u32, value f64, check f64}. Files go to the system temp directory; every case checks its result (the journal read back record by record, file sizes, the ledger) before it reports a number.",
     "write: 128 MiB of batches per round, the writer's defaults (batches of 500 records, 128 MiB segments), appends of 256 records (what a sink's pass hands it), fsync never on both sides (this compares the work per byte, not the disk). The plain peer writes the same bytes straight from memory, one fs.writeSync per batch-sized chunk. Rounds alternate velox, plain in one process; each run reports the median of 3 rounds.",
     "replay: a journal of 8 Mi records (256 MiB), fsynced, then read once untimed (page cache); velox checks every batch (magic, header CRC-32, payload checksum, sequence) and reads every record's seq; the plain peer only reads the bytes. Median of 5 alternating rounds per run.",
-    "pipeline: counter ══► sink across two workers; rate = Δ sink IN / Δ sink LAST_COMMIT_NS over 700 ms after a 300 ms warm-up (as in the pipeline suite). The journal keeps 256 MiB at most (retention), in 64 MiB segments. The engine pipeline cannot carry a journal on this branch yet (no tee); the cost is measured on this counter pipeline instead. replay-pipeline: a journal of 8 Mi records replayed to its end into a fused counting sink.",
+    "pipeline: counter ══► sink across two workers; rate = Δ sink IN / Δ sink LAST_COMMIT_NS over 700 ms after a 300 ms warm-up (as in the pipeline suite). The journal keeps 256 MiB at most (retention), in 64 MiB segments. replay-pipeline: a journal of 8 Mi records replayed to its end into a fused counting sink.",
+    "engine: the transaction engine unthrottled (bench/topology/engineThroughput.ts, fused in one worker, bundles of 16), its output relaying every bundle to a journal sink in a second worker as velox-engine --journal does (fsync never, and every second as the command does; 64 MiB segments, 256 MiB retained), beside the same engine with no journal; transactions/s through the output (Δ its transactions / Δ its last commit); checked: the engine reconciles and the journal holds exactly the bundles the output received.",
     "Ratio rows pair the runs of one round. On a shared machine every figure here is noisy; the ratios, measured side by side, are the ones to read."
   ]
 }

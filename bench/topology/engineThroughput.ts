@@ -53,10 +53,13 @@
  * full of transactions stamped long ago) closes short bundles by timeout; the bundles then depend on
  * timing and the checksum could not be checked. The timer still runs every 25 µs (same cost).
  */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
 import { Ledger, Pipeline } from "@velox/core"
-import { Bundler, Ingress, OrderBookStage, Output, OutputTotals } from "@velox/market"
-import { NodeStageHost } from "@velox/node"
+import { Bundler, Ingress, OrderBookStage, Output, OutputRelay, OutputTotals } from "@velox/market"
+import { NodeJournalSink, NodeJournalUnsafe, NodeStageHost } from "@velox/node"
 import { bundleChecksumOf, ENGINE } from "../micro/engineWork.ts"
 
 export type Topology = "fused" | "ingress-alone" | "ingress-book" | "per-stage"
@@ -70,6 +73,11 @@ export interface Params {
   readonly warmupMs: number
   readonly durationMs: number
   readonly startTimeoutMs: number
+  /**
+   * With a journal: the output relays every bundle to a journal sink in a worker of its own (what
+   * `velox-engine --journal` runs), with this fsync policy, in a temporary directory removed after.
+   */
+  readonly journal?: "never" | "interval"
 }
 
 type Placement = "fused" | "worker"
@@ -82,12 +90,20 @@ const PLACEMENTS: Record<Topology, readonly [Placement, Placement, Placement]> =
   "per-stage": ["worker", "worker", "worker"]
 }
 
-export const pipelineOf = (topology: Topology): Pipeline.Pipeline => {
+export const pipelineOf = (topology: Topology, journal?: { readonly directory: string; readonly fsync: "never" | "interval" }): Pipeline.Pipeline => {
   const [book, bundler, output] = PLACEMENTS[topology]
-  return Pipeline.from(Ingress, { unthrottled: true, symbols: ENGINE.symbols, seed: ENGINE.seed })
+  const bundles = Pipeline.from(Ingress, { unthrottled: true, symbols: ENGINE.symbols, seed: ENGINE.seed })
     .via(OrderBookStage, { symbols: ENGINE.symbols }, { placement: book })
     .via(Bundler, { maxSize: ENGINE.bundleSize, timeoutNs: Infinity }, { placement: bundler })
-    .to(Output, {}, { placement: output })
+  return journal === undefined
+    ? bundles.to(Output, {}, { placement: output })
+    : bundles.via(OutputRelay, {}, { placement: output }).to(NodeJournalSink.sink, {
+      directory: journal.directory,
+      fsync: journal.fsync,
+      // A bounded disk footprint: an unthrottled engine writes tens of MB/s.
+      segmentBytes: 64 * 2 ** 20,
+      retentionBytes: 256 * 2 ** 20
+    }, { placement: "worker" })
 }
 
 interface Sample {
@@ -99,7 +115,8 @@ interface Sample {
   readonly ringFill: number
 }
 
-const outputOf = (snapshot: Pipeline.Snapshot) => snapshot.stages[snapshot.stages.length - 1]!
+/** The output stage (the last one, or the relay before a journal sink): its commits time the transactions it counted. */
+const outputOf = (snapshot: Pipeline.Snapshot) => snapshot.stages.find((s) => s.stage === OutputTotals.NAME)!
 
 const sample = (handle: Pipeline.PipelineHandle): Sample => {
   const snapshot = handle.stats()
@@ -174,10 +191,13 @@ export const checkEngine = (
 }
 
 export const run = async (params: Params): Promise<Record<string, number>> => {
-  const label = `velox engine ${params.topology} (idle=${params.idle}, batch=${params.batchSize})`
+  const label = `velox engine ${params.topology} (idle=${params.idle}, batch=${params.batchSize}` +
+    `${params.journal === undefined ? "" : `, journal fsync ${params.journal}`})`
+  const directory = params.journal === undefined ? undefined : join(mkdtempSync(join(tmpdir(), "bench-engine-journal-")), "bundles")
+  const journal = directory === undefined ? undefined : { directory, fsync: params.journal! }
   const program = Effect.gen(function*() {
     const scope = yield* Scope.make()
-    const handle = yield* Pipeline.run(pipelineOf(params.topology), {
+    const handle = yield* Pipeline.run(pipelineOf(params.topology, journal), {
       idle: params.idle === "spin" ? "spin" : {},
       batchSize: params.batchSize,
       ringCapacity: params.ringCapacity
@@ -200,10 +220,18 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     yield* Scope.close(scope, Exit.void)
     return { a, b, handle }
   })
-  const { a, b, handle } = await Effect.runPromise(program.pipe(Effect.provide(NodeStageHost.layer)))
-  const generated = checkEngine(label, handle.ledger(), handle.deadLetters().length, OutputTotals.read(handle.stats()), {
-    timeouts: false
+  let journaledBundles = 0
+  const { a, b, handle } = await Effect.runPromise(program.pipe(Effect.provide(NodeStageHost.layer))).then((r) => {
+    if (directory !== undefined) journaledBundles = NodeJournalUnsafe.info(directory).endSequence
+    return r
+  }).finally(() => {
+    if (directory !== undefined) rmSync(join(directory, ".."), { recursive: true, force: true })
   })
+  const out = OutputTotals.read(handle.stats())
+  const generated = checkEngine(label, handle.ledger(), handle.deadLetters().length, out, { timeouts: false })
+  if (directory !== undefined && journaledBundles !== out.bundles) {
+    throw new Error(`${label}: check failed: bundles journaled ${journaledBundles} ≠ bundles received ${out.bundles}`)
+  }
   const timed = b.transactions - a.transactions
   const commitNs = b.lastCommitNs - a.lastCommitNs
   if (!(timed > 0 && commitNs > 0)) throw new Error(`${label}: nothing was timed: Δtransactions=${timed} ΔlastCommitNs=${commitNs}`)

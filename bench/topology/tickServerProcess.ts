@@ -25,7 +25,12 @@ const TICKS_PER_SECOND = 100 // USER_HZ on Linux
 export const startTickServer = (args: ReadonlyArray<string>, startTimeoutMs: number): Promise<TickServer> =>
   new Promise((resolve, reject) => {
     const data = mkdtempSync(join(tmpdir(), "bench-tick-server-"))
-    const child: ChildProcess = spawn(COMMAND, ["--port", "0", "--data", data, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    // --duration: should this process be killed (the harness's timeout), the server still drains and
+    // exits by itself instead of running on, orphaned, on a shared machine.
+    const lifetimeS = Math.ceil(startTimeoutMs / 1000) + 120
+    const child: ChildProcess = spawn(COMMAND, ["--port", "0", "--data", data, "--duration", String(lifetimeS), ...args], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let output = ""
     const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)))
     const timer = setTimeout(() => {

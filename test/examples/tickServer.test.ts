@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import WebSocket from "ws"
+import { NodeJournalUnsafe } from "@velox/node"
 import { toolPath } from "../../scripts/tools.ts"
 
 /**
@@ -76,6 +77,9 @@ describe("velox-tick-server over HTTP", () => {
     const data = tempData()
     const server = await start(["--data", data, "--rate", "20000", "--timeframes", "1s,1m", "--stats-seconds", "1"])
     try {
+      // Memory, stated at start: symbols × depth × record size.
+      assert.match(server.output(), /^tick store: 8 symbols × 50,000 ticks × 80 bytes = 30\.5 MiB$/m)
+      assert.match(server.output(), /^bar store: 8 symbols × 2 timeframes × 1,000 bars × 64 bytes = [\d.]+ MiB$/m)
       const health = await get(`${server.url}/health`)
       assert.deepStrictEqual([health.status, health.text], [200, "OK"])
       await waitFor(() => getJson(`${server.url}/ready`), (r) => r.status === 200, "/ready 200")
@@ -125,11 +129,25 @@ describe("velox-tick-server over HTTP", () => {
       await waitFor(() => server.output(), (o) => /Stats: received=\d+, stored=\d+, throttled=\d+ \(\d+\.\d%\)/.test(o), "a Stats line")
     } finally {
       const { code, output } = await server.stop()
-      rmSync(data, { recursive: true, force: true })
-      assert.strictEqual(code, 0, output.slice(-3000))
-      assert.include(output, "ledger: balanced")
-      assert.include(output, "ok  ticks stored = ticks journaled (and fsynced)")
-      assert.notInclude(output, "NO ", output.slice(-3000))
+      try {
+        assert.strictEqual(code, 0, output.slice(-3000))
+        assert.include(output, "ledger: balanced")
+        assert.notInclude(output, "NO ", output.slice(-3000))
+        // On disk, after the drain: every tick stored and every bar closed, in their journals.
+        const stored = /ok {2}ticks stored = ticks journaled \(and fsynced\): ([\d,]+) = \1/.exec(output)
+        const closed = /ok {2}bars closed = bars journaled \(and fsynced\): ([\d,]+) = \1/.exec(output)
+        assert.isNotNull(stored, output.slice(-3000))
+        assert.isNotNull(closed, output.slice(-3000))
+        const ticks = NodeJournalUnsafe.info(join(data, "ticks"), { verify: true })
+        const bars = NodeJournalUnsafe.info(join(data, "bars"), { verify: true })
+        assert.strictEqual(ticks.records, Number(stored![1]!.replaceAll(",", "")))
+        assert.strictEqual(bars.records, Number(closed![1]!.replaceAll(",", "")))
+        assert.isAbove(bars.records, 0)
+        assert.deepStrictEqual([ticks.layoutSignature.split("{")[0], bars.layoutSignature.split("{")[0]], ["Quote", "Bar"])
+        assert.deepStrictEqual([ticks.trailingBytes, bars.trailingBytes], [0, 0], "journals closed clean")
+      } finally {
+        rmSync(data, { recursive: true, force: true })
+      }
     }
   })
 
@@ -161,6 +179,43 @@ describe("velox-tick-server over HTTP", () => {
   })
 })
 
+describe("velox-tick-server's feed health and limits", () => {
+  it("a feed that goes quiet makes /ready 503 'feed stale' with how long, and /metrics say so", async () => {
+    const data = tempData()
+    // One quote every 20 s on average, a 300 ms feed gap: after the first quote the feed is stale most of the time.
+    const server = await start(["--data", data, "--no-persist", "--rate", "0.05", "--feed-gap-ms", "300"])
+    try {
+      const ready = await waitFor(
+        () => getJson(`${server.url}/ready`),
+        (r) => r.status === 503 && r.body.reasons.some((x: string) => x.startsWith("feed stale: no quote for")),
+        "/ready 503 feed stale after a quote"
+      )
+      assert.match(ready.body.reasons.find((x: string) => x.startsWith("feed stale"))!, /^feed stale: no quote for [\d.]+ s \(threshold 0\.3 s\)$/)
+      // The gap is counted by the stage's timer (every 250 ms), which may not have run yet.
+      await waitFor(
+        () => get(`${server.url}/metrics`),
+        (m) => /^velox_tick_feed_stale 1$/m.test(m.text) && /^velox_tick_feed_gaps_total [1-9]\d*$/m.test(m.text),
+        "velox_tick_feed_stale 1 and a feed gap counted"
+      )
+    } finally {
+      const { code, output } = await server.stop()
+      rmSync(data, { recursive: true, force: true })
+      assert.strictEqual(code, 0, output.slice(-3000))
+    }
+  })
+
+  it("stores larger than their limit are refused at start: one line, exit code 1", () => {
+    const run = spawnSync(command, ["--port", "0", "--no-persist", "--symbols", "1000", "--depth", "1000000"], { encoding: "utf8", timeout: 120_000 })
+    assert.strictEqual(run.status, 1, `${run.stdout}${run.stderr}`)
+    assert.strictEqual(
+      run.stderr.trim(),
+      "velox-tick-server: a tick store of 1000 symbols × 1000000 ticks × 80 bytes takes 76294.0 MiB, more than maxBytes=1024.0 MiB: " +
+        "keep fewer ticks per symbol, or raise maxBytes (see --symbols, --max-symbols, --depth, --bars)"
+    )
+    assert.strictEqual(run.stdout, "")
+  })
+})
+
 /** A WebSocket client that keeps every frame; `events` flattens the event frames. */
 const connect = (url: string) =>
   new Promise<{ ws: WebSocket; frames: Array<any> }>((resolve, reject) => {
@@ -177,8 +232,9 @@ const SYMBOLS = ["EURUSD", "AAPL", "GBPUSD", "MSFT", "USDJPY", "NVDA", "AUDUSD",
 describe("velox-tick-server over WebSocket", () => {
   it("fast clients get every tick and bar in order while a client that stops reading drops its oldest, told exactly how many; the pipeline never waits", async () => {
     const data = tempData()
-    // Queues of 5,000 events (about a second of ticks): a fast client on a busy machine never fills one.
-    const server = await start(["--data", data, "--rate", "10000", "--timeframes", "1s", "--ws-queue", "5000", "--no-persist"])
+    // Queues of 20,000 events (about four seconds of ticks): a fast client, even on a machine so busy
+    // that this process is starved for seconds, does not fill one.
+    const server = await start(["--data", data, "--rate", "10000", "--timeframes", "1s", "--ws-queue", "20000", "--no-persist"])
     const wsUrl = `${server.url.replace("http", "ws")}/ws`
     try {
       await waitFor(() => getJson(`${server.url}/ready`), (r) => r.status === 200, "/ready 200")
@@ -211,12 +267,25 @@ describe("velox-tick-server over WebSocket", () => {
       await waitFor(() => events(fast[1]!.frames).length, (n) => n > fastBefore + 1_000, "fast clients served while the slow one stalls")
 
       ;(slow.ws as unknown as { _socket: import("node:net").Socket })._socket.resume()
-      await waitFor(() => slow.frames.filter((f) => f.type === "dropped").length, (n) => n > 0, "a dropped frame")
+      // A dropped frame comes before the events that follow the loss: wait for those too.
+      await waitFor(
+        () => {
+          const at = slow.frames.findIndex((f) => f.type === "dropped")
+          return { dropped: at >= 0, eventsAfter: at >= 0 && slow.frames.slice(at).some((f) => f.type === "events") }
+        },
+        (s) => s.dropped && s.eventsAfter,
+        "a dropped frame and events after it"
+      )
       slow.ws.close()
       // Every event the slow client got reached the fast ones too (they are served in the same polls).
       const lastSlow = events(slow.frames).at(-1)
       if (lastSlow !== undefined) {
-        await waitFor(() => fast.every((c) => events(c.frames).some((e) => idOf(e) === idOf(lastSlow))), (ok) => ok, "the fast clients to catch up")
+        // (Each fast client: whether it got that event, and the drops reported to it, which would explain why not.)
+        await waitFor(
+          () => fast.map((c) => ({ caught: events(c.frames).some((e) => idOf(e) === idOf(lastSlow)), dropped: c.frames.filter((f) => f.type === "dropped").length })),
+          (clients) => clients.every((c) => c.caught),
+          "the fast clients to catch up"
+        )
       }
       for (const c of fast) c.ws.close()
 

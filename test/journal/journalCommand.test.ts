@@ -57,6 +57,16 @@ describe.concurrent("npm run journal", () => {
     for (const verb of ["info", "tail", "replay"]) assert.match(help.stdout, new RegExp(`^\\s+${verb}\\s`, "m"))
   })
 
+  it("info of a journal with no record yet (opened and closed): no time range, an empty active segment", async () => {
+    const empty = join(root, "empty")
+    NodeJournalUnsafe.openWriter(empty, { layout: Sequenced }).close()
+    const text = await journal("info", empty)
+    assert.strictEqual(text.status, 0, text.all)
+    assert.include(text.stdout, "records   0\n")
+    assert.include(text.stdout, "range     - … -\n")
+    assert.match(text.stdout, /^ {2}0{20}\.segment {2}active +0 records .* - … -$/m)
+  })
+
   it("info prints the layout, record count, time range, segments and bytes; --json the same as data", async () => {
     const text = await journal("info", sequenced)
     assert.strictEqual(text.status, 0, text.all)

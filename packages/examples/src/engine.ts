@@ -9,23 +9,34 @@
  * Fused (default): all stages in one worker thread. `--placement workers`: one thread each.
  *
  *   velox-engine [--duration 10] [--rate 100000] [--symbols 8] [--placement fused|workers]
- *                [--bundle-size 16] [--bundle-timeout-us 100] [--output FILE|-] [--http PORT]
+ *                [--bundle-size 16] [--bundle-timeout-us 100] [--output FILE|-] [--journal DIR] [--http PORT]
  *                [--config engine.json]                  (or: npm start -- …; --help lists them)
+ *   velox-engine --replay DIR [--replay-speed X] [--output FILE|-]   (a journal's bundles through the output)
  *
  * Every option is also read from a JSON config file ({ "VELOX": { "ENGINE": { "RATE": 200000 } } })
  * or the environment (VELOX_ENGINE_DURATION, VELOX_ENGINE_RATE, …); flags win over the file, the file
  * over the environment. A key the file does not know is an error. Ctrl-C (or SIGTERM, or the end of
  * the duration) drains: every transaction ends in a bundle or is dead-lettered, and the final table
  * proves it. Exit code 0 means it all reconciled, and the engine did work. `--output -` writes the
- * NDJSON bundles to stdout and everything else to stderr: `velox-engine --output - | jq`. Copy this
- * file to start your own pipeline.
+ * NDJSON bundles to stdout and everything else to stderr: `velox-engine --output - | jq`. `--journal
+ * DIR` also writes them to a durable journal, and `--replay DIR` feeds such a journal back through the
+ * output. Copy this file to start your own pipeline.
  */
 import { Config, Console, Deferred, Effect, FileSystem, Layer, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
-import { Ledger, NanoClock, Pipeline } from "@velox/core"
+import { JournalDescriptor, Ledger, NanoClock, Pipeline, type PipelineSnapshot } from "@velox/core"
 import { Bundle, Bundler, Ingress, OrderBookStage, Output, OutputRelay, OutputTotals } from "@velox/market"
-import { NodeCli, NodeFileSink, NodePipelineRuntime, NodePipelineServer } from "@velox/node"
+import {
+  NodeCli,
+  NodeFileSink,
+  NodeJournal,
+  NodeJournalSink,
+  NodeJournalSource,
+  NodePipelineRuntime,
+  NodePipelineServer
+} from "@velox/node"
 import { Console as NodeConsole } from "node:console"
+import { resolve } from "node:path"
 
 // ── Options: flags over a config file over the environment, each validated by one Schema ─────────
 /** The option keys under VELOX.ENGINE: in the environment VELOX_ENGINE_<KEY>, in a file { VELOX: { ENGINE: { <KEY> } } }. */
@@ -37,6 +48,9 @@ const KEY = {
   bundleSize: "BUNDLE_SIZE",
   bundleTimeoutUs: "BUNDLE_TIMEOUT_US",
   output: "OUTPUT",
+  journal: "JOURNAL",
+  replay: "REPLAY",
+  replaySpeed: "REPLAY_SPEED",
   http: "HTTP"
 } as const
 
@@ -76,6 +90,26 @@ const flags = {
     fromFileOrEnv(KEY.output, Config.String),
     Flag.optional
   ),
+  journal: Flag.String("journal").pipe(
+    about("also write the bundles to a durable journal in DIR (created, or appended to when it holds bundles)", KEY.journal),
+    fromFileOrEnv(KEY.journal, Config.String),
+    Flag.optional
+  ),
+  replay: Flag.String("replay").pipe(
+    about(
+      "instead of generating order flow, replay the bundles of a journal written with --journal through the output, to the " +
+        "journal's end (--duration, --rate and the book and bundle options are not used)",
+      KEY.replay
+    ),
+    fromFileOrEnv(KEY.replay, Config.String),
+    Flag.optional
+  ),
+  replaySpeed: Flag.Finite("replay-speed").pipe(
+    Flag.withSchema(Positive),
+    about("with --replay: at the journal's original timing times this factor (default: as fast as possible)", KEY.replaySpeed),
+    fromFileOrEnv(KEY.replaySpeed, (k) => Config.schema(Positive, k)),
+    Flag.optional
+  ),
   http: Flag.Int("http").pipe(
     Flag.withSchema(Port),
     about("serve the dashboard, /metrics and /ready on 127.0.0.1:PORT (0: a free port)", KEY.http),
@@ -110,6 +144,44 @@ const checkWritable = (path: string) =>
     )
   )
 
+/** `--journal` or `--replay` names a journal the engine cannot use: caught before the pipeline starts. */
+class JournalOptionError extends Schema.TaggedError<JournalOptionError>()("JournalOptionError", {
+  flag: Schema.String,
+  directory: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `--${this.flag} ${this.directory}: ${this.reason}`
+  }
+}
+
+/**
+ * Opens and closes the journal `--journal` names (creating it): a directory that cannot be written, a
+ * journal locked by a live writer, damaged, or of another layout fails here. Its end sequence: the
+ * journal's statistics count from its beginning, so this run's bundles are the figures minus it.
+ */
+const checkJournal = (directory: string) =>
+  Effect.scoped(NodeJournal.open(directory, Bundle.Bundle)).pipe(
+    Effect.andThen(NodeJournal.info(directory)),
+    Effect.map((info) => info.endSequence),
+    Effect.mapError((e) => new JournalOptionError({ flag: "journal", directory, reason: e.message }))
+  )
+
+/** What the journal `--replay` names holds; it must hold bundles. */
+const replayable = (directory: string) =>
+  NodeJournal.info(directory).pipe(
+    Effect.mapError((e) => new JournalOptionError({ flag: "replay", directory, reason: e.message })),
+    Effect.filterOrFail(
+      (info) => JournalDescriptor.sameFields(info.layout, Bundle.Bundle),
+      (info) =>
+        new JournalOptionError({
+          flag: "replay",
+          directory,
+          reason: `holds ${info.layoutSignature}, not the engine's ${JournalDescriptor.layoutSignature(Bundle.Bundle)}`
+        })
+    )
+  )
+
 /** With `--output -`, stdout carries the bundles only: the program's own lines go to stderr. */
 const stderrConsole: Console.Console = new NodeConsole(process.stderr, process.stderr)
 
@@ -120,54 +192,88 @@ const sum = (counts: Readonly<Record<string, number>>) => Object.values(counts).
 const engine = (options: Options) =>
   Effect.gen(function*() {
     const output = Option.getOrUndefined(options.output)
+    const journal = Option.getOrUndefined(options.journal)
+    const replay = Option.getOrUndefined(options.replay)
     if (output !== undefined && output !== "-") yield* checkWritable(output)
+    if (journal !== undefined && replay !== undefined && resolve(journal) === resolve(replay)) {
+      return yield* new JournalOptionError({ flag: "journal", directory: journal, reason: "is the journal --replay reads: write to another one" })
+    }
+    const journalStart = journal === undefined ? 0 : yield* checkJournal(journal)
+    const replayed = replay === undefined ? undefined : yield* replayable(replay)
     const clock = NanoClock.make()
     yield* Console.log(
       `clock calibrated: monotonic ns shared by all threads, each thread within ±${clock.uncertaintyNs.toFixed(0)} ns`
     )
     const placement = options.placement === "workers" ? "worker" : "fused"
     const written = NodeFileSink.makeStats()
-    const bundled = Pipeline.from(Ingress, { rate: options.rate, symbols: options.symbols })
-      .via(OrderBookStage, { symbols: options.symbols }, { placement })
-      .via(Bundler, { maxSize: options.bundleSize, timeoutNs: options.bundleTimeoutUs * 1000 }, { placement })
-    // With --output, the output counts and forwards each bundle to a file sink fused behind it.
-    const pipeline = output === undefined
-      ? bundled.to(Output, {}, { placement })
-      : bundled.via(OutputRelay, {}, { placement }).to(NodeFileSink.sink, {
-        path: output,
-        labels: { reason: Bundle.FLUSH_REASON_NAMES },
-        stats: written
+    const journaled = NodeJournal.makeStats()
+    const replayProgress = NodeJournalSource.makeProgress()
+    // Bundles from the order flow, or (--replay) from a journal of them.
+    const bundles = replay === undefined
+      ? Pipeline.from(Ingress, { rate: options.rate, symbols: options.symbols })
+        .via(OrderBookStage, { symbols: options.symbols }, { placement })
+        .via(Bundler, { maxSize: options.bundleSize, timeoutNs: options.bundleTimeoutUs * 1000 }, { placement })
+      : Pipeline.from(NodeJournalSource.make(Bundle.Bundle), {
+        directory: replay,
+        progress: replayProgress,
+        ...Option.match(options.replaySpeed, { onNone: () => ({}), onSome: (speed) => ({ speed }) })
       })
+    // With --output or --journal, the output counts and forwards each bundle to its writers: an NDJSON
+    // file sink fused behind it, a journal sink in a thread of its own (its writes and fsyncs block only it).
+    type Bundles = Pipeline.Builder<typeof Bundle.Bundle.spec>
+    const writers: Array<(b: Bundles) => Pipeline.Pipeline> = []
+    if (output !== undefined) {
+      writers.push((b) => b.to(NodeFileSink.sink, { path: output, labels: { reason: Bundle.FLUSH_REASON_NAMES }, stats: written }))
+    }
+    if (journal !== undefined) {
+      writers.push((b) => b.to(NodeJournalSink.sink, { directory: journal, stats: journaled }, { placement: "worker" }))
+    }
+    const relayed = bundles.via(OutputRelay, {}, { placement })
+    const pipeline = writers.length === 0
+      ? bundles.to(Output, {}, { placement })
+      : writers.length === 1
+      ? writers[0]!(relayed)
+      : relayed.broadcast((b) => writers.map((write) => write(b)))
     const engineHandle = yield* Deferred.make<Pipeline.PipelineHandle>()
+    let replayEnded = false
 
-    /** Runs the engine until the duration ends or a signal arrives; `onStart` gets the handle first. */
+    /** Totals for the progress line, by name, from a snapshot. */
+    const totals = (stats: PipelineSnapshot.Snapshot): ReadonlyArray<readonly [string, number]> => {
+      const received = OutputTotals.read(stats).bundles
+      if (replay !== undefined) return [["replayed", NodeJournalSource.readProgress(replayProgress).records], ["output", received]]
+      const [ingress, book, bundler] = stats.stages
+      return [["ingress", ingress!.emitted], ["book", book!.emitted], ["bundles", bundler!.written], ["output", received]]
+    }
+
+    /** Runs the engine until the duration ends (a replay: the journal's end) or a signal arrives; `onStart` gets the handle first. */
     const run = <E, R>(onStart: (handle: Pipeline.PipelineHandle) => Effect.Effect<void, E, R>) =>
       Effect.gen(function*() {
         const handle = yield* Pipeline.run(pipeline)
         yield* Deferred.succeed(engineHandle, handle)
         yield* Console.log(
-          `engine: ${options.rate} txn/s over ${options.symbols} symbols, bundles of ${options.bundleSize} or ` +
-            `${options.bundleTimeoutUs} µs; ${handle.hosts.length} thread(s): ${handle.hosts.join(" | ")}`
+          (replayed === undefined
+            ? `engine: ${options.rate} txn/s over ${options.symbols} symbols, bundles of ${options.bundleSize} or ${options.bundleTimeoutUs} µs`
+            : `engine: replaying ${replayed.records} bundles from ${replay} ` +
+              Option.match(options.replaySpeed, { onNone: () => "as fast as possible", onSome: (x) => `at ${x}× their original timing` })) +
+            `${journal === undefined ? "" : `, journaled to ${journal}`}; ${handle.hosts.length} thread(s): ${handle.hosts.join(" | ")}`
         )
         yield* onStart(handle)
-        // One line per second: totals and rates since the previous line, per stage.
+        // One line per second: totals and rates since the previous line.
         const started = clock.nowNs()
-        let last = { t: started, ingress: 0, book: 0, bundles: 0, received: 0 }
+        let last = { t: started, counts: new Map<string, number>() }
         const progress = Effect.sync(() => {
-          const stats = handle.stats()
-          const [ingress, book, bundler] = stats.stages
-          const out = OutputTotals.read(stats)
           const now = clock.nowNs()
           const s = (now - last.t) / 1e9
+          const counts = totals(handle.stats())
           const line = `${((now - started) / 1e9).toFixed(0).padStart(4)} s  ` +
-            `ingress ${ingress!.emitted} (${rate(ingress!.emitted - last.ingress, s)})  ` +
-            `book ${book!.emitted} (${rate(book!.emitted - last.book, s)})  ` +
-            `bundles ${bundler!.written} (${rate(bundler!.written - last.bundles, s)})  ` +
-            `output ${out.bundles} (${rate(out.bundles - last.received, s)})`
-          last = { t: now, ingress: ingress!.emitted, book: book!.emitted, bundles: bundler!.written, received: out.bundles }
+            counts.map(([name, n]) => `${name} ${n} (${rate(n - (last.counts.get(name) ?? 0), s)})`).join("  ")
+          last = { t: now, counts: new Map(counts) }
           return line
         }).pipe(Effect.flatMap(Console.log), Effect.delay("1 second"), Effect.forever)
-        yield* Effect.raceFirst(Effect.sleep(`${options.duration} seconds`), Effect.raceFirst(handle.done, progress))
+        const end = replay === undefined
+          ? Effect.raceFirst(Effect.sleep(`${options.duration} seconds`), handle.done)
+          : handle.done.pipe(Effect.andThen(Effect.sync(() => (replayEnded = true))))
+        yield* Effect.raceFirst(end, progress)
         yield* Console.log("draining…")
       }).pipe(Effect.scoped)
 
@@ -179,24 +285,45 @@ const engine = (options: Options) =>
       const drained = yield* handle.drainReport
       const stages = drained.ledger.stages
       const byName = (name: string) => stages.find((s) => s.stage === name)!
-      const ingress = byName("ingress")
-      const book = byName("order-book")
-      const bundler = byName("bundler")
       const out = OutputTotals.read(handle.stats())
-      const checks: Array<[string, number, number]> = [
-        ["generated = processed by the book", ingress.emitted, book.in],
-        ["processed = book updates + dead-lettered", book.in, book.emitted + sum(book.deadLettered)],
-        ["book updates = transactions bundled", book.emitted, bundler.emitted],
-        ["bundles flushed = bundles received", bundler.written, out.bundles],
-        ["transactions bundled = transactions received", bundler.emitted, out.transactions]
-      ]
-      const lines = checks.map(([what, a, b]) => `  ${a === b ? "ok " : "NO "} ${what}: ${a} = ${b}`)
-      const failed = checks.filter(([, a, b]) => a !== b).map(([what, a, b]) => `${what}: ${a} ≠ ${b}`)
+      const checks: Array<[string, number, number]> = []
+      const lines: Array<string> = []
+      const failed: Array<string> = []
+      if (replayed === undefined) {
+        const ingress = byName("ingress")
+        const book = byName("order-book")
+        const bundler = byName("bundler")
+        checks.push(
+          ["generated = processed by the book", ingress.emitted, book.in],
+          ["processed = book updates + dead-lettered", book.in, book.emitted + sum(book.deadLettered)],
+          ["book updates = transactions bundled", book.emitted, bundler.emitted],
+          ["bundles flushed = bundles received", bundler.written, out.bundles],
+          ["transactions bundled = transactions received", bundler.emitted, out.transactions]
+        )
+      } else {
+        const source = byName("journal-replay")
+        const output = byName(OutputTotals.NAME)
+        // Stopped by a signal, a replay is short of the journal's end: said, not a failure.
+        if (replayEnded) checks.push(["bundles in the journal = bundles replayed", replayed.records, source.emitted])
+        checks.push(["bundles replayed = bundles received + dead-lettered", source.emitted, out.bundles + sum(output.deadLettered)])
+      }
+      if (journal !== undefined) {
+        const j = NodeJournal.readStats(journaled)
+        checks.push(["bundles received = bundles journaled (and fsynced)", out.bundles, Math.max(0, j.durable - journalStart)])
+      }
+      lines.push(...checks.map(([what, a, b]) => `  ${a === b ? "ok " : "NO "} ${what}: ${a} = ${b}`))
+      failed.push(...checks.filter(([, a, b]) => a !== b).map(([what, a, b]) => `${what}: ${a} ≠ ${b}`))
       // Equal zeros reconcile, but prove nothing: a run that did no work, or whose stages were given
       // up on, is not a clean run.
-      const worked = ingress.emitted > 0
-      lines.push(`  ${worked ? "ok " : "NO "} transactions generated at ${options.rate}/s: ${ingress.emitted}`)
-      if (!worked) failed.push(`no transaction was generated at ${options.rate}/s`)
+      if (replayed === undefined) {
+        const generated = byName("ingress").emitted
+        lines.push(`  ${generated > 0 ? "ok " : "NO "} transactions generated at ${options.rate}/s: ${generated}`)
+        if (generated === 0) failed.push(`no transaction was generated at ${options.rate}/s`)
+      } else {
+        const read = byName("journal-replay").emitted
+        lines.push(`  ${read > 0 ? "ok " : "NO "} bundles replayed from ${replay}: ${read}` + (replayEnded ? "" : ` (stopped before its end, ${replayed.records})`))
+        if (read === 0) failed.push(`no bundle was replayed from ${replay}`)
+      }
       const unfinished = stages.filter((s) => s.state !== "Done")
       const states = unfinished.map((s) => `${s.stage} ${s.state} after ${s.restarts} restart(s)`).join(", ")
       lines.push(`  ${unfinished.length === 0 ? "ok " : "NO "} every stage ran to the end${unfinished.length === 0 ? "" : `: ${states}`}`)
@@ -207,6 +334,7 @@ const engine = (options: Options) =>
         Ledger.format(drained.ledger),
         `flushes: size ${out.sizeFlushes}, timeout ${out.timeoutFlushes}, drain ${out.drainFlushes}` +
           (bytes > 0 ? `; ${bytes} bytes of NDJSON written` : ""),
+        `output: ${out.bundles} bundles, ${out.transactions} transactions, checksum ${out.checksum}`,
         "reconciliation:",
         ...lines
       ].join("\n"))

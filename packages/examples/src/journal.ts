@@ -36,9 +36,9 @@ const thousands = (n: number) => n.toLocaleString("en-US")
 const bytesText = (n: number) =>
   n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(2)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${thousands(n)} bytes`
 
-/** A time on the journal's axis: ISO dates for wall-clock journals, the field's own values otherwise. */
+/** A time on the journal's axis: ISO dates for wall-clock journals, the field's own values otherwise; "-" for none (an empty segment's). */
 const timeText = (info: NodeJournal.JournalInfo, t: number) =>
-  Number.isNaN(t) ? "-" : info.timeField === undefined ? new Date(t / 1e6).toISOString() : String(t)
+  !Number.isFinite(t) ? "-" : info.timeField === undefined ? new Date(t / 1e6).toISOString() : String(t)
 
 const formatInfo = (info: NodeJournal.JournalInfo): string => {
   const hash = `0x${info.layoutHash.toString(16).padStart(8, "0")}`

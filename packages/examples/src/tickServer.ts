@@ -139,6 +139,16 @@ class TimeframesError extends Schema.TaggedError<TimeframesError>()("TimeframesE
   }
 }
 
+/** The stores the flags ask for cannot be made (larger than their limit): one line, before anything runs. */
+class StoreSizeError extends Schema.TaggedError<StoreSizeError>()("StoreSizeError", { reason: Schema.String }) {
+  override get message(): string {
+    return `${this.reason} (see --symbols, --max-symbols, --depth, --bars)`
+  }
+}
+
+const sized = <A>(make: () => A) =>
+  Effect.try({ try: make, catch: (e) => new StoreSizeError({ reason: e instanceof Error ? e.message : String(e) }) })
+
 const parseTimeframes = (text: string) => {
   const ms = text.split(",").map((t) => Timeframe.parse(t))
   const known = ms.filter((m): m is number => m !== undefined)
@@ -246,8 +256,8 @@ const serve = (options: Options, running: Deferred.Deferred<Running>) =>
     const symbols = Symbols.make(capacity, names)
     if (options.persist) yield* Data.saveNames(options.data, Symbols.names(symbols))
 
-    const ticks = TickStore.make({ symbols: capacity, depth: options.depth })
-    const bars = BarStore.make({ symbols: capacity, timeframesMs, depth: options.bars })
+    const ticks = yield* sized(() => TickStore.make({ symbols: capacity, depth: options.depth }))
+    const bars = yield* sized(() => BarStore.make({ symbols: capacity, timeframesMs, depth: options.bars }))
     const tables: Tables = {
       stores: { symbols, ticks, bars },
       feed: FeedStatus.make({ symbols: capacity, feedGapMs: options.feedGapMs }),
