@@ -6,9 +6,11 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
 
-const COMMAND = new URL("../../node_modules/.bin/velox-tick-server", import.meta.url).pathname
+// The program as a user runs it: the bin npm links for @velox/examples.
+const COMMAND = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "node_modules", ".bin", "velox-tick-server")
 
 export interface TickServer {
   readonly url: string
