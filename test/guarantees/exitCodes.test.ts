@@ -34,6 +34,13 @@ describe("exit codes", () => {
     assert.include(r.stdout + r.stderr, "sent 10000 ≠ received 9999")
   })
 
+  it("1: a check that fails in a finalizer after SIGTERM, though the drain was clean", async () => {
+    const r = await run("check-after-signal", { signal: { when: /^running$/m, signal: "SIGTERM", in: "stdout" } })
+    assert.strictEqual(r.code, 1, describeRun(r))
+    assert.include(r.stdout, "ledger: balanced")
+    assert.include(r.stdout + r.stderr, "check failed: reconciliation after Ctrl-C")
+  })
+
   it("2: a drain past its deadline, which says what it abandoned", async () => {
     const r = await run("drain-timeout", { signal: { when: /backlog ready/, signal: "SIGTERM", in: "stdout" } })
     assert.strictEqual(r.code, 2, describeRun(r))
