@@ -62,6 +62,8 @@ describe("Ledger", () => {
       { where: "ring a", records: 3 },
       { where: "stage sink (retained)", records: 2 }
     ])
+    // Empty rings and stages holding nothing are not listed.
+    assert.deepStrictEqual(Ledger.abandoned(chain(n)), [])
   })
 
   it("balances when redelivered, dup and lost explain the difference, and not when one is missing", () => {
@@ -118,5 +120,31 @@ describe("Ledger", () => {
     assert.isTrue(l.balanced)
     assert.deepStrictEqual(l.stages[0]!.dropped, { filtered: 2, StageStopped: 4 })
     assert.deepStrictEqual(l.stages[0]!.deadLettered, { Bad: 1, StageThrew: 3 })
+    assert.match(Ledger.format(l), /filtered=2 StageStopped=4 +Bad=1 StageThrew=3 /)
+    // A code with no declared name is shown by number.
+    const unnamed = Ledger.make({ stages: [stageSnapshot("s", { in: 1, dropped: 1, droppedByReason: [0, 1, 0] })], rings: [], links: [] })
+    assert.deepStrictEqual(unnamed.stages[0]!.dropped, { "code 1": 1 })
+    assert.deepStrictEqual(unnamed.stages[0]!.deadLettered, {})
+    assert.match(Ledger.format(unnamed), /code 1=1 +0 /)
+  })
+
+  it("joins a ring link's producers and consumers by thread", () => {
+    // A merge: two sources' threads write into one ring each, read by one consumer thread.
+    const l = Ledger.make({
+      stages: [
+        stageSnapshot("x", { in: 5, emitted: 5, written: 5 }),
+        stageSnapshot("y", { in: 6, emitted: 6, written: 6 }),
+        stageSnapshot("m", { host: "m+s", in: 11, emitted: 11 })
+      ],
+      rings: [ringSnapshot("rx", "x", "m"), ringSnapshot("ry", "y", "m")],
+      links: [{
+        _tag: "Rings",
+        producers: [{ stage: "x", host: "x", rings: ["rx"], perRing: false }, { stage: "y", host: "y", rings: ["ry"], perRing: false }],
+        consumers: ["m"],
+        rings: ["rx", "ry"]
+      }]
+    })
+    assert.isTrue(l.balanced, Ledger.format(l))
+    assert.deepStrictEqual(l.links.map((x) => [x.from, x.to, x.published, x.consumed]), [["x,y", "m+s", 11, 11]])
   })
 })
