@@ -12,7 +12,7 @@
  * and the tests that crash stages take seconds each: the kernel runner's crash accounting is guarded by
  * the deliberate breaks listed in TESTING.md, not by this script.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { Stryker } from "@stryker-mutator/core"
 import type { LogLevel, MutantResult } from "@stryker-mutator/api/core"
 
@@ -34,7 +34,7 @@ export const MODULES: ReadonlyArray<Module> = [
   {
     name: "supervision",
     what: "restart, stop and escalate policies, the restart window and budget, the backoff defaults",
-    mutate: ["packages/core/src/internal/supervisor.ts:48-79", "packages/core/src/internal/defaults.ts"],
+    mutate: ["packages/core/src/internal/supervisor.ts:48-79", "packages/core/src/internal/defaults.ts:16-36"],
     tests: ["packages/core/test/supervisor.test.ts"]
   },
   {
@@ -44,6 +44,15 @@ export const MODULES: ReadonlyArray<Module> = [
     tests: ["packages/core/test/health.test.ts"]
   }
 ]
+
+interface Row {
+  readonly name: string
+  readonly unit: string
+  readonly median: number
+  readonly min: number
+  readonly max: number
+  readonly runs: number
+}
 
 const scoreOf = (results: ReadonlyArray<MutantResult>) => {
   const count = (...statuses: ReadonlyArray<string>) => results.filter((r) => statuses.includes(r.status)).length
@@ -64,7 +73,8 @@ const runModule = async (m: Module) => {
     concurrency: 1,
     coverageAnalysis: "perTest",
     reporters: ["progress"],
-    timeoutMS: 60_000,
+    // A mutant that loops (the supervisor's `for (;;)`) is a kill; waiting long for it only costs time.
+    timeoutMS: 10_000,
     tempDirName: ".stryker-tmp",
     ignorePatterns: ["bench/results", "coverage", "dist", ".stryker-tmp"],
     cleanTempDir: true,
@@ -93,7 +103,9 @@ const main = async () => {
     return
   }
   const modules = wanted.length === 0 ? MODULES : MODULES.filter((m) => wanted.includes(m.name))
-  const rows: Array<{ name: string; unit: string; median: number; min: number; max: number; runs: number }> = []
+  const file = new URL("../bench/results/mutation.json", import.meta.url)
+  // Scores of modules not run this time are kept: one module can be run again on its own.
+  const rows: Array<Row> = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Array<Row>).filter((r) => !modules.some((m) => r.name === `mutation/${m.name}`)) : []
   const lines: Array<string> = []
   for (const m of modules) {
     const started = Date.now()
@@ -106,9 +118,11 @@ const main = async () => {
     for (const r of results.filter((x) => x.status === "Survived" || x.status === "NoCoverage")) {
       lines.push(`  ${r.status === "Survived" ? "survived" : "no cover"}  ${r.fileName.replace(`${process.cwd()}/`, "")}:${r.location.start.line}  ${r.mutatorName}: ${JSON.stringify(r.replacement ?? "")}`)
     }
+    // Written after each module: a long run stopped half-way keeps what it measured.
+    mkdirSync(new URL("../bench/results/", import.meta.url), { recursive: true })
+    writeFileSync(file, JSON.stringify(rows, null, 2) + "\n")
+    process.stdout.write(`${lines.slice(-1 - s.survived - s.noCoverage).join("\n")}\n`)
   }
-  mkdirSync(new URL("../bench/results/", import.meta.url), { recursive: true })
-  writeFileSync(new URL("../bench/results/mutation.json", import.meta.url), JSON.stringify(rows, null, 2) + "\n")
   process.stdout.write(`\nmutation scores (killed or timed out / valid mutants):\n${lines.join("\n")}\n`)
 }
 
