@@ -77,18 +77,22 @@ describe("The engine end to end", () => {
 
   it.live("at a Poisson rate with the default 100 µs timeout: bundles close by size or timeout and still reconcile", () =>
     Effect.gen(function*() {
-      const count = 20_000
-      const pipeline = Pipeline.from(Ingress, { count, rate: 200_000, symbols: 4, seed: 2 })
-        .via(OrderBookStage, { symbols: 4 })
-        .via(Bundler, {})
-        .to(Output, {})
-      const { ledger, stats } = yield* Pipeline.runToEnd(pipeline).pipe(Effect.provide(NodeStageHost.layer))
-      assert.isTrue(ledger.balanced, Ledger.format(ledger))
-      const c = OutputTotals.read(stats)
-      assert.strictEqual(stage(ledger, "order-book").emitted, count)
-      assert.strictEqual(c.transactions, count)
-      assert.strictEqual(c.bundles, stage(ledger, "bundler").written)
-      assert.strictEqual(c.sizeFlushes + c.timeoutFlushes + c.drainFlushes, c.bundles)
-      assert.isAtLeast(c.bundles, count / 16)
+      // 200,000 a second fills 16 in 80 µs on average (size flushes); 4,000 a second leaves a bundle
+      // open for 4 ms on average, far past its 100 µs (timeout flushes), however loaded the machine.
+      for (const [count, rate, closedBy] of [[20_000, 200_000, "sizeFlushes"], [2_000, 4_000, "timeoutFlushes"]] as const) {
+        const pipeline = Pipeline.from(Ingress, { count, rate, symbols: 4, seed: 2 })
+          .via(OrderBookStage, { symbols: 4 })
+          .via(Bundler, {})
+          .to(Output, {})
+        const { ledger, stats } = yield* Pipeline.runToEnd(pipeline).pipe(Effect.provide(NodeStageHost.layer))
+        assert.isTrue(ledger.balanced, Ledger.format(ledger))
+        const c = OutputTotals.read(stats)
+        assert.strictEqual(stage(ledger, "order-book").emitted, count)
+        assert.strictEqual(c.transactions, count)
+        assert.strictEqual(c.bundles, stage(ledger, "bundler").written)
+        assert.strictEqual(c.sizeFlushes + c.timeoutFlushes + c.drainFlushes, c.bundles)
+        assert.isAbove(c[closedBy], 0, `at ${rate}/s: ${JSON.stringify(c)}`)
+        if (closedBy === "sizeFlushes") assert.isAtLeast(c.bundles, count / 16)
+      }
     }))
 })

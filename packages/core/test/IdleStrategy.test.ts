@@ -138,11 +138,28 @@ describe("BackoffIdleStrategy", () => {
     assert.throws(() => new IdleStrategy.BackoffIdleStrategy(bell, () => false, { minParkNs: 0 }), RangeError, "minParkNs=0")
   })
 
-  it("busy-spin and no-op strategies return at once whatever the work count", () => {
-    for (const idle of [new IdleStrategy.BusySpinIdleStrategy(), new IdleStrategy.NoOpIdleStrategy()]) {
-      for (let i = 0; i < 100; i++) idle.idle(0)
-      idle.idle(1)
-      idle.reset()
+  it("busy-spin and no-op strategies never park whatever the work count, where backoff does", () => {
+    // Every park is an Atomics.wait: count them (without blocking) instead of timing anything.
+    const wait = Atomics.wait
+    let waits = 0
+    Atomics.wait = (() => {
+      waits++
+      return "timed-out"
+    }) as typeof Atomics.wait
+    try {
+      for (const idle of [new IdleStrategy.BusySpinIdleStrategy(), new IdleStrategy.NoOpIdleStrategy()]) {
+        for (let i = 0; i < 1_000; i++) idle.idle(0)
+        idle.idle(1)
+        idle.reset()
+        idle.idle(0)
+      }
+      assert.strictEqual(waits, 0)
+      // The same count sees a backoff strategy park once its spins are used up.
+      const backoff = new IdleStrategy.BackoffIdleStrategy(new Doorbell.Doorbell(Doorbell.make()), () => false, { maxSpins: 10 })
+      for (let i = 0; i < 11; i++) backoff.idle(0)
+      assert.strictEqual(waits, 1)
+    } finally {
+      Atomics.wait = wait
     }
   })
 

@@ -2,11 +2,12 @@ import { assert, describe, it } from "@effect/vitest"
 import { type Duration, Effect, Fiber, Queue, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import type { HostOutcome } from "../src/internal/kernel/host.ts"
-import { type Supervised, supervise } from "../src/internal/supervisor.ts"
+import { DEFAULTS, restartBackoff } from "../src/internal/defaults.ts"
+import { type SuperviseDefaults, type Supervised, supervise } from "../src/internal/supervisor.ts"
 import type { Supervision } from "../src/PipelineBuilder.ts"
 
 /** A host whose loop ends however the test says, and a log of what the supervisor did. */
-const harness = (policy: Supervision) =>
+const harness = (policy: Supervision, defaults: SuperviseDefaults = { restart: Schedule.forever, maxRestarts: 5, window: "1 minute" }) =>
   Effect.gen(function*() {
     const outcomes = yield* Queue.unbounded<HostOutcome>()
     const events = yield* Queue.unbounded<string>()
@@ -20,7 +21,7 @@ const harness = (policy: Supervision) =>
       giveUp: (c) => Queue.offer(events, `gave up: ${c.reason}`),
       stop: Queue.offer(events, "stopped")
     }
-    const fiber = yield* Effect.forkChild(supervise(host, { restart: Schedule.forever, maxRestarts: 5, window: "1 minute" }), {
+    const fiber = yield* Effect.forkChild(supervise(host, defaults), {
       startImmediately: true
     })
     const next = Queue.take(events)
@@ -31,7 +32,7 @@ const harness = (policy: Supervision) =>
         assert.strictEqual(yield* next, "crashed")
         return yield* next
       })
-    return { fiber, outcomes, crash }
+    return { fiber, outcomes, crash, events }
   })
 
 // Restarts at once (the backoff is not what is tested): only the clock moves the window.
@@ -92,5 +93,36 @@ describe("the supervisor", () => {
       assert.strictEqual(yield* crash(), "restarted")
       assert.strictEqual(yield* crash(), "gave up: BackoffEnded")
       yield* Fiber.join(fiber)
+    }))
+
+  it.effect("the documented defaults: backoff from 10 ms doubling to a 1 s cap, at most 5 restarts within a minute", () =>
+    Effect.gen(function*() {
+      // What Pipeline.run gives a Restart policy that sets nothing (the README: "exponential from 10 ms,
+      // capped at 1 s — and at most 5 restarts within a minute").
+      const defaults: SuperviseDefaults = { restart: restartBackoff(), maxRestarts: DEFAULTS.maxRestarts, window: `${DEFAULTS.restartWindowMs} millis` }
+      /** Crashes, and checks the restart comes exactly `delayMs` of clock later. */
+      const crashAndWait = (h: Effect.Success<ReturnType<typeof harness>>, delayMs: number) =>
+        Effect.gen(function*() {
+          yield* Queue.offer(h.outcomes, { _tag: "Crashed", member: 0, message: "boom" })
+          assert.strictEqual(yield* Queue.take(h.events), "crashed")
+          yield* TestClock.adjust(delayMs - 1)
+          assert.isTrue((yield* Queue.poll(h.events))._tag === "None", `restarted before ${delayMs} ms`)
+          yield* TestClock.adjust(1)
+          assert.strictEqual(yield* Queue.take(h.events), "restarted")
+        })
+      const first = yield* harness({ _tag: "Restart" }, defaults)
+      const { events, fiber, outcomes } = first
+      for (const delay of [10, 20, 40, 80, 160]) yield* crashAndWait(first, delay)
+      // The 6th crash, 310 ms after the first: one more than 5 within a minute.
+      yield* Queue.offer(outcomes, { _tag: "Crashed", member: 0, message: "boom" })
+      assert.strictEqual(yield* Queue.take(events), "crashed")
+      assert.strictEqual(yield* Queue.take(events), "gave up: RestartBudget")
+      yield* Fiber.join(fiber)
+
+      // With room in the budget the backoff keeps doubling, and stops at 1 s.
+      const long = yield* harness({ _tag: "Restart", maxRestarts: 100 }, defaults)
+      for (const delay of [10, 20, 40, 80, 160, 320, 640, 1_000, 1_000]) yield* crashAndWait(long, delay)
+      yield* Queue.offer(long.outcomes, { _tag: "Drained" })
+      yield* Fiber.join(long.fiber)
     }))
 })

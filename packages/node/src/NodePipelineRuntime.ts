@@ -118,16 +118,6 @@ export const runMain = <A, E>(
     )
   }
   const registry = PipelineRegistry.makeUnsafe()
-  const fiber = Effect.runFork(
-    program.pipe(
-      Effect.scoped,
-      // Failures the program already reported (Runtime.errorReported: effect/cli, NodeCli) are not logged again.
-      // onError, not tapCause: tapCause loses a finalizer's failure (a failed check) on an interrupted fiber.
-      Effect.onError((cause) => (Cause.hasInterruptsOnly(cause) || isReported(cause) ? Effect.void : Effect.logError(cause))),
-      Effect.provide(options.layer ?? NodeStageHost.layer),
-      Effect.provideService(PipelineRegistry.PipelineRegistry, registry)
-    )
-  )
   let signals = 0
   const onSignal = (signal: NodeJS.Signals) => {
     signals++
@@ -146,8 +136,19 @@ export const runMain = <A, E>(
     for (const p of running) p.abortUnsafe()
     process.exit(ExitCode.Abandoned)
   }
+  // Before the program starts: what it prints synchronously (a "ready" line) may already draw a signal.
   process.on("SIGINT", onSignal)
   process.on("SIGTERM", onSignal)
+  const fiber = Effect.runFork(
+    program.pipe(
+      Effect.scoped,
+      // Failures the program already reported (Runtime.errorReported: effect/cli, NodeCli) are not logged again.
+      // onError, not tapCause: tapCause loses a finalizer's failure (a failed check) on an interrupted fiber.
+      Effect.onError((cause) => (Cause.hasInterruptsOnly(cause) || isReported(cause) ? Effect.void : Effect.logError(cause))),
+      Effect.provide(options.layer ?? NodeStageHost.layer),
+      Effect.provideService(PipelineRegistry.PipelineRegistry, registry)
+    )
+  )
   fiber.addObserver((exit) => {
     process.off("SIGINT", onSignal)
     process.off("SIGTERM", onSignal)
