@@ -12,6 +12,7 @@ import { Counter, CountingSink, PassThrough } from "@velox/core/stages"
 import { NodeStageHost } from "@velox/node"
 import {
   BurstThenHang,
+  HangAfterCommit,
   HoldThenThrow,
   KEYS,
   makeTally,
@@ -125,6 +126,30 @@ describe("crash accounting", () => {
       assert.isAbove(s.duplicated, 0, Ledger.format(ledger))
       const t = new Float64Array(tally)
       assert.strictEqual(t[RECORDS], count + s.duplicated)
+    }).pipe(Effect.scoped, provide))
+
+  it.live("a worker killed after its pass committed and before it released its input gets nothing twice: exactly-once", () =>
+    Effect.gen(function*() {
+      const count = 20_000
+      const signal = new SharedArrayBuffer(8)
+      const tally = makeTally()
+      const handle = yield* Pipeline.run(
+        Pipeline.from(Counter, { count })
+          .via(HangAfterCommit, { at: 5_001, signal }, { placement: "worker" })
+          .to(Tally, { tally }, { placement: "worker" }),
+        { ringCapacity: 1024, restart }
+      )
+      // The pass is committed (counted, its outputs published) and its input not yet released.
+      yield* until(() => Atomics.load(new Int32Array(signal), 0) === 1)
+      assert.isTrue(yield* handle.terminateHost("hang-after-commit"))
+      yield* handle.done
+      const ledger = handle.ledger()
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      const s = stage(ledger, "hang-after-commit")
+      assert.strictEqual(s.restarts, 1)
+      assert.strictEqual(s.in - s.redelivered, count, Ledger.format(ledger))
+      // The supervisor released what the dead thread had committed: nothing came again downstream.
+      assert.strictEqual(new Float64Array(tally)[RECORDS], count)
     }).pipe(Effect.scoped, provide))
 
   it.live("dead letters are at-least-once across a crash: every dead-lettered record is in deadLetters(), and the count is exact", () =>

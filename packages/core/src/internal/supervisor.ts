@@ -82,6 +82,7 @@ export const reconcileDeadHost = (w: Wiring, h: WiredHost): void => {
   const blocks = h.stages.map((s) => statsBlock(w, s))
   const first = blocks[0]!
   const last = blocks[blocks.length - 1]!
+  if (h.spec.inputs.length === 1) releaseCommitted(h.spec.inputs[0]!, first)
   // What the first member retained was counted in IN and stays unreleased: it comes again.
   if (h.spec.inputs.length === 1) first[S.REDELIVERED_OFFSET >> 3]! += first[S.RETAINED_OFFSET >> 3]!
   else first[S.LOST_OFFSET >> 3]! += first[S.RETAINED_OFFSET >> 3]!
@@ -112,6 +113,23 @@ export const reconcileDeadHost = (w: Wiring, h: WiredHost): void => {
   const counted = last[S.WRITTEN_OFFSET >> 3]! + last[S.DUPLICATED_OFFSET >> 3]!
   const uncounted = modulo32(tails(outputHandles(h)) - counted)
   if (uncounted > 0) last[S.DUPLICATED_OFFSET >> 3]! += uncounted
+}
+
+/**
+ * A thread killed after its pass committed and before it released its input: the counters hold the
+ * pass (in, emitted, its outputs published), the ring's HEAD does not, and the restarted loop would get
+ * the pass again and count it twice. What the counters say was consumed (in − redelivered), less what
+ * the stage retains, is what the ring must have released: the supervisor releases the rest.
+ * (With several inputs the counters do not say which ring a pass came from; a merge step's loop
+ * releases all it polled at each commit, so only this window stays open there.)
+ */
+const releaseCommitted = (input: RingHandle, first: Float64Array): void => {
+  const consumed = first[S.IN_OFFSET >> 3]! - first[S.REDELIVERED_OFFSET >> 3]! - first[S.RETAINED_OFFSET >> 3]!
+  const unreleased = modulo32(consumed - new RingMonitor(input).head())
+  if (unreleased === 0 || unreleased > input.capacity) return
+  const consumer = new RingConsumer(input)
+  const polled = consumer.poll(unreleased)
+  if (polled > 0) consumer.release(Math.min(polled, unreleased))
 }
 
 /** `n` mod 2^32, in 0 .. 2^32 − 1 (ring sequences wrap there). */
