@@ -1,16 +1,18 @@
 /**
  * What a platform needs to run stage hosts in threads of its own: the plain-data `HostSpec` a
  * `StageHost` receives (structured-cloneable: post it to the thread), and `runHost`, which loads the
- * spec's stage modules, builds its loop and runs it on the calling thread to its end. `@velox/node`'s
- * worker entry is these two lines:
+ * spec's stage modules, builds its loop and runs it on the calling thread to its end. A thread's entry
+ * takes the spec its platform handed it and posts the outcome back (`@velox/node`'s is
+ * `packages/node/src/internal/stageWorker.ts`):
  *
  * @example
  * ```ts
- * // stageWorker.ts, run by new Worker(url, { workerData: spec })
- * import { parentPort, workerData } from "node:worker_threads"
- * import { type HostSpec, runHost } from "@velox/core/platform"
+ * import { type HostOutcome, type HostSpec, runHost } from "@velox/core/platform"
  *
- * parentPort!.postMessage(await runHost(workerData as HostSpec, (url) => import(url)))
+ * declare const spec: HostSpec // what the platform gave the thread
+ * declare const reply: (outcome: HostOutcome) => void // how the thread answers its parent
+ *
+ * reply(await runHost(spec, (url) => import(url)))
  * ```
  *
  * For platform authors; stages and pipelines never need it. No `effect` import, so a thread starts
