@@ -29,7 +29,7 @@ describe("batch format", () => {
   })
 
   it("message ids and sequence ranges", () => {
-    assert.strictEqual(messageId("quotes", 2, 4096), "quotes.2.4096")
+    assert.strictEqual(messageId("quotes", 2, 4096, 4351), "quotes.2.4096-4351")
     assert.deepStrictEqual(parseSeqRange("10-20"), [10, 20])
     assert.isUndefined(parseSeqRange("20-10"))
     assert.isUndefined(parseSeqRange("x-1"))

@@ -30,7 +30,7 @@ describe("NatsEgress", () => {
         assert.isTrue(seqs.every((s, i) => s === i))
         for (const b of stored) {
           assert.isTrue(b.records.every((r) => `ticks.${NatsEgress.partitionOf(r.symbol, 4)}` === b.subject && r.price === tick(r.seq).price))
-          assert.strictEqual(b.header["Nats-Msg-Id"], `ticks.3.${b.seqs[0]}`)
+          assert.strictEqual(b.header["Nats-Msg-Id"], `ticks.3.${b.seqs[0]}-${b.seqs.at(-1)}`)
           assert.strictEqual(b.header["Velox-Feed"], "ticks")
           assert.strictEqual(b.header["Velox-Epoch"], "3")
         }

@@ -6,7 +6,7 @@
  * ```
  *  headers                                  payload
  *  ┌────────────────────────────────────┐   ┌──────────┬──────────┬─────┬──────────┐
- *  │ Nats-Msg-Id   <feed>.<epoch>.<first>│   │ record 0 │ record 1 │ ... │ record n-1│
+ *  │ Nats-Msg-Id   <feed>.<epoch>.<f>-<l>│   │ record 0 │ record 1 │ ... │ record n-1│
  *  │ Velox-Layout  <layout hash, 8 hex>  │   └──────────┴──────────┴─────┴──────────┘
  *  │ Velox-Count   <n>                   │    n × layout.byteLength bytes, each record as the
  *  │ Velox-Seq     <first>-<last>        │    layout lays it out in a ring slot (padding included),
@@ -64,8 +64,14 @@ export const partitionOf = (key: number, partitions: number): number => {
   return (h >>> 0) % partitions
 }
 
-/** The message id of a batch: `<feed>.<epoch>.<first sequence>`. */
-export const messageId = (feed: string, epoch: number, firstSeq: number): string => `${feed}.${epoch}.${firstSeq}`
+/**
+ * The message id of a batch: `<feed>.<epoch>.<first>-<last>`. The range, not the first sequence alone:
+ * a restarted publisher cuts its batches anew, and a message that starts where an earlier one started
+ * but holds more records must not be dropped whole as a duplicate (its overlap is dropped by the
+ * ingress, by sequence).
+ */
+export const messageId = (feed: string, epoch: number, firstSeq: number, lastSeq: number): string =>
+  `${feed}.${epoch}.${firstSeq}-${lastSeq}`
 
 /** Parses `first-last`; undefined when it is not two integers with first ≤ last. */
 export const parseSeqRange = (s: string): readonly [number, number] | undefined => {
