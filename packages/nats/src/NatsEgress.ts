@@ -4,13 +4,14 @@
  *
  * ```
  *  your stages ──▶ sink edge ──▶ split by partition ──▶ publish <prefix>.<p> ──▶ JetStream stream
- *                  (a batch)     (hash of the key        (Nats-Msg-Id: feed.epoch.range,
+ *                  (a batch)     (hash of the key        (Nats-Msg-Id names the content,
  *                                 field, e.g. symbol)     ≤ maxInFlight acks awaited)
  * ```
  *
  * - **Partitions.** Each record goes to subject `<subjectPrefix>.<partition>`, the partition a hash of
  *   its `key` field (`partitionOf`): all records of a symbol go to one partition, in order.
- * - **Dedup.** A message's `Nats-Msg-Id` is `<feed>.<epoch>.<first>-<last>`: a message published
+ * - **Dedup.** A message's `Nats-Msg-Id` is `<feed>.<epoch>.<first>-<last>.<count>.<hash>` (the hash
+ *   of its sequences in order, so two messages share an id only when they hold the same records): a message published
  *   again (a retry after a lost ack, a restarted publisher) is dropped by the server within the
  *   stream's duplicate window; its ack says `duplicate`, counted in `duplicates`.
  * - **Acks.** A batch (the pipeline's `batchSize` records at most) is cut into messages of at most
@@ -232,7 +233,7 @@ export const make = <F extends FieldSpec>(options: Options<F>): Egress<F> => {
       return Effect.tryPromise({
         try: () =>
           client.jetstream.publish(`${options.subjectPrefix}.${partition}`, payload, {
-            msgID: F.messageId(options.feed, options.epoch, first, last),
+            msgID: F.messageId(options.feed, options.epoch, first, last, records.length, F.sequencesHash(records.length, (i) => records[i]![sequence]!)),
             headers: h,
             timeout: client.options.requestTimeoutMs
           }),

@@ -3,6 +3,7 @@ import { Effect, Fiber, Schedule, Stream } from "effect"
 import { Edge, Ledger, Pipeline } from "@velox/core"
 import { NodeStageHost } from "@velox/node"
 import { NatsEgress, NatsServer } from "../src/index.ts"
+import { sequencesHash } from "../src/internal/kernel/batchFormat.ts"
 import { clientLayer, readStream, tick, Tick } from "./helpers.ts"
 
 const stage = (ledger: Ledger.Ledger, name: string) => ledger.stages.find((s) => s.stage === name)!
@@ -30,7 +31,8 @@ describe("NatsEgress", () => {
         assert.isTrue(seqs.every((s, i) => s === i))
         for (const b of stored) {
           assert.isTrue(b.records.every((r) => `ticks.${NatsEgress.partitionOf(r.symbol, 4)}` === b.subject && r.price === tick(r.seq).price))
-          assert.strictEqual(b.header["Nats-Msg-Id"], `ticks.3.${b.seqs[0]}-${b.seqs.at(-1)}`)
+          const hash = sequencesHash(b.seqs.length, (i) => b.seqs[i]!).toString(16).padStart(8, "0")
+          assert.strictEqual(b.header["Nats-Msg-Id"], `ticks.3.${b.seqs[0]}-${b.seqs.at(-1)}.${b.seqs.length}.${hash}`)
           assert.strictEqual(b.header["Velox-Feed"], "ticks")
           assert.strictEqual(b.header["Velox-Epoch"], "3")
         }

@@ -6,7 +6,7 @@
  * ```
  *  headers                                  payload
  *  ┌────────────────────────────────────┐   ┌──────────┬──────────┬─────┬──────────┐
- *  │ Nats-Msg-Id   <feed>.<epoch>.<f>-<l>│   │ record 0 │ record 1 │ ... │ record n-1│
+ *  │ Nats-Msg-Id   see messageId         │   │ record 0 │ record 1 │ ... │ record n-1│
  *  │ Velox-Layout  <layout hash, 8 hex>  │   └──────────┴──────────┴─────┴──────────┘
  *  │ Velox-Count   <n>                   │    n × layout.byteLength bytes, each record as the
  *  │ Velox-Seq     <first>-<last>        │    layout lays it out in a ring slot (padding included),
@@ -17,8 +17,9 @@
  *
  * `first` and `last` are the sequences (the configured sequence field) of the batch's first and last
  * records; the records between are in publish order, not necessarily consecutive (a partition gets a
- * subset of the sequences). The message id makes a republished batch (a retry, a restarted publisher
- * that batches the same way) a duplicate the server drops within its duplicate window.
+ * subset of the sequences) nor rising (a relay forwards what its ingress got, redeliveries included,
+ * so `first` may exceed `last`). The message id makes a republished batch (a retry, a restarted
+ * publisher that batches the same way) a duplicate the server drops within its duplicate window.
  */
 import type { Layout } from "@velox/core/unsafe"
 
@@ -65,19 +66,35 @@ export const partitionOf = (key: number, partitions: number): number => {
 }
 
 /**
- * The message id of a batch: `<feed>.<epoch>.<first>-<last>`. The range, not the first sequence alone:
- * a restarted publisher cuts its batches anew, and a message that starts where an earlier one started
- * but holds more records must not be dropped whole as a duplicate (its overlap is dropped by the
- * ingress, by sequence).
+ * The hash of a batch's sequences, in order: 32-bit FNV-1a over each sequence's two 32-bit halves.
+ * With the first and last sequence and the count, it names the batch's content.
  */
-export const messageId = (feed: string, epoch: number, firstSeq: number, lastSeq: number): string =>
-  `${feed}.${epoch}.${firstSeq}-${lastSeq}`
+export const sequencesHash = (count: number, seqAt: (i: number) => number): number => {
+  let h = FNV_OFFSET
+  for (let i = 0; i < count; i++) {
+    const seq = seqAt(i)
+    h = Math.imul(h ^ (seq >>> 0), FNV_PRIME) >>> 0
+    h = Math.imul(h ^ Math.floor(seq / 0x1_0000_0000), FNV_PRIME) >>> 0
+  }
+  return h >>> 0
+}
 
-/** Parses `first-last`; undefined when it is not two integers with first ≤ last. */
+/**
+ * The message id of a batch: `<feed>.<epoch>.<first>-<last>.<count>.<hash>`, the hash of its sequences
+ * in order (`sequencesHash`, 8 hex digits). It names the content, not where the batch starts: a
+ * restarted publisher or relay cuts its batches anew, and a message sharing an earlier one's first
+ * (or first and last) sequence but holding other records must not be dropped whole as a duplicate
+ * (its overlap is dropped by the ingress, by sequence). The same records published again (a retry, a
+ * publisher that batches the same way) get the same id.
+ */
+export const messageId = (feed: string, epoch: number, firstSeq: number, lastSeq: number, count: number, hash: number): string =>
+  `${feed}.${epoch}.${firstSeq}-${lastSeq}.${count}.${hash.toString(16).padStart(8, "0")}`
+
+/** Parses `first-last` (the first and last records' sequences, in either order); undefined when not two integers. */
 export const parseSeqRange = (s: string): readonly [number, number] | undefined => {
   const m = /^(\d+)-(\d+)$/.exec(s)
   if (m === null) return undefined
   const first = Number(m[1])
   const last = Number(m[2])
-  return Number.isSafeInteger(first) && Number.isSafeInteger(last) && first <= last ? [first, last] : undefined
+  return Number.isSafeInteger(first) && Number.isSafeInteger(last) ? [first, last] : undefined
 }
