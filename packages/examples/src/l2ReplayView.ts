@@ -11,6 +11,7 @@
  */
 import { Effect } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
+import { MetricsText } from "@velox/core"
 import { L2Depth, L2Status, OutputLatency } from "@velox/market"
 import { NodeJournalSource, type NodePipelineServer } from "@velox/node"
 import * as Monitor from "./l2ReplayMonitor.ts"
@@ -157,33 +158,32 @@ export const line = (s: Snapshot): string =>
 
 /** Prometheus text for the replay's own figures (the ops surface has the stages'). */
 export const metrics = (s: Snapshot): string => {
-  const lines: Array<string> = []
-  const family = (name: string, type: "counter" | "gauge", help: string, samples: ReadonlyArray<readonly [string, number]>) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
-    for (const [labels, value] of samples) lines.push(`${name}${labels} ${Number.isFinite(value) ? value : "NaN"}`)
+  const families: Array<MetricsText.MetricFamily> = []
+  const family = (name: string, type: "counter" | "gauge", help: string, series: ReadonlyArray<readonly [Record<string, string>, number]>) => {
+    families.push({ name, type, help, series: series.map(([labels, value]) => ({ labels, value })) })
   }
-  family("velox_l2_updates_total", "counter", "L2 updates replayed", [["", s.total.updates]])
-  family("velox_l2_tops_total", "counter", "top-of-book records out of the books", [["", s.total.tops]])
+  family("velox_l2_updates_total", "counter", "L2 updates replayed", [[{}, s.total.updates]])
+  family("velox_l2_tops_total", "counter", "top-of-book records out of the books", [[{}, s.total.tops]])
   family("velox_l2_latency_seconds", "gauge", "exchange time to top of book out, over the last stats period", [
-    ['{percentile="50"}', s.interval.latency.p50Us / 1e6],
-    ['{percentile="99"}', s.interval.latency.p99Us / 1e6]
+    [{ percentile: "50" }, s.interval.latency.p50Us / 1e6],
+    [{ percentile: "99" }, s.interval.latency.p99Us / 1e6]
   ])
   family("velox_l2_books", "gauge", "books by sync state", [
-    ['{state="live"}', s.books.live],
-    ['{state="stale"}', s.books.stale],
-    ['{state="resyncing"}', s.books.resyncing],
-    ['{state="refreshing"}', s.books.refreshing],
-    ['{state="waiting"}', s.books.waiting]
+    [{ state: "live" }, s.books.live],
+    [{ state: "stale" }, s.books.stale],
+    [{ state: "resyncing" }, s.books.resyncing],
+    [{ state: "refreshing" }, s.books.refreshing],
+    [{ state: "waiting" }, s.books.waiting]
   ])
-  family("velox_l2_books_crossed", "gauge", "books whose last top of book was crossed", [["", s.books.crossed]])
-  family("velox_l2_books_locked", "gauge", "books whose last top of book was locked", [["", s.books.locked]])
-  family("velox_l2_sequence_gaps_total", "counter", "sequence gaps seen", [["", s.books.gaps]])
-  family("velox_l2_resyncs_total", "counter", "snapshots that brought an out-of-sync book back", [["", s.books.resyncs]])
+  family("velox_l2_books_crossed", "gauge", "books whose last top of book was crossed", [[{}, s.books.crossed]])
+  family("velox_l2_books_locked", "gauge", "books whose last top of book was locked", [[{}, s.books.locked]])
+  family("velox_l2_sequence_gaps_total", "counter", "sequence gaps seen", [[{}, s.books.gaps]])
+  family("velox_l2_resyncs_total", "counter", "snapshots that brought an out-of-sync book back", [[{}, s.books.resyncs]])
   family("velox_l2_silences_over_1s_total", "counter", "gaps of more than a second between data", [
-    ['{where="feed"}', s.gaps.feedOver1s],
-    ['{where="output"}', s.gaps.outputOver1s]
+    [{ where: "feed" }, s.gaps.feedOver1s],
+    [{ where: "output" }, s.gaps.outputOver1s]
   ])
-  return lines.join("\n") + "\n"
+  return MetricsText.format(families)
 }
 
 const json = (body: unknown, status = 200) =>

@@ -20,7 +20,7 @@
  */
 import { Console, Deferred, Effect, Layer, Option, Schema, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
-import { Pipeline } from "@velox/core"
+import { MetricsText, Pipeline } from "@velox/core"
 import {
   BarStats,
   BarStore,
@@ -212,29 +212,28 @@ const statsLines = (t: Tables, hub: Hub.Hub, persist: boolean): Array<string> =>
 
 /** Prometheus text for what the ops surface does not know: the throttle, the stores, bars, feed, WebSocket. */
 const metricsText = (t: Tables, hub: Hub.Hub): string => {
-  const lines: Array<string> = []
-  const family = (name: string, type: "counter" | "gauge", help: string, samples: ReadonlyArray<readonly [string, number]>) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
-    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value === Infinity ? "+Inf" : value}`)
+  const families: Array<MetricsText.MetricFamily> = []
+  const family = (name: string, type: "counter" | "gauge", help: string, series: ReadonlyArray<readonly [Record<string, string>, number]>) => {
+    families.push({ name, type, help, series: series.map(([labels, value]) => ({ labels, value })) })
   }
   const throttle = ThrottleStats.read(t.throttle)
   const bars = BarStats.read(t.barStats)
   const feed = FeedStatus.read(t.feed)
   const ws = hub.stats()
-  family("velox_tick_quotes_received_total", "counter", "quotes the throttle saw", [["", throttle.received]])
-  family("velox_tick_quotes_stored_total", "counter", "quotes the throttle passed to the store", [["", throttle.passed]])
-  family("velox_tick_quotes_throttled_total", "counter", "quotes the throttle dropped", [["", throttle.throttled]])
-  family("velox_tick_store_ticks_held", "gauge", "ticks held in the tick store", [["", TickStore.stats(t.stores.ticks).held]])
-  family("velox_tick_bars_closed_total", "counter", "bars closed, by timeframe", bars.timeframes.map((b) => [`{timeframe="${Timeframe.format(b.timeframeMs)}"}`, b.closed + b.partial]))
-  family("velox_tick_bars_late_ticks_total", "counter", "ticks too late for their bar", [["", bars.late]])
-  family("velox_tick_feed_stale", "gauge", "1 when no quote came for the feed gap", [["", feed.stale ? 1 : 0]])
-  family("velox_tick_feed_last_quote_age_seconds", "gauge", "since the last quote", [["", (feed.lastQuoteAgoMs ?? Infinity) / 1000]])
-  family("velox_tick_feed_gaps_total", "counter", "times the feed went stale", [["", feed.feedGaps]])
-  family("velox_tick_feed_stale_symbols", "gauge", "symbols silent past their gap", [["", feed.staleSymbols.length]])
-  family("velox_tick_ws_clients", "gauge", "WebSocket clients", [["", ws.clients]])
-  family("velox_tick_ws_events_sent_total", "counter", "events sent to WebSocket clients", [["", ws.sent]])
-  family("velox_tick_ws_events_dropped_total", "counter", "events dropped for slow WebSocket clients", [["", ws.dropped]])
-  return lines.join("\n") + "\n"
+  family("velox_tick_quotes_received_total", "counter", "quotes the throttle saw", [[{}, throttle.received]])
+  family("velox_tick_quotes_stored_total", "counter", "quotes the throttle passed to the store", [[{}, throttle.passed]])
+  family("velox_tick_quotes_throttled_total", "counter", "quotes the throttle dropped", [[{}, throttle.throttled]])
+  family("velox_tick_store_ticks_held", "gauge", "ticks held in the tick store", [[{}, TickStore.stats(t.stores.ticks).held]])
+  family("velox_tick_bars_closed_total", "counter", "bars closed, by timeframe", bars.timeframes.map((b) => [{ timeframe: Timeframe.format(b.timeframeMs) }, b.closed + b.partial]))
+  family("velox_tick_bars_late_ticks_total", "counter", "ticks too late for their bar", [[{}, bars.late]])
+  family("velox_tick_feed_stale", "gauge", "1 when no quote came for the feed gap", [[{}, feed.stale ? 1 : 0]])
+  family("velox_tick_feed_last_quote_age_seconds", "gauge", "since the last quote", [[{}, (feed.lastQuoteAgoMs ?? Infinity) / 1000]])
+  family("velox_tick_feed_gaps_total", "counter", "times the feed went stale", [[{}, feed.feedGaps]])
+  family("velox_tick_feed_stale_symbols", "gauge", "symbols silent past their gap", [[{}, feed.staleSymbols.length]])
+  family("velox_tick_ws_clients", "gauge", "WebSocket clients", [[{}, ws.clients]])
+  family("velox_tick_ws_events_sent_total", "counter", "events sent to WebSocket clients", [[{}, ws.sent]])
+  family("velox_tick_ws_events_dropped_total", "counter", "events dropped for slow WebSocket clients", [[{}, ws.dropped]])
+  return MetricsText.format(families)
 }
 
 // ── The program ─────────────────────────────────────────────────────────────────────────────────

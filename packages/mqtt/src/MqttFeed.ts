@@ -35,12 +35,11 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Fiber, Layer, Schedule, type Scope } from "effect"
-import { Edge, RecordLayout, type Stage } from "@velox/core"
+import { Edge, MetricsText, RecordLayout, type Stage } from "@velox/core"
 import { FeedStatus, Quote, Symbols } from "@velox/market"
 import { makeFeedHealthLogic } from "@velox/market/unsafe"
 import { Dispatcher } from "./internal/kernel/dispatcher.ts"
 import { LatencyHistogram } from "./internal/kernel/latencyHistogram.ts"
-import * as Prometheus from "./internal/prometheusText.ts"
 import * as K from "./internal/kernel/quoteCodec.ts"
 import { type ConnectionState, MqttClient, type Status as ConnectionStatus } from "./MqttClient.ts"
 import type { MqttError } from "./MqttError.ts"
@@ -407,7 +406,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
         const h = healthNow()
         return h.ready ? undefined : h.reasons.join("; ")
       }],
-      metrics: () => Prometheus.format(metricsOf(stats(), healthNow())),
+      metrics: () => MetricsText.format(metricsOf(stats(), healthNow())),
       stats: () => ({ mqtt: { health: healthNow(), stats: stats() } })
     }
 
@@ -497,7 +496,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
 const CONNECTION_STATES: ReadonlyArray<ConnectionState> = ["idle", "connecting", "connected", "reconnecting", "stopped", "failed"]
 
 /** The feed's metric families for `/metrics`. */
-const metricsOf = (s: Stats, h: Health): ReadonlyArray<Prometheus.MetricFamily> => {
+const metricsOf = (s: Stats, h: Health): ReadonlyArray<MetricsText.MetricFamily> => {
   const one = (value: number) => [{ labels: {}, value }]
   const c = h.connection
   return [

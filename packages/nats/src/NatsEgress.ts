@@ -27,9 +27,8 @@
  */
 import { Duration, Effect, Schedule } from "effect"
 import { headers as natsHeaders } from "@nats-io/transport-node"
-import { Edge, RecordLayout } from "@velox/core"
+import { Edge, MetricsText, RecordLayout } from "@velox/core"
 import * as F from "./internal/kernel/batchFormat.ts"
-import * as Prometheus from "./internal/prometheusText.ts"
 import { NatsClient } from "./NatsClient.ts"
 import { describe, NatsError } from "./NatsError.ts"
 
@@ -104,7 +103,7 @@ export interface Egress<F extends FieldSpec> {
  * @category models
  * @since 0.1.0
  */
-export type MetricFamily = Prometheus.MetricFamily
+export type MetricFamily = MetricsText.MetricFamily
 
 /**
  * A part of the ops surface, in the shape of `NodePipelineServer.Extension`.
@@ -295,7 +294,7 @@ export const make = <F extends FieldSpec>(options: Options<F>): Egress<F> => {
   }
   const extension: Extension = {
     readiness: [],
-    metrics: () => Prometheus.format(metricFamilies()),
+    metrics: () => MetricsText.format(metricFamilies()),
     stats: () => ({ natsEgress: { [options.name]: stats() } })
   }
   return { edge, stats, extension, metricFamilies }

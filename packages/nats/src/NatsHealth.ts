@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import * as Prometheus from "./internal/prometheusText.ts"
+import { MetricsText } from "@velox/core"
 import type { ConnectionState, NatsClient, Status } from "./NatsClient.ts"
 import type { Egress, Extension } from "./NatsEgress.ts"
 import type { Ingress } from "./NatsIngress.ts"
@@ -88,7 +88,7 @@ export const extension = (parts: Parts): Extension => {
     metrics: () => {
       const c = parts.client.status()
       const one = (value: number) => [{ labels: {}, value }]
-      return Prometheus.format(Prometheus.merge([
+      return MetricsText.format(MetricsText.merge([
         { name: "velox_nats_connected", type: "gauge", help: "1 while connected to a NATS server", series: one(c.connected ? 1 : 0) },
         {
           name: "velox_nats_connection_state",

@@ -38,10 +38,9 @@
 import { Effect, Fiber, Queue, Schedule, type Scope } from "effect"
 import { AckPolicy, DeliverPolicy, type Consumer, type JsMsg } from "@nats-io/jetstream"
 import { nanos } from "@nats-io/transport-node"
-import { Edge, type Pipeline, RecordLayout } from "@velox/core"
+import { Edge, MetricsText, type Pipeline, RecordLayout } from "@velox/core"
 import * as F from "./internal/kernel/batchFormat.ts"
 import { DedupWindow, DUPLICATE, TOO_OLD } from "./internal/kernel/dedupWindow.ts"
-import * as Prometheus from "./internal/prometheusText.ts"
 import { NatsClient } from "./NatsClient.ts"
 import type { Extension, MetricFamily } from "./NatsEgress.ts"
 import { describe, NatsError } from "./NatsError.ts"
@@ -474,7 +473,7 @@ export const make = <F extends FieldSpec>(options: Options<F>): Ingress<F> => {
   })
 
   const labels = { ingress: options.name }
-  const metricFamilies = (): ReadonlyArray<Prometheus.MetricFamily> => {
+  const metricFamilies = (): ReadonlyArray<MetricsText.MetricFamily> => {
     const s = stats()
     const one = (value: number) => [{ labels, value }]
     return [
@@ -492,7 +491,7 @@ export const make = <F extends FieldSpec>(options: Options<F>): Ingress<F> => {
   }
   const extension: Extension = {
     readiness: [],
-    metrics: () => Prometheus.format(metricFamilies()),
+    metrics: () => MetricsText.format(metricFamilies()),
     stats: () => ({ natsIngress: { [options.name]: stats() } })
   }
 

@@ -10,7 +10,7 @@
  * (`"<edge> queue"`, from `"effect"`). Every family has HELP and TYPE lines; series of one family are
  * contiguous. `promtool check metrics` accepts the output (tested).
  */
-import type { Pipeline } from "@velox/core"
+import { MetricsText, type Pipeline } from "@velox/core"
 import type { ProcessSample } from "./processMetrics.ts"
 
 /** Index of the runtime's own drop reason / error code: the last one (`StageStopped`, `StageThrew`). */
@@ -26,15 +26,7 @@ export interface MetricsInput {
   readonly process: ProcessSample
 }
 
-const escapeLabel = (value: string): string => value.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n")
-
-const formatValue = (value: number): string =>
-  Number.isNaN(value) ? "NaN" : value === Infinity ? "+Inf" : value === -Infinity ? "-Inf" : String(value)
-
-const labels = (pairs: Readonly<Record<string, string>>): string => {
-  const parts = Object.entries(pairs).map(([k, v]) => `${k}="${escapeLabel(v)}"`)
-  return parts.length === 0 ? "" : `{${parts.join(",")}}`
-}
+const { formatHelp, formatLabels: labels, formatValue } = MetricsText
 
 /** Accumulates families in order; each family's series stay together. */
 class Exposition {
@@ -47,7 +39,7 @@ class Exposition {
     series: ReadonlyArray<readonly [Readonly<Record<string, string>>, number]>
   ): void {
     if (series.length === 0) return
-    this.lines.push(`# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${name} ${type}`)
+    this.lines.push(`# HELP ${name} ${formatHelp(help)}`, `# TYPE ${name} ${type}`)
     for (const [l, v] of series) this.lines.push(`${name}${labels(l)} ${formatValue(v)}`)
   }
 
@@ -58,7 +50,7 @@ class Exposition {
     series: ReadonlyArray<{ readonly labels: Readonly<Record<string, string>>; readonly bounds: ReadonlyArray<number>; readonly counts: ReadonlyArray<number>; readonly sum: number }>
   ): void {
     if (series.length === 0) return
-    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`)
+    this.lines.push(`# HELP ${name} ${formatHelp(help)}`, `# TYPE ${name} histogram`)
     for (const s of series) {
       let cumulative = 0
       s.counts.forEach((n, i) => {
