@@ -10,12 +10,12 @@
  *
  * @since 0.1.0
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createConnection, createServer } from "node:net"
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { delimiter, join } from "node:path"
+import { join } from "node:path"
 import { Effect, Redacted, Schema, type Scope } from "effect"
+import { NodeServerProcess } from "@velox/node"
 
 /**
  * The broker could not be started, reloaded or found.
@@ -74,17 +74,6 @@ export interface Broker {
   readonly log: () => string
 }
 
-const SBIN = ["/usr/local/sbin", "/usr/sbin", "/sbin"]
-
-const isExecutable = (path: string): boolean => {
-  try {
-    accessSync(path, constants.X_OK)
-    return true
-  } catch {
-    return false
-  }
-}
-
 /**
  * The path of `command` (`mosquitto`, `mosquitto_passwd`): `$MOSQUITTO` / `$MOSQUITTO_PASSWD` when
  * set, else PATH, then the sbin directories; undefined when there is none.
@@ -92,12 +81,8 @@ const isExecutable = (path: string): boolean => {
  * @category constructors
  * @since 0.1.0
  */
-export const find = (command: "mosquitto" | "mosquitto_passwd"): string | undefined => {
-  const override = process.env[command.toUpperCase()]
-  if (override !== undefined && override !== "") return isExecutable(override) ? override : undefined
-  const dirs = [...(process.env["PATH"] ?? "").split(delimiter).filter((d) => d !== ""), ...SBIN]
-  return dirs.map((d) => join(d, command)).find(isExecutable)
-}
+export const find = (command: "mosquitto" | "mosquitto_passwd"): string | undefined =>
+  NodeServerProcess.find(command, command.toUpperCase())
 
 const require = (command: "mosquitto" | "mosquitto_passwd") => {
   const path = find(command)
@@ -106,31 +91,8 @@ const require = (command: "mosquitto" | "mosquitto_passwd") => {
     : Effect.succeed(path)
 }
 
-/**
- * A TCP port on 127.0.0.1 that was free a moment ago.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const freePort: Effect.Effect<number> = Effect.callback<number>((resume) => {
-  const server = createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
-
-/** Whether something accepts TCP connections at 127.0.0.1:`port`. */
-export const accepts = (port: number): Effect.Effect<boolean> =>
-  Effect.callback<boolean>((resume) => {
-    const socket = createConnection({ host: "127.0.0.1", port })
-    socket.once("connect", () => {
-      socket.destroy()
-      resume(Effect.succeed(true))
-    })
-    socket.once("error", () => resume(Effect.succeed(false)))
-  })
+/** What mosquitto logs when SIGHUP made it read its config again. */
+const RELOADED = "Reloading config"
 
 const reveal = (p: string | Redacted.Redacted<string>): string => (typeof p === "string" ? p : Redacted.value(p))
 
@@ -158,7 +120,7 @@ export const start = (options: Options = {}): Effect.Effect<Broker, MosquittoErr
     const mosquitto = yield* require("mosquitto")
     const users = Object.entries(options.users ?? {})
     const passwd = users.length > 0 ? yield* require("mosquitto_passwd") : undefined
-    const port = options.port ?? (yield* freePort)
+    const port = options.port ?? (yield* NodeServerProcess.freePort)
     const directory = yield* Effect.acquireRelease(
       Effect.sync(() => mkdtempSync(join(tmpdir(), "velox-mosquitto-"))),
       (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
@@ -191,76 +153,28 @@ export const start = (options: Options = {}): Effect.Effect<Broker, MosquittoErr
       ""
     ].join("\n"))
 
-    let child: ChildProcess | undefined
-    // The last 64 KiB of what it logged (a demo may run for hours), and how many reloads it reported.
-    let output = ""
-    let reloads = 0
-    const heard = (chunk: string) => {
-      output = (output + chunk).slice(-65_536)
-      if (chunk.includes("Reloading config")) reloads++
-    }
     const startTimeoutMs = options.startTimeoutMs ?? 10_000
-
-    const exited = (c: ChildProcess) =>
-      Effect.callback<void>((resume) => {
-        if (c.exitCode !== null || c.signalCode !== null) resume(Effect.void)
-        else c.once("exit", () => resume(Effect.void))
-      })
-
-    const signal = (name: NodeJS.Signals) => Effect.sync(() => {
-      if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill(name)
-    })
-
-    const launch: Effect.Effect<void, MosquittoError> = Effect.gen(function*() {
-      const c = spawn(mosquitto, ["-c", configFile], { stdio: ["ignore", "pipe", "pipe"] })
-      child = c
-      c.stdout.setEncoding("utf8").on("data", heard)
-      c.stderr.setEncoding("utf8").on("data", heard)
-      c.on("error", (e) => heard(`spawn error: ${e.message}\n`))
-      const alive = () => c.exitCode === null && c.signalCode === null
-      const listening = Effect.gen(function*() {
-        while (alive() && !(yield* accepts(port))) yield* Effect.sleep("20 millis")
-        return alive()
-      })
-      const up = yield* listening.pipe(Effect.timeoutOption(startTimeoutMs))
-      if (up._tag === "None" || !up.value) {
-        c.kill("SIGKILL")
-        return yield* new MosquittoError({
-          reason: "StartFailed",
-          message: `mosquitto did not start on port ${port} (exit ${c.exitCode ?? c.signalCode ?? "none yet"}): ${output.trim().split("\n").slice(-5).join(" | ")}`
-        })
-      }
-    })
-
-    const kill = Effect.gen(function*() {
-      const c = child
-      if (c === undefined) return
-      c.kill("SIGCONT")
-      c.kill("SIGKILL")
-      yield* exited(c)
-    })
-    const stop = Effect.gen(function*() {
-      const c = child
-      if (c === undefined) return
-      c.kill("SIGCONT")
-      c.kill("SIGTERM")
-      const done = yield* exited(c).pipe(Effect.timeoutOption("5 seconds"))
-      if (done._tag === "None") yield* kill
-    })
-
-    yield* Effect.acquireRelease(launch, () => stop)
+    const server = yield* NodeServerProcess.start({
+      name: `mosquitto on port ${port}`,
+      command: mosquitto,
+      args: ["-c", configFile],
+      ready: () => NodeServerProcess.accepts(port),
+      watch: [RELOADED],
+      startTimeoutMs,
+      stopTimeoutMs: 5_000
+    }).pipe(Effect.mapError((e) => new MosquittoError({ reason: "StartFailed", message: e.message })))
 
     const broker: Broker = {
       url: `mqtt://127.0.0.1:${port}`,
       port,
       directory,
-      pid: () => child?.pid,
-      running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
-      start: Effect.suspend(() => (broker.running() ? Effect.void : launch)),
-      kill,
-      stop,
-      freeze: signal("SIGSTOP"),
-      thaw: signal("SIGCONT"),
+      pid: server.pid,
+      running: server.running,
+      start: server.start.pipe(Effect.mapError((e) => new MosquittoError({ reason: "StartFailed", message: e.message }))),
+      kill: server.kill,
+      stop: server.stop,
+      freeze: server.signal("SIGSTOP"),
+      thaw: server.signal("SIGCONT"),
       setPassword: (user, password) =>
         Effect.gen(function*() {
           if (passwd === undefined) {
@@ -268,17 +182,17 @@ export const start = (options: Options = {}): Effect.Effect<Broker, MosquittoErr
           }
           const failed = runPasswd(["-b", passwordFile, user, reveal(password)])
           if (failed !== undefined) return yield* new MosquittoError({ reason: "ReloadFailed", message: failed })
-          const before = reloads
-          yield* signal("SIGHUP")
+          const before = server.said(RELOADED)
+          yield* server.signal("SIGHUP")
           const reloaded = yield* Effect.gen(function*() {
-            while (reloads === before && broker.running()) yield* Effect.sleep("10 millis")
-            return reloads > before
+            while (server.said(RELOADED) === before && server.running()) yield* Effect.sleep("10 millis")
+            return server.said(RELOADED) > before
           }).pipe(Effect.timeoutOption(startTimeoutMs))
           if (reloaded._tag === "None" || !reloaded.value) {
             return yield* new MosquittoError({ reason: "ReloadFailed", message: "mosquitto did not say it reloaded its config" })
           }
         }),
-      log: () => output
+      log: server.log
     }
     return broker
   })

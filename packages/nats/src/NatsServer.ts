@@ -9,12 +9,11 @@
  *
  * @since 0.1.0
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { delimiter, join } from "node:path"
+import { join } from "node:path"
 import { Effect, Redacted, Schema, type Scope } from "effect"
+import { NodeServerProcess } from "@velox/node"
 
 /**
  * The server could not be found or started.
@@ -69,17 +68,6 @@ export interface Server {
   readonly log: () => string
 }
 
-const SBIN = ["/usr/local/sbin", "/usr/sbin", "/sbin"]
-
-const isExecutable = (path: string): boolean => {
-  try {
-    accessSync(path, constants.X_OK)
-    return true
-  } catch {
-    return false
-  }
-}
-
 /**
  * The path of `nats-server`: `$NATS_SERVER` when set, else PATH, then the sbin directories;
  * undefined when there is none.
@@ -87,27 +75,10 @@ const isExecutable = (path: string): boolean => {
  * @category constructors
  * @since 0.1.0
  */
-export const find = (): string | undefined => {
-  const override = process.env["NATS_SERVER"]
-  if (override !== undefined && override !== "") return isExecutable(override) ? override : undefined
-  const dirs = [...(process.env["PATH"] ?? "").split(delimiter).filter((d) => d !== ""), ...SBIN]
-  return dirs.map((d) => join(d, "nats-server")).find(isExecutable)
-}
+export const find = (): string | undefined => NodeServerProcess.find("nats-server", "NATS_SERVER")
 
-/**
- * A TCP port on 127.0.0.1 that was free a moment ago.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const freePort: Effect.Effect<number> = Effect.callback<number>((resume) => {
-  const server = createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
+/** What the server logs once it is ready, each start. */
+const READY = "Server is ready"
 
 /** A string in the server's config syntax. */
 const quoted = (s: string): string => JSON.stringify(s)
@@ -138,7 +109,7 @@ export const start = (options: Options = {}): Effect.Effect<Server, NatsServerEr
     if (binary === undefined) {
       return yield* new NatsServerError({ reason: "NotFound", message: "nats-server not found (Debian package nats-server; or set $NATS_SERVER)" })
     }
-    const port = options.port ?? (yield* freePort)
+    const port = options.port ?? (yield* NodeServerProcess.freePort)
     const directory = yield* Effect.acquireRelease(
       Effect.sync(() => mkdtempSync(join(tmpdir(), "velox-nats-"))),
       (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
@@ -164,71 +135,30 @@ export const start = (options: Options = {}): Effect.Effect<Server, NatsServerEr
       ""
     ].join("\n"))
 
-    let child: ChildProcess | undefined
-    let output = ""
-    // Times it said it was ready: once per start.
-    let readies = 0
-    const heard = (chunk: string) => {
-      if (chunk.includes("Server is ready")) readies++
-      output = (output + chunk).slice(-65_536)
-    }
-    const startTimeoutMs = options.startTimeoutMs ?? 15_000
-
-    const exited = (c: ChildProcess) =>
-      Effect.callback<void>((resume) => {
-        if (c.exitCode !== null || c.signalCode !== null) resume(Effect.void)
-        else c.once("exit", () => resume(Effect.void))
-      })
-
-    const launch: Effect.Effect<void, NatsServerError> = Effect.gen(function*() {
-      const before = readies
-      const c = spawn(binary, ["-c", configFile], { stdio: ["ignore", "pipe", "pipe"] })
-      child = c
-      c.stdout.setEncoding("utf8").on("data", heard)
-      c.stderr.setEncoding("utf8").on("data", heard)
-      c.on("error", (e) => heard(`spawn error: ${e.message}\n`))
-      const alive = () => c.exitCode === null && c.signalCode === null
+    const child = yield* NodeServerProcess.start({
+      name: `nats-server on port ${port}`,
+      command: binary,
+      args: ["-c", configFile],
       // "Server is ready" comes after JetStream has recovered its store and the listener is open.
-      const ready = Effect.gen(function*() {
-        while (alive() && readies === before) yield* Effect.sleep("20 millis")
-        return alive()
-      })
-      const up = yield* ready.pipe(Effect.timeoutOption(startTimeoutMs))
-      if (up._tag === "None" || !up.value) {
-        c.kill("SIGKILL")
-        return yield* new NatsServerError({
-          reason: "StartFailed",
-          message: `nats-server did not start on port ${port} (exit ${c.exitCode ?? c.signalCode ?? "none yet"}): ${output.trim().split("\n").slice(-5).join(" | ")}`
-        })
-      }
-    })
-
-    const kill = Effect.gen(function*() {
-      const c = child
-      if (c === undefined) return
-      c.kill("SIGKILL")
-      yield* exited(c)
-    })
-    const stop = Effect.gen(function*() {
-      const c = child
-      if (c === undefined) return
-      c.kill("SIGTERM")
-      const done = yield* exited(c).pipe(Effect.timeoutOption("10 seconds"))
-      if (done._tag === "None") yield* kill
-    })
-
-    yield* Effect.acquireRelease(launch, () => stop)
+      ready: (said) => {
+        const before = said(READY)
+        return Effect.sync(() => said(READY) > before)
+      },
+      watch: [READY],
+      startTimeoutMs: options.startTimeoutMs ?? 15_000,
+      stopTimeoutMs: 10_000
+    }).pipe(Effect.mapError((e) => new NatsServerError({ reason: "StartFailed", message: e.message })))
 
     const server: Server = {
       url: `nats://127.0.0.1:${port}`,
       port,
       directory,
-      pid: () => child?.pid,
-      running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
-      start: Effect.suspend(() => (server.running() ? Effect.void : launch)),
-      kill,
-      stop,
-      log: () => output
+      pid: child.pid,
+      running: child.running,
+      start: child.start.pipe(Effect.mapError((e) => new NatsServerError({ reason: "StartFailed", message: e.message }))),
+      kill: child.kill,
+      stop: child.stop,
+      log: child.log
     }
     return server
   })
