@@ -114,7 +114,7 @@ export const validName = (name: string, bytes: Uint8Array): boolean =>
 
 /**
  * A view of one table: lookups from any thread, registration from any thread. Build one per thread
- * (it caches decoded names) and keep it.
+ * (it caches decoded names, and the ids of names it looked up) and keep it.
  */
 export class SymbolTable {
   readonly buffer: SharedArrayBuffer
@@ -125,6 +125,12 @@ export class SymbolTable {
   private readonly entriesOffset: number
   /** Names decoded so far, by id (entries never change once published). */
   private readonly names: Array<string | undefined> = []
+  /**
+   * Ids found or registered so far, by name: a feed looks up the symbol of every message, and a Map
+   * hit costs a fraction of encoding the name and probing the shared table. Bounded by the capacity
+   * (only names that have an id get in).
+   */
+  private readonly ids = new Map<string, number>()
 
   constructor(buffer: SharedArrayBuffer) {
     const capacity = tableCapacity(buffer)
@@ -145,9 +151,13 @@ export class SymbolTable {
 
   /** The id of `name`, or {@link UNKNOWN}. */
   idOf(name: string): number {
+    const cached = this.ids.get(name)
+    if (cached !== undefined) return cached
     const encoded = encoder.encode(name)
     if (!validName(name, encoded)) return UNKNOWN
-    return this.find(encoded, hashOf(encoded))
+    const id = this.find(encoded, hashOf(encoded))
+    if (id !== UNKNOWN) this.ids.set(name, id)
+    return id
   }
 
   /** The name of `id`, or undefined for an id not handed out. */
@@ -165,10 +175,19 @@ export class SymbolTable {
 
   /**
    * The id of `name`, registering it when it is new; {@link FULL} when it is new and the table is
-   * full, {@link INVALID_NAME} for a name that may not be registered. Takes the table's lock: a cold
-   * path (at start, or the first quote of an instrument), never per record.
+   * full, {@link INVALID_NAME} for a name that may not be registered. A known name is a Map lookup
+   * (cheap enough per record); a new one takes the table's lock (at start, or the first quote of an
+   * instrument).
    */
   register(name: string): number {
+    const cached = this.ids.get(name)
+    if (cached !== undefined) return cached
+    const id = this.registerUncached(name)
+    if (id >= 0) this.ids.set(name, id)
+    return id
+  }
+
+  private registerUncached(name: string): number {
     const encoded = encoder.encode(name)
     if (!validName(name, encoded)) return INVALID_NAME
     const hash = hashOf(encoded)
