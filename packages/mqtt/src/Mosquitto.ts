@@ -41,6 +41,11 @@ export interface Options {
   readonly config?: ReadonlyArray<string> | undefined
   /** How long a start may take before it fails. Default 10 s. */
   readonly startTimeoutMs?: number | undefined
+  /**
+   * The broker gets SIGTERM when the thread that started it dies, even by `kill -9` (`NodeServerProcess`'s
+   * option of that name). Default false.
+   */
+  readonly exitWithParent?: boolean | undefined
 }
 
 /**
@@ -161,7 +166,8 @@ export const start = (options: Options = {}): Effect.Effect<Broker, MosquittoErr
       ready: () => NodeServerProcess.accepts(port),
       watch: [RELOADED],
       startTimeoutMs,
-      stopTimeoutMs: 5_000
+      stopTimeoutMs: 5_000,
+      exitWithParent: options.exitWithParent
     }).pipe(Effect.mapError((e) => new MosquittoError({ reason: "StartFailed", message: e.message })))
 
     const broker: Broker = {

@@ -41,6 +41,11 @@ export interface Options {
   readonly config?: ReadonlyArray<string> | undefined
   /** How long a start may take before it fails. Default 15 s. */
   readonly startTimeoutMs?: number | undefined
+  /**
+   * The server gets SIGTERM when the thread that started it dies, even by `kill -9`, so that a demo's
+   * server does not outlive its program (`NodeServerProcess`'s option of that name). Default false.
+   */
+  readonly exitWithParent?: boolean | undefined
 }
 
 /**
@@ -146,7 +151,8 @@ export const start = (options: Options = {}): Effect.Effect<Server, NatsServerEr
       },
       watch: [READY],
       startTimeoutMs: options.startTimeoutMs ?? 15_000,
-      stopTimeoutMs: 10_000
+      stopTimeoutMs: 10_000,
+      exitWithParent: options.exitWithParent
     }).pipe(Effect.mapError((e) => new NatsServerError({ reason: "StartFailed", message: e.message })))
 
     const server: Server = {

@@ -61,6 +61,12 @@ export interface Options {
   readonly startTimeoutMs?: number | undefined
   /** How long `stop` waits after SIGTERM before SIGKILL. Default 10 s. */
   readonly stopTimeoutMs?: number | undefined
+  /**
+   * The server gets SIGTERM when the thread that started it dies, even by `kill -9`, so that a demo's
+   * server does not outlive its program (Linux, through util-linux's `setpriv --pdeathsig`; ignored
+   * where `setpriv` is missing). Start it from the main thread. Default false.
+   */
+  readonly exitWithParent?: boolean | undefined
 }
 
 /**
@@ -173,10 +179,15 @@ export const start = (options: Options): Effect.Effect<ServerProcess, StartFaile
       for (const text of watch) if (chunk.includes(text)) counts.set(text, counts.get(text)! + 1)
     }
     const said = (text: string) => counts.get(text) ?? 0
+    // setpriv sets the parent-death signal, then execs the server: the same pid, so kill and stop reach it.
+    const setpriv = options.exitWithParent === true && process.platform === "linux" ? find("setpriv", "VELOX_SETPRIV") : undefined
+    const [command, args] = setpriv === undefined
+      ? [options.command, options.args]
+      : [setpriv, ["--pdeathsig", "TERM", "--", options.command, ...options.args]]
 
     const launch: Effect.Effect<void, StartFailed> = Effect.gen(function*() {
       const isReady = options.ready(said)
-      const c = spawn(options.command, options.args, { stdio: ["ignore", "pipe", "pipe"] })
+      const c = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] })
       child = c
       c.stdout.setEncoding("utf8").on("data", heard)
       c.stderr.setEncoding("utf8").on("data", heard)

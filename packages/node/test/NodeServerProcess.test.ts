@@ -1,4 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { Effect, Exit } from "effect"
 import { NodeServerProcess } from "@velox/node"
 
@@ -53,5 +55,34 @@ describe("NodeServerProcess", () => {
       assert.isAbove(port, 0)
       assert.isFalse(yield* NodeServerProcess.accepts(port))
       assert.isUndefined(NodeServerProcess.find("no-such-velox-command", "VELOX_NO_SUCH"))
+    }))
+
+  it.live("with exitWithParent, the server ends when the process that started it is killed with kill -9", () =>
+    Effect.gen(function*() {
+      // A parent process that starts the server, prints its pid, then waits to be killed.
+      const parent = spawnSync(process.execPath, ["--conditions=@velox/source", "--input-type=module", "-e", `
+        import { Effect } from "effect"
+        import { NodeServerProcess } from "@velox/node"
+        const server = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+          const s = yield* NodeServerProcess.start({ name: "sh", command: ${JSON.stringify(sh)}, args: ["-c", "echo up; exec sleep 60"],
+            ready: (said) => Effect.sync(() => said("up") > 0), watch: ["up"], exitWithParent: true })
+          process.stdout.write(String(s.pid()) + "\\n")
+          process.kill(process.pid, "SIGKILL")
+          yield* Effect.never
+        })))
+      `], { cwd: process.cwd(), encoding: "utf8", timeout: 60_000 })
+      assert.strictEqual(parent.signal, "SIGKILL", parent.stderr)
+      const pid = Number(parent.stdout.trim())
+      assert.isAbove(pid, 0, parent.stdout + parent.stderr)
+      // Gone, or a zombie its new parent has not reaped yet (it has exited all the same).
+      const alive = () => {
+        try {
+          return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))
+        } catch {
+          return false
+        }
+      }
+      for (let i = 0; i < 500 && alive(); i++) yield* Effect.sleep("20 millis")
+      assert.isFalse(alive(), `server ${pid} outlived its parent`)
     }))
 })
