@@ -120,6 +120,11 @@ describe("the engine program", () => {
       assert.include(line, `["VELOX"]["ENGINE"]["SYMBOLS"]`)
     })
 
+    it("the pipeline's own settings come from the environment too: a bad VELOX_DRAIN_TIMEOUT is one line naming the key", async () => {
+      const line = oneLineError(await runEngine([], { env: envWith({ VELOX_DRAIN_TIMEOUT: "soon" }) }))
+      assert.include(line, `["VELOX"]["DRAIN_TIMEOUT"]`)
+    })
+
     it("--output in a directory that does not exist, before the pipeline starts", async () => {
       const run = await runEngine(["--output", "/nonexistent/dir/x"])
       assert.strictEqual(

@@ -24,7 +24,7 @@
  */
 import { Config, Console, Deferred, Effect, FileSystem, Layer, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
-import { JournalDescriptor, Ledger, NanoClock, Pipeline, type PipelineSnapshot } from "@velox/core"
+import { JournalDescriptor, Ledger, NanoClock, Pipeline, PipelineConfig, type PipelineSnapshot } from "@velox/core"
 import { Bundle, Bundler, Ingress, OrderBookStage, Output, OutputRelay, OutputTotals } from "@velox/market"
 import {
   NodeCli,
@@ -248,7 +248,9 @@ const engine = (options: Options) =>
     /** Runs the engine until the duration ends (a replay: the journal's end) or a signal arrives; `onStart` gets the handle first. */
     const run = <E, R>(onStart: (handle: Pipeline.PipelineHandle) => Effect.Effect<void, E, R>) =>
       Effect.gen(function*() {
-        const handle = yield* Pipeline.run(pipeline)
+        // The run options of every velox program (VELOX_DRAIN_TIMEOUT, VELOX_IDLE, …; README "Configuration").
+        const settings = yield* PipelineConfig.config
+        const handle = yield* Pipeline.run(pipeline, PipelineConfig.toRunOptions(settings))
         yield* Deferred.succeed(engineHandle, handle)
         yield* Console.log(
           (replayed === undefined

@@ -65,7 +65,7 @@ const messageOf = (error: unknown): string => {
 
 /**
  * Prints each typed failure not yet reported (`Runtime.errorReported`) as `<name>: <message>` on
- * stderr and marks it reported, so that `runMain` does not log it again. Defects are left to it.
+ * stderr, on one line (a `Config` error's rule and key path included), and marks it reported, so that `runMain` does not log it again. Defects are left to it.
  *
  * @category constructors
  * @since 0.1.0
@@ -77,7 +77,7 @@ export const reportFailures = (name: string) => <A, E, R>(self: Effect.Effect<A,
     const unreported = cause.reasons.filter(Cause.isFailReason).map((r) => r.error as unknown)
       .filter((e) => Runtime.getErrorReported(e))
     return Effect.forEach(unreported, (e) =>
-      Console.error(`${name}: ${messageOf(e)}`).pipe(
+      Console.error(`${name}: ${oneLine(messageOf(e).replace(/^SchemaError\((.*)\)$/s, "$1"))}`).pipe(
         Effect.andThen(Effect.sync(() => {
           if (typeof e === "object" && e !== null) Object.assign(e, { [Runtime.errorReported]: false })
         }))
