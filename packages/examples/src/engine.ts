@@ -272,8 +272,12 @@ const engine = (options: Options) =>
           last = { t: now, counts: new Map(counts) }
           return line
         }).pipe(Effect.flatMap(Console.log), Effect.delay("1 second"), Effect.forever)
+        // The duration counts from when every stage has started (threads take seconds to start on a loaded machine).
+        const allStarted = Effect.gen(function*() {
+          while (handle.health().status === "starting") yield* Effect.sleep("10 millis")
+        })
         const end = replay === undefined
-          ? Effect.raceFirst(Effect.sleep(`${options.duration} seconds`), handle.done)
+          ? Effect.raceFirst(allStarted.pipe(Effect.andThen(Effect.sleep(`${options.duration} seconds`))), handle.done)
           : handle.done.pipe(Effect.andThen(Effect.sync(() => (replayEnded = true))))
         yield* Effect.raceFirst(end, progress)
         yield* Console.log("draining…")
