@@ -74,6 +74,8 @@ export interface Params {
   readonly minClosingSamples: number
   /** The loops' idle strategy: "backoff" (the default: park until the next arrival or timer) or "spin". */
   readonly idle?: "backoff" | "spin"
+  /** Backoff only: the loops' timer slack (`BackoffOptions.timerSlackNs`); default: velox's. */
+  readonly timerSlackNs?: number
 }
 
 interface Sample {
@@ -114,7 +116,12 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     .to(Output, { latency })
   const program = Effect.gen(function*() {
     const scope = yield* Scope.make()
-    const handle = yield* Pipeline.run(pipeline, params.idle === "spin" ? { idle: "spin" } : {}).pipe(Scope.provide(scope))
+    const idle = params.idle === "spin"
+      ? "spin" as const
+      : params.timerSlackNs === undefined
+      ? {}
+      : { timerSlackNs: params.timerSlackNs }
+    const handle = yield* Pipeline.run(pipeline, { idle }).pipe(Scope.provide(scope))
     const startDeadline = performance.now() + params.startTimeoutMs
     const started = () =>
       handle.stats().stages.every((s) => s.state === "Running") &&
