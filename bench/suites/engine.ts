@@ -16,6 +16,7 @@
  * Case names are stable: they are the keys of `bench/results/engine.json`. Targets (issue 4) are
  * printed, never asserted. See bench/README.md for what each case measures.
  */
+import { BACKOFF_DEFAULTS } from "@velox/core/unsafe"
 import type { Job, Suite, Target } from "../harness.ts"
 import type { Params as EffectStreamParams } from "../micro/engineEffectStream.ts"
 import type { Params as PlainLoopParams } from "../micro/enginePlainLoop.ts"
@@ -74,17 +75,23 @@ const LATENCY_DETAILS = [
   "parksPerSecond"
 ]
 
-/** Linux's own timer slack, which a thread keeps when nobody sets it (velox's default is 1 µs). */
+/** Linux's own timer slack, which a thread keeps when nobody sets it (velox's default is 20 µs). */
 const LINUX_DEFAULT_SLACK_NS = 50_000
+/** The least slack worth asking for: a park ends as soon as the machine can wake it. */
+const LEAST_SLACK_NS = 1_000
 
 /**
  * One point of the CPU / latency curve: the fused engine at `rate` with the default idle strategy
- * (backoff: a paced source parks until its next arrival, with velox's 1 µs timer slack), the same with
- * Linux's 50 µs slack, or BusySpin. 100k/s with the defaults is the main rows above.
+ * (backoff: a paced source parks until its next arrival, with velox's 20 µs timer slack), the same with
+ * a timer slack of 1 µs or Linux's 50 µs, or BusySpin. 100k/s with the defaults is the main rows above.
  */
-const curvePoint = (rate: number, tag: string, idle: "backoff" | "slack-50us" | "spin"): Job => {
+const curvePoint = (rate: number, tag: string, idle: "backoff" | "slack-1us" | "slack-50us" | "spin"): Job => {
   const suffix = `${idle === "backoff" ? "" : `-${idle}`}-${tag}`
-  const how = idle === "spin" ? "loops spinning" : idle === "backoff" ? "default idle" : "default idle with Linux's 50 µs timer slack"
+  const how = idle === "spin"
+    ? "loops spinning"
+    : idle === "backoff"
+    ? "default idle"
+    : `default idle with a timer slack of ${idle === "slack-1us" ? "1" : "50"} µs`
   return {
     label: `velox fused at ${tag}/s (Poisson), ${how}: CPU and latency (the curve)`,
     module: LATENCY,
@@ -97,6 +104,7 @@ const curvePoint = (rate: number, tag: string, idle: "backoff" | "slack-50us" | 
       // At 10k/s a bundle of 16 rarely fills before its 100 µs timeout: few or no closing samples.
       minClosingSamples: 0,
       idle: idle === "spin" ? "spin" : "backoff",
+      ...(idle === "slack-1us" ? { timerSlackNs: LEAST_SLACK_NS } : {}),
       ...(idle === "slack-50us" ? { timerSlackNs: LINUX_DEFAULT_SLACK_NS } : {})
     } satisfies LatencyParams,
     runs: VARIANT_RUNS,
@@ -286,10 +294,13 @@ const jobs: ReadonlyArray<Job> = [
   curvePoint(1_000_000, "1m", "backoff"),
   curvePoint(10_000, "10k", "spin"),
   curvePoint(1_000_000, "1m", "spin"),
-  curvePoint(10_000, "10k", "slack-50us"),
-  curvePoint(RATE, "100k", "slack-50us"),
-  curvePoint(1_000_000, "1m", "slack-50us"),
-  parkWake(1_000, "1us"),
+  ...(["slack-1us", "slack-50us"] as const).flatMap((idle) => [
+    curvePoint(10_000, "10k", idle),
+    curvePoint(RATE, "100k", idle),
+    curvePoint(1_000_000, "1m", idle)
+  ]),
+  parkWake(LEAST_SLACK_NS, "1us"),
+  parkWake(BACKOFF_DEFAULTS.timerSlackNs, "20us"),
   parkWake(LINUX_DEFAULT_SLACK_NS, "50us")
 ]
 
