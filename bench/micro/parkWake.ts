@@ -13,6 +13,7 @@
  * that arrives just after a wake-up waits up to T plus the oversleep.
  */
 import { readlinkSync, writeFileSync } from "node:fs"
+import { InconclusiveRun } from "../harness.ts"
 
 export interface Params {
   readonly slackNs: number
@@ -21,8 +22,12 @@ export interface Params {
 }
 
 export const run = async (params: Params): Promise<Record<string, number>> => {
-  const tid = readlinkSync("/proc/thread-self").split("/").pop()
-  writeFileSync(`/proc/${tid}/timerslack_ns`, String(params.slackNs))
+  try {
+    const tid = readlinkSync("/proc/thread-self").split("/").pop()
+    writeFileSync(`/proc/${tid}/timerslack_ns`, String(params.slackNs))
+  } catch (e) {
+    throw new InconclusiveRun(`cannot set this thread's timer slack here (Linux only): ${String(e)}`)
+  }
   const word = new Int32Array(new SharedArrayBuffer(4))
   const oversleepNs = new Float64Array(Math.ceil((params.durationMs * 1e3) / params.waitUs) + 1)
   let waits = 0
