@@ -16,10 +16,12 @@
  * Case names are stable: they are the keys of `bench/results/engine.json`. Targets (issue 4) are
  * printed, never asserted. See bench/README.md for what each case measures.
  */
+import { BACKOFF_DEFAULTS } from "@velox/core/unsafe"
 import type { Job, Suite, Target } from "../harness.ts"
 import type { Params as EffectStreamParams } from "../micro/engineEffectStream.ts"
 import type { Params as PlainLoopParams } from "../micro/enginePlainLoop.ts"
 import type { Params as LatencyParams } from "../topology/engineLatencyCpu.ts"
+import type { Params as ParkWakeParams } from "../micro/parkWake.ts"
 import type { Params as MetricsOverheadParams } from "../topology/metricsOverhead.ts"
 import type { Params as ThroughputParams } from "../topology/engineThroughput.ts"
 
@@ -40,6 +42,7 @@ const LATENCY = new URL("../topology/engineLatencyCpu.ts", import.meta.url)
 const PLAIN_LOOP = new URL("../micro/enginePlainLoop.ts", import.meta.url)
 const EFFECT_STREAM = new URL("../micro/engineEffectStream.ts", import.meta.url)
 const METRICS_OVERHEAD = new URL("../topology/metricsOverhead.ts", import.meta.url)
+const PARK_WAKE = new URL("../micro/parkWake.ts", import.meta.url)
 
 const TWENTY_MILLION: Target = { op: ">=", value: 20 }
 
@@ -72,14 +75,25 @@ const LATENCY_DETAILS = [
   "parksPerSecond"
 ]
 
+/** Linux's own timer slack, which a thread keeps when nobody sets it (velox's default is 20 µs). */
+const LINUX_DEFAULT_SLACK_NS = 50_000
+/** The least slack worth asking for: a park ends as soon as the machine can wake it. */
+const LEAST_SLACK_NS = 1_000
+
 /**
  * One point of the CPU / latency curve: the fused engine at `rate` with the default idle strategy
- * (backoff: a paced source parks until its next arrival) or BusySpin. 100k/s is the main rows above.
+ * (backoff: a paced source parks until its next arrival, with velox's 20 µs timer slack), the same with
+ * a timer slack of 1 µs or Linux's 50 µs, or BusySpin. 100k/s with the defaults is the main rows above.
  */
-const curvePoint = (rate: number, tag: string, idle: "backoff" | "spin"): Job => {
-  const suffix = `${idle === "spin" ? "-spin" : ""}-${tag}`
+const curvePoint = (rate: number, tag: string, idle: "backoff" | "slack-1us" | "slack-50us" | "spin"): Job => {
+  const suffix = `${idle === "backoff" ? "" : `-${idle}`}-${tag}`
+  const how = idle === "spin"
+    ? "loops spinning"
+    : idle === "backoff"
+    ? "default idle"
+    : `default idle with a timer slack of ${idle === "slack-1us" ? "1" : "50"} µs`
   return {
-    label: `velox fused at ${tag}/s (Poisson), ${idle === "spin" ? "loops spinning" : "default idle"}: CPU and latency (the curve)`,
+    label: `velox fused at ${tag}/s (Poisson), ${how}: CPU and latency (the curve)`,
     module: LATENCY,
     params: {
       placement: "fused",
@@ -89,7 +103,9 @@ const curvePoint = (rate: number, tag: string, idle: "backoff" | "spin"): Job =>
       startTimeoutMs: 20_000,
       // At 10k/s a bundle of 16 rarely fills before its 100 µs timeout: few or no closing samples.
       minClosingSamples: 0,
-      idle
+      idle: idle === "spin" ? "spin" : "backoff",
+      ...(idle === "slack-1us" ? { timerSlackNs: LEAST_SLACK_NS } : {}),
+      ...(idle === "slack-50us" ? { timerSlackNs: LINUX_DEFAULT_SLACK_NS } : {})
     } satisfies LatencyParams,
     runs: VARIANT_RUNS,
     metrics: [
@@ -101,6 +117,23 @@ const curvePoint = (rate: number, tag: string, idle: "backoff" | "spin"): Job =>
     timeoutMs: 30_000
   }
 }
+
+/**
+ * What the machine charges for one timed park (below velox): a 10 µs `Atomics.wait`, over and over, with
+ * a given timer slack: CPU per wake-up and oversleep. The floor under every parked row of the curve.
+ */
+const parkWake = (slackNs: number, tag: string): Job => ({
+  label: `one thread parking 10 µs at a time, timer slack ${tag}: CPU per wake-up, oversleep`,
+  module: PARK_WAKE,
+  params: { slackNs, waitUs: 10, durationMs: 1_000 } satisfies ParkWakeParams,
+  runs: VARIANT_RUNS,
+  metrics: [
+    { name: `engine/os-park-cpu-us-per-wake-slack-${tag}`, key: "cpuUsPerWake", unit: "µs" },
+    { name: `engine/os-park-oversleep-p50-us-slack-${tag}`, key: "oversleepP50Us", unit: "µs" },
+    { name: `engine/os-park-oversleep-p99-us-slack-${tag}`, key: "oversleepP99Us", unit: "µs" }
+  ],
+  details: ["wakesPerSecond", "cpuPercent"]
+})
 
 const jobs: ReadonlyArray<Job> = [
   velox(
@@ -260,7 +293,15 @@ const jobs: ReadonlyArray<Job> = [
   curvePoint(10_000, "10k", "backoff"),
   curvePoint(1_000_000, "1m", "backoff"),
   curvePoint(10_000, "10k", "spin"),
-  curvePoint(1_000_000, "1m", "spin")
+  curvePoint(1_000_000, "1m", "spin"),
+  ...(["slack-1us", "slack-50us"] as const).flatMap((idle) => [
+    curvePoint(10_000, "10k", idle),
+    curvePoint(RATE, "100k", idle),
+    curvePoint(1_000_000, "1m", idle)
+  ]),
+  parkWake(LEAST_SLACK_NS, "1us"),
+  parkWake(BACKOFF_DEFAULTS.timerSlackNs, "20us"),
+  parkWake(LINUX_DEFAULT_SLACK_NS, "50us")
 ]
 
 export const suite: Suite = {

@@ -8,6 +8,7 @@
  * | `RING_CAPACITY` slots per ring, a power of two | 16384 |
  * | `BATCH_SIZE` records per loop pass, at most RING_CAPACITY (checked when the pipeline starts) | 256 |
  * | `IDLE` `backoff` (park when idle) or `spin` | backoff |
+ * | `TIMER_SLACK_NS` how late a parked loop's timed wake-up may come (backoff; `BackoffOptions.timerSlackNs`) | 20000 |
  * | `MAX_RECORD_CRASHES` crashes on one record before it is dead-lettered | 3 |
  * | `MAX_RESTARTS` crashes of one host tolerated within `RESTART_WINDOW`; one more fails the run | 5 |
  * | `RESTART_WINDOW` the window `MAX_RESTARTS` counts crashes in | 1 minute |
@@ -20,6 +21,7 @@
 import { Config, ConfigProvider, Context, Duration, Effect, FileSystem, Layer, Schema } from "effect"
 import * as ConfigFile from "./ConfigFile.ts"
 import { DEFAULTS, restartBackoff } from "./internal/defaults.ts"
+import { BACKOFF_DEFAULTS } from "./internal/kernel/idleStrategy.ts"
 import type { RunOptions } from "./Pipeline.ts"
 import type { Pipeline } from "./PipelineBuilder.ts"
 import { PipelineConfigError } from "./PipelineError.ts"
@@ -49,6 +51,7 @@ export interface PipelineSettings {
   readonly ringCapacity: number
   readonly batchSize: number
   readonly idle: "backoff" | "spin"
+  readonly timerSlackNs: number
   readonly maxRecordCrashes: number
   readonly maxRestarts: number
   readonly restartWindow: Duration.Duration
@@ -67,6 +70,9 @@ export const config: Config.Config<PipelineSettings> = Config.all({
   ringCapacity: Config.schema(PowerOfTwo, "RING_CAPACITY").pipe(Config.withDefault(DEFAULTS.ringCapacity)),
   batchSize: Config.schema(positiveInt("must be a positive integer"), "BATCH_SIZE").pipe(Config.withDefault(DEFAULTS.batchSize)),
   idle: Config.Literals(["backoff", "spin"], "IDLE").pipe(Config.withDefault("backoff" as const)),
+  timerSlackNs: Config.schema(positiveInt("must be a positive integer (ns)"), "TIMER_SLACK_NS").pipe(
+    Config.withDefault(BACKOFF_DEFAULTS.timerSlackNs)
+  ),
   maxRecordCrashes: Config.schema(positiveInt("must be a positive integer"), "MAX_RECORD_CRASHES").pipe(
     Config.withDefault(DEFAULTS.maxRecordCrashes)
   ),
@@ -103,6 +109,7 @@ const FILE_KEYS: ConfigFile.Keys = {
     RING_CAPACITY: true,
     BATCH_SIZE: true,
     IDLE: true,
+    TIMER_SLACK_NS: true,
     MAX_RECORD_CRASHES: true,
     MAX_RESTARTS: true,
     RESTART_DELAY: true,
@@ -139,7 +146,7 @@ export const layerFile = (
 export const toRunOptions = (s: PipelineSettings): RunOptions => ({
   ringCapacity: s.ringCapacity,
   batchSize: s.batchSize,
-  idle: s.idle === "spin" ? "spin" : {},
+  idle: s.idle === "spin" ? "spin" : { timerSlackNs: s.timerSlackNs },
   maxRecordCrashes: s.maxRecordCrashes,
   restart: restartBackoff(s.restartDelay),
   restartBudget: { maxRestarts: s.maxRestarts, window: s.restartWindow },

@@ -15,6 +15,9 @@
  * reply(await runHost(spec, (url) => import(url)))
  * ```
  *
+ * A platform that can set a thread's timer slack (how late the OS may end a timed park) gives the
+ * thread `timerSlackNsOf(spec)` first; Node does, on Linux.
+ *
  * For platform authors; stages and pipelines never need it. No `effect` import, so a thread starts
  * light.
  *
@@ -40,5 +43,7 @@ export type {
 } from "./internal/kernel/linkStatsDescriptor.ts"
 export {
   /** @category constructors @since 0.1.0 */
-  runHost
+  runHost,
+  /** @category constructors @since 0.1.0 */
+  timerSlackNsOf
 } from "./internal/kernel/host.ts"

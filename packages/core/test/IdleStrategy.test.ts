@@ -136,6 +136,13 @@ describe("BackoffIdleStrategy", () => {
       "minParkNs=5000 maxParkNs=1000"
     )
     assert.throws(() => new IdleStrategy.BackoffIdleStrategy(bell, () => false, { minParkNs: 0 }), RangeError, "minParkNs=0")
+    for (const timerSlackNs of [0, -1, 1.5, NaN]) {
+      assert.throws(
+        () => new IdleStrategy.BackoffIdleStrategy(bell, () => false, { timerSlackNs }),
+        RangeError,
+        `timerSlackNs must be a positive integer: timerSlackNs=${timerSlackNs}`
+      )
+    }
   })
 
   it("busy-spin and no-op strategies never park whatever the work count, where backoff does", () => {

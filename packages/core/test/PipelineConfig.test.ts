@@ -18,6 +18,7 @@ describe("PipelineConfig", () => {
       assert.strictEqual(s.ringCapacity, 16384)
       assert.strictEqual(s.batchSize, 256)
       assert.strictEqual(s.idle, "backoff")
+      assert.strictEqual(s.timerSlackNs, 20_000)
       assert.strictEqual(Duration.toMillis(s.drainTimeout), 10_000)
     }))
 
@@ -63,9 +64,19 @@ describe("PipelineConfig", () => {
 
   it.effect("settings become run options", () =>
     Effect.gen(function*() {
-      const s = yield* read(ConfigProvider.fromUnknown({ VELOX: { RING_CAPACITY: 1024, BATCH_SIZE: 64 } }))
+      const s = yield* read(ConfigProvider.fromUnknown({ VELOX: { RING_CAPACITY: 1024, BATCH_SIZE: 64, TIMER_SLACK_NS: 1000 } }))
       const options = PipelineConfig.toRunOptions(s)
       assert.strictEqual(options.ringCapacity, 1024)
       assert.strictEqual(options.batchSize, 64)
+      assert.deepStrictEqual(options.idle, { timerSlackNs: 1000 })
+      const spin = yield* read(ConfigProvider.fromUnknown({ VELOX: { IDLE: "spin", TIMER_SLACK_NS: 1000 } }))
+      assert.strictEqual(PipelineConfig.toRunOptions(spin).idle, "spin", "a spinning loop never parks: no slack to set")
+    }))
+
+  it.effect("a timer slack that is not a positive integer fails naming the key and the value", () =>
+    Effect.gen(function*() {
+      const error = yield* read(ConfigProvider.fromEnv({ env: { VELOX_TIMER_SLACK_NS: "0" } })).pipe(Effect.flip)
+      assert.include(error.message, "TIMER_SLACK_NS")
+      assert.include(error.message, "got 0")
     }))
 })

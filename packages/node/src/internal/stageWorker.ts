@@ -4,7 +4,12 @@
  * `workerData` made by `stageWorkerData` (the marker tells `runMain` it is in a stage thread).
  */
 import { parentPort, workerData } from "node:worker_threads"
-import { runHost } from "@velox/core/platform"
+import { runHost, timerSlackNsOf } from "@velox/core/platform"
 import { specOf } from "./stageThread.ts"
+import { setThreadTimerSlack } from "./timerSlack.ts"
 
-parentPort!.postMessage(await runHost(specOf(workerData), (url) => import(url)))
+const spec = specOf(workerData)
+// Before the loop's first park: a loop that sleeps until its next arrival wakes within this of it.
+const slack = timerSlackNsOf(spec)
+if (slack !== undefined) setThreadTimerSlack(slack)
+parentPort!.postMessage(await runHost(spec, (url) => import(url)))

@@ -20,7 +20,7 @@ import {
 import { checkRun, CounterCells, namedCells } from "./counters.ts"
 import { COUNTER, GAUGE } from "./countersDescriptor.ts"
 import * as C from "./hostControlDescriptor.ts"
-import type { BackoffOptions } from "./idleStrategy.ts"
+import { BACKOFF_DEFAULTS, type BackoffOptions } from "./idleStrategy.ts"
 import { type LinkStatsRef, linkStatsWords } from "./linkStatsDescriptor.ts"
 import { makeNanoClock } from "./nanoClock.ts"
 import { type RingHandle, RingProducer } from "./oneToOneRing.ts"
@@ -295,6 +295,13 @@ export const findDefinition = (exports: Record<string, unknown>, stage: string, 
   }
   throw new RangeError(`module ${module} exports no stage named "${stage}"`)
 }
+
+/**
+ * The timer slack (ns) a platform should give the thread that runs `spec` before `runHost`, where it
+ * can set one (see `BackoffOptions.timerSlackNs`); undefined for a loop that never parks (`"spin"`).
+ */
+export const timerSlackNsOf = (spec: HostSpec): number | undefined =>
+  spec.idle === "spin" ? undefined : (spec.idle.timerSlackNs ?? BACKOFF_DEFAULTS.timerSlackNs)
 
 /**
  * Loads the stage modules `spec` names (with `importModule`, e.g. `(url) => import(url)`), builds its

@@ -42,12 +42,22 @@ export interface BackoffOptions {
   readonly minParkNs?: number
   /** Longest park; `Infinity` parks until rung. Loops with timers set this to their timer period. */
   readonly maxParkNs?: number
+  /**
+   * How late the OS may end a timed park, in ns: the thread's timer slack, which a platform that can
+   * set it applies to each stage thread (Node on Linux: `/proc/<tid>/timerslack_ns`; elsewhere it is
+   * ignored). It trades latency for CPU in a loop that sleeps until its next arrival or timer: each
+   * park ends up to this late (plus the wake-up itself), and the records due meanwhile are handled in
+   * that one wake-up instead of one each. Default 20 µs (Linux's own is 50 µs); 1 µs for the least
+   * lateness at the most wake-ups; `idle: "spin"` for none.
+   */
+  readonly timerSlackNs?: number
 }
 
 export const BACKOFF_DEFAULTS = {
   maxSpins: 200,
   minParkNs: 1_000,
-  maxParkNs: Infinity
+  maxParkNs: Infinity,
+  timerSlackNs: 20_000
 } as const
 
 const SPINNING = 0
@@ -90,6 +100,10 @@ export class BackoffIdleStrategy implements IdleStrategy {
       throw new RangeError(
         `park bounds must satisfy 0 < minParkNs <= maxParkNs: minParkNs=${this.minParkNs} maxParkNs=${this.maxParkNs}`
       )
+    }
+    const slack = options.timerSlackNs
+    if (slack !== undefined && !(Number.isInteger(slack) && slack >= 1)) {
+      throw new RangeError(`timerSlackNs must be a positive integer: timerSlackNs=${slack}`)
     }
     this.parkNs = this.minParkNs
   }
