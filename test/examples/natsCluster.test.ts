@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
+import { rmSync } from "node:fs"
 import WebSocket from "ws"
 import { describeRun, runProgram } from "../fixtures/runProgram.ts"
 
@@ -54,6 +55,9 @@ const pidsOf = (output: string): Record<string, number> => {
   for (const m of line.matchAll(/(nats-server|book-\d+|gateway)[^,;]*?pid (\d+)/g)) pids[m[1]!] = Number(m[2])
   return pids
 }
+
+/** The local server's directory, which a launcher killed with SIGKILL leaves behind. */
+const storeOf = (output: string): string | undefined => /^nats-server .*\(pid \d+, store ([^)]+)\)/m.exec(output)?.[1]
 
 const getJson = async (url: string): Promise<any> => (await fetch(url)).json()
 
@@ -131,6 +135,8 @@ describe("velox-nats-cluster", () => {
       for (const name of ["book-0", "book-1", "gateway"]) assert.include(output, `${name}: the launcher is gone (stdin closed): draining`, output.slice(-6000))
     } finally {
       for (const pid of Object.values(pids)) if (alive(pid)) process.kill(pid, "SIGKILL")
+      const store = storeOf(cluster.output())
+      if (store !== undefined && store.includes("velox-nats-")) rmSync(store, { recursive: true, force: true })
     }
   }, 300_000)
 })
