@@ -15,7 +15,7 @@ import { Symbols, TickStore } from "@velox/market"
 import type { NodePipelineServer } from "@velox/node"
 import { NatsClient } from "@velox/nats"
 import { isReport, REPORT_INTERVAL_MS, REPORTS, type Report } from "./natsClusterProcess.ts"
-import { tickJson, type Stores } from "./tickServerHttp.ts"
+import { json, tickJson, type Stores } from "./tickServerHttp.ts"
 
 export interface ProcessView extends Report {
   /** Since its last report. */
@@ -64,9 +64,6 @@ export const totalsOf = (reports: ReadonlyArray<Report>): Totals => ({
   redeliveries: reports.reduce((n, r) => n + (r.ingress?.redeliveries ?? 0), 0),
   duplicates: reports.reduce((n, r) => n + (r.ingress?.duplicates ?? 0), 0)
 })
-
-const json = (body: unknown) =>
-  HttpServerResponse.text(JSON.stringify(body), { contentType: "application/json; charset=utf-8", headers: { "cache-control": "no-store" } })
 
 /** The latest report of each process, and when it came. */
 export type Latest = () => ReadonlyArray<{ readonly report: Report; readonly atMs: number }>
