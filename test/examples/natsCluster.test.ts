@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
-import { rmSync } from "node:fs"
+import { readFileSync, rmSync } from "node:fs"
 import WebSocket from "ws"
 import { describeRun, runProgram } from "../fixtures/runProgram.ts"
 
@@ -39,10 +39,10 @@ const until = async <A>(cluster: Cluster, what: string, check: () => Promise<A |
   }
 }
 
+/** Running: not gone, and not a zombie its new parent has yet to reap (it has exited all the same). */
 const alive = (pid: number): boolean => {
   try {
-    process.kill(pid, 0)
-    return true
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))
   } catch {
     return false
   }
