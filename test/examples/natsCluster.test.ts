@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { readFileSync, rmSync } from "node:fs"
 import WebSocket from "ws"
+import { toolPath } from "../../scripts/tools.ts"
 import { describeRun, runProgram } from "../fixtures/runProgram.ts"
 
 /**
@@ -100,6 +101,8 @@ describe("velox-nats-cluster", () => {
       const metrics = await (await fetch(`${url}/metrics`)).text()
       assert.match(metrics, /^velox_cluster_process_up\{process="book-0",role="book"\} 1$/m)
       assert.match(metrics, /^velox_nats_ingress_redeliveries_total/m)
+      const check = spawnSync(toolPath("promtool"), ["check", "metrics"], { input: metrics, encoding: "utf8" })
+      assert.strictEqual(check.status, 0, `promtool: ${check.stdout}${check.stderr}`)
       const page = await (await fetch(`${url}/cluster`)).text()
       assert.include(page, "<title>velox · NATS cluster</title>")
 

@@ -11,6 +11,7 @@
  */
 import { Effect, type Scope } from "effect"
 import { HttpServerResponse } from "effect/http"
+import { MetricsText } from "@velox/core"
 import { Symbols, TickStore } from "@velox/market"
 import type { NodePipelineServer } from "@velox/node"
 import { NatsClient } from "@velox/nats"
@@ -144,23 +145,22 @@ export const make = (own: () => Report, stores: Stores) =>
     return { snapshot, extension } satisfies View
   })
 
-/** Prometheus text: per process (`process` label), and the totals. */
+/** Prometheus text: per process (`process` and `role` labels). */
 export const metrics = (s: Snapshot): string => {
-  const lines: Array<string> = []
-  const family = (name: string, type: "counter" | "gauge", help: string, value: (p: ProcessView) => number) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
-    for (const p of s.processes) lines.push(`${name}{process="${p.process}",role="${p.role}"} ${value(p)}`)
-  }
-  family("velox_cluster_process_up", "gauge", "1 while the process reports (every second)", (p) => (p.up ? 1 : 0))
-  family("velox_cluster_report_age_seconds", "gauge", "since the process's last report", (p) => p.ageMs / 1000)
-  family("velox_cluster_records_in_total", "counter", "records the process took in (generated, or from NATS after dedup)", (p) => p.recordsIn)
-  family("velox_cluster_records_out_total", "counter", "records the process delivered (acked by the stream, or stored)", (p) => p.recordsOut)
-  family("velox_cluster_records_dropped_total", "counter", "records the process dropped with a counted reason", (p) => p.dropped)
-  family("velox_cluster_ingress_lag_messages", "gauge", "messages in the stream not yet delivered to the process", (p) => p.ingress?.lag ?? 0)
-  family("velox_cluster_ingress_redeliveries_total", "counter", "messages the server delivered to the process again", (p) => p.ingress?.redeliveries ?? 0)
-  family("velox_cluster_ingress_duplicates_total", "counter", "records the process dropped as seen before", (p) => p.ingress?.duplicates ?? 0)
-  family("velox_cluster_egress_in_flight", "gauge", "publishes awaiting their ack", (p) => p.egress?.inFlight ?? 0)
-  return lines.join("\n") + "\n"
+  const family = (name: string, type: "counter" | "gauge", help: string, value: (p: ProcessView) => number): MetricsText.MetricFamily => ({
+    name, type, help, series: s.processes.map((p) => ({ labels: { process: p.process, role: p.role }, value: value(p) }))
+  })
+  return MetricsText.format([
+    family("velox_cluster_process_up", "gauge", "1 while the process reports (every second)", (p) => (p.up ? 1 : 0)),
+    family("velox_cluster_report_age_seconds", "gauge", "since the process's last report", (p) => p.ageMs / 1000),
+    family("velox_cluster_records_in_total", "counter", "records the process took in (generated, or from NATS after dedup)", (p) => p.recordsIn),
+    family("velox_cluster_records_out_total", "counter", "records the process delivered (acked by the stream, or stored)", (p) => p.recordsOut),
+    family("velox_cluster_records_dropped_total", "counter", "records the process dropped with a counted reason", (p) => p.dropped),
+    family("velox_cluster_ingress_lag_messages", "gauge", "messages in the stream not yet delivered to the process", (p) => p.ingress?.lag ?? 0),
+    family("velox_cluster_ingress_redeliveries_total", "counter", "messages the server delivered to the process again", (p) => p.ingress?.redeliveries ?? 0),
+    family("velox_cluster_ingress_duplicates_total", "counter", "records the process dropped as seen before", (p) => p.ingress?.duplicates ?? 0),
+    family("velox_cluster_egress_in_flight", "gauge", "publishes awaiting their ack", (p) => p.egress?.inFlight ?? 0)
+  ])
 }
 
 /** The live page: inline HTML, CSS and JS (nothing downloaded), polling `/cluster.json` and `/bbo` every second. */
