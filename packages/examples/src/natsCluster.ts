@@ -138,7 +138,7 @@ const cluster = (o: ClusterOptions) =>
       startChild(`book-${b}`, ["--role", "book", ...common, "--index", String(b), "--owned", parts.join(","), "--epoch", String(epoch)]))
     const children = [...bookChildren, gatewayChild]
     yield* Console.log(
-      `nats-server ${url}${server === undefined ? "" : ` (pid ${server.pid()}, store ${server.directory})`}; feed at ${n(o.rate)} quotes/s over ${o.symbols} symbols and ${o.partitions} partitions; ` +
+      `nats-server ${url}${server === undefined ? "" : ` (pid ${server.pid()}, store ${server.directory})`}; feed at ${n(o.rate)} quotes/s over ${o.symbols} symbols and ${o.partitions} partitions, epoch ${epoch}; ` +
         children.map((c) => `${c.name} pid ${c.child.pid}`).join(", ")
     )
 
