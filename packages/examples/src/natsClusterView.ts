@@ -10,12 +10,12 @@
  * A process silent for three report intervals is shown as silent (its last figures kept, `up` 0).
  */
 import { Effect, type Scope } from "effect"
-import { HttpServerResponse } from "effect/http"
 import { MetricsText } from "@velox/core"
 import { Symbols, TickStore } from "@velox/market"
 import type { NodePipelineServer } from "@velox/node"
 import { NatsClient } from "@velox/nats"
 import { isReport, REPORT_INTERVAL_MS, REPORTS, type Report } from "./natsClusterProcess.ts"
+import * as LivePage from "./livePage.ts"
 import { json, tickJson, type Stores } from "./tickServerHttp.ts"
 
 export interface ProcessView extends Report {
@@ -129,15 +129,7 @@ export const make = (own: () => Report, stores: Stores) =>
       routes: [
         { path: "/bbo", handler: bbo },
         { path: "/cluster.json", handler: Effect.sync(() => json(snapshot())) },
-        { path: "/cluster", handler: Effect.sync(() =>
-            HttpServerResponse.text(PAGE, {
-              contentType: "text/html; charset=utf-8",
-              headers: {
-                "cache-control": "no-store",
-                "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
-              }
-            })
-          ) }
+        { path: "/cluster", handler: LivePage.serve(PAGE) }
       ],
       metrics: () => metrics(snapshot()),
       stats: () => ({ cluster: snapshot() })
@@ -167,13 +159,8 @@ export const metrics = (s: Snapshot): string => {
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>velox · NATS cluster</title>
 <style>
-body{font:14px system-ui,sans-serif;margin:1.5em;background:#fafafa;color:#222}
-h1{font-size:1.3em;margin:0 0 .2em} .sub{color:#666;margin-bottom:1em}
-.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:.6em;margin-bottom:1em}
-.tile{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.6em}
-.tile b{display:block;font-size:1.4em} .tile span{color:#666;font-size:.85em} .bad b,.bad{color:#b00}
-table{border-collapse:collapse;background:#fff;margin:.3em 1.5em 1em 0;font-variant-numeric:tabular-nums}
-td,th{border:1px solid #ddd;padding:.2em .6em;text-align:right} th{background:#f0f0f0} h2{font-size:1em;margin:.4em 0}
+${LivePage.STYLE}
+.bad{color:#b00}
 </style></head><body>
 <h1>NATS cluster</h1><div class="sub" id="sub">connecting…</div>
 <div class="tiles" id="tiles"></div>
