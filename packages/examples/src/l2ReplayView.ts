@@ -14,6 +14,7 @@ import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { MetricsText } from "@velox/core"
 import { L2Depth, L2Status, OutputLatency } from "@velox/market"
 import { NodeJournalSource, type NodePipelineServer } from "@velox/node"
+import * as LivePage from "./livePage.ts"
 import * as Monitor from "./l2ReplayMonitor.ts"
 
 export interface Tables {
@@ -217,16 +218,7 @@ const depthRoute = (mailbox: SharedArrayBuffer) =>
 export const extension = (view: View, depth: SharedArrayBuffer): NodePipelineServer.Extension => ({
   routes: [
     { path: "/depth", handler: depthRoute(depth) },
-    { path: "/l2", handler: Effect.sync(() =>
-        HttpServerResponse.text(PAGE, {
-          contentType: "text/html; charset=utf-8",
-          headers: {
-            "cache-control": "no-store",
-            // Everything is inline and the page talks only to this server.
-            "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
-          }
-        })
-      ) },
+    { path: "/l2", handler: LivePage.serve(PAGE) },
     { path: "/l2.json", handler: Effect.sync(() => json(view.snapshot())) }
   ],
   metrics: () => metrics(view.snapshot()),
@@ -237,15 +229,8 @@ export const extension = (view: View, depth: SharedArrayBuffer): NodePipelineSer
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>velox · L2 replay</title>
 <style>
-body{font:14px system-ui,sans-serif;margin:1.5em;background:#fafafa;color:#222}
-h1{font-size:1.3em;margin:0 0 .2em} .sub{color:#666;margin-bottom:1em}
-.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:.6em;margin-bottom:1em}
-.tile{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.6em}
-.tile b{display:block;font-size:1.4em} .tile span{color:#666;font-size:.85em}
-.bad b{color:#b00}
-table{border-collapse:collapse;background:#fff;margin:.3em 1.5em 1em 0;font-variant-numeric:tabular-nums}
-td,th{border:1px solid #ddd;padding:.2em .6em;text-align:right} th{background:#f0f0f0}
-.row{display:flex;flex-wrap:wrap;align-items:flex-start} h2{font-size:1em;margin:.4em 0}
+${LivePage.STYLE}
+.row{display:flex;flex-wrap:wrap;align-items:flex-start}
 svg{background:#fff;border:1px solid #ddd}
 </style></head><body>
 <h1>L2 replay</h1><div class="sub" id="sub">connecting…</div>

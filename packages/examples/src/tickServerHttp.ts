@@ -19,7 +19,8 @@ export interface Stores {
 /** Ticks `/ticks` returns unless asked, and bars `/ohlc` returns. */
 export const DEFAULT_LIMIT = 100
 
-const json = (body: unknown, status = 200) =>
+/** A JSON answer, never cached. */
+export const json = (body: unknown, status = 200) =>
   HttpServerResponse.text(JSON.stringify(body), {
     status,
     contentType: "application/json; charset=utf-8",
