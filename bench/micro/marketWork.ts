@@ -50,10 +50,7 @@ class Scratch<F extends RecordLayout.FieldSpec> implements Stage.Emitter<F> {
     return this.pos++
   }
   forward(input: RecordLayout.RecordView, start: number, count: number): void {
-    // As the fused emitter does: one copy per run.
-    RecordLayout.copyRecords(input, start, this.view, this.pos, count)
-    this.pos += count
-    this.accounted += count
+    for (let i = start; i < start + count; i++) RecordLayout.copyRecords(input, i, this.view, this.emit(), 1)
   }
   account(count: number): void {
     this.accounted += count

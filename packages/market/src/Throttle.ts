@@ -30,7 +30,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { Stage } from "@velox/core"
+import { RecordLayout, Stage } from "@velox/core"
 import * as T from "./internal/kernel/counterTable.ts"
 import { MAX_CAPACITY } from "./internal/kernel/symbolTable.ts"
 import * as K from "./internal/kernel/throttle.ts"
@@ -127,25 +127,19 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, t
       const symbolIn = f.symbol, bidIn = f.bid, askIn = f.ask, tsIn = f.exchangeTsNs
       const end = start + count
       let throttled = 0
-      // The quotes that pass go out in runs, each forwarded with one copy.
-      let run = start
       for (let i = start; i < end; i++) {
         const symbol = symbolIn.get(i)
         const r = throttle.offer(symbol, bidIn.get(i), askIn.get(i), tsIn.get(i))
         if (r === K.PASS) {
           counts[passedAt + symbol * K.COLUMNS]! += 1
-          continue
-        }
-        if (i > run) out.forward(input, run, i - run)
-        run = i + 1
-        if (r === K.THROTTLED) {
+          RecordLayout.copyRecords(input, i, out.view, out.emit(), 1)
+        } else if (r === K.THROTTLED) {
           counts[throttledAt + symbol * K.COLUMNS]! += 1
           throttled++
         } else {
           out.deadLetter(r === K.UNKNOWN_SYMBOL ? UNKNOWN_SYMBOL : INVALID_PRICE, input, i)
         }
       }
-      if (end > run) out.forward(input, run, end - run)
       if (throttled !== 0) out.drop(THROTTLED, throttled)
     }
   }
