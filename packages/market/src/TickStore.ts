@@ -140,8 +140,8 @@ export const format = (d: Description): string =>
 
 /**
  * A symbol's newest ticks, newest first, at most `limit` (and at most {@link readable}: the slots
- * being written are never read); each one whole. Throws `RangeError` for a symbol outside the store or a
- * `limit` that is not a non-negative integer.
+ * being written are never read); each one whole. Throws `RangeError` for a symbol outside the store
+ * or a `limit` that is not a non-negative integer.
  *
  * @category models
  * @since 0.1.0

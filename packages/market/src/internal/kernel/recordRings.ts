@@ -38,17 +38,20 @@
  * Writing: the writer copies records into their slots (plain stores), then publishes `written` with
  * one `Atomics.store` — after each record ({@link RingsWriter.commit}), or after a run of them
  * ({@link RingsWriter.append} then {@link RingsWriter.flush}: one store per key and batch instead of
- * one per record, which is what a sink's loop wants). A key never has more than `u` records written
- * and not yet published: the writer publishes when it reaches `u`, a number the buffer's owner
- * chooses ({@link unpublishedLimit}) and gives its writer and its readers alike (the tick store keeps
- * it in a user word; 1, the default, publishes every record). Reading: load `written` (w₁), copy the records wanted,
- * load `written` again (w₂). Between the two loads the writer finished `a = w₂ − w₁` records and may be
- * writing records w₂ … w₂ + u − 1, into the slots of records w₂ − depth … w₂ + u − 1 − depth. So the
- * copy of record w₁ − d (d ≥ 1) is intact when w₁ − d > w₂ + u − 1 − depth, i.e. `d < depth − a − (u − 1)`;
- * the reader keeps those and discards the rest — they were overwritten by newer records, which a
- * later read returns. No record is ever returned half old, half new. This relies on the copy's plain loads being done before the second `Atomics.load` of `written`
- * — true on x64, where loads are not reordered with later loads, and what the threaded test
- * (`test/market/recordRingsThreads.test.ts`) checks with a writer running flat out. JS Atomics are
+ * one per record, which is what a sink's loop wants: each store is a full barrier that waits for the
+ * records just copied into lines the cache did not hold). A key never has more than `u` records
+ * written and not yet published: the writer publishes when it reaches `u`, a number the buffer's
+ * owner chooses ({@link unpublishedLimit}) and gives its writer and its readers alike (the tick store
+ * keeps it in a user word; 1, the default, publishes every record).
+ *
+ * Reading: load `written` (w₁), copy the records wanted, load `written` again (w₂). Between the two
+ * loads the writer finished `a = w₂ − w₁` records and may be writing records w₂ … w₂ + u − 1, into
+ * the slots of records w₂ − depth … w₂ + u − 1 − depth. So the copy of record w₁ − d (d ≥ 1) is
+ * intact when w₁ − d > w₂ + u − 1 − depth, i.e. `d < depth − a − (u − 1)`; the reader keeps those
+ * and discards the rest — they were overwritten by newer records, which a later read returns. No
+ * record is ever returned half old, half new. This relies on the copy's plain loads being done
+ * before the second `Atomics.load` of `written` — true on x64, where loads are not reordered with later loads, and what the threaded test
+ * (`test/market/tickStoreThreads.test.ts`) checks with a writer running flat out. JS Atomics are
  * sequentially consistent.
  */
 
@@ -210,8 +213,8 @@ export class RingsWriter {
 
   /**
    * Appends the record at word `fromWord` of `from` (8-byte words, as `RecordLayout.copyRecords`;
-   * same record length) to key `key`'s ring. Readers see it after {@link flush} (or once the key holds
-   * `unpublishedLimit(depth)` unpublished records, when it is published here).
+   * same record length) to key `key`'s ring. Readers see it after {@link flush}, or as soon as the key
+   * holds `u` unpublished records (they are published here then).
    */
   append(key: number, from: Float64Array, fromWord: number): void {
     const position = this.position[key]!
@@ -329,8 +332,9 @@ export class RingsReader {
 
   /**
    * Copies key `key`'s newest records, newest first, up to `limit` (at most {@link readable}: the
-   * slots the writer may be writing are never read), into `into` (8-byte words, a record every `recordBytes / 8`, from
-   * word 0). Returns how many are intact: all of them unless the writer lapped the copy.
+   * slots the writer may be writing are never read), into `into` (8-byte words, a record every
+   * `recordBytes / 8`, from word 0). Returns how many are intact: all of them unless the writer
+   * lapped the copy.
    */
   newest(key: number, limit: number, into: Float64Array): number {
     const depth = this.depth
