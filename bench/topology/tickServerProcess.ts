@@ -15,11 +15,13 @@ const COMMAND = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "node_
 export interface TickServer {
   readonly url: string
   readonly pid: number
-  readonly getJson: (path: string) => Promise<any>
+  readonly getJson: (path: string, signal?: AbortSignal) => Promise<any>
   /** User + system CPU time of the server process (all its threads), in ms; Linux only. */
   readonly cpuMs: () => number
   /** SIGTERM: it drains; resolves with its exit code and output. */
   readonly stop: () => Promise<{ readonly code: number | null; readonly output: string }>
+  /** SIGKILL, for a server that did not drain in time. */
+  readonly kill: () => void
 }
 
 const TICKS_PER_SECOND = 100 // USER_HZ on Linux
@@ -50,7 +52,7 @@ export const startTickServer = (args: ReadonlyArray<string>, startTimeoutMs: num
       resolve({
         url,
         pid: child.pid!,
-        getJson: async (path) => (await fetch(`${url}${path}`)).json(),
+        getJson: async (path, signal) => (await fetch(`${url}${path}`, { signal: signal ?? null })).json(),
         cpuMs: () => {
           // /proc/<pid>/stat: fields 14 and 15 (utime, stime), after the command in parentheses.
           const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ")
@@ -61,6 +63,10 @@ export const startTickServer = (args: ReadonlyArray<string>, startTimeoutMs: num
           const code = await exited
           rmSync(data, { recursive: true, force: true })
           return { code, output }
+        },
+        kill: () => {
+          child.kill("SIGKILL")
+          rmSync(data, { recursive: true, force: true })
         }
       })
     }
@@ -72,13 +78,23 @@ export const startTickServer = (args: ReadonlyArray<string>, startTimeoutMs: num
     })
   })
 
-/** Polls until `until` holds, or fails after `timeoutMs`. */
+/**
+ * Polls until `until` holds, or fails after `timeoutMs`. A probe that throws counts as "not yet": on
+ * a loaded machine a keep-alive connection the server just closed resets under the next request.
+ */
 export const waitFor = async <A>(probe: () => Promise<A>, until: (a: A) => boolean, timeoutMs: number, what: string): Promise<A> => {
   const deadline = performance.now() + timeoutMs
+  let failure: unknown = undefined
   for (;;) {
-    const a = await probe()
-    if (until(a)) return a
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    try {
+      const a = await probe()
+      if (until(a)) return a
+    } catch (e) {
+      failure = e
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${failure === undefined ? "" : ` (last error: ${failure instanceof Error ? `${failure.message} ${String(failure.cause ?? "")}` : String(failure)})`}`)
+    }
     await new Promise((r) => setTimeout(r, 50))
   }
 }

@@ -93,7 +93,7 @@ const queryOf = Effect.gen(function*() {
 /** The routes, over `stores`. */
 export const routes = (stores: Stores): ReadonlyArray<NodePipelineServer.Route> => {
   const symbols = Symbols.view(stores.symbols)
-  const maxTicks = TickStore.describe(stores.ticks).depth - 1
+  const maxTicks = TickStore.readable(stores.ticks)
   const maxBars = BarStore.describe(stores.bars).depth - 1
   const timeframes = BarStore.timeframes(stores.bars)
   const ticks = Effect.map(queryOf, (query) => {

@@ -38,9 +38,11 @@ export interface HubOptions {
   readonly frameEvents: number
   /** Bytes waiting in a client's socket above which its writer waits for them to drain. */
   readonly highWaterBytes: number
+  /** Ticks of a symbol a poll fans out before it lets the rest of the program run. */
+  readonly stepTicks: number
 }
 
-export const DEFAULT_HUB_OPTIONS: HubOptions = { pollMs: 10, queueEvents: 10_000, frameEvents: 1_000, highWaterBytes: 256 * 1024 }
+export const DEFAULT_HUB_OPTIONS: HubOptions = { pollMs: 10, queueEvents: 10_000, frameEvents: 1_000, highWaterBytes: 256 * 1024, stepTicks: 1_000 }
 
 /** What the hub did, for the program's stats and `/metrics`. */
 export interface HubStats {
@@ -167,20 +169,26 @@ export const make = (stores: Stores, options: HubOptions = DEFAULT_HUB_OPTIONS) 
     const tickCursors = new Map<number, number>()
     const barCursors = new Map<number, number>()
     const counts = { queued: 0, sent: 0, dropped: 0 }
-    const batch = Math.min(TickStore.describe(stores.ticks).depth, 100_000)
 
-    const poll = Effect.sync(() => {
+    // Ticks read and fanned out per step of a poll: between steps the poll yields, so that the HTTP
+    // surface (/stats, /ready, /ticks) and the writers are served while a hub that fell behind catches
+    // up (fanning 50,000 ticks out to 100 clients is seconds of one thread; in one step it left every
+    // request waiting that long, and a hub always behind starved them for good).
+    const step = Math.min(TickStore.describe(stores.ticks).depth, options.stepTicks)
+
+    const poll = Effect.gen(function*() {
       for (const [symbol, subscribers] of tickSubscribers) {
         const prefix = `{"type":"tick","symbol":${JSON.stringify(symbols.nameOf(symbol))}`
         for (;;) {
-          const got = ticks.since(symbol, tickCursors.get(symbol)!, batch)
+          const got = ticks.since(symbol, tickCursors.get(symbol)!, step)
           tickCursors.set(symbol, got.cursor)
           if (got.missed > 0) for (const c of subscribers) c.lose(got.missed, counts)
           for (const q of got.ticks) {
             const event = tickEvent(prefix, q)
             for (const c of subscribers) c.offer(event, counts)
           }
-          if (got.ticks.length < batch) break
+          if (got.ticks.length < step) break
+          yield* Effect.yieldNow
         }
       }
       for (const [key, subscribers] of barSubscribers) {

@@ -12,7 +12,7 @@
  *   larger than `maxBytes` (default 1 GiB) instead of exhausting the machine. 8 symbols × 50,000 ticks:
  *   30.5 MiB; 1,000 × 50,000 would be 3.7 GiB.
  * - **Followers**: {@link follower} reads the ticks written after a cursor, oldest first, and says how
- *   many it missed when it fell more than `depth − 1` ticks behind (the WebSocket fan-out uses it).
+ *   many it missed when it fell more than {@link readable} ticks behind (the WebSocket fan-out uses it).
  *
  * @example
  * ```ts
@@ -90,7 +90,8 @@ export const make = (options: { readonly symbols: number; readonly depth?: numbe
         `more than maxBytes=${Read.mib(maxBytes)}: keep fewer ticks per symbol, or raise maxBytes`
     )
   }
-  return R.makeRings(options.symbols, depth, Quote.byteLength, [KIND_TICKS])
+  // User word 1: how many ticks of a symbol the sink writes before it publishes them (see recordRings.ts).
+  return R.makeRings(options.symbols, depth, Quote.byteLength, [KIND_TICKS, R.unpublishedLimit(depth)])
 }
 
 /**
@@ -99,13 +100,23 @@ export const make = (options: { readonly symbols: number; readonly depth?: numbe
  */
 export const isStore = (u: unknown): u is SharedArrayBuffer => {
   const g = R.geometry(u)
-  return g !== undefined && g.user[0] === KIND_TICKS && g.recordBytes === Quote.byteLength
+  return g !== undefined && g.user[0] === KIND_TICKS && g.recordBytes === Quote.byteLength && g.user[1]! >= 1 && g.user[1]! < g.depth
 }
 
 const reader = (store: SharedArrayBuffer): R.RingsReader => {
   if (!isStore(store)) throw new TypeError("not a tick store (make one with TickStore.make)")
-  return new R.RingsReader(store)
+  return new R.RingsReader(store, R.geometry(store)!.user[1])
 }
+
+/**
+ * The most ticks of a symbol a {@link snapshot} returns: `depth − 1` for a store of up to 15 ticks a
+ * symbol, else `depth − min(32, depth / 8)` — the sink publishes a symbol's ticks once per batch
+ * (up to 32 at a time), and the slots it may be writing are never read.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const readable = (store: SharedArrayBuffer): number => reader(store).readable
 
 /**
  * The store's size, for the line a program prints at start.
@@ -128,9 +139,9 @@ export const format = (d: Description): string =>
   `${d.symbols.toLocaleString("en-US")} symbols × ${d.depth.toLocaleString("en-US")} ticks × ${d.recordBytes} bytes = ${Read.mib(d.bytes)}`
 
 /**
- * A symbol's newest ticks, newest first, at most `limit` (and at most `depth − 1`: the slot being
- * written is never read); each one whole. Throws `RangeError` for a symbol outside the store or a
- * `limit` that is not a non-negative integer.
+ * A symbol's newest ticks, newest first, at most `limit` (and at most {@link readable}: the slots
+ * being written are never read); each one whole. Throws `RangeError` for a symbol outside the store
+ * or a `limit` that is not a non-negative integer.
  *
  * @category models
  * @since 0.1.0

@@ -25,7 +25,7 @@
  */
 import { Schema } from "effect"
 import { Stage } from "@velox/core"
-import { RingsWriter } from "./internal/kernel/recordRings.ts"
+import { geometry, RingsWriter } from "./internal/kernel/recordRings.ts"
 import { Quote } from "./Quote.ts"
 import * as TickStore from "./TickStore.ts"
 
@@ -60,7 +60,8 @@ export const errors = ["UnknownSymbol"] as const
  * @since 0.1.0
  */
 export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, never> => {
-  const writer = new RingsWriter(config.store)
+  // The store says how many ticks of a symbol may wait unpublished (its readers allow for them).
+  const writer = new RingsWriter(config.store, geometry(config.store)!.user[1])
   const symbols = writer.keys
   const stride = Quote.byteLength / 8
   return {
@@ -78,6 +79,8 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, n
           out.deadLetter(0, input, i)
         }
       }
+      // One publish per symbol and batch, not per tick.
+      writer.flush()
       out.account(stored)
     }
   }

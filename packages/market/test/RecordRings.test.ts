@@ -100,6 +100,47 @@ describe("record rings", () => {
     void writer
   })
 
+  it("append holds records back until flush (or until a key holds u of them); readers allow for the u − 1 slots in flight", () => {
+    const buffer = R.makeRings(2, 8, 8)
+    const writer = new R.RingsWriter(buffer, 3)
+    const reader = new R.RingsReader(buffer, 3)
+    assert.strictEqual(reader.readable, 5)
+    const one = new Float64Array(1)
+    const append = (key: number, v: number) => {
+      one[0] = v
+      writer.append(key, one, 0)
+    }
+    append(0, 1)
+    append(0, 2)
+    append(1, 100)
+    // Written, not published: invisible, and not counted.
+    assert.deepStrictEqual([reader.written(0), reader.total(0), newest(reader, 0, 5)], [0, 0, []])
+    append(0, 3)
+    // The third unpublished record of key 0 publishes them: u = 3.
+    assert.deepStrictEqual([reader.written(0), reader.total(0), newest(reader, 0, 5)], [3, 3, [3, 2, 1]])
+    assert.strictEqual(reader.written(1), 0)
+    writer.flush()
+    assert.deepStrictEqual([reader.written(1), newest(reader, 1, 5)], [1, [100]])
+    // Flushing again publishes nothing more; keys published by the limit are not published twice.
+    writer.flush()
+    assert.deepStrictEqual([reader.written(0), reader.total(0), reader.written(1), reader.total(1)], [3, 3, 1, 1])
+    for (let v = 4; v <= 12; v++) append(0, v)
+    writer.flush()
+    // Twelve written into eight slots: five readable (u − 1 = 2 slots may be being written, one is next).
+    assert.deepStrictEqual(newest(reader, 0, 10), [12, 11, 10, 9, 8])
+    const into = new Float64Array(8)
+    const result = reader.since(0, 3, 10, into, { count: 0, cursor: 0, missed: 0 })
+    // Nine after the cursor, the oldest four overwritten or in the slots a writer may be writing.
+    assert.deepStrictEqual([Array.from(into.subarray(0, result.count)), result.missed, result.cursor], [[8, 9, 10, 11, 12], 4, 12])
+    // commit publishes at once, with what was appended before it.
+    append(0, 13)
+    const slot = writer.nextSlot(0)
+    new Float64Array(buffer, writer.dataByteOffset)[slot] = 14
+    writer.commit(0)
+    assert.deepStrictEqual([reader.written(0), newest(reader, 0, 2)], [14, [14, 13]])
+    assert.throws(() => new R.RingsWriter(buffer, 8), /unpublished must be an integer in 1\.\.7: unpublished=8/)
+  })
+
   it("a restarted writer carries on where the last one stopped", () => {
     const { buffer, reader, writer } = rings(1, 4)
     write(writer, 0, [1, 2])

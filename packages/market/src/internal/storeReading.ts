@@ -19,7 +19,7 @@ export const decode = <F extends RecordLayout.FieldSpec>(
   return out
 }
 
-/** Key `key`'s newest records, at most `limit` (and `depth − 1`), newest first or, with `oldestFirst`, reversed. */
+/** Key `key`'s newest records, at most `limit` (and the reader's `readable`), newest first or, with `oldestFirst`, reversed. */
 export const newest = <F extends RecordLayout.FieldSpec>(
   layout: RecordLayout.RecordLayout<F>,
   reader: R.RingsReader,
@@ -27,7 +27,7 @@ export const newest = <F extends RecordLayout.FieldSpec>(
   limit: number,
   oldestFirst: boolean
 ): Array<RecordLayout.RecordOf<F>> => {
-  const n = Math.min(limit, reader.depth - 1)
+  const n = Math.min(limit, reader.readable)
   const words = new Float64Array(Math.max(1, n) * (reader.recordBytes / 8))
   return decode(layout, words, reader.newest(key, n, words), !oldestFirst)
 }

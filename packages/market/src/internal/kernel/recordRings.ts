@@ -35,15 +35,23 @@
  * Record `n` of a key (its n-th write, counted mod `wrap`) sits in slot `n mod depth` of its ring;
  * `wrap` is a multiple of `depth`, so that position survives the wrap.
  *
- * Writing: the writer copies a record into its slot (plain stores), then publishes `written = n + 1`
- * with one `Atomics.store`. Reading: load `written` (w₁), copy the records wanted, load `written` again
- * (w₂). Between the two loads the writer finished `a = w₂ − w₁` records and may be writing record w₂,
- * into the slot of record w₂ − depth. So the copy of record w₁ − d (d ≥ 1) is intact when
- * w₁ − d > w₂ − depth, i.e. `d < depth − a`; the reader keeps those and discards the rest — they were
- * overwritten by newer records, which a later read returns. No record is ever returned half old, half
- * new. This relies on the copy's plain loads being done before the second `Atomics.load` of `written`
- * — true on x64, where loads are not reordered with later loads, and what the threaded test
- * (`test/market/recordRingsThreads.test.ts`) checks with a writer running flat out. JS Atomics are
+ * Writing: the writer copies records into their slots (plain stores), then publishes `written` with
+ * one `Atomics.store` — after each record ({@link RingsWriter.commit}), or after a run of them
+ * ({@link RingsWriter.append} then {@link RingsWriter.flush}: one store per key and batch instead of
+ * one per record, which is what a sink's loop wants: each store is a full barrier that waits for the
+ * records just copied into lines the cache did not hold). A key never has more than `u` records
+ * written and not yet published: the writer publishes when it reaches `u`, a number the buffer's
+ * owner chooses ({@link unpublishedLimit}) and gives its writer and its readers alike (the tick store
+ * keeps it in a user word; 1, the default, publishes every record).
+ *
+ * Reading: load `written` (w₁), copy the records wanted, load `written` again (w₂). Between the two
+ * loads the writer finished `a = w₂ − w₁` records and may be writing records w₂ … w₂ + u − 1, into
+ * the slots of records w₂ − depth … w₂ + u − 1 − depth. So the copy of record w₁ − d (d ≥ 1) is
+ * intact when w₁ − d > w₂ + u − 1 − depth, i.e. `d < depth − a − (u − 1)`; the reader keeps those
+ * and discards the rest — they were overwritten by newer records, which a later read returns. No
+ * record is ever returned half old, half new. This relies on the copy's plain loads being done
+ * before the second `Atomics.load` of `written` — true on x64, where loads are not reordered with later loads, and what the threaded test
+ * (`test/market/tickStoreThreads.test.ts`) checks with a writer running flat out. JS Atomics are
  * sequentially consistent.
  */
 
@@ -68,6 +76,19 @@ export const KEY_TOTAL_OFFSET = 8
 
 /** `written` wraps at the largest multiple of depth not above this. */
 const WRAP_LIMIT = 1 << 30
+
+/**
+ * A good `u` (the most records of a key its writer holds written but unpublished) for rings of
+ * `depth` records: 1 (publish each) up to 15, then an eighth of the ring, up to 32. The newest
+ * `u − 1` slots of a ring are never read (see the module comment): a reader sees at most `depth − u`
+ * records.
+ */
+export const unpublishedLimit = (depth: number): number => Math.max(1, Math.min(32, depth >> 3))
+
+const checkUnpublished = (u: number, depth: number): number => {
+  if (!(Number.isInteger(u) && u >= 1 && u < depth)) throw new RangeError(`unpublished must be an integer in 1..${depth - 1}: unpublished=${u}`)
+  return u
+}
 
 export const byteLength = (keys: number, depth: number, recordBytes: number): number =>
   HEADER_BYTES + keys * (KEY_HEADER_BYTES + depth * recordBytes)
@@ -157,8 +178,16 @@ export class RingsWriter {
   private readonly next: Int32Array
   /** Each key's next slot (written mod depth). */
   private readonly position: Int32Array
+  /** Each key's records written since its last publish. */
+  private readonly unpublished: Int32Array
+  /** Keys that may hold unpublished records, `dirtyCount` of them, each once (`listed`). */
+  private readonly dirty: Int32Array
+  private readonly listed: Uint8Array
+  private dirtyCount = 0
+  private readonly limit: number
 
-  constructor(buffer: SharedArrayBuffer) {
+  /** `unpublished`: the buffer's `u` (see the module comment), the same its readers are given. */
+  constructor(buffer: SharedArrayBuffer, unpublished = 1) {
     const g = requireGeometry(buffer)
     this.buffer = buffer
     this.keys = g.keys
@@ -168,8 +197,12 @@ export class RingsWriter {
     this.i32 = new Int32Array(buffer)
     this.stride = g.recordBytes / 8
     this.data = dataOffset(g.keys) / 8
+    this.limit = checkUnpublished(unpublished, g.depth)
     this.next = new Int32Array(g.keys)
     this.position = new Int32Array(g.keys)
+    this.unpublished = new Int32Array(g.keys)
+    this.dirty = new Int32Array(g.keys)
+    this.listed = new Uint8Array(g.keys)
     for (let k = 0; k < g.keys; k++) {
       // acquire: what an earlier writer of this buffer (a crashed stage) published.
       const written = Atomics.load(this.i32, (HEADER_BYTES + k * KEY_HEADER_BYTES + KEY_WRITTEN_OFFSET) >> 2)
@@ -179,8 +212,9 @@ export class RingsWriter {
   }
 
   /**
-   * Appends record `fromSlot` of `from` (8-byte words, as `RecordLayout.copyRecords`; same record
-   * length) to key `key`'s ring and publishes it.
+   * Appends the record at word `fromWord` of `from` (8-byte words, as `RecordLayout.copyRecords`;
+   * same record length) to key `key`'s ring. Readers see it after {@link flush}, or as soon as the key
+   * holds `u` unpublished records (they are published here then).
    */
   append(key: number, from: Float64Array, fromWord: number): void {
     const position = this.position[key]!
@@ -189,7 +223,26 @@ export class RingsWriter {
     const end = fromWord + stride
     const f64 = this.f64
     for (let s = fromWord; s < end; s++) f64[d++] = from[s]!
-    this.publish(key, position)
+    this.position[key] = position + 1 === this.depth ? 0 : position + 1
+    const n = this.unpublished[key]! + 1
+    if (n === this.limit) return this.publish(key, n)
+    this.unpublished[key] = n
+    if (this.listed[key] === 0) {
+      this.listed[key] = 1
+      this.dirty[this.dirtyCount++] = key
+    }
+  }
+
+  /** Publishes every record appended since the last flush. */
+  flush(): void {
+    const dirty = this.dirty
+    for (let i = 0; i < this.dirtyCount; i++) {
+      const key = dirty[i]!
+      this.listed[key] = 0
+      const n = this.unpublished[key]!
+      if (n > 0) this.publish(key, n)
+    }
+    this.dirtyCount = 0
   }
 
   /** Where the rings start, in bytes: a record view over `keys × depth` records from here has every slot. */
@@ -202,20 +255,23 @@ export class RingsWriter {
     return key * this.depth + this.position[key]!
   }
 
-  /** Publishes the record written at {@link nextSlot}. */
+  /** Publishes the record written at {@link nextSlot} (and any appended before it). */
   commit(key: number): void {
-    this.publish(key, this.position[key]!)
+    const position = this.position[key]!
+    this.position[key] = position + 1 === this.depth ? 0 : position + 1
+    this.publish(key, this.unpublished[key]! + 1)
   }
 
-  private publish(key: number, position: number): void {
-    const written = this.next[key]! + 1
-    const wrapped = written === this.wrap ? 0 : written
+  /** Publishes key `key`'s `count` unpublished records (their slots already written). */
+  private publish(key: number, count: number): void {
+    const written = this.next[key]! + count
+    const wrapped = written >= this.wrap ? written - this.wrap : written
     this.next[key] = wrapped
-    this.position[key] = position + 1 === this.depth ? 0 : position + 1
-    // publish: the record just copied into its slot.
+    this.unpublished[key] = 0
+    // publish: the records just copied into their slots.
     Atomics.store(this.i32, (HEADER_BYTES + key * KEY_HEADER_BYTES + KEY_WRITTEN_OFFSET) >> 2, wrapped)
     // After the publish: a reader that sees the total has seen the records it counts.
-    this.f64[((HEADER_BYTES + key * KEY_HEADER_BYTES) >> 3) + (KEY_TOTAL_OFFSET >> 3)]! += 1
+    this.f64[((HEADER_BYTES + key * KEY_HEADER_BYTES) >> 3) + (KEY_TOTAL_OFFSET >> 3)]! += count
   }
 }
 
@@ -234,12 +290,15 @@ export class RingsReader {
   readonly wrap: number
   readonly recordBytes: number
   readonly user: ReadonlyArray<number>
+  /** The most records of a key a read returns: `depth − u`. */
+  readonly readable: number
   private readonly f64: Float64Array
   private readonly i32: Int32Array
   private readonly stride: number
   private readonly data: number
 
-  constructor(buffer: SharedArrayBuffer) {
+  /** `unpublished`: the buffer's `u`, as its writer was given it. */
+  constructor(buffer: SharedArrayBuffer, unpublished = 1) {
     const g = requireGeometry(buffer)
     this.buffer = buffer
     this.keys = g.keys
@@ -247,6 +306,7 @@ export class RingsReader {
     this.wrap = g.wrap
     this.recordBytes = g.recordBytes
     this.user = g.user
+    this.readable = g.depth - checkUnpublished(unpublished, g.depth)
     this.f64 = new Float64Array(buffer)
     this.i32 = new Int32Array(buffer)
     this.stride = g.recordBytes / 8
@@ -271,9 +331,10 @@ export class RingsReader {
   }
 
   /**
-   * Copies key `key`'s newest records, newest first, up to `limit` (at most `depth − 1`: the slot
-   * being written is never read), into `into` (8-byte words, a record every `recordBytes / 8`, from
-   * word 0). Returns how many are intact: all of them unless the writer lapped the copy.
+   * Copies key `key`'s newest records, newest first, up to `limit` (at most {@link readable}: the
+   * slots the writer may be writing are never read), into `into` (8-byte words, a record every
+   * `recordBytes / 8`, from word 0). Returns how many are intact: all of them unless the writer
+   * lapped the copy.
    */
   newest(key: number, limit: number, into: Float64Array): number {
     const depth = this.depth
@@ -281,7 +342,8 @@ export class RingsReader {
     const w1 = this.written(key)
     // Records before w₁: all of the ring once it filled (the total only grows past depth after the
     // records it counts were published), else w₁ itself (no wrap yet).
-    const available = this.total(key) >= depth ? depth - 1 : w1 < depth - 1 ? w1 : depth - 1
+    const readable = this.readable
+    const available = this.total(key) >= depth ? readable : w1 < readable ? w1 : readable
     const n = limit < available ? limit : available
     const ring = this.data + key * depth * stride
     let position = w1 % depth
@@ -293,8 +355,8 @@ export class RingsReader {
       for (let j = 0; j < stride; j++) into[d++] = f64[s++]!
     }
     const advanced = this.distance(w1, this.written(key))
-    // Record w₁ − d is intact when d < depth − advanced.
-    const intact = depth - advanced - 1
+    // Record w₁ − d is intact when d < depth − advanced − (u − 1), u = depth − readable.
+    const intact = readable - advanced
     return n < intact ? n : intact < 0 ? 0 : intact
   }
 
@@ -302,15 +364,16 @@ export class RingsReader {
    * Copies the records written after `cursor` (a `written` value from an earlier call or from
    * {@link written}), oldest first, at most `max`, into `into`. `result.cursor` is where the next call
    * starts; `result.missed` counts records written after `cursor` that this call cannot return because
-   * the ring overwrote them (a reader that fell more than `depth − 1` records behind).
+   * the ring overwrote them (a reader that fell more than {@link readable} records behind).
    */
   since(key: number, cursor: number, max: number, into: Float64Array, result: FollowResult): FollowResult {
     const depth = this.depth
     const stride = this.stride
     const w1 = this.written(key)
     const behind = this.distance(cursor, w1)
-    // The oldest record still readable is w₁ − (depth − 1).
-    let skipped = behind > depth - 1 ? behind - (depth - 1) : 0
+    // The oldest record still readable is w₁ − readable.
+    const readable = this.readable
+    let skipped = behind > readable ? behind - readable : 0
     let n = behind - skipped
     if (n > max) n = max
     const first = (cursor + skipped) % this.wrap
@@ -324,10 +387,10 @@ export class RingsReader {
       position = position + 1 === depth ? 0 : position + 1
     }
     const advanced = this.distance(w1, this.written(key))
-    // Record `first + i` is w₁ − (behind − skipped − i): intact when that distance < depth − advanced.
+    // Record `first + i` is w₁ − (behind − skipped − i): intact when that distance ≤ readable − advanced.
     let torn = 0
     for (let i = 0; i < n; i++) {
-      if (behind - skipped - i < depth - advanced) break
+      if (behind - skipped - i <= readable - advanced) break
       torn++
     }
     if (torn > 0) {

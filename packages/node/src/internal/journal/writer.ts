@@ -80,7 +80,10 @@ export const WRITER_DEFAULTS = {
 export const LOCK_FILE = "writer.lock"
 const TEMP_SUFFIX = ".tmp"
 
-export const wallClockNs = (): number => (performance.timeOrigin + performance.now()) * 1e6
+/** `performance.timeOrigin`, read once: a property of the thread that never changes, and a getter call each time. */
+const TIME_ORIGIN_MS = performance.timeOrigin
+
+export const wallClockNs = (): number => (TIME_ORIGIN_MS + performance.now()) * 1e6
 
 /** What opening found and did. */
 export interface Recovery {
@@ -352,11 +355,15 @@ export class JournalWriter {
     }
     let src = byteOffset
     let remaining = count
+    // One reading of the clock per call (a sink's pass): it opens the batches the call starts, times
+    // the batches it writes and checks the open batch's age. A call lasts microseconds; batchMs is
+    // milliseconds at least.
+    const now = this.clock()
     while (remaining > 0) {
       if (this.pending === 0) {
-        this.pendingOpenedNs = this.clock()
+        this.pendingOpenedNs = now
         this.pendingLastTime = -Infinity
-        if (this.oldestNotDurableNs === 0) this.oldestNotDurableNs = this.pendingOpenedNs
+        if (this.oldestNotDurableNs === 0) this.oldestNotDurableNs = now
       }
       const n = Math.min(this.batchRecords - this.pending, remaining)
       const dst = D.BATCH_HEADER_BYTES + this.pending * rb
@@ -366,13 +373,13 @@ export class JournalWriter {
       this.appended += n
       remaining -= n
       src += n * rb
-      if (this.pending === this.batchRecords) this.writeBatch()
+      if (this.pending === this.batchRecords) this.writeBatch(now)
     }
     this.stats.begin()
     this.stats.set(S.APPENDED_OFFSET, this.appended)
     this.stats.set(S.OLDEST_NOT_DURABLE_NS_OFFSET, this.oldestNotDurableNs)
     this.stats.end()
-    if (this.pending > 0 && this.clock() - this.pendingOpenedNs >= this.batchNs) this.writeBatch()
+    if (this.pending > 0 && now - this.pendingOpenedNs >= this.batchNs) this.writeBatch(now)
   }
 
   /** Appends records `start .. start + count - 1` of a view (a ring's or a batch's). */
@@ -484,12 +491,12 @@ export class JournalWriter {
     if (this.closed) throw new TypeError(`journal ${this.directory} is closed`)
   }
 
-  private writeBatch(): void {
+  /** Writes the open batch; `now`: the wall clock, when the caller has just read it. */
+  private writeBatch(now: number = this.clock()): void {
     const count = this.pending
     if (count === 0) return
     const size = D.batchBytes(count, this.recordBytes)
     const firstSequence = this.appended - count
-    const now = this.clock()
     const firstTime = this.readTime !== undefined ? this.pendingFirstTime : this.pendingOpenedNs
     const lastTime = this.readTime !== undefined ? this.pendingLastTime : now
     writeBatchHeader(
