@@ -104,9 +104,9 @@ describe("velox-tick-server over HTTP", () => {
       const errors: Array<[string, number, string]> = [
         ["/ticks?symbol=NOPE", 404, "unknown symbol: NOPE"],
         ["/ticks", 400, "symbol is required"],
-        ["/ticks?symbol=EURUSD&limit=0", 400, "limit must be an integer in 1..49968: limit=0"],
-        ["/ticks?symbol=EURUSD&limit=abc", 400, "limit must be an integer in 1..49968: limit=abc"],
-        ["/ticks?symbol=EURUSD&limit=49969", 400, "limit must be an integer in 1..49968: limit=49969"],
+        ["/ticks?symbol=EURUSD&limit=0", 400, "limit must be an integer in 1..50000: limit=0"],
+        ["/ticks?symbol=EURUSD&limit=abc", 400, "limit must be an integer in 1..50000: limit=abc"],
+        ["/ticks?symbol=EURUSD&limit=50001", 400, "limit must be an integer in 1..50000: limit=50001"],
         ["/ohlc?symbol=EURUSD&timeframe=5m", 400, "timeframe must be one of 1s, 1m: timeframe=5m"],
         ["/ohlc?symbol=EURUSD&timeframe=soon", 400, "timeframe must be one of 1s, 1m"],
         ["/ohlc?symbol=NOPE&timeframe=1m", 404, "unknown symbol: NOPE"]

@@ -7,8 +7,8 @@
  *   up to `limit`, each one whole (never half old, half new): a tick the writer overwrote while it
  *   was being copied is left out, not returned torn (the protocol is in
  *   `internal/kernel/recordRings.ts`).
- * - **Memory is bounded and known up front**: `symbols × depth × 80 bytes` (a `Quote` record) plus 64
- *   bytes per symbol and 64 of header — {@link describe} says it, and {@link make} refuses a store
+ * - **Memory is bounded and known up front**: `symbols × (depth + spare) × 80 bytes` (a `Quote`
+ *   record; spare = min(32, depth / 8) slots the sink may be writing) plus 64 bytes per symbol and 64 of header — {@link describe} says it, and {@link make} refuses a store
  *   larger than `maxBytes` (default 1 GiB) instead of exhausting the machine. 8 symbols × 50,000 ticks:
  *   30.5 MiB; 1,000 × 50,000 would be 3.7 GiB.
  * - **Followers**: {@link follower} reads the ticks written after a cursor, oldest first, and says how
@@ -61,7 +61,7 @@ export interface Description {
   readonly symbols: number
   readonly depth: number
   readonly recordBytes: number
-  /** The whole buffer: `64 + symbols × (64 + depth × recordBytes)`. */
+  /** The whole buffer: `64 + symbols × (64 + (depth + spare) × recordBytes)`, spare = min(32, depth / 8) (at least 1). */
   readonly bytes: number
 }
 
@@ -71,7 +71,8 @@ export interface Description {
  * @category layout
  * @since 0.1.0
  */
-export const byteLength = (symbols: number, depth: number = DEFAULT_DEPTH): number => R.byteLength(symbols, depth, Quote.byteLength)
+export const byteLength = (symbols: number, depth: number = DEFAULT_DEPTH): number =>
+  R.byteLength(symbols, depth + R.unpublishedLimit(depth), Quote.byteLength)
 
 /**
  * A store for symbols `0 .. symbols - 1`, `depth` ticks each. Throws `RangeError` for a bad size, or
@@ -90,8 +91,10 @@ export const make = (options: { readonly symbols: number; readonly depth?: numbe
         `more than maxBytes=${Read.mib(maxBytes)}: keep fewer ticks per symbol, or raise maxBytes`
     )
   }
-  // User word 1: how many ticks of a symbol the sink writes before it publishes them (see recordRings.ts).
-  return R.makeRings(options.symbols, depth, Quote.byteLength, [KIND_TICKS, R.unpublishedLimit(depth)])
+  // User word 1: how many ticks of a symbol the sink writes before it publishes them (see recordRings.ts);
+  // each ring has that many slots more than `depth`, so that `depth` ticks are always readable.
+  const spare = R.unpublishedLimit(depth)
+  return R.makeRings(options.symbols, depth + spare, Quote.byteLength, [KIND_TICKS, spare])
 }
 
 /**
@@ -109,9 +112,9 @@ const reader = (store: SharedArrayBuffer): R.RingsReader => {
 }
 
 /**
- * The most ticks of a symbol a {@link snapshot} returns: `depth − 1` for a store of up to 15 ticks a
- * symbol, else `depth − min(32, depth / 8)` — the sink publishes a symbol's ticks once per batch
- * (up to 32 at a time), and the slots it may be writing are never read.
+ * The most ticks of a symbol a {@link snapshot} returns: the store's `depth`. The sink publishes a
+ * symbol's ticks once per batch (up to `min(32, depth / 8)` at a time) and the slots it may be writing
+ * are never read, so each ring has that many slots more than `depth`.
  *
  * @category models
  * @since 0.1.0
@@ -126,7 +129,7 @@ export const readable = (store: SharedArrayBuffer): number => reader(store).read
  */
 export const describe = (store: SharedArrayBuffer): Description => {
   const r = reader(store)
-  return { symbols: r.keys, depth: r.depth, recordBytes: r.recordBytes, bytes: store.byteLength }
+  return { symbols: r.keys, depth: r.readable, recordBytes: r.recordBytes, bytes: store.byteLength }
 }
 
 /**
