@@ -421,7 +421,7 @@ export class OrderBooks {
    * `put`'s common case, for a subclass's hot path: a valid level of a valid side (the caller checked
    * symbol and side; `h` is the side's header) whose presence is as required ({@link ABSENT} or
    * {@link PRESENT}), in the near window, that does not empty the best level. Returns the level's old
-   * size, or {@link NOT_NEAR} — the book unchanged — for anything else, which `put` then handles. A
+   * size, or {@link NOT_NEAR} — the book unchanged — for anything else, which `put` handles. A
    * size change of a live level writes no bitmap word: one ladder slot is all the update touches.
    */
   protected putNear(h: number, side: number, price: number, size: number, presence: number): number {
