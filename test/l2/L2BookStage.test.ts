@@ -143,6 +143,21 @@ const planFeed = (ops: ReadonlyArray<Op>, model: L2Model, firstSeq: number | und
       const best = model.levels(symbol, 1 - side)[0]?.[0] ?? price
       const at = side === 0 ? best + (o.offset % 2) : best - (o.offset % 2)
       push({ seq: next[symbol]!++, price: at, size, symbol, side, op: model.levels(symbol, side).some((l) => l[0] === at) ? Upd : Add })
+    } else if (o.kind === 16) {
+      // At or just behind the best, where the books' one-pass path decides whether the top changed: the
+      // best resized to its own size (no change) or another, the level behind it removed (by an Update
+      // to 0, or a Delete whose size is not read), a new level behind it added.
+      const [best, second] = model.levels(symbol, side)
+      const seq = next[symbol]!++
+      if (best === undefined) push({ seq, price, size, symbol, side, op: Add })
+      else if (o.offset % 4 === 0) push({ seq, price: best[0], size: o.size % 2 === 0 ? best[1] : size, symbol, side, op: Upd })
+      else if (second !== undefined && o.offset % 4 === 1) {
+        push({ seq, price: second[0], size: o.size % 2 === 0 ? 0 : Number.NaN, symbol, side, op: o.size % 2 === 0 ? Upd : Delete })
+      } else {
+        const behind = side === 0 ? best[0] - 1 : best[0] + 1
+        const held = model.levels(symbol, side).some((l) => l[0] === behind)
+        push({ seq, price: behind, size, symbol, side, op: held ? Upd : Add })
+      }
     } else {
       // A level far from the touch.
       push({ seq: next[symbol]!++, price: side === 0 ? Math.max(1, price - 1_000_000) : price + 1_000_000, size, symbol, side, op: Add })
@@ -168,7 +183,7 @@ const planFeed = (ops: ReadonlyArray<Op>, model: L2Model, firstSeq: number | und
 
 const int = (minimum: number, maximum: number) => Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum, maximum })))
 
-const OP_RANGES: FlowOpRanges = { kind: [0, 15], symbol: [0, SYMBOLS - 1], side: [0, 1], offset: [0, 20], size: [0, 60], walk: [-2, 2], bad: [0, 120] }
+const OP_RANGES: FlowOpRanges = { kind: [0, 16], symbol: [0, SYMBOLS - 1], side: [0, 1], offset: [0, 20], size: [0, 60], walk: [-2, 2], bad: [0, 120] }
 const arbitraryOp = arbitraryFlowOp(OP_RANGES)
 
 

@@ -77,6 +77,7 @@
  */
 import {
   ABSENT,
+  ASK,
   BEST,
   BID,
   OrderBooks,
@@ -230,6 +231,33 @@ export class L2Books extends OrderBooks {
   apply(symbol: number, op: number, side: number, price: number, size: number, seq: number): number {
     this.announceStale = false
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return -5 // UNKNOWN_SYMBOL
+    // Most updates in one pass: a live book's next incremental, at a level in the near window, that
+    // leaves a best level. The top of book changed only if the update moved the best or resized it:
+    // a live book's block holds its top, so the rest is not read. Anything else — and anything this
+    // path would refuse — goes the general way, with the book as it was.
+    const head = this.head
+    const b = symbol * SYMBOL_WORDS
+    const q = symbol * SLOTS + SEQ_SLOT
+    if (
+      (head[b + STATE_WORD]! & (SYNC_BITS | TOUCHED_BIT)) === (LIVE | TOUCHED_BIT) && seq === this.slots[q] &&
+      seq < MAX_SEQUENCE && (op >>> 0) < SNAPSHOT_BEGIN && (side === BID || side === ASK)
+    ) {
+      const h = b + side * SIDE_WORDS
+      const best = head[h + BEST]!
+      const next = op === DELETE ? 0 : size
+      const old = this.putNear(h, side, price, next, op === ADD ? ABSENT : PRESENT)
+      if (old >= 0) {
+        this.slots[q] = seq + 1
+        return head[h + BEST] !== best || (price === best && next !== old)
+          ? this.publishUpdate(symbol, side, price, next)
+          : APPLIED
+      }
+    }
+    return this.applyInOrder(symbol, op, side, price, size, seq)
+  }
+
+  /** `apply` past the symbol check: every case, in the order of the checks the module comment lists. */
+  private applyInOrder(symbol: number, op: number, side: number, price: number, size: number, seq: number): number {
     const b = symbol * SYMBOL_WORDS
     const word = this.head[b + STATE_WORD]!
     if ((word & TOUCHED_BIT) === 0) this.touch(symbol)

@@ -96,6 +96,9 @@ export const LEVEL_EXISTS = -7 as const
 /** `put` with {@link PRESENT}: no level rests at the price. */
 export const LEVEL_MISSING = -8 as const
 
+/** `putNear`: not its case (the book unchanged); `put` handles it. */
+const NOT_NEAR = -1
+
 /** `put` presence: the level may or may not exist (what `set` does). */
 export const ANY = 0 as const
 /** `put` presence: the level must not exist (a feed's "new level"). */
@@ -412,6 +415,32 @@ export class OrderBooks {
       return size
     }
     return this.putOutside(h, flip, key, size, false)
+  }
+
+  /**
+   * `put`'s common case, for a subclass's hot path: a valid level of a valid side (the caller checked
+   * symbol and side; `h` is the side's header) whose presence is as required ({@link ABSENT} or
+   * {@link PRESENT}), in the near window, that does not empty the best level. Returns the level's old
+   * size, or {@link NOT_NEAR} — the book unchanged — for anything else, which `put` handles. A
+   * size change of a live level writes no bitmap word: one ladder slot is all the update touches.
+   */
+  protected putNear(h: number, side: number, price: number, size: number, presence: number): number {
+    if (
+      !((price | 0) === price && price >= 1 && price <= this.maxTick && size >= (presence === ABSENT ? 1 : 0) &&
+        size <= MAX_SIZE && Math.floor(size) === size)
+    ) return NOT_NEAR
+    const head = this.head
+    const flip = flipOf(side)
+    const key = price ^ flip
+    if (((key - head[h + ANCHOR]!) >>> 0) >= this.windowTicks) return NOT_NEAR
+    const at = head[h + LADDER]! + (key & this.mask)
+    const old = this.sizes[at]!
+    if ((old === 0) !== (presence === ABSENT) || (size === 0 && price === head[h + BEST])) return NOT_NEAR
+    this.sizes[at] = size
+    if (old === 0) this.bits[at >>> 5]! |= 1 << (at & 31)
+    else if (size === 0) this.bits[at >>> 5]! &= ~(1 << (at & 31))
+    if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
+    return old
   }
 
   /** Empties both sides of `symbol` (a feed reset or snapshot start). Returns {@link OK} or a code. */
