@@ -20,9 +20,9 @@ export const stage = (ledger: Ledger.Ledger, name: string) => ledger.stages.find
 export const restart = Schedule.spaced("5 millis").pipe(Schedule.upTo({ times: 5 }))
 
 /**
- * The throw cases, the source and the stage that throws placed as `placement` says. The sinks are
- * worker threads: a fiber's pass that emits more than its output ring has room for (the 1:n burst)
- * waits for room synchronously, which a consumer in a fiber on the same thread could never make.
+ * The throw cases, every loop placed as `placement` says, but the 1:n burst's sink: a fiber's pass
+ * that emits more than its output ring has room for waits for room synchronously, which a consumer in
+ * a fiber on the same thread could never make.
  */
 export const crashCases = (placement: "worker" | "fiber") => {
   it.live("a retaining stage that throws gets its retained records again (redelivered), and its outputs are exactly-once", () =>
@@ -35,7 +35,7 @@ export const crashCases = (placement: "worker" | "fiber") => {
       const { ledger } = yield* Pipeline.runToEnd(
         Pipeline.from(Counter, { count }, { placement })
           .via(HoldThenThrow, { size, at: 10_050, times: 1, counter }, { placement })
-          .to(Tally, { tally }, { placement: "worker" }),
+          .to(Tally, { tally }, { placement }),
         { batchSize: 16, restart }
       ).pipe(provide)
       assert.isTrue(ledger.balanced, Ledger.format(ledger))
@@ -60,7 +60,7 @@ export const crashCases = (placement: "worker" | "fiber") => {
         Pipeline.from(Counter, { count }, { placement })
           .via(PassThrough, {}, { placement })
           .via(HoldThenThrow, { size: 100, at: 10_050, times: 1, counter }) // fused after pass-through
-          .to(Tally, { tally }, { placement: "worker" }),
+          .to(Tally, { tally }, { placement }),
         { batchSize: 16, restart }
       ).pipe(provide)
       assert.isTrue(ledger.balanced, Ledger.format(ledger))
@@ -83,6 +83,7 @@ export const crashCases = (placement: "worker" | "fiber") => {
       const { ledger } = yield* Pipeline.runToEnd(
         Pipeline.from(Counter, { count }, { placement })
           .via(BurstThenThrow, { at: 5_001, times: 1, burst: 4096, counter }, { placement })
+          // A thread of its own: the burst waits for room synchronously (see the note above).
           .to(Tally, { tally }, { placement: "worker" }),
         { ringCapacity: 1024, restart }
       ).pipe(provide)
@@ -104,7 +105,7 @@ export const crashCases = (placement: "worker" | "fiber") => {
       const { deadLetters, ledger } = yield* Pipeline.runToEnd(
         Pipeline.from(Counter, { count }, { placement })
           .via(RejectThenThrow, { every, at: 2_003, times: 2, counter }, { placement })
-          .to(CountingSink, {}, { placement: "worker" }),
+          .to(CountingSink, {}, { placement }),
         { batchSize: 16, restart }
       ).pipe(provide)
       assert.isTrue(ledger.balanced, Ledger.format(ledger))
