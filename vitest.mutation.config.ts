@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
@@ -7,17 +8,19 @@ import { defineConfig } from "vitest/config"
  * so in Stryker's sandbox the tests load the mutated copies, not the originals node_modules links to.
  */
 const packages = fileURLToPath(new URL("./packages/", import.meta.url))
-/** `@velox/core/stages` → packages/core/src/stages/index.ts: the "@velox/source" entries of core's and node's exports. */
-const entry = (specifier: string, file: string) => ({ find: new RegExp(`^${specifier}$`), replacement: `${packages}${file}` })
-const entries = [
-  entry("@velox/core", "core/src/index.ts"),
-  entry("@velox/core/stages", "core/src/stages/index.ts"),
-  entry("@velox/core/testing", "core/src/testing/index.ts"),
-  entry("@velox/core/platform", "core/src/Platform.ts"),
-  entry("@velox/core/unsafe", "core/src/Unsafe.ts"),
-  entry("@velox/core/StageHost", "core/src/StageHost.ts"),
-  entry("@velox/node", "node/src/index.ts")
-]
+/**
+ * `@velox/core/stages` → packages/core/src/stages/index.ts: every "@velox/source" entry of the
+ * packages' exports, read from their package.json so that a new entry needs no edit here.
+ */
+const entries = ["core", "node"].flatMap((name) => {
+  const exports = JSON.parse(readFileSync(`${packages}${name}/package.json`, "utf8")).exports as Record<string, { "@velox/source"?: string } | null>
+  return Object.entries(exports).flatMap(([path, conditions]) => {
+    const source = conditions?.["@velox/source"]
+    if (source === undefined) return []
+    const specifier = `@velox/${name}${path.slice(1)}`.replace(/[/.]/g, (c) => `\\${c}`)
+    return [{ find: new RegExp(`^${specifier}$`), replacement: `${packages}${name}/${source.slice(2)}` }]
+  })
+})
 
 export default defineConfig({
   resolve: {

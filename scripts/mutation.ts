@@ -8,9 +8,10 @@
  *   npm run mutation -- --module ledger       one module (repeat the flag for more)
  *   npm run mutation -- --help
  *
- * Code in worker threads is out of Stryker's sight (a mutant is switched on in the test process only),
- * and the tests that crash stages take seconds each: the kernel runner's crash accounting is guarded by
- * the deliberate breaks listed in TESTING.md, not by this script.
+ * Code in worker threads is out of Stryker's sight (a mutant is switched on in the test process only):
+ * the kernel runner's crash accounting is mutated through loops placed in fibers, which run the same
+ * runner on the main thread; what only a killed thread does (the supervisor's reconciliation of a dead
+ * host) is guarded by the deliberate breaks listed in TESTING.md.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { Stryker } from "@stryker-mutator/core"
@@ -36,6 +37,13 @@ export const MODULES: ReadonlyArray<Module> = [
     what: "restart, stop and escalate policies, the restart window and budget, the backoff defaults",
     mutate: ["packages/core/src/internal/supervisor.ts:48-79", "packages/core/src/internal/defaults.ts:16-36"],
     tests: ["packages/core/test/supervisor.test.ts"]
+  },
+  {
+    name: "crash-accounting",
+    what: "the stage runner's accounting of a crashed pass (redelivered, lost, dup, dead letters) and the early publishes it takes from the ring emitter",
+    mutate: ["packages/core/src/internal/kernel/stageRunner.ts:589-612", "packages/core/src/internal/kernel/emitters.ts:284-289"],
+    // The loops in fibers: the same runner in the test process, where a mutant is switched on.
+    tests: ["test/guarantees/crashAccountingInProcess.test.ts"]
   },
   {
     name: "health",

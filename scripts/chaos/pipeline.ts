@@ -52,7 +52,9 @@ const run = Effect.gen(function*() {
   const handle = yield* Pipeline.run(
     Pipeline.from(Counter, { count })
       .via(PassThrough, {}, { placement: "worker" })
-      .via(Batcher, { size: 16, timeoutNs: 1e15 }, { placement: "worker" })
+      // Batches of 10 across passes of up to 256: a batch is open at most commits, so a kill of the
+      // batcher has retained records to get again (redelivered).
+      .via(Batcher, { size: 10, timeoutNs: 1e15 }, { placement: "worker" })
       .to(CountingSink, {}, { placement: "worker" }),
     {
       restart: Schedule.spaced("1 millis"),
@@ -68,8 +70,18 @@ const run = Effect.gen(function*() {
   yield* Console.log("chaos: running")
   if (mode === "threads") {
     for (let k = 0; k < Number(killsArg); k++) {
-      yield* Effect.sleep(`${Math.floor(random() * 40)} millis`)
-      if (yield* handle.terminateHost(targets[Math.floor(random() * targets.length)]!)) killed++
+      const target = targets[Math.floor(random() * targets.length)]!
+      const taken = () => handle.stats().stages.find((s) => s.stage === target)!.in
+      // Mid-stream, not mid-start: every stage is running again and the target has committed a pass
+      // since the last kill (a thread still starting has no batch to kill) — or the run is over.
+      const before = taken()
+      const flowing = yield* Effect.sync(() => {
+        const health = handle.health()
+        return health.status !== "running" && health.status !== "starting" ? "over" : health.ready && taken() > before ? "flowing" : "not yet"
+      }).pipe(Effect.repeat({ until: (s) => s !== "not yet", schedule: Schedule.spaced("1 millis") }))
+      if (flowing === "over") break
+      yield* Effect.sleep(`${Math.floor(random() * 20)} millis`)
+      if (yield* handle.terminateHost(target)) killed++
     }
   }
   yield* handle.done

@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { describeRun, runProgram, type RunOptions } from "../fixtures/runProgram.ts"
 
 const program = new URL("../fixtures/exitCodeProgram.ts", import.meta.url).pathname
+const cliProgram = new URL("../fixtures/exitCodeCliProgram.ts", import.meta.url).pathname
 const run = (mode: string, options: RunOptions = {}) => runProgram(process.execPath, [program, mode], options)
 
 describe("exit codes", () => {
@@ -39,6 +40,13 @@ describe("exit codes", () => {
     assert.strictEqual(r.code, 1, describeRun(r))
     assert.include(r.stdout, "ledger: balanced")
     assert.include(r.stdout + r.stderr, "check failed: reconciliation after Ctrl-C")
+  })
+
+  it("1: a check that fails in a finalizer after SIGTERM in an effect/cli program, which drops the failure itself", async () => {
+    const r = await runProgram(process.execPath, [cliProgram], { signal: { when: /^running$/m, signal: "SIGTERM", in: "stdout" } })
+    assert.strictEqual(r.code, 1, describeRun(r))
+    assert.include(r.stdout, "ledger: balanced")
+    assert.include(r.stderr, "check failed: reconciliation after Ctrl-C (effect/cli)")
   })
 
   it("2: a drain past its deadline, which says what it abandoned", async () => {

@@ -75,7 +75,9 @@ export interface StepOptions {
 /**
  * What the supervisor does when a stage crashes:
  * - `Restart`: start its loop again on the same rings after `backoff` (a Schedule; when it ends, the
- *   pipeline fails), at most `maxRestarts` within any `window`, else the pipeline fails.
+ *   pipeline fails), at most `maxRestarts` within any `window` (a crash counts until it is `window`
+ *   old), else the pipeline fails. In a fused host, the policy of the stage that crashed applies; a
+ *   thread that died is a crash of its first stage.
  * - `Stop`: leave it stopped; its outputs are closed, so downstream drains, and records still arriving
  *   for it are released and counted as dropped with reason `StageStopped`. The pipeline runs on.
  * - `Escalate`: fail the pipeline with `StageCrashed` at once (it then drains).
