@@ -23,18 +23,21 @@ const drained = (run: Run, signal: NodeJS.Signals) => {
 }
 
 describe("the example programs' commands", () => {
+  // Programs that answer and stop at once: independent of each other, they run side by side.
   for (const name of PROGRAMS) {
-    it(`${name} (node_modules/.bin) answers --help, and a bad flag with one line and exit 1`, async () => {
-      const help = await runProgram(bin(name), ["--help"], { env: systemEnv })
+    it.concurrent(`${name} (node_modules/.bin) answers --help, and a bad flag with one line and exit 1`, async () => {
+      const [help, bad] = await Promise.all([
+        runProgram(bin(name), ["--help"], { env: systemEnv }),
+        runProgram(bin(name), ["--no-such-flag"], { env: systemEnv })
+      ])
       assert.strictEqual(help.code, 0, describeRun(help))
       assert.match(help.stdout, new RegExp(`USAGE\\s+${name} \\[flags\\]`))
-      const bad = await runProgram(bin(name), ["--no-such-flag"], { env: systemEnv })
       assert.strictEqual(bad.code, 1, describeRun(bad))
       assert.strictEqual(bad.stderr, `${name}: unknown flag --no-such-flag; see ${name} --help\n`)
     })
   }
 
-  it("velox-tick-server refuses timeframes that are not, in one line, before anything starts", async () => {
+  it.concurrent("velox-tick-server refuses timeframes that are not, in one line, before anything starts", async () => {
     const bad = await runProgram(bin("velox-tick-server"), ["--timeframes", "1s,7m", "--no-persist"], { env: systemEnv })
     assert.strictEqual(bad.code, 1, describeRun(bad))
     assert.include(bad.stderr, "velox-tick-server: --timeframes 1s,7m: expected timeframes such as 1s,1m,5m,1h,1d", describeRun(bad))

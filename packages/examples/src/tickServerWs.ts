@@ -23,7 +23,7 @@
 import { Effect, Schedule, Schema, type Scope } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Socket } from "effect/socket"
-import { NodeHttpServerRequest } from "@effect/platform-node"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { BarStore, type Quote, Symbols, TickStore, Timeframe } from "@velox/market"
 import type { NodePipelineServer } from "@velox/node"
 import { barJson, type Stores } from "./tickServerHttp.ts"

@@ -17,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import { NodeServices } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, ConfigProvider, Console, Effect, type Layer, Runtime, type Scope } from "effect"
 import { type CliError, CliOutput, Command } from "effect/cli"
 import { ConfigFile, type StageHost } from "@velox/core"
