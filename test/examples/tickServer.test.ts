@@ -209,7 +209,7 @@ describe("velox-tick-server's feed health and limits", () => {
     assert.strictEqual(run.status, 1, `${run.stdout}${run.stderr}`)
     assert.strictEqual(
       run.stderr.trim(),
-      "velox-tick-server: a tick store of 1000 symbols × 1000000 ticks × 80 bytes takes 76294.0 MiB, more than maxBytes=1024.0 MiB: " +
+      "velox-tick-server: a tick store of 1000 symbols × 1000000 ticks × 80 bytes takes 76296.4 MiB, more than maxBytes=1024.0 MiB: " +
         "keep fewer ticks per symbol, or raise maxBytes (see --symbols, --max-symbols, --depth, --bars)"
     )
     assert.strictEqual(run.stdout, "")
