@@ -16,6 +16,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { Stryker } from "@stryker-mutator/core"
 import type { LogLevel, MutantResult } from "@stryker-mutator/api/core"
+import type { CaseResult as Row } from "../bench/harness.ts"
 
 interface Module {
   readonly name: string
@@ -53,14 +54,6 @@ export const MODULES: ReadonlyArray<Module> = [
   }
 ]
 
-interface Row {
-  readonly name: string
-  readonly unit: string
-  readonly median: number
-  readonly min: number
-  readonly max: number
-  readonly runs: number
-}
 
 const scoreOf = (results: ReadonlyArray<MutantResult>) => {
   const count = (...statuses: ReadonlyArray<string>) => results.filter((r) => statuses.includes(r.status)).length
