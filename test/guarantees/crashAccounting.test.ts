@@ -1,6 +1,6 @@
 /**
  * The README's promises about crashes in worker threads: the throw cases of crashCases.ts (retained
- * records come again, state later in a fused chain is lost, outputs a full ring forced out are dup,
+ * records come again, state later in a fused chain or in a merge step is lost, outputs a full ring forced out are dup,
  * dead letters at-least-once), and the killed thread: what it had published counts as `dup` from the
  * ring, and a pass it had committed comes no second time. Each recomputes the outcome from what
  * reached the sink, not only from the ledger, so a ledger that balances for the wrong reason fails too.

@@ -1,7 +1,9 @@
 /**
  * The README's promises about a stage that throws, one test each, for a placement: what a crash does
- * to retained records (they come again: `redelivered`), to state held later in a fused chain (`lost`),
- * to outputs a full ring forced out before the throw (`dup`), and to dead letters (at-least-once).
+ * to retained records (they come again: `redelivered`), to state held later in a fused chain or by a
+ * merge step (`lost`), to outputs a full ring forced out before the throw (`dup`), and to dead letters
+ * (at-least-once). The retaining cases also read the ledger while the crashed stage waits for its
+ * restart: the crash's accounting is whole before the restarted loop commits anything.
  * Each recomputes the outcome from what reached the sink, not only from the ledger, so a ledger that
  * balances for the wrong reason fails too. Worker threads (crashAccounting.test.ts) are what a user
  * runs; fibers (crashAccountingInProcess.test.ts) run the same stage runner in the test process, where
@@ -29,7 +31,9 @@ export const runHoldingRestart = (pipeline: Pipeline.Pipeline, options: Pipeline
     const crashed = yield* Deferred.make<void>()
     const resume = yield* Deferred.make<void>()
     // The backoff's step waits for the test: nothing runs the crashed stage again until then.
-    const held = restart.pipe(Schedule.addDelay(() => Deferred.succeed(crashed, undefined).pipe(Effect.andThen(Deferred.await(resume)), Effect.as(Duration.zero))))
+    const held = restart.pipe(
+      Schedule.addDelay(() => Deferred.succeed(crashed, undefined).pipe(Effect.andThen(Deferred.await(resume)), Effect.as(Duration.zero)))
+    )
     const handle = yield* Pipeline.run(pipeline, { ...options, restart: held })
     yield* Deferred.await(crashed)
     const whileCrashed = handle.ledger()
