@@ -58,8 +58,6 @@ export class DeadLetterWriter {
   private readonly words: Int32Array
   private readonly wordsPerSlot: number
   private readonly waiter: SpaceWaiter
-  /** Dead letters published since the last commit (they are at-least-once across a crash). */
-  published = 0
 
   constructor(handle: RingHandle, waiter: SpaceWaiter) {
     this.producer = new RingProducer(handle)
@@ -85,7 +83,6 @@ export class DeadLetterWriter {
     let s = slot * length
     for (let i = 0; i < length; i++) w[base + 4 + i] = src[s++]!
     this.producer.publish(1)
-    this.published++
   }
 }
 

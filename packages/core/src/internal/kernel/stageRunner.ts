@@ -484,7 +484,6 @@ export class StageRunner {
       if (m.counters !== undefined) m.counters.commit()
       m.stats.heartbeat()
     }
-    if (this.o.deadLetters !== undefined) this.o.deadLetters.published = 0
     this.commitParks()
     this.releaseInputs()
     if (singleStep > 0 && work > 0) {
@@ -605,7 +604,6 @@ export class StageRunner {
       if (i > 0 || this.consumers.length !== 1) m.stats.set(S.RETAINED_OFFSET, 0)
     }
     // Dead letters already published stay published: they are at-least-once across a crash.
-    if (this.o.deadLetters !== undefined) this.o.deadLetters.published = 0
     this.commitParks()
     // Records the first member retained were counted in IN when first delivered; they come again.
     if (this.consumers.length === 1) members[0]!.stats.add(S.REDELIVERED_OFFSET, members[0]!.stats.get(S.RETAINED_OFFSET))
