@@ -79,6 +79,8 @@ export const WRITER_DEFAULTS = {
 
 export const LOCK_FILE = "writer.lock"
 const TEMP_SUFFIX = ".tmp"
+/** The page size that 4K aliasing is about (see `placeBatch`). */
+const PAGE_BYTES = 4096
 
 /** `performance.timeOrigin`, read once: a property of the thread that never changes, and a getter call each time. */
 const TIME_ORIGIN_MS = performance.timeOrigin
@@ -171,6 +173,8 @@ export class JournalWriter {
   private readonly batchBuffer: ChecksumBuffer
   private readonly batch: Uint8Array
   private readonly batchView: DataView
+  /** Where the open batch starts in `batch` (see `placeBatch`). */
+  private batchAt = 0
   private pending = 0
   private pendingFirstTime = 0
   private pendingLastTime = -Infinity
@@ -232,7 +236,7 @@ export class JournalWriter {
     this.readTime = timeInfo === undefined ? undefined : fieldReader(timeInfo.type)
     this.timeOffset = timeInfo?.offset ?? 0
     // The open batch lives in WebAssembly memory, where its payload checksum runs.
-    this.batchBuffer = new ChecksumBuffer(D.batchBytes(this.batchRecords, this.recordBytes))
+    this.batchBuffer = new ChecksumBuffer(D.batchBytes(this.batchRecords, this.recordBytes) + PAGE_BYTES)
     this.batch = this.batchBuffer.bytes
     this.batchView = this.batchBuffer.dv
     this.statsBuffer = config.stats ?? makeStatsBuffer()
@@ -361,12 +365,13 @@ export class JournalWriter {
     const now = this.clock()
     while (remaining > 0) {
       if (this.pending === 0) {
+        this.placeBatch(bytes.byteOffset + src)
         this.pendingOpenedNs = now
         this.pendingLastTime = -Infinity
         if (this.oldestNotDurableNs === 0) this.oldestNotDurableNs = now
       }
       const n = Math.min(this.batchRecords - this.pending, remaining)
-      const dst = D.BATCH_HEADER_BYTES + this.pending * rb
+      const dst = this.batchAt + D.BATCH_HEADER_BYTES + this.pending * rb
       this.batch.set(bytes.subarray(src, src + n * rb), dst)
       if (this.readTime !== undefined) this.noteTimes(dst, n)
       this.pending += n
@@ -393,6 +398,18 @@ export class JournalWriter {
       }
     }
     this.appendBytes(cache.bytes, start * this.recordBytes, count)
+  }
+
+  /**
+   * Places the batch being opened so that its records land half a page (mod 4096) away from where
+   * they come from (`sourceAt`, a byte offset in the source's buffer, whose base is page-aligned for
+   * any large buffer). A copy to a destination 24–40 bytes past its source modulo 4096 hits 4K
+   * aliasing (loads wait on stores to the same page offset): an 8 KB `set` from a 32 MiB buffer took
+   * 4.4 µs there and 0.25 µs at any other distance. Appends that continue where the last one ended
+   * keep the distance for the whole batch.
+   */
+  private placeBatch(sourceAt: number): void {
+    this.batchAt = (sourceAt + PAGE_BYTES / 2 - D.BATCH_HEADER_BYTES) & (PAGE_BYTES - D.ALIGNMENT)
   }
 
   private noteTimes(dst: number, n: number): void {
@@ -502,17 +519,17 @@ export class JournalWriter {
     writeBatchHeader(
       this.batch,
       this.batchView,
-      0,
+      this.batchAt,
       count,
       firstSequence,
       firstTime,
       lastTime,
-      this.batchBuffer.sum(D.BATCH_HEADER_BYTES, size - D.BATCH_HEADER_BYTES)
+      this.batchBuffer.sum(this.batchAt + D.BATCH_HEADER_BYTES, size - D.BATCH_HEADER_BYTES)
     )
     if (this.needSegment || (this.segmentEnd > this.segmentHeaderBytes && this.segmentEnd + size > this.segmentBytes)) {
       this.roll()
     }
-    this.writeAt(this.batch, size, "write batch")
+    this.writeAt(this.batch, this.batchAt, size, "write batch")
     this.index.add(this.segmentEnd, firstSequence, firstTime, lastTime)
     this.segmentEnd += size
     this.pending = 0
@@ -529,10 +546,10 @@ export class JournalWriter {
   }
 
   /** One positional write at the segment's end, whole or not at all (cut back on failure). */
-  private writeAt(bytes: Uint8Array, length: number, operation: string): void {
+  private writeAt(bytes: Uint8Array, offset: number, length: number, operation: string): void {
     let done = 0
     try {
-      while (done < length) done += writeSync(this.fd, bytes, done, length - done, this.segmentEnd + done)
+      while (done < length) done += writeSync(this.fd, bytes, offset + done, length - done, this.segmentEnd + done)
     } catch (e) {
       this.countError()
       if (done > 0) {
@@ -578,7 +595,7 @@ export class JournalWriter {
   private roll(): void {
     if (!this.needSegment) {
       const seal = encodeSeal(this.index, this.written, this.segmentEnd)
-      this.writeAt(seal, seal.length, "seal segment")
+      this.writeAt(seal, 0, seal.length, "seal segment")
       if (this.policy !== "never") this.fsync()
       const file = this.segment
       io(file.path, "close", () => closeSync(this.fd))
