@@ -11,7 +11,7 @@
  *
  * ```wat
  * (func $sum (param $ptr i32) (param $len i32) (result i32)
- *   (local $end i32) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128) (local $v v128) (local $h i64)
+ *   (local $end i32) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128) (local $v v128) (local $h i64) (local $end64 i32)
  *   end = ptr + (len & -16); end64 = ptr + (len & -64)
  *   loop while ptr < end64: the update below for the blocks at ptr, ptr + 16, ptr + 32, ptr + 48; ptr += 64
  *   loop while ptr < end: v = v128.load(ptr); a0 += extend_low_u(v); b0 += a0; a1 += extend_high_u(v); b1 += a1; ptr += 16
@@ -80,7 +80,7 @@ const op = {
   br: (depth: number) => [0x0c, ...uleb(depth)],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
   call: (f: number) => [0x10, ...uleb(f)],
-  // memarg: alignment hint 2^0 (unaligned is allowed), offset 0
+  // memarg: alignment hint 2^0 (unaligned is allowed), then the offset added to the address
   v128Load: (offset: number) => [SIMD, ...uleb(0x00), 0x00, ...uleb(offset)],
   v128Load64Zero: [SIMD, ...uleb(0x5d), 0x00, 0x00],
   i64x2ExtractLane: (lane: number) => [SIMD, ...uleb(0x1d), lane],
