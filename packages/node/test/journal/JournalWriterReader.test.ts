@@ -81,6 +81,37 @@ describe("journal writer and reader", () => {
     }
   })
 
+  it("records appended from sources that change between calls come back whole: views at an offset in their buffer, a SharedArrayBuffer, one buffer refilled in place", () => {
+    const t = tempJournal("sources")
+    try {
+      const rb = Sequenced.byteLength
+      // Each source holds 64 records after 40 bytes of other data (a ring's slots follow its header).
+      const at = (buffer: ArrayBufferLike, first: number): Uint8Array => {
+        const records = new Uint8Array(sequencedView(first, 64).words.buffer)
+        const bytes = new Uint8Array(buffer, 40, 64 * rb)
+        new Uint8Array(buffer).fill(0xee, 0, 40)
+        bytes.set(records)
+        return bytes
+      }
+      const ring = new SharedArrayBuffer(40 + 64 * rb)
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords: 50, fsync: "never" })
+      let next = 0
+      for (let pass = 0; pass < 30; pass++) {
+        // The same ring refilled in place, then a fresh buffer, then the ring again: same object, new bytes.
+        const source = pass % 3 === 1 ? at(new ArrayBuffer(40 + 64 * rb), next) : at(ring, next)
+        w.appendBytes(source, 0, 13)
+        w.appendBytes(source, 13 * rb, 51)
+        next += 64
+      }
+      w.close()
+      const back = readSequenced(t.journal)
+      assert.deepStrictEqual(back.bad, [])
+      assert.deepStrictEqual(back.sequences, range(0, next))
+    } finally {
+      t.cleanup()
+    }
+  })
+
   it("a batch is written when it holds batchRecords records, or once it is batchMs old", () => {
     const t = tempJournal("batching")
     const clock = manualClock()

@@ -3,7 +3,7 @@
  *
  * Synchronous and single-threaded by design: it runs inside a sink's loop (a worker), where a
  * blocking write or fsync slows only that loop, which is the backpressure a lagging journal must
- * exert. Records are copied into the open batch as they arrive (one `Uint8Array.set` per call, no
+ * exert. Records are copied into the open batch as they arrive (one `Buffer#copy` per call, no
  * per-record work unless a time field is declared); a batch is checksummed (WebAssembly SIMD, at
  * memory speed) and written, in one positional write, when it holds `batchRecords` records or has
  * been open `batchMs`, or on `flush`/`sync`/`close`.
@@ -20,6 +20,7 @@
  */
 import type { RecordLayout } from "@velox/core"
 import * as D from "@velox/core/JournalDescriptor"
+import { Buffer } from "node:buffer"
 import {
   closeSync,
   fdatasyncSync,
@@ -84,8 +85,10 @@ const PAGE_BYTES = 4096
 
 /** `performance.timeOrigin`, read once: a property of the thread that never changes, and a getter call each time. */
 const TIME_ORIGIN_MS = performance.timeOrigin
+/** The global `performance` is an accessor: looked up once, not at every reading of the clock. */
+const PERFORMANCE = performance
 
-export const wallClockNs = (): number => (TIME_ORIGIN_MS + performance.now()) * 1e6
+export const wallClockNs = (): number => (TIME_ORIGIN_MS + PERFORMANCE.now()) * 1e6
 
 /** What opening found and did. */
 export interface Recovery {
@@ -202,6 +205,8 @@ export class JournalWriter {
     view: undefined,
     bytes: new Uint8Array(0)
   }
+  /** A `Buffer` over the last source appended from (see `appendBytes`). */
+  private sourceCache: { source: Uint8Array | undefined; buffer: Buffer } = { source: undefined, buffer: Buffer.alloc(0) }
 
   private constructor(directory: string, config: WriterConfig) {
     this.directory = directory
@@ -357,6 +362,12 @@ export class JournalWriter {
         `appendBytes: ${count} records of ${rb} bytes from byteOffset=${byteOffset} do not fit in ${bytes.length} bytes`
       )
     }
+    // One Buffer per distinct source (a ring's bytes are the same object pass after pass): `copy` of a
+    // range allocates nothing, where `set(bytes.subarray(…))` made a view object per copy.
+    let source = this.sourceCache
+    if (source.source !== bytes || source.buffer.length !== bytes.length) {
+      source = this.sourceCache = { source: bytes, buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) }
+    }
     let src = byteOffset
     let remaining = count
     // One reading of the clock per call (a sink's pass): it opens the batches the call starts, times
@@ -372,7 +383,7 @@ export class JournalWriter {
       }
       const n = Math.min(this.batchRecords - this.pending, remaining)
       const dst = this.batchAt + D.BATCH_HEADER_BYTES + this.pending * rb
-      this.batch.set(bytes.subarray(src, src + n * rb), dst)
+      source.buffer.copy(this.batch, dst, src, src + n * rb)
       if (this.readTime !== undefined) this.noteTimes(dst, n)
       this.pending += n
       this.appended += n
