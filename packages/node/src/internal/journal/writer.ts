@@ -178,6 +178,8 @@ export class JournalWriter {
   private readonly batchView: DataView
   /** Where the open batch starts in `batch` (see `placeBatch`). */
   private batchAt = 0
+  /** The checksummed part of the header of a batch opened at each 8-byte place in a page, made once. */
+  private readonly headerViews: Array<Uint8Array | undefined> = new Array(PAGE_BYTES / D.ALIGNMENT).fill(undefined)
   private pending = 0
   private pendingFirstTime = 0
   private pendingLastTime = -Infinity
@@ -527,10 +529,11 @@ export class JournalWriter {
     const firstSequence = this.appended - count
     const firstTime = this.readTime !== undefined ? this.pendingFirstTime : this.pendingOpenedNs
     const lastTime = this.readTime !== undefined ? this.pendingLastTime : now
+    const at = this.batchAt
     writeBatchHeader(
-      this.batch,
+      this.headerViews[at / D.ALIGNMENT] ??= this.batch.subarray(at, at + D.BATCH_HEADER_CHECKSUM_OFFSET),
       this.batchView,
-      this.batchAt,
+      at,
       count,
       firstSequence,
       firstTime,
