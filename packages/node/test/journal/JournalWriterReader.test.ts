@@ -53,6 +53,65 @@ describe("journal writer and reader", () => {
     }
   })
 
+  it("records appended from anywhere in a large buffer come back whole, whatever page offset their batch opens at", () => {
+    const t = tempJournal("offsets")
+    try {
+      // 16 MiB of records: a buffer the size of those whose copies 4K aliasing slowed; the writer places
+      // each batch by where its first record comes from, so batches open at many offsets in a page. A
+      // batch of 2046 records is 24 bytes short of 64 KiB: the room left for placing it must be its own.
+      const slots = (16 << 20) / Sequenced.byteLength
+      const source = sequencedView(0, slots)
+      const bytes = new Uint8Array(source.words.buffer)
+      const batchRecords = 2_046
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords, fsync: "never" })
+      const chunks = [1, 7, 128, 300, 33, 129, 2, 97]
+      let appended = 0
+      for (let k = 0; appended < 200_000; k++) {
+        const n = chunks[k % chunks.length]!
+        w.appendBytes(bytes, appended * Sequenced.byteLength, n)
+        appended += n
+      }
+      w.close()
+      const back = readSequenced(t.journal)
+      assert.deepStrictEqual(back.bad, [])
+      assert.deepStrictEqual(back.sequences, range(0, appended))
+      assert.isAtLeast(back.batches, appended / batchRecords)
+    } finally {
+      t.cleanup()
+    }
+  })
+
+  it("records appended from sources that change between calls come back whole: views at an offset in their buffer, a SharedArrayBuffer, one buffer refilled in place", () => {
+    const t = tempJournal("sources")
+    try {
+      const rb = Sequenced.byteLength
+      // Each source holds 64 records after 40 bytes of other data (a ring's slots follow its header).
+      const at = (buffer: ArrayBufferLike, first: number): Uint8Array => {
+        const records = new Uint8Array(sequencedView(first, 64).words.buffer)
+        const bytes = new Uint8Array(buffer, 40, 64 * rb)
+        new Uint8Array(buffer).fill(0xee, 0, 40)
+        bytes.set(records)
+        return bytes
+      }
+      const ring = new SharedArrayBuffer(40 + 64 * rb)
+      const w = NodeJournalUnsafe.openWriter(t.journal, { layout: Sequenced, batchRecords: 50, fsync: "never" })
+      let next = 0
+      for (let pass = 0; pass < 30; pass++) {
+        // The same ring refilled in place, then a fresh buffer, then the ring again: same object, new bytes.
+        const source = pass % 3 === 1 ? at(new ArrayBuffer(40 + 64 * rb), next) : at(ring, next)
+        w.appendBytes(source, 0, 13)
+        w.appendBytes(source, 13 * rb, 51)
+        next += 64
+      }
+      w.close()
+      const back = readSequenced(t.journal)
+      assert.deepStrictEqual(back.bad, [])
+      assert.deepStrictEqual(back.sequences, range(0, next))
+    } finally {
+      t.cleanup()
+    }
+  })
+
   it("a batch is written when it holds batchRecords records, or once it is batchMs old", () => {
     const t = tempJournal("batching")
     const clock = manualClock()

@@ -162,9 +162,13 @@ export const describeBatchCheck = (code: number): string => {
   }
 }
 
-/** Writes a batch header at `at` for a payload already in place after it. */
+/**
+ * Writes a batch header at `at` of `dv` for a payload already in place after it; `checksummed` views
+ * the header's first `BATCH_HEADER_CHECKSUM_OFFSET` bytes (a writer keeps one per place a batch opens
+ * at, so that no view is made per batch).
+ */
 export const writeBatchHeader = (
-  bytes: Uint8Array,
+  checksummed: Uint8Array,
   dv: DataView,
   at: number,
   count: number,
@@ -181,7 +185,7 @@ export const writeBatchHeader = (
   dv.setUint32(at + D.BATCH_PAYLOAD_CHECKSUM_OFFSET, payloadChecksum, true)
   dv.setUint32(
     at + D.BATCH_HEADER_CHECKSUM_OFFSET,
-    checksum(bytes.subarray(at, at + D.BATCH_HEADER_CHECKSUM_OFFSET)),
+    checksum(checksummed),
     true
   )
 }

@@ -11,8 +11,9 @@
  *
  * ```wat
  * (func $sum (param $ptr i32) (param $len i32) (result i32)
- *   (local $end i32) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128) (local $v v128) (local $h i64)
- *   end = ptr + (len & -16)
+ *   (local $end i32) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128) (local $v v128) (local $h i64) (local $end64 i32)
+ *   end = ptr + (len & -16); end64 = ptr + (len & -64)
+ *   loop while ptr < end64: the update below for the blocks at ptr, ptr + 16, ptr + 32, ptr + 48; ptr += 64
  *   loop while ptr < end: v = v128.load(ptr); a0 += extend_low_u(v); b0 += a0; a1 += extend_high_u(v); b1 += a1; ptr += 16
  *   if (len & 8): v = v128.load64_zero(ptr); the same update
  *   h = len; for x in a0[0], a0[1], a1[0], a1[1], b0[0], b0[1], b1[0], b1[1]: h = fmix64(h ^ x)
@@ -79,8 +80,8 @@ const op = {
   br: (depth: number) => [0x0c, ...uleb(depth)],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
   call: (f: number) => [0x10, ...uleb(f)],
-  // memarg: alignment hint 2^0 (unaligned is allowed), offset 0
-  v128Load: [SIMD, ...uleb(0x00), 0x00, 0x00],
+  // memarg: alignment hint 2^0 (unaligned is allowed), then the offset added to the address
+  v128Load: (offset: number) => [SIMD, ...uleb(0x00), 0x00, ...uleb(offset)],
   v128Load64Zero: [SIMD, ...uleb(0x5d), 0x00, 0x00],
   i64x2ExtractLane: (lane: number) => [SIMD, ...uleb(0x1d), lane],
   i64x2ExtendLowI32x4U: [SIMD, ...uleb(0xc9)],
@@ -99,7 +100,7 @@ const FMIX64 = [
 ]
 
 // sum's parameters and locals, by index.
-const PTR = 0, LEN = 1, END = 2, A0 = 3, A1 = 4, B0 = 5, B1 = 6, V = 7, H = 8
+const PTR = 0, LEN = 1, END = 2, A0 = 3, A1 = 4, B0 = 5, B1 = 6, V = 7, H = 8, END64 = 9
 
 /** The block in V (on the stack, teed): A += its words (lanes 0,1 in A0; 2,3 in A1), B += A. */
 const UPDATE = [
@@ -115,9 +116,19 @@ const fold = (local: number, lane: number) => [
 
 const SUM = [
   ...op.localGet(PTR), ...op.localGet(LEN), ...op.i32Const(-16), ...op.i32And, ...op.i32Add, ...op.localSet(END),
+  ...op.localGet(PTR), ...op.localGet(LEN), ...op.i32Const(-64), ...op.i32And, ...op.i32Add, ...op.localSet(END64),
+  // Four blocks per turn while 64 bytes are left (a quarter of the loop's own instructions), then one.
+  ...op.block, ...op.loop,
+  ...op.localGet(PTR), ...op.localGet(END64), ...op.i32GeU, ...op.brIf(1),
+  ...op.localGet(PTR), ...op.v128Load(0), ...UPDATE,
+  ...op.localGet(PTR), ...op.v128Load(16), ...UPDATE,
+  ...op.localGet(PTR), ...op.v128Load(32), ...UPDATE,
+  ...op.localGet(PTR), ...op.v128Load(48), ...UPDATE,
+  ...op.localGet(PTR), ...op.i32Const(64), ...op.i32Add, ...op.localSet(PTR), ...op.br(0),
+  ...op.end, ...op.end,
   ...op.block, ...op.loop,
   ...op.localGet(PTR), ...op.localGet(END), ...op.i32GeU, ...op.brIf(1),
-  ...op.localGet(PTR), ...op.v128Load, ...UPDATE,
+  ...op.localGet(PTR), ...op.v128Load(0), ...UPDATE,
   ...op.localGet(PTR), ...op.i32Const(16), ...op.i32Add, ...op.localSet(PTR), ...op.br(0),
   ...op.end, ...op.end,
   ...op.localGet(LEN), ...op.i32Const(8), ...op.i32And, ...op.if,
@@ -141,7 +152,7 @@ const MODULE_BYTES = new Uint8Array([
   ...section(2, vector([[...name("env"), ...name("memory"), 0x02, 0x00, ...uleb(1)]])), // import memory, min 1 page
   ...section(3, vector([uleb(0), uleb(1)])), // func 0: fmix64 (type 0), func 1: sum (type 1)
   ...section(7, vector([[...name("sum"), 0x00, ...uleb(1)]])),
-  ...section(10, vector([body([], FMIX64), body([[1, I32], [4, V128], [1, V128], [1, I64]], SUM)]))
+  ...section(10, vector([body([], FMIX64), body([[1, I32], [4, V128], [1, V128], [1, I64], [1, I32]], SUM)]))
 ])
 
 const PAGE_BYTES = 65_536

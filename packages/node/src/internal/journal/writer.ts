@@ -3,7 +3,7 @@
  *
  * Synchronous and single-threaded by design: it runs inside a sink's loop (a worker), where a
  * blocking write or fsync slows only that loop, which is the backpressure a lagging journal must
- * exert. Records are copied into the open batch as they arrive (one `Uint8Array.set` per call, no
+ * exert. Records are copied into the open batch as they arrive (one `Buffer#copy` per call, no
  * per-record work unless a time field is declared); a batch is checksummed (WebAssembly SIMD, at
  * memory speed) and written, in one positional write, when it holds `batchRecords` records or has
  * been open `batchMs`, or on `flush`/`sync`/`close`.
@@ -20,6 +20,7 @@
  */
 import type { RecordLayout } from "@velox/core"
 import * as D from "@velox/core/JournalDescriptor"
+import { Buffer } from "node:buffer"
 import {
   closeSync,
   fdatasyncSync,
@@ -79,11 +80,15 @@ export const WRITER_DEFAULTS = {
 
 export const LOCK_FILE = "writer.lock"
 const TEMP_SUFFIX = ".tmp"
+/** The page size that 4K aliasing is about (see `placeBatch`). */
+const PAGE_BYTES = 4096
 
 /** `performance.timeOrigin`, read once: a property of the thread that never changes, and a getter call each time. */
 const TIME_ORIGIN_MS = performance.timeOrigin
+/** The global `performance` is an accessor: looked up once, not at every reading of the clock. */
+const PERFORMANCE = performance
 
-export const wallClockNs = (): number => (TIME_ORIGIN_MS + performance.now()) * 1e6
+export const wallClockNs = (): number => (TIME_ORIGIN_MS + PERFORMANCE.now()) * 1e6
 
 /** What opening found and did. */
 export interface Recovery {
@@ -171,6 +176,10 @@ export class JournalWriter {
   private readonly batchBuffer: ChecksumBuffer
   private readonly batch: Uint8Array
   private readonly batchView: DataView
+  /** Where the open batch starts in `batch` (see `placeBatch`). */
+  private batchAt = 0
+  /** The checksummed part of the header of a batch opened at each 8-byte place in a page, made once. */
+  private readonly headerViews: Array<Uint8Array | undefined> = new Array(PAGE_BYTES / D.ALIGNMENT).fill(undefined)
   private pending = 0
   private pendingFirstTime = 0
   private pendingLastTime = -Infinity
@@ -198,6 +207,8 @@ export class JournalWriter {
     view: undefined,
     bytes: new Uint8Array(0)
   }
+  /** A `Buffer` over the last source appended from (see `appendBytes`). */
+  private sourceCache: { source: Uint8Array | undefined; buffer: Buffer } = { source: undefined, buffer: Buffer.alloc(0) }
 
   private constructor(directory: string, config: WriterConfig) {
     this.directory = directory
@@ -232,7 +243,7 @@ export class JournalWriter {
     this.readTime = timeInfo === undefined ? undefined : fieldReader(timeInfo.type)
     this.timeOffset = timeInfo?.offset ?? 0
     // The open batch lives in WebAssembly memory, where its payload checksum runs.
-    this.batchBuffer = new ChecksumBuffer(D.batchBytes(this.batchRecords, this.recordBytes))
+    this.batchBuffer = new ChecksumBuffer(D.batchBytes(this.batchRecords, this.recordBytes) + PAGE_BYTES)
     this.batch = this.batchBuffer.bytes
     this.batchView = this.batchBuffer.dv
     this.statsBuffer = config.stats ?? makeStatsBuffer()
@@ -353,6 +364,12 @@ export class JournalWriter {
         `appendBytes: ${count} records of ${rb} bytes from byteOffset=${byteOffset} do not fit in ${bytes.length} bytes`
       )
     }
+    // One Buffer per distinct source (a ring's bytes are the same object pass after pass): `copy` of a
+    // range allocates nothing, where `set(bytes.subarray(…))` made a view object per copy.
+    let source = this.sourceCache
+    if (source.source !== bytes || source.buffer.length !== bytes.length) {
+      source = this.sourceCache = { source: bytes, buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) }
+    }
     let src = byteOffset
     let remaining = count
     // One reading of the clock per call (a sink's pass): it opens the batches the call starts, times
@@ -361,13 +378,14 @@ export class JournalWriter {
     const now = this.clock()
     while (remaining > 0) {
       if (this.pending === 0) {
+        this.placeBatch(bytes.byteOffset + src)
         this.pendingOpenedNs = now
         this.pendingLastTime = -Infinity
         if (this.oldestNotDurableNs === 0) this.oldestNotDurableNs = now
       }
       const n = Math.min(this.batchRecords - this.pending, remaining)
-      const dst = D.BATCH_HEADER_BYTES + this.pending * rb
-      this.batch.set(bytes.subarray(src, src + n * rb), dst)
+      const dst = this.batchAt + D.BATCH_HEADER_BYTES + this.pending * rb
+      source.buffer.copy(this.batch, dst, src, src + n * rb)
       if (this.readTime !== undefined) this.noteTimes(dst, n)
       this.pending += n
       this.appended += n
@@ -393,6 +411,18 @@ export class JournalWriter {
       }
     }
     this.appendBytes(cache.bytes, start * this.recordBytes, count)
+  }
+
+  /**
+   * Places the batch being opened so that its records land half a page (mod 4096) away from where
+   * they come from (`sourceAt`, a byte offset in the source's buffer; a large buffer starts at a page
+   * or a few bytes past one). A copy to a destination 24–40 bytes past its source modulo 4096 hits 4K
+   * aliasing (loads wait on stores to the same page offset): an 8 KB `set` from a 32 MiB buffer took
+   * 4.4 µs there and 0.25 µs at any other distance. Appends that continue where the last one ended
+   * keep the distance for the whole batch.
+   */
+  private placeBatch(sourceAt: number): void {
+    this.batchAt = (sourceAt + PAGE_BYTES / 2 - D.BATCH_HEADER_BYTES) & (PAGE_BYTES - D.ALIGNMENT)
   }
 
   private noteTimes(dst: number, n: number): void {
@@ -499,20 +529,21 @@ export class JournalWriter {
     const firstSequence = this.appended - count
     const firstTime = this.readTime !== undefined ? this.pendingFirstTime : this.pendingOpenedNs
     const lastTime = this.readTime !== undefined ? this.pendingLastTime : now
+    const at = this.batchAt
     writeBatchHeader(
-      this.batch,
+      this.headerViews[at / D.ALIGNMENT] ??= this.batch.subarray(at, at + D.BATCH_HEADER_CHECKSUM_OFFSET),
       this.batchView,
-      0,
+      at,
       count,
       firstSequence,
       firstTime,
       lastTime,
-      this.batchBuffer.sum(D.BATCH_HEADER_BYTES, size - D.BATCH_HEADER_BYTES)
+      this.batchBuffer.sum(this.batchAt + D.BATCH_HEADER_BYTES, size - D.BATCH_HEADER_BYTES)
     )
     if (this.needSegment || (this.segmentEnd > this.segmentHeaderBytes && this.segmentEnd + size > this.segmentBytes)) {
       this.roll()
     }
-    this.writeAt(this.batch, size, "write batch")
+    this.writeAt(this.batch, this.batchAt, size, "write batch")
     this.index.add(this.segmentEnd, firstSequence, firstTime, lastTime)
     this.segmentEnd += size
     this.pending = 0
@@ -529,10 +560,10 @@ export class JournalWriter {
   }
 
   /** One positional write at the segment's end, whole or not at all (cut back on failure). */
-  private writeAt(bytes: Uint8Array, length: number, operation: string): void {
+  private writeAt(bytes: Uint8Array, offset: number, length: number, operation: string): void {
     let done = 0
     try {
-      while (done < length) done += writeSync(this.fd, bytes, done, length - done, this.segmentEnd + done)
+      while (done < length) done += writeSync(this.fd, bytes, offset + done, length - done, this.segmentEnd + done)
     } catch (e) {
       this.countError()
       if (done > 0) {
@@ -578,7 +609,7 @@ export class JournalWriter {
   private roll(): void {
     if (!this.needSegment) {
       const seal = encodeSeal(this.index, this.written, this.segmentEnd)
-      this.writeAt(seal, seal.length, "seal segment")
+      this.writeAt(seal, 0, seal.length, "seal segment")
       if (this.policy !== "never") this.fsync()
       const file = this.segment
       io(file.path, "close", () => closeSync(this.fd))
