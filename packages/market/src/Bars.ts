@@ -52,6 +52,7 @@ import * as K from "./internal/kernel/barBuilder.ts"
 import * as T from "./internal/kernel/counterTable.ts"
 import { RingsWriter } from "./internal/kernel/recordRings.ts"
 import { MAX_CAPACITY } from "./internal/kernel/symbolTable.ts"
+import * as Q from "./internal/quoteWords.ts"
 import { Quote } from "./Quote.ts"
 import * as Timeframe from "./Timeframe.ts"
 
@@ -211,18 +212,20 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, t
     builder,
     onBatch(input, start, count, emitter) {
       out = emitter
-      const f = input.fields
-      const symbolIn = f.symbol, bidIn = f.bid, askIn = f.ask, sizeIn = f.lastSize, tsIn = f.exchangeTsNs
+      // Fields read straight from the record words (see quoteWords.ts): one load each.
+      const w = input.words64
+      const u = input.words
       const end = start + count
       let applied = 0
       let late = 0
       for (let i = start; i < end; i++) {
-        const bid = bidIn.get(i)
-        const ask = askIn.get(i)
+        const at = i * Q.STRIDE
+        const bid = w[at + Q.BID]!
+        const ask = w[at + Q.ASK]!
         // Both sides must be valid whichever is priced: a quote with a bad side is a bad quote.
         const valid = bid > 0 && bid < Infinity && ask > 0 && ask < Infinity
         const p = !valid ? NaN : price === 0 ? (bid + ask) * 0.5 : price === 1 ? bid : ask
-        const r = builder.offer(symbolIn.get(i), tsIn.get(i), p, sizeIn.get(i))
+        const r = builder.offer(u[i * Q.STRIDE32 + Q.SYMBOL]! >>> 0, w[at + Q.EXCHANGE_TS]!, p, w[at + Q.LAST_SIZE]!)
         if (r === K.APPLIED) applied++
         else if (r === K.LATE) late++
         else emitter.deadLetter(r === K.UNKNOWN_SYMBOL ? 0 : r === K.INVALID_PRICE ? 1 : 2, input, i)

@@ -30,10 +30,11 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { RecordLayout, Stage } from "@velox/core"
+import { Stage } from "@velox/core"
 import * as T from "./internal/kernel/counterTable.ts"
 import { MAX_CAPACITY } from "./internal/kernel/symbolTable.ts"
 import * as K from "./internal/kernel/throttle.ts"
+import * as Q from "./internal/quoteWords.ts"
 import { Quote } from "./Quote.ts"
 import * as ThrottleStats from "./ThrottleStats.ts"
 
@@ -122,17 +123,20 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, t
   const throttledAt = T.indexOf(K.COLUMNS, 0, K.THROTTLED_COLUMN)
   return {
     onBatch(input, start, count, out) {
-      // Accessors in locals: one property load per batch, not per record.
-      const f = input.fields
-      const symbolIn = f.symbol, bidIn = f.bid, askIn = f.ask, tsIn = f.exchangeTsNs
+      // Fields read and records copied straight from the record words (see quoteWords.ts).
+      const w = input.words64
+      const u = input.words
+      const to = out.view.words64
       const end = start + count
       let throttled = 0
       for (let i = start; i < end; i++) {
-        const symbol = symbolIn.get(i)
-        const r = throttle.offer(symbol, bidIn.get(i), askIn.get(i), tsIn.get(i))
+        const at = i * Q.STRIDE
+        const symbol = u[i * Q.STRIDE32 + Q.SYMBOL]! >>> 0
+        const r = throttle.offer(symbol, w[at + Q.BID]!, w[at + Q.ASK]!, w[at + Q.EXCHANGE_TS]!)
         if (r === K.PASS) {
           counts[passedAt + symbol * K.COLUMNS]! += 1
-          RecordLayout.copyRecords(input, i, out.view, out.emit(), 1)
+          let d = out.emit() * Q.STRIDE
+          for (let s = at; s < at + Q.STRIDE; s++) to[d++] = w[s]!
         } else if (r === K.THROTTLED) {
           counts[throttledAt + symbol * K.COLUMNS]! += 1
           throttled++

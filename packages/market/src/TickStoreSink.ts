@@ -26,6 +26,7 @@
 import { Schema } from "effect"
 import { Stage } from "@velox/core"
 import { geometry, RingsWriter } from "./internal/kernel/recordRings.ts"
+import * as Q from "./internal/quoteWords.ts"
 import { Quote } from "./Quote.ts"
 import * as TickStore from "./TickStore.ts"
 
@@ -63,17 +64,17 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, n
   // The store says how many ticks of a symbol may wait unpublished (its readers allow for them).
   const writer = new RingsWriter(config.store, geometry(config.store)!.user[1])
   const symbols = writer.keys
-  const stride = Quote.byteLength / 8
   return {
     onBatch(input, start, count, out) {
-      const symbolIn = input.fields.symbol
+      // The symbol read straight from the record words (see quoteWords.ts).
+      const u = input.words
       const words = input.words64
       const end = start + count
       let stored = 0
       for (let i = start; i < end; i++) {
-        const symbol = symbolIn.get(i)
+        const symbol = u[i * Q.STRIDE32 + Q.SYMBOL]! >>> 0
         if (symbol < symbols) {
-          writer.append(symbol, words, i * stride)
+          writer.append(symbol, words, i * Q.STRIDE)
           stored++
         } else {
           out.deadLetter(0, input, i)

@@ -227,7 +227,8 @@ export class RingsWriter {
     const n = this.unpublished[key]! + 1
     if (n === this.limit) return this.publish(key, n)
     this.unpublished[key] = n
-    if (this.listed[key] === 0) {
+    // A key with more than one is listed already (listed at its first, until the flush).
+    if (n === 1 && this.listed[key] === 0) {
       this.listed[key] = 1
       this.dirty[this.dirtyCount++] = key
     }

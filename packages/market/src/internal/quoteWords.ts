@@ -1,0 +1,20 @@
+/**
+ * Where a `Quote`'s fields sit in a record view's word arrays, for the stages' hot loops: one typed
+ * array read at a computed index (`view.words64[i * STRIDE + BID]`) instead of a field accessor's
+ * closure call. Computed from the layout, so they follow it.
+ */
+import { Quote } from "../Quote.ts"
+
+const offsetOf = (name: keyof typeof Quote.spec): number => Quote.fields.find((f) => f.name === name)!.offset
+
+/** A record's length in 8-byte words (`view.words64`). */
+export const STRIDE = Quote.byteLength / 8
+/** A record's length in 4-byte words (`view.words`). */
+export const STRIDE32 = Quote.byteLength / 4
+/** f64 fields, in 8-byte words from the record's start. */
+export const EXCHANGE_TS = offsetOf("exchangeTsNs") / 8
+export const BID = offsetOf("bid") / 8
+export const ASK = offsetOf("ask") / 8
+export const LAST_SIZE = offsetOf("lastSize") / 8
+/** The u32 symbol id, in 4-byte words from the record's start (read it `>>> 0`: `view.words` is signed). */
+export const SYMBOL = offsetOf("symbol") / 4
