@@ -15,10 +15,18 @@ import type { StageRunner } from "./kernel/stageRunner.ts"
 /** Passes per slice before the fiber yields to the event loop. */
 const PASSES_PER_SLICE = 64
 
+/**
+ * Runs one pass of the loop now (see `StageRunner.pumpPass`), or returns 0 without running it when the
+ * loop is inside a slice (the caller was called from the loop's own pass) or over.
+ */
+export type PumpPass = () => number
+
 export const runInFiber = (
   spec: HostSpec,
   definitions: ReadonlyArray<HostedDefinition>,
-  readDeadLetters: () => void
+  readDeadLetters: () => void,
+  /** Told how to pump this loop while it runs, and `undefined` once it is over (a source edge's queue). */
+  onPump?: (pump: PumpPass | undefined) => void
 ): Effect.Effect<HostOutcome> =>
   Effect.suspend(() => {
     let runner: StageRunner
@@ -29,9 +37,34 @@ export const runInFiber = (
     }
     const bell = new Doorbell(spec.bell)
     const clock = makeNanoClock(spec.epochNs)
+    let inPass = false
+    let over = false
+    const pump: PumpPass = () => {
+      if (inPass || over) return 0
+      inPass = true
+      try {
+        return runner.pumpPass()
+      } finally {
+        inPass = false
+      }
+    }
+    const endPumping = (): void => {
+      over = true
+      onPump?.(undefined)
+    }
+    onPump?.(pump)
     const loop: Effect.Effect<HostOutcome> = Effect.suspend(() => {
-      const r = runner.runSlice(PASSES_PER_SLICE)
-      if (typeof r !== "number") return Effect.succeed(outcomeOf(r))
+      inPass = true
+      let r: ReturnType<StageRunner["runSlice"]>
+      try {
+        r = runner.runSlice(PASSES_PER_SLICE)
+      } finally {
+        inPass = false
+      }
+      if (typeof r !== "number") {
+        endPumping()
+        return Effect.succeed(outcomeOf(r))
+      }
       // Wait until rung, or until a timer or a paced source is due. A due time already passed that
       // finds nothing to do (its output is full) waits for the bell too: a zero wait would spin on
       // promise callbacks and starve the event loop.
@@ -40,5 +73,10 @@ export const runInFiber = (
       return next.pipe(Effect.andThen(loop))
     })
     // Interrupted between slices (a drain past its deadline): its stages still close.
-    return loop.pipe(Effect.onInterrupt(() => Effect.sync(() => runner.abandon())))
+    return loop.pipe(Effect.onInterrupt(() =>
+      Effect.sync(() => {
+        endPumping()
+        runner.abandon()
+      })
+    ))
   })

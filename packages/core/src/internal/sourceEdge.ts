@@ -88,7 +88,8 @@ export const makeWriter = <F extends FieldSpec>(name: string, queue: EdgeQueue):
     if (queue.ended) return 0
     checkBatch(name, queue, batch, start, count)
     const n = queue.offerBatch(batch, start, count)
-    queue.wake()
+    // What went straight on (see `EdgeQueue.setPump`) leaves the loop nothing to do.
+    if (queue.size > 0) queue.wake()
     return n
   }
   const offer = (record: RecordOf<F>): Effect.Effect<boolean, EdgeError> =>

@@ -128,6 +128,8 @@ export class StageRunner {
   /** Per member: a committed pass since this start changed its state (input, or a timer). */
   private readonly worked: Uint8Array
   private timersFired = false
+  /** How a pass run by `pumpPass` ended the loop (a crash): the next `runSlice` returns it. */
+  private pendingOutcome: RunOutcome | undefined
 
   constructor(options: RunnerOptions) {
     this.o = options
@@ -307,6 +309,7 @@ export class StageRunner {
    * wait for the bell before calling again).
    */
   runSlice(maxPasses: number): RunOutcome | number {
+    if (this.pendingOutcome !== undefined) return this.pendingOutcome
     this.begin()
     try {
       let work = 0
@@ -329,7 +332,26 @@ export class StageRunner {
 
   /** For a fiber host: is there anything to do now (re-check after arming the bell)? */
   ready(): boolean {
-    return this.hasWork()
+    return this.pendingOutcome !== undefined || this.hasWork()
+  }
+
+  /**
+   * One pass of a source loop run now, between slices, by the code that just handed its source
+   * records (a source edge's writer on the fiber host's thread), so that they go straight on instead
+   * of waiting for the loop's next slice. Returns the records the pass took, or 0 when the loop must
+   * go its own way (not started yet, stopping, aborting, ended, or crashed in this pass: the next
+   * `runSlice` returns that outcome).
+   */
+  pumpPass(): number {
+    if (!this.begun || this.source === undefined || this.sourceDone || this.pendingOutcome !== undefined) return 0
+    if (Atomics.load(this.control, C.ABORT_INDEX) !== 0 || Atomics.load(this.control, C.STOP_INDEX) !== 0) return 0
+    try {
+      const work = this.pass()
+      return work === END_OF_STREAM ? 0 : work
+    } catch (error) {
+      this.pendingOutcome = error === ABORTED ? this.finish({ _tag: "Aborted" }) : this.crashed(error)
+      return 0
+    }
   }
 
   /** One pass; returns the records handled, or END_OF_STREAM when input (or the source) is done. */
