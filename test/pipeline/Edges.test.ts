@@ -194,6 +194,25 @@ describe("source edges", () => {
       assert.isTrue(seqs.every((r, i) => r === i), "records out of order")
     }).pipe(Effect.scoped, provide))
 
+  it.live("with batchSize 4096, one pass takes a whole 4096-record batch (a loop's dead-letter ring holds at least a batch)", () =>
+    Effect.gen(function*() {
+      const size = 4096
+      const edge = Edge.source(Sequenced, { name: "feed" })
+      const handle = yield* Pipeline.run(Pipeline.from(edge).to(CountingSink, {}, { placement: "worker" }), { batchSize: size })
+      const writer = handle.writer(edge)
+      const feed = () => handle.stats().stages.find((s) => s.stage === "feed")!
+      assert.isTrue(writer.offerUnsafe(record(0)))
+      yield* until(() => feed().emitted === 1)
+      const passes = feed().batches
+      const view = RecordLayout.view(Sequenced, new ArrayBuffer(size * Sequenced.byteLength), 0, size)
+      for (let i = 0; i < size; i++) RecordLayout.writeUnsafe(view, i, record(1 + i))
+      assert.strictEqual(writer.offerBatchUnsafe(view), size)
+      assert.deepStrictEqual([feed().emitted, feed().batches - passes], [1 + size, 1])
+      yield* writer.end
+      yield* handle.done
+      assert.strictEqual(stage(handle.ledger(), "counting-sink").emitted, 1 + size)
+    }).pipe(Effect.scoped, provide))
+
   it.live("writeUnsafe stamps records in place (no object), e.g. with a connection epoch", () =>
     Effect.gen(function*() {
       const edge = Edge.source(Sequenced, { name: "stamped", overflow: "dropOldest", capacity: 64 })

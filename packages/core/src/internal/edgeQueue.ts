@@ -171,6 +171,8 @@ export class EdgeQueue {
    * dropped (`dropNewest`, full; counted). `dropOldest` makes room by dropping the oldest (counted).
    */
   private reserve(): number {
+    // Lending happens under `backpressure` only: an offer made meanwhile is refused (see `refuses`).
+    if (this.lent !== undefined) return -1
     if (this.size === this.capacity) {
       if (this.overflow === "backpressure") return -1
       if (this.overflow === "dropNewest") {
