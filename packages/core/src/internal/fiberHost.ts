@@ -2,8 +2,10 @@
  * Fiber placement: a host's loop run on the main thread in an Effect fiber, in slices. Between slices
  * the fiber yields; with nothing to do it waits on the host's bell with `Atomics.waitAsync`, so the
  * event loop keeps running (for stages that do I/O, or that must live beside main-thread resources).
- * It never waits synchronously: a pass takes no more than its output and dead-letter rings can hold,
- * and should a pass still fill its dead-letter ring, `readDeadLetters` empties it on this thread.
+ * It never waits synchronously: a pass takes no more than its output and dead-letter rings can hold; a
+ * pass that emits more than its output ring has room for (a 1:n stage) spills the rest and commits in a
+ * later slice, once the ring's consumer made room; should a pass fill its dead-letter ring,
+ * `readDeadLetters` empties it on this thread.
  */
 import { Effect } from "effect"
 import { awaitBell } from "./awaitBell.ts"
@@ -31,7 +33,7 @@ export const runInFiber = (
   Effect.suspend(() => {
     let runner: StageRunner
     try {
-      runner = buildRunner(spec, definitions, { waitForSpace: readDeadLetters })
+      runner = buildRunner(spec, definitions, { deadLetterWaiter: { waitForSpace: readDeadLetters } })
     } catch (e) {
       return Effect.succeed(startFailed(e, 0))
     }
