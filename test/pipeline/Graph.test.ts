@@ -29,7 +29,8 @@ describe("graphs: tees", () => {
           b.to(CountingSink, {}, { placement: "fiber" }),
           b.to(CountingSink, {}, { placement: "fiber" })
         ]),
-        { ringCapacity: 1024, restart: Schedule.recurs(0) }
+        // Passes of up to 1,024 records, 4,096 outputs each (the default batch of 256 would fit the ring).
+        { ringCapacity: 1024, batchSize: 1024, restart: Schedule.recurs(0) }
       ).pipe(provide)
       assert.isTrue(ledger.balanced, Ledger.format(ledger))
       assert.strictEqual(stage(ledger, "repeat").written, times * count)
