@@ -41,8 +41,8 @@ export const MODULES: ReadonlyArray<Module> = [
   },
   {
     name: "crash-accounting",
-    what: "the stage runner's accounting of a crashed pass (redelivered, lost, dup, dead letters) and the early publishes it takes from the ring emitter",
-    mutate: ["packages/core/src/internal/kernel/stageRunner.ts:589-612", "packages/core/src/internal/kernel/emitters.ts:284-289"],
+    what: "the stage runner's accounting of a crashed pass (redelivered, lost, dup, dead letters) and the early publishes it takes from the ring emitter (through a fiber's private batch)",
+    mutate: ["packages/core/src/internal/kernel/stageRunner.ts:659-683", "packages/core/src/internal/kernel/emitters.ts:392-398", "packages/core/src/internal/kernel/emitters.ts:594-600"],
     // The loops in fibers: the same runner in the test process, where a mutant is switched on.
     tests: ["test/guarantees/crashAccountingInProcess.test.ts"]
   },
