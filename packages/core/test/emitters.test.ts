@@ -7,13 +7,14 @@ import { assert, describe, it } from "@effect/vitest"
 import { makeDoorbellRef, Doorbell } from "../src/internal/kernel/doorbell.ts"
 import {
   ParkingSpaceWaiter,
+  RelayEmitter,
   RingEmitter,
   ScratchArena,
   ScratchEmitter,
   SinkEmitter
 } from "../src/internal/kernel/emitters.ts"
 import { makeRing, RingConsumer, ringView } from "../src/internal/kernel/oneToOneRing.ts"
-import { makeLayout, makeView, type RecordView } from "../src/internal/kernel/recordLayout.ts"
+import { copyRecords, makeLayout, makeView, type RecordView } from "../src/internal/kernel/recordLayout.ts"
 
 const Rec = makeLayout("Rec", { seq: "f64", tag: "u32", pad: "u32", value: "f64", check: "f64" })
 const Wide = makeLayout("Wide", { seq: "f64", a: "f64", b: "f64", c: "f64", d: "f64" })
@@ -140,5 +141,31 @@ describe("a ring emitter that never waits (a fiber's)", () => {
     consumer.release(consumer.poll(16))
     assert.isTrue(target.settle())
     assert.strictEqual(consumer.poll(16), 0)
+  })
+})
+
+describe("a relay (a fiber's one ring behind a private batch)", () => {
+  it("emits through its batch, forwards straight on behind it, in order, and spills what its ring cannot take", () => {
+    const handle = makeRing({ capacity: 16, slotBytes: Rec.byteLength })
+    const relay = new RelayEmitter(new RingEmitter(handle, Rec, 8, undefined, 0, 0, 0, undefined), Rec, 4, undefined, 0, 0, 0, undefined)
+    const consumer = new RingConsumer(handle)
+    const view = ringView(handle, Rec)
+    const input = filled(makeView(Rec, new ArrayBuffer(40 * Rec.byteLength), 0, 40), 40)
+    for (let i = 0; i < 6; i++) copyRecords(input, i, relay.view, relay.emit(), 1)
+    relay.forward(input, 6, 30)
+    for (let i = 36; i < 40; i++) copyRecords(input, i, relay.view, relay.emit(), 1)
+    relay.flush()
+    const got: Array<number> = []
+    while (!relay.settle()) {
+      const n = consumer.poll(16)
+      got.push(...words(view, consumer.readIndex, n))
+      consumer.release(n)
+    }
+    for (let n = consumer.poll(16); n > 0; n = consumer.poll(16)) {
+      got.push(...words(view, consumer.readIndex, n))
+      consumer.release(n)
+    }
+    assert.deepStrictEqual(got, words(input, 0, 40))
+    assert.deepStrictEqual([relay.emittedDelta, relay.writtenDelta], [40, 40])
   })
 })

@@ -7,6 +7,8 @@
  *   once the ring has taken it (`settle`).
  * - `ScratchEmitter`: fused placement; fills a private batch and hands it to the next stage's
  *   `onBatch` as plain calls, no ring and no atomics in between.
+ * - `RelayEmitter`: a fiber's one output ring behind a private batch, so that a full ring spills
+ *   instead of waiting.
  * - `RoutingEmitter`: fan-out; fills a private batch and copies each record to one ring chosen by a
  *   key field (partition) or to every ring (broadcast).
  * - `BroadcastEmitter`: a tee; copies each record to every consumer (a ring, or a partition's rings),
@@ -523,6 +525,60 @@ export class ScratchEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmi
   }
 }
 
+/**
+ * One output ring behind a private batch, for a loop that never waits (a fiber): its ring emitter
+ * spills when full, and hands out no slots. What the stage emits goes into the batch, then on in runs;
+ * what it forwards (a source edge's records) goes straight into the ring, one copy, behind the batch.
+ */
+export class RelayEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitter<O> {
+  readonly target: RingEmitter<O>
+
+  constructor(
+    target: RingEmitter<O>,
+    layout: Layout<O>,
+    capacity: number,
+    arena: ScratchArena | undefined,
+    stageIndex: number,
+    reasonCount: number,
+    errorCount: number,
+    deadLetters: DeadLetterWriter | undefined
+  ) {
+    super(layout, capacity, arena, stageIndex, reasonCount, errorCount, deadLetters)
+    this.target = target
+  }
+
+  protected handOff(): void {
+    this.target.putRun(this.view, 0, this.pos)
+    this.pos = 0
+  }
+
+  override forward(input: RecordView, start: number, count: number): void {
+    checkRecordSize(input, this.view)
+    this.emittedDelta += count
+    this.writtenDelta += count
+    if (this.pos > 0) this.handOff()
+    this.target.putRun(input, start, count)
+  }
+
+  flush(): void {
+    if (this.pos > 0) this.handOff()
+    this.target.flush()
+  }
+
+  reset(): number {
+    this.pos = 0
+    return this.target.reset()
+  }
+
+  override settle(): boolean {
+    return this.target.settle()
+  }
+
+  override canSettle(): boolean {
+    return this.target.canSettle()
+  }
+}
+
 /** Fan-out: copies each emitted record to the ring its key picks, or to every ring. */
 export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitter<O> {
   readonly targets: ReadonlyArray<RingEmitter<O>>
@@ -557,18 +613,13 @@ export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmi
     const targets = this.targets
     const k = targets.length
     const keyOf = this.keyOf
-    if (keyOf === undefined && k === 1) {
-      // One ring (a fiber's output: see `buildRunner`): the batch goes on in runs.
-      targets[0]!.putRun(this.view, 0, n)
-    } else {
-      for (let i = 0; i < n; i++) {
-        if (keyOf !== undefined) {
-          // Keys are record fields (often f64): truncate, then fold negatives into range.
-          const key = Math.trunc(keyOf(i))
-          targets[((key % k) + k) % k]!.put(this.view, i)
-        } else {
-          for (let j = 0; j < k; j++) targets[j]!.put(this.view, i)
-        }
+    for (let i = 0; i < n; i++) {
+      if (keyOf !== undefined) {
+        // Keys are record fields (often f64): truncate, then fold negatives into range.
+        const key = Math.trunc(keyOf(i))
+        targets[((key % k) + k) % k]!.put(this.view, i)
+      } else {
+        for (let j = 0; j < k; j++) targets[j]!.put(this.view, i)
       }
     }
     this.routedEarly += n

@@ -10,6 +10,7 @@ import {
   BroadcastEmitter,
   DeadLetterWriter,
   ParkingSpaceWaiter,
+  RelayEmitter,
   RingEmitter,
   RoutingEmitter,
   ScratchArena,
@@ -209,7 +210,7 @@ export const buildRunner = (
           // A stage writes a spilling ring through a private batch (it hands out no slots).
           const target = new RingEmitter(out.handle, output!, WINDOW, undefined, i, 0, 0, undefined)
           outputs.push(target.producer)
-          emitters[i] = new RoutingEmitter([target], output!, spec.batchSize, arena, undefined, i, reasons, errors, deadLetters)
+          emitters[i] = new RelayEmitter(target, output!, spec.batchSize, arena, i, reasons, errors, deadLetters)
           break
         }
         const e = new RingEmitter(out.handle, output!, WINDOW, waiter, i, reasons, errors, deadLetters)
