@@ -17,7 +17,8 @@
  *   which recomputes `checkOf(seq)` for every record.
  * - `batch-source`: an endless Stream of record batches (`RecordView`s of `chunk` records, a pool of 16
  *   built before the run and handed out in turn: the batch's maker is not what is measured) through
- *   `Edge.fromBatches` (copied bit for bit into the queue, then into the ring) to the same sink.
+ *   `Edge.fromBatches` (copied bit for bit straight into the ring while it has room, else through the
+ *   queue) to the same sink.
  * - `object-sink`: `Counter` in a worker (every field of every record) into `Edge.sink`, read with
  *   `handle.stream(edge)`: each record decoded into an object, handed to `Stream.runForEachArray`,
  *   whose callback recomputes `checkOf(seq)` and checks that the sequence has no gap.

@@ -52,9 +52,8 @@ const assertAccountedWhileCrashed = (ledger: Ledger.Ledger, name: string) => {
 }
 
 /**
- * The throw cases, every loop placed as `placement` says, but the 1:n burst's sink: a fiber's pass
- * that emits more than its output ring has room for waits for room synchronously, which a consumer in
- * a fiber on the same thread could never make.
+ * The throw cases, every loop placed as `placement` says. With fibers the 1:n burst's sink is a fiber
+ * too: the burst's pass, which emits more than its ring holds, must leave the main thread to it.
  */
 export const crashCases = (placement: "worker" | "fiber") => {
   it.live("a retaining stage that throws gets its retained records again (redelivered), and its outputs are exactly-once", () =>
@@ -145,8 +144,7 @@ export const crashCases = (placement: "worker" | "fiber") => {
       const { ledger } = yield* Pipeline.runToEnd(
         Pipeline.from(Counter, { count }, { placement })
           .via(BurstThenThrow, { at: 5_001, times: 1, burst: 4096, counter }, { placement })
-          // A thread of its own: the burst waits for room synchronously (see the note above).
-          .to(Tally, { tally }, { placement: "worker" }),
+          .to(Tally, { tally }, { placement }),
         { ringCapacity: 1024, restart }
       ).pipe(provide)
       assert.isTrue(ledger.balanced, Ledger.format(ledger))

@@ -66,7 +66,9 @@ describe("supervision and health", () => {
       const handle = yield* Pipeline.run(
         Pipeline.from(Counter, { count: Infinity })
           .via(ThrowAt, { at: 5_000, times: 1, counter }, { placement: "worker", supervision: Pipeline.Supervision.stop })
-          .to(CountingSink, {}, { placement: "worker" })
+          .to(CountingSink, {}, { placement: "worker" }),
+        // Smaller than the records before the throw: the sink has started (not "starting") by then.
+        { ringCapacity: 1024 }
       )
       yield* until(() => handle.health().stages.some((s) => s.stage === "throw-at" && s.state === "Stopped"))
       const health = handle.health()

@@ -147,6 +147,72 @@ describe("source edges", () => {
       assert.strictEqual(stage(ledger, "counting-sink").emitted, count + 5000)
     }).pipe(Effect.scoped, provide))
 
+  it.live("backpressure: a batch offered to an empty edge goes straight on while the ring has room, the rest queues, and order holds", () =>
+    Effect.gen(function*() {
+      const ringCapacity = 1024
+      const total = 1 + 300 + 3000 + 100 + 2000
+      const gate = new SharedArrayBuffer(4)
+      const captured = CaptureSink.allocate(Sequenced, total)
+      const edge = Edge.source(Sequenced, { name: "feed", capacity: 4096 })
+      const handle = yield* Pipeline.run(Pipeline.from(edge).via(Gate, { gate }, { placement: "worker" }).to(CaptureSink.make(Sequenced), captured), {
+        ringCapacity
+      })
+      yield* Effect.addFinalizer(() => Effect.sync(() => open(gate)))
+      const writer = handle.writer(edge)
+      const batch = (from: number, size: number) => {
+        const view = RecordLayout.view(Sequenced, new ArrayBuffer(size * Sequenced.byteLength), 0, size)
+        for (let i = 0; i < size; i++) RecordLayout.writeUnsafe(view, i, record(from + i))
+        return view
+      }
+      let seq = 0
+      // Once the edge's loop has run, a batch offered to its empty queue is passed on at once.
+      assert.isTrue(writer.offerUnsafe(record(seq++)))
+      yield* until(() => stage(handle.ledger(), "feed").emitted === 1)
+      assert.strictEqual(writer.offerBatchUnsafe(batch(seq, 300)), 300)
+      seq += 300
+      assert.strictEqual(writer.queued(), 0)
+      assert.deepStrictEqual([stage(handle.ledger(), "feed").in, stage(handle.ledger(), "feed").emitted], [301, 301])
+      // The gate holds the ring: of 3,000 records what fits goes on, the rest waits in the queue.
+      assert.strictEqual(writer.offerBatchUnsafe(batch(seq, 3000)), 3000)
+      seq += 3000
+      assert.strictEqual(writer.queued(), 301 + 3000 - ringCapacity)
+      assert.strictEqual(stage(handle.ledger(), "feed").emitted, ringCapacity)
+      // Behind queued records, objects and batches queue too: nothing overtakes.
+      for (const end = seq + 100; seq < end;) assert.isTrue(writer.offerUnsafe(record(seq++)))
+      const last = writer.offerBatch(batch(seq, 2000)).pipe(Effect.forkChild)
+      const fiber = yield* last
+      open(gate)
+      assert.strictEqual(yield* Fiber.join(fiber), 2000)
+      seq += 2000
+      yield* writer.end
+      yield* handle.done
+      const ledger = handle.ledger()
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      assert.deepStrictEqual([stage(ledger, "feed").in, stage(ledger, "feed").emitted, stage(ledger, "feed").dropped], [total, total, {}])
+      const seqs = CaptureSink.records(Sequenced, captured).map((r) => r.seq)
+      assert.strictEqual(seqs.length, total)
+      assert.isTrue(seqs.every((r, i) => r === i), "records out of order")
+    }).pipe(Effect.scoped, provide))
+
+  it.live("with batchSize 4096, one pass takes a whole 4096-record batch (a loop's dead-letter ring holds at least a batch)", () =>
+    Effect.gen(function*() {
+      const size = 4096
+      const edge = Edge.source(Sequenced, { name: "feed" })
+      const handle = yield* Pipeline.run(Pipeline.from(edge).to(CountingSink, {}, { placement: "worker" }), { batchSize: size })
+      const writer = handle.writer(edge)
+      const feed = () => handle.stats().stages.find((s) => s.stage === "feed")!
+      assert.isTrue(writer.offerUnsafe(record(0)))
+      yield* until(() => feed().emitted === 1)
+      const passes = feed().batches
+      const view = RecordLayout.view(Sequenced, new ArrayBuffer(size * Sequenced.byteLength), 0, size)
+      for (let i = 0; i < size; i++) RecordLayout.writeUnsafe(view, i, record(1 + i))
+      assert.strictEqual(writer.offerBatchUnsafe(view), size)
+      assert.deepStrictEqual([feed().emitted, feed().batches - passes], [1 + size, 1])
+      yield* writer.end
+      yield* handle.done
+      assert.strictEqual(stage(handle.ledger(), "counting-sink").emitted, 1 + size)
+    }).pipe(Effect.scoped, provide))
+
   it.live("writeUnsafe stamps records in place (no object), e.g. with a connection epoch", () =>
     Effect.gen(function*() {
       const edge = Edge.source(Sequenced, { name: "stamped", overflow: "dropOldest", capacity: 64 })

@@ -4,7 +4,7 @@ import { Ledger, Pipeline, RecordLayout, Stage } from "@velox/core"
 import { Counter, CountingSink, Filter, PassThrough } from "@velox/core/stages"
 import { NodeStageHost } from "@velox/node"
 import { Slow, ThrowAt } from "../fixtures/faultyStages.ts"
-import { BurstThenThrow, CountByFlags, Gate, Mark } from "../fixtures/graphStages.ts"
+import { BurstThenThrow, CountByFlags, Gate, Mark, Repeat } from "../fixtures/graphStages.ts"
 
 const provide = Effect.provide(NodeStageHost.layer)
 const stage = (ledger: Ledger.Ledger, name: string) => ledger.stages.find((s) => s.stage === name)!
@@ -20,6 +20,24 @@ const open = (gate: SharedArrayBuffer) => {
 }
 
 describe("graphs: tees", () => {
+  it.live("a tee in a fiber whose pass emits more than its rings hold feeds sinks in fibers: every record reaches both", () =>
+    Effect.gen(function*() {
+      const count = 20_000
+      const times = 4
+      const { ledger } = yield* Pipeline.runToEnd(
+        Pipeline.from(Counter, { count }).via(Repeat, { times }, { placement: "fiber" }).broadcast((b) => [
+          b.to(CountingSink, {}, { placement: "fiber" }),
+          b.to(CountingSink, {}, { placement: "fiber" })
+        ]),
+        // Passes of up to 1,024 records, 4,096 outputs each (the default batch of 256 would fit the ring).
+        { ringCapacity: 1024, batchSize: 1024, restart: Schedule.recurs(0) }
+      ).pipe(provide)
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      assert.strictEqual(stage(ledger, "repeat").written, times * count)
+      assert.strictEqual(stage(ledger, "counting-sink").in, times * count)
+      assert.strictEqual(stage(ledger, "counting-sink-2").in, times * count)
+    }))
+
   it.live("a tee sends every record to every branch, each through its own ring to its own sink; done waits for all", () =>
     Effect.gen(function*() {
       const count = 200_000

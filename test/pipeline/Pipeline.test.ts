@@ -3,7 +3,9 @@ import { Effect, Exit, Fiber, Schedule, Scope } from "effect"
 import { Ledger, Pipeline } from "@velox/core"
 import { Batcher, Counter, CountingSink, Filter, PassThrough } from "@velox/core/stages"
 import { NodeStageHost } from "@velox/node"
+import { makeTally, RECORDS, Tally } from "../fixtures/crashAccountingStages.ts"
 import { CorruptEvery, EndOfBatchAfterBatch, Slow, ThrowAt } from "../fixtures/faultyStages.ts"
+import { EchoAtDrain, Repeat } from "../fixtures/graphStages.ts"
 
 const runToEnd = (p: Pipeline.Pipeline, options: Pipeline.RunOptions = {}) =>
   Pipeline.runToEnd(p, options).pipe(Effect.provide(NodeStageHost.layer))
@@ -93,6 +95,57 @@ describe("Pipeline", () => {
       assert.strictEqual(stage(ledger, "counting-sink").in, count - count / 3)
       // The 1 ms timer kept firing while the fiber host worked through 300k records.
       assert.isAbove(ticks, 5)
+    }))
+
+  it.live("a 1:n stage in a fiber whose pass emits more than its ring holds feeds a sink in a fiber, and the event loop keeps running", () =>
+    Effect.gen(function*() {
+      const times = 8
+      const tally = makeTally()
+      const t = new Float64Array(tally)
+      // 1,024 records a pass, 8 outputs each, into a 1,024-slot ring read by a fiber on the same thread.
+      const handle = yield* Pipeline.run(
+        Pipeline.from(Counter, { count: 1e15 })
+          .via(Repeat, { times }, { placement: "fiber" })
+          .to(Tally, { tally }, { placement: "fiber" }),
+        { ringCapacity: 1024, batchSize: 1024 }
+      ).pipe(Effect.provide(NodeStageHost.layer))
+      // A tick that finds the sink past what `repeat` committed ran while a pass was still moving its
+      // outputs into the ring: the main thread was not blocked waiting for room.
+      let midPass = 0
+      const timer = setInterval(() => {
+        if (t[RECORDS]! > stage(handle.ledger(), "repeat").written) midPass++
+      }, 1)
+      yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(timer)))
+      yield* Effect.suspend(() => (midPass >= 3 ? Effect.void : Effect.fail("not yet"))).pipe(
+        Effect.retry(Schedule.spaced("5 millis"))
+      )
+      yield* handle.stop
+      yield* handle.done
+      const ledger = handle.ledger()
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      const repeat = stage(ledger, "repeat")
+      assert.strictEqual(repeat.in, stage(ledger, "counter").emitted)
+      assert.deepStrictEqual([repeat.emitted, repeat.written, repeat.duplicated], [repeat.in, times * repeat.in, 0])
+      assert.strictEqual(stage(ledger, "tally").in, times * repeat.in)
+      assert.strictEqual(t[RECORDS], times * repeat.in)
+    }).pipe(Effect.scoped))
+
+  it.live("a stage in a fiber whose drain emits more than its ring holds ends after a sink in a fiber took it all", () =>
+    Effect.gen(function*() {
+      const count = 3_000
+      const echoes = 5_000
+      const tally = makeTally()
+      const { ledger } = yield* runToEnd(
+        Pipeline.from(Counter, { count })
+          .via(EchoAtDrain, { echoes }, { placement: "fiber" })
+          .to(Tally, { tally }, { placement: "fiber" }),
+        { ringCapacity: 1024, restart: Schedule.recurs(0) }
+      )
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      const echo = stage(ledger, "echo-at-drain")
+      assert.deepStrictEqual([echo.in, echo.emitted, echo.written, echo.restarts], [count, count, count + echoes, 0])
+      assert.strictEqual(stage(ledger, "tally").in, count + echoes)
+      assert.strictEqual(new Float64Array(tally)[RECORDS], count + echoes)
     }))
 
   it.live("a source in a fiber feeds stages in a worker", () =>

@@ -245,7 +245,12 @@ export const run = <R = never>(
       if (h.plan.placement === "fiber") {
         const index = w.hosts.indexOf(h)
         const queue = queueOf(h)
-        const loop = runInFiber(spec, h.stages.map((s) => s.definition) as ReadonlyArray<HostedDefinition>, () => void reader.read(index))
+        const loop = runInFiber(
+          spec,
+          h.stages.map((s) => s.definition) as ReadonlyArray<HostedDefinition>,
+          () => void reader.read(index),
+          queue === undefined ? undefined : (pump) => queue.setPump(pump)
+        )
         // A source edge whose loop is over takes no more records (its writers are told so).
         return queue === undefined ? loop : loop.pipe(Effect.ensuring(Effect.sync(() => queue.end())))
       }

@@ -7,13 +7,14 @@ import { assert, describe, it } from "@effect/vitest"
 import { makeDoorbellRef, Doorbell } from "../src/internal/kernel/doorbell.ts"
 import {
   ParkingSpaceWaiter,
+  RelayEmitter,
   RingEmitter,
   ScratchArena,
   ScratchEmitter,
   SinkEmitter
 } from "../src/internal/kernel/emitters.ts"
 import { makeRing, RingConsumer, ringView } from "../src/internal/kernel/oneToOneRing.ts"
-import { makeLayout, makeView, type RecordView } from "../src/internal/kernel/recordLayout.ts"
+import { copyRecords, makeLayout, makeView, type RecordView } from "../src/internal/kernel/recordLayout.ts"
 
 const Rec = makeLayout("Rec", { seq: "f64", tag: "u32", pad: "u32", value: "f64", check: "f64" })
 const Wide = makeLayout("Wide", { seq: "f64", a: "f64", b: "f64", c: "f64", d: "f64" })
@@ -90,5 +91,81 @@ describe("Emitter.forward", () => {
     const wide = makeView(Wide, new ArrayBuffer(Wide.byteLength), 0, 1)
     assert.throws(() => emitter.forward(wide, 0, 1), /forward: input records are 40 bytes, output records \(Rec\) 32/)
     assert.throws(() => new SinkEmitter(0, 0, 0, undefined).forward(), /a sink has no output/)
+  })
+})
+
+describe("a ring emitter that never waits (a fiber's)", () => {
+  it("spills what its full ring cannot take, keeps the order, and settles as the consumer makes room", () => {
+    const handle = makeRing({ capacity: 16, slotBytes: Rec.byteLength })
+    const target = new RingEmitter(handle, Rec, 8, undefined, 0, 0, 0, undefined)
+    const consumer = new RingConsumer(handle)
+    const view = ringView(handle, Rec)
+    const input = filled(makeView(Rec, new ArrayBuffer(600 * Rec.byteLength), 0, 600), 600)
+    const got: Array<number> = []
+    const take = (max: number) => {
+      const n = consumer.poll(max)
+      got.push(...words(view, consumer.readIndex, n))
+      consumer.release(n)
+      return n
+    }
+    // 600 records into 16 slots, in runs and one by one (past the spill's first size, so it grows).
+    target.putRun(input, 0, 300)
+    for (let i = 300; i < 600; i++) target.put(input, i)
+    target.flush()
+    assert.isFalse(target.settle())
+    assert.isFalse(target.canSettle())
+    assert.strictEqual(take(5), 5)
+    assert.isTrue(target.canSettle())
+    assert.isFalse(target.settle())
+    let rounds = 0
+    while (!target.settle()) {
+      take(16)
+      rounds++
+    }
+    assert.isFalse(target.canSettle())
+    while (take(16) > 0);
+    assert.isAbove(rounds, 30)
+    assert.deepStrictEqual(got, words(input, 0, 600))
+    // A spilling ring emitter is a target only: it hands out no slots once its ring is full.
+    target.putRun(input, 0, 16)
+    assert.throws(() => target.emit(), /hands out no slots/)
+  })
+
+  it("after a crash counts what it published as early and forgets what it spilled", () => {
+    const handle = makeRing({ capacity: 16, slotBytes: Rec.byteLength })
+    const target = new RingEmitter(handle, Rec, 8, undefined, 0, 0, 0, undefined)
+    const consumer = new RingConsumer(handle)
+    const input = filled(makeView(Rec, new ArrayBuffer(40 * Rec.byteLength), 0, 40), 40)
+    target.putRun(input, 0, 40)
+    assert.strictEqual(target.reset(), 16)
+    consumer.release(consumer.poll(16))
+    assert.isTrue(target.settle())
+    assert.strictEqual(consumer.poll(16), 0)
+  })
+})
+
+describe("a relay (a fiber's one ring behind a private batch)", () => {
+  it("emits through its batch, forwards straight on behind it, in order, and spills what its ring cannot take", () => {
+    const handle = makeRing({ capacity: 16, slotBytes: Rec.byteLength })
+    const relay = new RelayEmitter(new RingEmitter(handle, Rec, 8, undefined, 0, 0, 0, undefined), Rec, 4, undefined, 0, 0, 0, undefined)
+    const consumer = new RingConsumer(handle)
+    const view = ringView(handle, Rec)
+    const input = filled(makeView(Rec, new ArrayBuffer(40 * Rec.byteLength), 0, 40), 40)
+    for (let i = 0; i < 6; i++) copyRecords(input, i, relay.view, relay.emit(), 1)
+    relay.forward(input, 6, 30)
+    for (let i = 36; i < 40; i++) copyRecords(input, i, relay.view, relay.emit(), 1)
+    relay.flush()
+    const got: Array<number> = []
+    while (!relay.settle()) {
+      const n = consumer.poll(16)
+      got.push(...words(view, consumer.readIndex, n))
+      consumer.release(n)
+    }
+    for (let n = consumer.poll(16); n > 0; n = consumer.poll(16)) {
+      got.push(...words(view, consumer.readIndex, n))
+      consumer.release(n)
+    }
+    assert.deepStrictEqual(got, words(input, 0, 40))
+    assert.deepStrictEqual([relay.emittedDelta, relay.writtenDelta], [40, 40])
   })
 })

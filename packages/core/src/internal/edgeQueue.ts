@@ -74,6 +74,12 @@ export const makeRecordCheck = (layout: Layout): (u: unknown) => boolean => {
   }
 }
 
+/**
+ * Batches at least this large offered to an empty `backpressure` queue are passed on straight into the
+ * edge's loop (see `setPump`); smaller ones are queued, and the loop gathers several into one pass.
+ */
+const DIRECT_MIN_RECORDS = 256
+
 /** Who waits for room in a full `backpressure` queue. */
 type Waiter = () => void
 
@@ -98,6 +104,12 @@ export class EdgeQueue {
   private stats: StageStatsWriter | undefined
   private onInvalid: ((invalid: InvalidRecord) => void) | undefined
   private readonly waiters = new Set<Waiter>()
+  /** Runs a pass of the edge's loop now, while the loop runs (see `setPump`). */
+  private pump: (() => number) | undefined
+  /** A batch being passed on straight from the writer's memory (`offerBatch`), and what is left of it. */
+  private lent: RecordView | undefined
+  private lentStart = 0
+  private lentCount = 0
 
   constructor(layout: Layout, capacity: number, overflow: SourceOverflow, explain: (u: unknown) => string) {
     if (!(Number.isInteger(capacity) && capacity >= 1)) {
@@ -126,6 +138,15 @@ export class EdgeQueue {
     this.onInvalid = onInvalid
   }
 
+  /**
+   * How to run a pass of the edge's loop from here (its fiber host sets it while the loop runs):
+   * a `backpressure` edge then passes a large batch offered to an empty queue straight into the loop's
+   * output, one copy instead of two (into the queue, then out of it), with no wait for the loop's turn.
+   */
+  setPump(pump: (() => number) | undefined): void {
+    this.pump = pump
+  }
+
   /** Counts `n` records offered and dropped for `reason` (or dead-lettered with `code`), at once. */
   private count(n: number, at: number, total: number): void {
     const s = this.stats
@@ -150,6 +171,8 @@ export class EdgeQueue {
    * dropped (`dropNewest`, full; counted). `dropOldest` makes room by dropping the oldest (counted).
    */
   private reserve(): number {
+    // Lending happens under `backpressure` only: an offer made meanwhile is refused (see `refuses`).
+    if (this.lent !== undefined) return -1
     if (this.size === this.capacity) {
       if (this.overflow === "backpressure") return -1
       if (this.overflow === "dropNewest") {
@@ -164,9 +187,12 @@ export class EdgeQueue {
     return tail >= this.capacity ? tail - this.capacity : tail
   }
 
-  /** Full under `backpressure`: an offer would be refused, not dropped. */
+  /**
+   * Full under `backpressure`: an offer would be refused, not dropped. So is a queue passing a lent
+   * batch on (only a stage fused after the edge could offer then): what it offers waits its turn.
+   */
   refuses(): boolean {
-    return this.overflow === "backpressure" && this.size === this.capacity
+    return this.overflow === "backpressure" && (this.size === this.capacity || this.lent !== undefined)
   }
 
   /**
@@ -203,6 +229,40 @@ export class EdgeQueue {
    * the same batch pushed out).
    */
   offerBatch(batch: RecordView, start: number, count: number): number {
+    if (this.lent !== undefined) return 0
+    const direct = count >= DIRECT_MIN_RECORDS && this.overflow === "backpressure" && this.size === 0 ? this.passOn(batch, start, count) : 0
+    if (direct === 0) return this.copyIn(batch, start, count)
+    const queued = this.copyIn(batch, start + direct, count - direct)
+    // After the batch's last records are in: a writer that offered while it was lent comes after them.
+    this.wakeWriters()
+    return direct + queued
+  }
+
+  /**
+   * Lends `batch`'s records to the edge's loop and runs its passes until they are all passed on or a
+   * pass takes none (its output is full, the loop is stopping or over: the rest is queued as usual,
+   * and the loop is woken to go its own way). Returns how many were passed on.
+   */
+  private passOn(batch: RecordView, start: number, count: number): number {
+    const pump = this.pump
+    if (pump === undefined) return 0
+    this.lent = batch
+    this.lentStart = start
+    this.lentCount = count
+    try {
+      while (this.lentCount > 0) {
+        if (pump() === 0) {
+          this.wake()
+          break
+        }
+      }
+    } finally {
+      this.lent = undefined
+    }
+    return count - this.lentCount
+  }
+
+  private copyIn(batch: RecordView, start: number, count: number): number {
     const w = this.words64PerRecord
     const src = batch.words64
     const cap = this.capacity
@@ -239,20 +299,27 @@ export class EdgeQueue {
     return take
   }
 
-  /** Moves up to `max` queued records into `out` (a slot from `out.emit()` each); returns how many. */
-  moveTo(out: { emit(): number; readonly view: RecordView }, max: number): number {
-    const n = this.size < max ? this.size : max
-    const src = this.words64
-    const dst = out.view.words64
-    const w = this.words64PerRecord
-    let head = this.head
-    for (let k = 0; k < n; k++) {
-      let d = out.emit() * w
-      let s = head * w
-      for (let j = 0; j < w; j++) dst[d++] = src[s++]!
-      head = head + 1 === this.capacity ? 0 : head + 1
+  /**
+   * Moves up to `max` queued records into `out` in at most two runs (the buffer wraps), each a bulk
+   * `forward` (accounted as one `emit` per record); returns how many.
+   */
+  moveTo(out: { forward(input: RecordView, start: number, count: number): void }, max: number): number {
+    if (this.lent !== undefined) {
+      // Lent only while the queue is empty, and nothing gets in meanwhile: its records come first.
+      const n = this.lentCount < max ? this.lentCount : max
+      if (n > 0) out.forward(this.lent, this.lentStart, n)
+      this.lentStart += n
+      this.lentCount -= n
+      return n
     }
-    this.head = head
+    const n = this.size < max ? this.size : max
+    let left = n
+    while (left > 0) {
+      const run = Math.min(left, this.capacity - this.head)
+      out.forward(this.view, this.head, run)
+      this.head = this.head + run === this.capacity ? 0 : this.head + run
+      left -= run
+    }
     this.size -= n
     return n
   }
@@ -272,7 +339,8 @@ export class EdgeQueue {
   }
 
   wakeWriters(): void {
-    if (this.waiters.size === 0) return
+    // Passing a lent batch on: the writer that lent it is still in `offerBatch`, and wakes the others.
+    if (this.waiters.size === 0 || this.lent !== undefined) return
     const ready = [...this.waiters]
     this.waiters.clear()
     for (const w of ready) w()

@@ -49,7 +49,8 @@ export interface EdgeWriter<F extends FieldSpec> {
   /**
    * Offers a whole record batch of the edge's layout (all of `batch`'s slots, or `start .. start +
    * count − 1`), copied bit for bit, unchecked; waits for room under `backpressure`. Returns how many
-   * records were queued.
+   * records were queued. Under `backpressure`, a batch of 256 records or more offered to an empty queue
+   * is copied straight into the pipeline's ring while it has room (one copy, not two), the rest queued.
    */
   readonly offerBatch: (batch: RecordView<F>, start?: number, count?: number) => Effect.Effect<number, EdgeError>
   /** `offer` without waiting: under `backpressure` a full queue refuses (false, not counted: the record is yours). */
@@ -88,7 +89,8 @@ export const makeWriter = <F extends FieldSpec>(name: string, queue: EdgeQueue):
     if (queue.ended) return 0
     checkBatch(name, queue, batch, start, count)
     const n = queue.offerBatch(batch, start, count)
-    queue.wake()
+    // What went straight on (see `EdgeQueue.setPump`) leaves the loop nothing to do.
+    if (queue.size > 0) queue.wake()
     return n
   }
   const offer = (record: RecordOf<F>): Effect.Effect<boolean, EdgeError> =>

@@ -58,6 +58,10 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
   const bells = new SharedArrayBuffer((plan.hosts.length + 1) * DOORBELL_STRIDE_BYTES)
   const bellOf = (h: number): DoorbellRef => ({ buffer: bells, byteOffset: h * DOORBELL_STRIDE_BYTES })
   const deadLetterBell = bellOf(plan.hosts.length)
+  // At least a batch: a pass takes no more records than its dead-letter ring has room for (should all
+  // of them fail), so a smaller ring would cut every pass short of `batchSize`.
+  let deadLetterCapacity = options.deadLetterRingCapacity
+  while (deadLetterCapacity < plan.batchSize) deadLetterCapacity *= 2
   const stats = makeStatsBuffer(plan.stages.length)
   const links = makeLinkStatsBuffer(plan.rings.length)
   const counters = allocateCounters(plan)
@@ -102,7 +106,7 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
         inputs: h.inputs.map((r) => handles[r]!),
         output,
         deadLetters: makeRing({
-          capacity: options.deadLetterRingCapacity,
+          capacity: deadLetterCapacity,
           slotBytes: h.deadLetterSlotBytes,
           consumerBell: deadLetterBell,
           producerBell: bellOf(index)

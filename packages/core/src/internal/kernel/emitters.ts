@@ -2,9 +2,13 @@
  * The emitters a loop hands to stage logic: where `emit()` puts a record depends on placement.
  *
  * - `RingEmitter`: claims windows of slots directly in an output ring; publishes when a window fills
- *   and at each commit. No copy.
+ *   and at each commit. No copy. In a loop that must never wait (a fiber), it is only ever a target of
+ *   the batching emitters: what its full ring cannot take mid-pass is spilled, and the pass commits
+ *   once the ring has taken it (`settle`).
  * - `ScratchEmitter`: fused placement; fills a private batch and hands it to the next stage's
  *   `onBatch` as plain calls, no ring and no atomics in between.
+ * - `RelayEmitter`: a fiber's one output ring behind a private batch, so that a full ring spills
+ *   instead of waiting.
  * - `RoutingEmitter`: fan-out; fills a private batch and copies each record to one ring chosen by a
  *   key field (partition) or to every ring (broadcast).
  * - `BroadcastEmitter`: a tee; copies each record to every consumer (a ring, or a partition's rings),
@@ -116,6 +120,19 @@ export abstract class AccountingEmitter<O extends FieldSpec = FieldSpec> impleme
   /** After a crash: forgets what was emitted and not yet pushed. Returns records already pushed downstream. */
   abstract reset(): number
 
+  /**
+   * After `flush`: moves into the rings what a full ring could not take during the pass (spilled by a
+   * loop that never waits), as far as they have room. True when nothing is left: the pass may commit.
+   */
+  settle(): boolean {
+    return true
+  }
+
+  /** Would `settle` move anything now (a ring with spilled records has room)? */
+  canSettle(): boolean {
+    return false
+  }
+
   account(count: number): void {
     this.emittedDelta += count
   }
@@ -179,12 +196,69 @@ export abstract class AccountingEmitter<O extends FieldSpec = FieldSpec> impleme
   }
 }
 
-/** Emits straight into one output ring. */
+/**
+ * Records a full ring could not take during a pass of a loop that never waits, in order, until the ring
+ * has room: private memory that grows to the largest overflow of a pass and is kept for the next.
+ */
+class Spill {
+  private readonly layout: Layout
+  private view: RecordView
+  private head = 0
+  private tail = 0
+
+  constructor(layout: Layout) {
+    this.layout = layout
+    this.view = makeView(layout, new ArrayBuffer(layout.byteLength * 256), 0, 256)
+  }
+
+  get size(): number {
+    return this.tail - this.head
+  }
+
+  push(from: RecordView, start: number, count: number): void {
+    if (this.tail + count > this.view.slotCount) this.grow(count)
+    copyRecords(from, start, this.view, this.tail, count)
+    this.tail += count
+  }
+
+  /** Moves the oldest `count` records to `to`'s slots from `slot` on. */
+  shift(to: RecordView, slot: number, count: number): void {
+    copyRecords(this.view, this.head, to, slot, count)
+    this.head += count
+    if (this.head === this.tail) this.head = this.tail = 0
+  }
+
+  clear(): void {
+    this.head = this.tail = 0
+  }
+
+  private grow(count: number): void {
+    const size = this.size
+    let capacity = this.view.slotCount
+    while (capacity < size + count) capacity *= 2
+    const view = capacity === this.view.slotCount
+      ? this.view
+      : makeView(this.layout, new ArrayBuffer(this.layout.byteLength * capacity), 0, capacity)
+    // Oldest first at slot 0 (within one buffer, from a higher slot to a lower one: safe in order).
+    if (view !== this.view || this.head > 0) copyRecords(this.view, this.head, view, 0, size)
+    this.view = view
+    this.head = 0
+    this.tail = size
+  }
+}
+
+/**
+ * Emits straight into one output ring. With a `waiter` it waits while the ring is full; without one (a
+ * loop that never waits) it spills what does not fit and keeps the order: once a record spilled, the
+ * rest of the pass spills behind it, and `settle` moves them to the ring as it gets room. A spilling
+ * ring emitter hands out no slots: it is a target of a batching emitter (`put`, `putRun`).
+ */
 export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmitter<O> {
   readonly view: RecordView<O>
   readonly producer: RingProducer
   private readonly window: number
-  private readonly waiter: SpaceWaiter
+  private readonly waiter: SpaceWaiter | undefined
+  private readonly spill: Spill | undefined
   private start = 0
   private pos = 0
   private limit = 0
@@ -195,7 +269,7 @@ export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmit
     handle: RingHandle,
     layout: Layout<O>,
     window: number,
-    waiter: SpaceWaiter,
+    waiter: SpaceWaiter | undefined,
     stageIndex: number,
     reasonCount: number,
     errorCount: number,
@@ -206,10 +280,11 @@ export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmit
     this.view = ringView(handle, layout)
     this.window = Math.min(window, handle.capacity)
     this.waiter = waiter
+    this.spill = waiter === undefined ? new Spill(layout) : undefined
   }
 
   emit(accounts: number = 1): number {
-    if (this.pos === this.limit) this.nextWindow()
+    if (this.pos === this.limit && !this.nextWindow()) throw new RangeError("a ring emitter that spills hands out no slots")
     this.emittedDelta += accounts
     this.writtenDelta++
     return this.pos++
@@ -219,20 +294,28 @@ export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmit
     checkRecordSize(input, this.view)
     this.emittedDelta += count
     this.writtenDelta += count
+    this.putRun(input, start, count)
+  }
+
+  /** Copies record `slot` of `from` to the ring, with no accounting (another emitter counted it). */
+  put(from: RecordView, slot: number): void {
+    if (this.pos === this.limit && !this.nextWindow()) this.spill!.push(from, slot, 1)
+    else copyRecords(from, slot, this.view, this.pos++, 1)
+  }
+
+  /** Copies records `start .. start + count - 1` of `from` to the ring in runs, with no accounting. */
+  putRun(from: RecordView, start: number, count: number): void {
     while (count > 0) {
-      if (this.pos === this.limit) this.nextWindow()
+      if (this.pos === this.limit && !this.nextWindow()) {
+        this.spill!.push(from, start, count)
+        return
+      }
       const n = Math.min(count, this.limit - this.pos)
-      copyRecords(input, start, this.view, this.pos, n)
+      copyRecords(from, start, this.view, this.pos, n)
       this.pos += n
       start += n
       count -= n
     }
-  }
-
-  /** A slot with no accounting (routing copies records another emitter already counted). */
-  emitRaw(): number {
-    if (this.pos === this.limit) this.nextWindow()
-    return this.pos++
   }
 
   /** A slot with no accounting, or -1 when the ring is full: it never waits (a dropping output). */
@@ -254,19 +337,26 @@ export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmit
     return this.pos++
   }
 
-  private nextWindow(): void {
+  /**
+   * Publishes the full window and claims the next, waiting for room with a waiter. Without one, false
+   * when the ring is full or records already spilled (they go first): the caller spills.
+   */
+  private nextWindow(): boolean {
     const pending = this.pos - this.start
     if (pending > 0) {
       this.producer.publish(pending)
       this.publishedEarly += pending
     }
+    this.start = this.pos = this.limit = 0
+    if (this.spill !== undefined && this.spill.size > 0) return false
     for (;;) {
       const n = this.producer.claim(this.window)
       if (n > 0) {
         this.start = this.pos = this.producer.claimIndex
         this.limit = this.pos + n
-        return
+        return true
       }
+      if (this.waiter === undefined) return false
       this.waiter.waitForSpace(this.producer)
     }
   }
@@ -275,13 +365,34 @@ export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmit
     const pending = this.pos - this.start
     if (pending > 0) this.producer.publish(pending)
     this.start = this.pos = this.limit = 0
+    // With records still spilled the pass has not committed: what it published is still early.
+    if (this.spill === undefined || this.spill.size === 0) this.publishedEarly = 0
+    else this.publishedEarly += pending
+  }
+
+  override settle(): boolean {
+    const spill = this.spill
+    if (spill === undefined) return true
+    while (spill.size > 0) {
+      const n = this.producer.claim(Math.min(this.window, spill.size))
+      if (n === 0) return false
+      spill.shift(this.view, this.producer.claimIndex, n)
+      this.producer.publish(n)
+      this.publishedEarly += n
+    }
     this.publishedEarly = 0
+    return true
+  }
+
+  override canSettle(): boolean {
+    return this.spill !== undefined && this.spill.size > 0 && this.producer.freeSlots() > 0
   }
 
   reset(): number {
     const early = this.publishedEarly
     this.start = this.pos = this.limit = 0
     this.publishedEarly = 0
+    this.spill?.clear()
     return early
   }
 }
@@ -411,6 +522,60 @@ export class ScratchEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmi
   }
 }
 
+/**
+ * One output ring behind a private batch, for a loop that never waits (a fiber): its ring emitter
+ * spills when full, and hands out no slots. What the stage emits goes into the batch, then on in runs;
+ * what it forwards (a source edge's records) goes straight into the ring, one copy, behind the batch.
+ */
+export class RelayEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitter<O> {
+  readonly target: RingEmitter<O>
+
+  constructor(
+    target: RingEmitter<O>,
+    layout: Layout<O>,
+    capacity: number,
+    arena: ScratchArena | undefined,
+    stageIndex: number,
+    reasonCount: number,
+    errorCount: number,
+    deadLetters: DeadLetterWriter | undefined
+  ) {
+    super(layout, capacity, arena, stageIndex, reasonCount, errorCount, deadLetters)
+    this.target = target
+  }
+
+  protected handOff(): void {
+    this.target.putRun(this.view, 0, this.pos)
+    this.pos = 0
+  }
+
+  override forward(input: RecordView, start: number, count: number): void {
+    checkRecordSize(input, this.view)
+    this.emittedDelta += count
+    this.writtenDelta += count
+    if (this.pos > 0) this.handOff()
+    this.target.putRun(input, start, count)
+  }
+
+  flush(): void {
+    if (this.pos > 0) this.handOff()
+    this.target.flush()
+  }
+
+  reset(): number {
+    this.pos = 0
+    return this.target.reset()
+  }
+
+  override settle(): boolean {
+    return this.target.settle()
+  }
+
+  override canSettle(): boolean {
+    return this.target.canSettle()
+  }
+}
+
 /** Fan-out: copies each emitted record to the ring its key picks, or to every ring. */
 export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitter<O> {
   readonly targets: ReadonlyArray<RingEmitter<O>>
@@ -449,13 +614,9 @@ export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmi
       if (keyOf !== undefined) {
         // Keys are record fields (often f64): truncate, then fold negatives into range.
         const key = Math.trunc(keyOf(i))
-        const t = targets[((key % k) + k) % k]!
-        copyRecords(this.view, i, t.view, t.emitRaw(), 1)
+        targets[((key % k) + k) % k]!.put(this.view, i)
       } else {
-        for (let j = 0; j < k; j++) {
-          const t = targets[j]!
-          copyRecords(this.view, i, t.view, t.emitRaw(), 1)
-        }
+        for (let j = 0; j < k; j++) targets[j]!.put(this.view, i)
       }
     }
     this.routedEarly += n
@@ -466,6 +627,16 @@ export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmi
     if (this.pos > 0) this.handOff()
     for (const t of this.targets) t.flush()
     this.routedEarly = 0
+  }
+
+  override settle(): boolean {
+    let settled = true
+    for (const t of this.targets) if (!t.settle()) settled = false
+    return settled
+  }
+
+  override canSettle(): boolean {
+    return this.targets.some((t) => t.canSettle())
   }
 
   reset(): number {
@@ -532,7 +703,11 @@ export class BroadcastEmitter<O extends FieldSpec = FieldSpec> extends BatchingE
         // Keys are record fields (often f64): truncate, then fold negatives into range.
         const t = keyOf === undefined ? 0 : ((Math.trunc(keyOf(i)) % k) + k) % k
         const target = targets[t]!
-        const slot = port.dropping ? target.tryEmitRaw() : target.emitRaw()
+        if (!port.dropping) {
+          target.put(this.view, i)
+          continue
+        }
+        const slot = target.tryEmitRaw()
         if (slot < 0) port.links[t]![L.DROPPED_OFFSET >> 3]! += 1
         else copyRecords(this.view, i, target.view, slot, 1)
       }
@@ -543,6 +718,16 @@ export class BroadcastEmitter<O extends FieldSpec = FieldSpec> extends BatchingE
   flush(): void {
     if (this.pos > 0) this.handOff()
     for (const port of this.ports) for (const t of port.targets) t.flush()
+  }
+
+  override settle(): boolean {
+    let settled = true
+    for (const port of this.ports) for (const t of port.targets) if (!t.settle()) settled = false
+    return settled
+  }
+
+  override canSettle(): boolean {
+    return this.ports.some((port) => port.targets.some((t) => t.canSettle()))
   }
 
   reset(): number {

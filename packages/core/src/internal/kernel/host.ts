@@ -10,6 +10,7 @@ import {
   BroadcastEmitter,
   DeadLetterWriter,
   ParkingSpaceWaiter,
+  RelayEmitter,
   RingEmitter,
   RoutingEmitter,
   ScratchArena,
@@ -137,25 +138,35 @@ export interface HostSpec {
 
 const WINDOW = 256
 
+/** How a loop that must never block its thread (a fiber on the main thread) gets by without waiting. */
+export interface NonBlocking {
+  /** Called when its dead-letter ring is full mid-pass, instead of parking: it empties the ring. */
+  readonly deadLetterWaiter: SpaceWaiter
+}
+
 /**
  * Builds the loop for `spec`; `definitions[i]` is the definition of `spec.members[i]`: makes each
  * member's logic (with its context: clock, layouts, instance, counters), restores it from
  * `spec.restore`, and starts it (`onStart`, in chain order). Throws `StartFailure` naming the member
  * that could not be made, restored or started (the ones started before it are closed). A loop that
- * must never block its thread (a fiber on the main thread) passes `deadLetterWaiter`, called when its
- * dead-letter ring is full mid-pass instead of parking.
+ * must never block its thread passes `nonBlocking`: its output rings never wait for room mid-pass
+ * (what a full one cannot take is spilled, and the pass commits in a later slice: see `StageRunner`).
  */
 export const buildRunner = (
   spec: HostSpec,
   definitions: ReadonlyArray<HostedDefinition>,
-  deadLetterWaiter?: SpaceWaiter
+  nonBlocking?: NonBlocking
 ): StageRunner => {
   const bell = new Doorbell(spec.bell)
   const control = new Int32Array(spec.control)
   // Counted here, before any logic is made: a start whose make() throws is a start too.
   const restarts = Atomics.add(control, C.RUN_INDEX, 1)
   const waiter = new ParkingSpaceWaiter(bell, control, C.ABORT_INDEX)
-  const deadLetters = spec.deadLetters === undefined ? undefined : new DeadLetterWriter(spec.deadLetters, deadLetterWaiter ?? waiter)
+  // Where the loop's last member writes its rings: undefined spills instead of waiting.
+  const ringWaiter = nonBlocking === undefined ? waiter : undefined
+  const deadLetters = spec.deadLetters === undefined
+    ? undefined
+    : new DeadLetterWriter(spec.deadLetters, nonBlocking?.deadLetterWaiter ?? waiter)
   const clock = makeNanoClock(spec.epochNs)
   const n = spec.members.length
   const inputs = spec.members.map((m, i) => (m.input === undefined ? definitions[i]!.input : layoutOf(m.input)))
@@ -167,7 +178,8 @@ export const buildRunner = (
   const lossyOutputs: Array<RingProducer> = []
   let runner: StageRunner | undefined
   // Every scratch batch of the loop in one buffer: fused members forward by memmove within it.
-  const batched = (i: number) => i < n - 1 || spec.output._tag === "Partition" || spec.output._tag === "Broadcast"
+  const batched = (i: number) =>
+    i < n - 1 || spec.output._tag === "Partition" || spec.output._tag === "Broadcast" || (spec.output._tag === "Ring" && ringWaiter === undefined)
   let arenaBytes = 0
   for (let i = 0; i < n; i++) if (batched(i)) arenaBytes += spec.batchSize * outputLayouts[i]!.byteLength
   const arena = new ScratchArena(arenaBytes)
@@ -194,20 +206,28 @@ export const buildRunner = (
     const out = spec.output
     switch (out._tag) {
       case "Ring": {
+        if (ringWaiter === undefined) {
+          // A stage writes a spilling ring through a private batch (it hands out no slots).
+          const target = new RingEmitter(out.handle, output!, WINDOW, undefined, i, 0, 0, undefined)
+          outputs.push(target.producer)
+          emitters[i] = new RelayEmitter(target, output!, spec.batchSize, arena, i, reasons, errors, deadLetters)
+          break
+        }
         const e = new RingEmitter(out.handle, output!, WINDOW, waiter, i, reasons, errors, deadLetters)
         outputs.push(e.producer)
         emitters[i] = e
         break
       }
       case "Partition": {
-        const targets = out.handles.map((h) => new RingEmitter(h, output!, WINDOW, waiter, i, 0, 0, undefined))
+        const targets = out.handles.map((h) => new RingEmitter(h, output!, WINDOW, ringWaiter, i, 0, 0, undefined))
         for (const t of targets) outputs.push(t.producer)
         emitters[i] = new RoutingEmitter(targets, output!, spec.batchSize, arena, out.key, i, reasons, errors, deadLetters)
         break
       }
       case "Broadcast": {
         const ports = out.ports.map((port) => {
-          const targets = port.handles.map((h) => new RingEmitter(h, output!, WINDOW, waiter, i, 0, 0, undefined))
+          // A dropping port never waits, so never spills.
+          const targets = port.handles.map((h) => new RingEmitter(h, output!, WINDOW, port.dropping ? waiter : ringWaiter, i, 0, 0, undefined))
           for (const t of targets) (port.dropping ? lossyOutputs : outputs).push(t.producer)
           return { targets, keyField: port.key, dropping: port.dropping, links: port.links.map(linkStatsWords) }
         })

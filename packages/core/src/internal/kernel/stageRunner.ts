@@ -6,7 +6,9 @@
  * adds the pass's counters to the shared stats blocks, bumps HEARTBEAT, and only then releases the
  * input (all of it but what the first stage still retains). So a pass is all-or-nothing across a
  * thrown error: its unreleased input is delivered again, its unpublished outputs are forgotten, and
- * outputs a full ring forced out early are counted as DUPLICATED.
+ * outputs a full ring forced out early are counted as DUPLICATED. A loop that never waits (a fiber)
+ * spills what its full ring cannot take instead of waiting mid-pass; its pass then ends with the slice
+ * and commits in a later one, once the ring has taken the spilled records (nothing else runs between).
  *
  * A throw is caught, counted and returned to the host (never a silent death, Agrona's
  * `AgentRunner.handleError`). After a crash in a batch of n > 1 records, the next run takes those n
@@ -95,6 +97,15 @@ export type RunOutcome =
 
 const isSource = (logic: StageLogic | SourceLogic): logic is SourceLogic => "onPoll" in logic
 
+/** What `commit` needs to finish a pass once its outputs are all in the rings. */
+interface Unsettled {
+  readonly t0: number
+  readonly t1: number
+  readonly work: number
+  readonly singleStep: number
+  readonly draining: boolean
+}
+
 export class StageRunner {
   private readonly o: RunnerOptions
   private readonly consumers: ReadonlyArray<RingConsumer>
@@ -103,6 +114,7 @@ export class StageRunner {
   private readonly idle: IdleStrategy
   private readonly source: SourceLogic | undefined
   private readonly first: ChainMember
+  private readonly last: ChainMember
   /** Member whose code is running, for crash attribution. */
   private current = 0
   private start = 0
@@ -128,11 +140,16 @@ export class StageRunner {
   /** Per member: a committed pass since this start changed its state (input, or a timer). */
   private readonly worked: Uint8Array
   private timersFired = false
+  /** How a pass run by `pumpPass` ended the loop (a crash): the next `runSlice` returns it. */
+  private pendingOutcome: RunOutcome | undefined
+  /** A pass whose code is done and whose spilled outputs wait for room before it commits. */
+  private unsettled: Unsettled | undefined
 
   constructor(options: RunnerOptions) {
     this.o = options
     if (options.members.length === 0) throw new RangeError("a chain needs at least one stage")
     this.first = options.members[0]!
+    this.last = options.members[options.members.length - 1]!
     this.source = isSource(this.first.logic) ? this.first.logic : undefined
     this.consumers = options.inputs.map((h) => new RingConsumer(h))
     this.views = options.inputLayout === undefined ? [] : options.inputs.map((h) => ringView(h, options.inputLayout!))
@@ -251,6 +268,7 @@ export class StageRunner {
 
   private hasWork(): boolean {
     if (Atomics.load(this.control, C.ABORT_INDEX) !== 0) return true
+    if (this.unsettled !== undefined) return this.last.emitter.canSettle()
     if (this.blocked()) return false
     const now = this.o.nowNs()
     if (this.timerDueNs() <= now) return true
@@ -307,17 +325,26 @@ export class StageRunner {
    * wait for the bell before calling again).
    */
   runSlice(maxPasses: number): RunOutcome | number {
+    if (this.pendingOutcome !== undefined) return this.pendingOutcome
     this.begin()
     try {
       let work = 0
       for (let i = 0; i < maxPasses; i++) {
         if (Atomics.load(this.control, C.ABORT_INDEX) !== 0) return this.finish({ _tag: "Aborted" })
+        const unsettled = this.unsettled
+        if (unsettled !== undefined) {
+          // Its outputs still do not all fit: wait for their consumers (they ring this loop's bell).
+          if (!this.settle(unsettled)) return 0
+          if (unsettled.draining) return this.endDrain()
+          work = unsettled.work
+          continue
+        }
         work = this.pass()
         if (work === END_OF_STREAM) {
           this.drain()
-          return this.finish({ _tag: "Drained" })
+          return this.unsettled === undefined ? this.endDrain() : 0
         }
-        if (work === 0) return 0
+        if (work === 0 || this.unsettled !== undefined) return 0
         if (maxPasses === Infinity) this.idle.idle(work)
       }
       return work
@@ -329,7 +356,27 @@ export class StageRunner {
 
   /** For a fiber host: is there anything to do now (re-check after arming the bell)? */
   ready(): boolean {
-    return this.hasWork()
+    return this.pendingOutcome !== undefined || this.hasWork()
+  }
+
+  /**
+   * One pass of a source loop run now, between slices, by the code that just handed its source
+   * records (a source edge's writer on the fiber host's thread), so that they go straight on instead
+   * of waiting for the loop's next slice. Returns the records the pass took, or 0 when the loop must
+   * go its own way (not started yet, stopping, aborting, ended, or crashed in this pass: the next
+   * `runSlice` returns that outcome).
+   */
+  pumpPass(): number {
+    if (!this.begun || this.source === undefined || this.sourceDone || this.pendingOutcome !== undefined) return 0
+    if (this.unsettled !== undefined) return 0
+    if (Atomics.load(this.control, C.ABORT_INDEX) !== 0 || Atomics.load(this.control, C.STOP_INDEX) !== 0) return 0
+    try {
+      const work = this.pass()
+      return work === END_OF_STREAM ? 0 : work
+    } catch (error) {
+      this.pendingOutcome = error === ABORTED ? this.finish({ _tag: "Aborted" }) : this.crashed(error)
+      return 0
+    }
   }
 
   /** One pass; returns the records handled, or END_OF_STREAM when input (or the source) is done. */
@@ -457,7 +504,8 @@ export class StageRunner {
   /**
    * Ends a pass: the stage code still to run (fused hand-offs of what timers emitted, snapshots) runs
    * first, so a throw there undoes the pass like any other; then outputs are published, counts
-   * committed, and input released.
+   * committed, and input released. Outputs spilled by a full ring (a loop that never waits) must be in
+   * the ring first: until then the pass is `unsettled`, and `runSlice` finishes it (`settle`).
    */
   private commit(t0: number, t1: number, work: number, singleStep: number, draining = false): void {
     const members = this.o.members
@@ -465,6 +513,24 @@ export class StageRunner {
     for (let i = 0; i < last; i++) members[i]!.emitter.flush()
     if (this.snapshotting) this.takeSnapshots(draining)
     members[last]!.emitter.flush()
+    if (!this.last.emitter.settle()) {
+      this.unsettled = { t0, t1, work, singleStep, draining }
+      return
+    }
+    this.record(t0, t1, work, singleStep)
+  }
+
+  /** Commits an unsettled pass once its spilled outputs are all in the rings; false while they are not. */
+  private settle(unsettled: Unsettled): boolean {
+    if (!this.last.emitter.settle()) return false
+    this.unsettled = undefined
+    this.record(unsettled.t0, unsettled.t1, unsettled.work, unsettled.singleStep)
+    return true
+  }
+
+  /** A pass's outputs are all published: its counts are committed, and its input released. */
+  private record(t0: number, t1: number, work: number, singleStep: number): void {
+    const members = this.o.members
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!
       const delivered = this.deliveredThisPass[i]!
@@ -553,7 +619,10 @@ export class StageRunner {
       m.emitter.flush()
     }
     this.commit(this.o.nowNs(), this.o.nowNs(), 0, 0, true)
-    // With everything emitted, what was retained is released too.
+  }
+
+  /** After the drain's commit: releases what was retained (everything is emitted), closes the outputs. */
+  private endDrain(): RunOutcome {
     for (const c of this.consumers) {
       const n = c.inFlight()
       if (n > 0) c.release(n)
@@ -561,6 +630,7 @@ export class StageRunner {
     for (const p of this.o.outputs) p.close()
     for (const p of this.o.lossyOutputs ?? []) p.close()
     if (this.o.deadLetters !== undefined) this.o.deadLetters.producer.close()
+    return this.finish({ _tag: "Drained" })
   }
 
   private finish(outcome: Exclude<RunOutcome, { readonly _tag: "Crashed" }>): RunOutcome {
@@ -587,6 +657,7 @@ export class StageRunner {
   private crashed(error: unknown): RunOutcome {
     const members = this.o.members
     const member = this.current
+    this.unsettled = undefined
     // Everything this pass did is undone: unreleased input comes again, unpublished output is gone.
     let inFlight = 0
     for (const c of this.consumers) {
