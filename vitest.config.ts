@@ -21,6 +21,7 @@ const COMPILE_CACHE = process.env["NODE_COMPILE_CACHE"] ??
 /**
  * The test files that start programs, servers or a browser (the NATS adapter's tests, each with its
  * own nats-server, included) and spend most of their time waiting on them: three run side by side.
+ * A new test file that starts a program, a server or a browser belongs here; any other runs in-process.
  */
 const PROGRAMS = [
   "packages/nats/test/**/*.test.ts",
