@@ -29,9 +29,15 @@ const installedEnv = (): NodeJS.ProcessEnv => {
   return env
 }
 
+/**
+ * The build and tsc take tens of seconds of CPU each; beside other test files and CPU hogs they take
+ * minutes: a generous guard against a hang, not a timing assertion.
+ */
+const GUARD_MS = 300_000
+
 describe("the packages as published (npm run build, then dist/)", () => {
-  it("build; every entry point serves dist/ with its declarations; a program runs and type-checks on them", async () => {
-    const build = await runProgram("npm", ["run", "build"], { cwd: root })
+  it("build; every entry point serves dist/ with its declarations; a program runs and type-checks on them", { timeout: 3 * GUARD_MS }, async () => {
+    const build = await runProgram("npm", ["run", "build"], { cwd: root, timeoutMs: GUARD_MS })
     assert.strictEqual(build.code, 0, describeRun(build))
 
     for (const { conditions, dir, specifier } of entries) {
@@ -44,12 +50,12 @@ describe("the packages as published (npm run build, then dist/)", () => {
     }
 
     const env = installedEnv()
-    const run = await runProgram(process.execPath, [consumer, ...entries.map((e) => e.specifier)], { env, cwd: root })
+    const run = await runProgram(process.execPath, [consumer, ...entries.map((e) => e.specifier)], { env, cwd: root, timeoutMs: GUARD_MS })
     assert.strictEqual(run.code, 0, describeRun(run))
     for (const { specifier } of entries) assert.match(run.stdout, new RegExp(`^${specifier} → file://.*/dist/`, "m"))
     assert.include(run.stdout, "ledger: balanced", describeRun(run))
 
-    const tsc = await runProgram(join(root, "node_modules", ".bin", "tsc"), ["-p", "test/fixtures/published/tsconfig.json"], { env, cwd: root })
+    const tsc = await runProgram(join(root, "node_modules", ".bin", "tsc"), ["-p", "test/fixtures/published/tsconfig.json"], { env, cwd: root, timeoutMs: GUARD_MS })
     assert.strictEqual(tsc.code, 0, describeRun(tsc))
   })
 })
