@@ -7,22 +7,24 @@
  *   L2Flow (seeded: Zipf across symbols, ~50 levels a side near the touch, some a million ticks away)
  *     │ generated untimed into an L2Update buffer, PASS_UPDATES at a time
  *     ├──► velox:      L2BookStage logic, onBatch(256 at a time) ──► Bbo records (a scratch emitter)
- *     └──► sorted-map: the same records, a plain loop            ──► Bbo records (a scratch array)
+ *     ├──► sorted-map: the same records, a plain loop            ──► Bbo records (a scratch array)
+ *     └──► plain loop: flat typed arrays, this flow only (floor) ──► Bbo records (a scratch buffer)
  * ```
  *
  * A run: a warm-up (every symbol's first snapshot and then some: `warmupUpdates`), then `timedPasses`
  * passes of `passUpdates` updates, each generated first (untimed) and then applied by velox and by the
- * peer (timed, each on its own books, which both carry on from pass to pass). Returns the median ns per
- * update of each, velox's throughput (M updates/s) and the peer's.
+ * peer and the plain loop (timed, each on its own books, which carry on from pass to pass). Returns the
+ * median ns per update of each, and their throughputs (M updates/s).
  *
- * Checked before any number is returned: every update applied by both (the flow has no defects: no
- * drop, no refusal); both published the same number of top-of-book records with the same checksum;
- * and at the end every book of both equals the flow's own book, level by level.
+ * Checked before any number is returned: every update applied by each (the flow has no defects: no
+ * drop, no refusal); all published the same number of top-of-book records with the same checksum;
+ * and at the end every book of each equals the flow's own book, level by level.
  */
 import { RecordLayout, type Stage } from "@velox/core"
 import { Bbo, L2Update } from "@velox/market"
 import { L2BooksKernel as K, L2FlowKernel as L2Flow, L2StatusKernel, makeL2BookLogic as makeLogic } from "@velox/market/unsafe"
 import { SortedMapL2 } from "./l2Peers.ts"
+import { PlainL2 } from "./l2Plain.ts"
 
 export interface Params {
   readonly symbols: number
@@ -37,6 +39,8 @@ export interface Params {
   readonly windowTicks: number
   /** Run the sorted-map peer too. */
   readonly peer: boolean
+  /** Run the plain loop (the floor, `l2Plain.ts`) too. */
+  readonly plain: boolean
 }
 
 const BATCH = 256
@@ -141,6 +145,14 @@ const passPeer = (
   tally.checksum = h
 }
 
+/** The plain loop over the same records, read from the buffer's own typed arrays, `BATCH` at a time. */
+const passPlain = (plain: PlainL2, view: RecordLayout.RecordView<typeof L2Update.L2Update.spec>, n: number): void => {
+  const f64 = view.words64
+  const u32 = new Uint32Array(f64.buffer, f64.byteOffset, f64.length * 2)
+  const u16 = new Uint16Array(f64.buffer, f64.byteOffset, f64.length * 4)
+  for (let i = 0; i < n; i += BATCH) plain.pass(f64, u32, u16, i, Math.min(BATCH, n - i))
+}
+
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1
@@ -157,6 +169,8 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   const tally = { applied: 0, written: 0, other: 0, checksum: 0 }
   const veloxNs: Array<number> = []
   const peerNs: Array<number> = []
+  const plain = params.plain ? new PlainL2(symbols, BATCH) : undefined
+  const plainNs: Array<number> = []
   let total = 0
   const passes = Math.ceil(params.warmupUpdates / passUpdates) + params.timedPasses
   for (let pass = 0; pass < passes; pass++) {
@@ -171,9 +185,16 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
       passPeer(peer, view, passUpdates, tally)
       tPeer = Number(process.hrtime.bigint() - t0)
     }
+    let tPlain = 0
+    if (plain !== undefined) {
+      t0 = process.hrtime.bigint()
+      passPlain(plain, view, passUpdates)
+      tPlain = Number(process.hrtime.bigint() - t0)
+    }
     if (pass >= passes - params.timedPasses) {
       veloxNs.push(tVelox / passUpdates)
       peerNs.push(tPeer / passUpdates)
+      plainNs.push(tPlain / passUpdates)
     }
   }
   // The flow's books run ahead of the messages emitted while some are queued: apply those too
@@ -183,6 +204,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   while (flow.pendingMessages > 0) writeNext(flow, tail, rest++)
   passVelox(logic, tail, rest, out)
   if (peer !== undefined) passPeer(peer, tail, rest, tally)
+  if (plain !== undefined) passPlain(plain, tail, rest)
   total += rest
   let live = 0
   for (let s = 0; s < symbols; s++) if (logic.l2.syncOf(s) === L2StatusKernel.LIVE) live++
@@ -196,7 +218,13 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
         `checksum ${tally.checksum} vs ${out.checksum}`
     )
   }
-  // Every book equals the flow's own, level by level (velox; and the peer's).
+  if (plain !== undefined && (plain.applied !== total || plain.written !== out.written || plain.checksum !== out.checksum)) {
+    throw new Error(
+      `l2: the plain loop disagrees: applied ${plain.applied}/${total}, tops ${plain.written} vs velox ${out.written}, ` +
+        `checksum ${plain.checksum} vs ${out.checksum}`
+    )
+  }
+  // Every book equals the flow's own, level by level (velox; the peer's and the plain loop's).
   const depth = new Float64Array(2 * 2_000)
   let levels = 0
   for (let s = 0; s < symbols; s++) {
@@ -210,6 +238,9 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
       if (peer !== undefined && JSON.stringify(peer.levels(s, side)) !== JSON.stringify(want)) {
         throw new Error(`l2: the peer's book of symbol ${s} side ${side} differs from the flow's`)
       }
+      if (plain !== undefined && JSON.stringify(plain.levels(s, side)) !== JSON.stringify(want)) {
+        throw new Error(`l2: the plain loop's book of symbol ${s} side ${side} differs from the flow's`)
+      }
       levels += n
     }
   }
@@ -218,6 +249,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     veloxNs: ns,
     veloxMupdatesPerSecond: 1e3 / ns,
     ...(peer === undefined ? {} : { peerNs: median(peerNs), peerMupdatesPerSecond: 1e3 / median(peerNs) }),
+    ...(plain === undefined ? {} : { plainNs: median(plainNs), plainMupdatesPerSecond: 1e3 / median(plainNs) }),
     updates: total,
     topShare: out.written / total,
     levelsPerSide: levels / (2 * symbols),

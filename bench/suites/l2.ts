@@ -6,7 +6,8 @@
  *
  * ```
  *   one thread:  L2Flow (seeded, Zipf) ──► L2BookStage logic ──► Bbo        (1, 100, 1k, 10k symbols)
- *                                      └─► sorted map per side ──► Bbo       (10k symbols)
+ *                                      ├─► sorted map per side ──► Bbo       (10k symbols)
+ *                                      └─► plain loop (floor)  ──► Bbo       (1, 10k symbols)
  *   memory:      10k symbols × ~50 levels a side ──► L2Books │ sorted maps   (heap + array buffers)
  *   pipeline:    W1: L2Feed (35k/s, paced) ─► l2-book ─► latency sink       (exchange time → top of book)
  * ```
@@ -34,7 +35,8 @@ const flow = (symbols: number, zipf = 1): UpdatesParams => ({
   passUpdates: 1_000_000,
   timedPasses: 5,
   windowTicks: 64,
-  peer: symbols === 10_000 && zipf === 1
+  peer: symbols === 10_000 && zipf === 1,
+  plain: (symbols === 1 || symbols === 10_000) && zipf === 1
 })
 
 const scaling = (symbols: number, name: string): Job => ({
@@ -47,9 +49,14 @@ const scaling = (symbols: number, name: string): Job => ({
       { name: "l2/velox-ns-per-update-10k", key: "veloxNs", unit: "ns/update" },
       { name: "l2/velox-10k-mupdates-per-s", key: "veloxMupdatesPerSecond", unit: "M updates/s", target: { op: ">=", value: 10 } },
       { name: "l2/sorted-map-ns-per-update-10k", key: "peerNs", unit: "ns/update" },
-      { name: "l2/sorted-map-10k-mupdates-per-s", key: "peerMupdatesPerSecond", unit: "M updates/s" }
+      { name: "l2/sorted-map-10k-mupdates-per-s", key: "peerMupdatesPerSecond", unit: "M updates/s" },
+      { name: "l2/plain-loop-ns-per-update-10k", key: "plainNs", unit: "ns/update" },
+      { name: "l2/plain-loop-10k-mupdates-per-s", key: "plainMupdatesPerSecond", unit: "M updates/s" }
     ]
-    : [{ name: `l2/velox-ns-per-update-${name}`, key: "veloxNs", unit: "ns/update" }],
+    : [
+      { name: `l2/velox-ns-per-update-${name}`, key: "veloxNs", unit: "ns/update" },
+      ...(symbols === 1 ? [{ name: "l2/plain-loop-ns-per-update-1", key: "plainNs", unit: "ns/update" }] : [])
+    ],
   details: ["updates", "topShare", "levelsPerSide", "snapshots", "bookMiB"],
   timeoutMs: 300_000
 })
@@ -117,6 +124,16 @@ export const suite: Suite = {
       target: { op: "<", value: 2 }
     },
     {
+      name: "l2/ratio-plain-loop-10k-vs-1",
+      numerator: "l2/plain-loop-ns-per-update-10k",
+      denominator: "l2/plain-loop-ns-per-update-1"
+    },
+    {
+      name: "l2/ratio-velox-vs-plain-loop-10k",
+      numerator: "l2/velox-ns-per-update-10k",
+      denominator: "l2/plain-loop-ns-per-update-10k"
+    },
+    {
       name: "l2/ratio-velox-vs-sorted-map-10k",
       numerator: "l2/velox-10k-mupdates-per-s",
       denominator: "l2/sorted-map-10k-mupdates-per-s"
@@ -140,6 +157,7 @@ export const suite: Suite = {
   notes: [
     "The flow (L2Flow, seed 1): Zipf(1) activity across symbols; per side ~50 levels in a band of 63 ticks by a mid that walks a tick now and then; 60% updates of a level near the top, 40% adds and deletes (0.2% of adds a level 10^4–10^6 ticks away); each symbol starts with a snapshot of its book. No defects: every update is applied.",
     "ns/update (one thread): the L2BookStage's own onBatch over batches of 256 L2Update records in memory (sequencing, the exact book, top-of-book change detection, a Bbo record written per change into a scratch emitter and read back), median of 5 passes of 1M updates after a warm-up in which every symbol got its snapshot. The records are generated before each pass, untimed.",
+    "plain-loop (the floor): the same records through a plain loop over flat typed arrays written for this flow and the cache (bench/micro/l2Plain.ts): per symbol one 576-byte block at an address from the symbol alone (header, two 64-tick int32 ladders), far levels in a small list; it trusts the flow (no validation, no refusals). Checked: the same top-of-book records as velox (count and checksum) and every book equal to the flow's.",
     "sorted-map: the same records, the same sequencing and top-of-book logic, with a Map of price → size and a sorted price array per side (bench/micro/l2Peers.ts); it checks fewer things than velox, never more.",
     "Checked before any number is reported: every update applied by both (no drop, no refusal), the same top-of-book records (count and checksum), and every live book equal, level by level, to the flow's own.",
     "Memory: process heap + array buffers grown by building each structure, after full GCs; velox's pools grow by doubling (no reservation), so up to half of a pool can be room to grow.",
