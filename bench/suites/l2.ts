@@ -34,7 +34,7 @@ const flow = (symbols: number, zipf = 1): UpdatesParams => ({
   warmupUpdates: Math.max(1_000_000, 400 * symbols),
   passUpdates: 1_000_000,
   timedPasses: 5,
-  windowTicks: 64,
+  windowTicks: 128,
   peer: symbols === 10_000 && zipf === 1,
   plain: (symbols === 1 || symbols === 10_000) && zipf === 1
 })
@@ -82,7 +82,7 @@ export const suite: Suite = {
     {
       label: "memory at 10,000 symbols × 50 levels per side",
       module: new URL("../micro/l2Memory.ts", import.meta.url),
-      params: { symbols: 10_000, levels: 50, seed: 1, windowTicks: 64 } satisfies MemoryParams,
+      params: { symbols: 10_000, levels: 50, seed: 1, windowTicks: 128 } satisfies MemoryParams,
       runs: 3,
       metrics: [
         { name: "l2/velox-memory-10k-mib", key: "veloxMiB", unit: "MiB" },

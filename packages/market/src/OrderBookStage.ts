@@ -86,10 +86,10 @@ const WindowTicks = Schema.Number.check(
 
 /**
  * The stage's config: `symbols` (books for symbols `0 .. symbols - 1`), `windowTicks` (ticks of the
- * dense ladder each side keeps around its best price, a power of two in 32..2^24, default 64; levels
+ * dense ladder each side keeps around its best price, a power of two in 32..2^24, default 128; levels
  * beyond it are kept too, in a sorted array), `maxTick` (highest valid tick, default 2^31 − 1) and
  * `depth` (levels per side in `logic.snapshot(symbol)`, default 5). The books take 88 bytes per symbol
- * plus `windowTicks × 8.125` bytes per side with levels plus 12–48 bytes per level beyond the ladder
+ * plus `windowTicks × 4.125` bytes per side with levels plus 12–48 bytes per level beyond the ladder
  * (see {@link OrderBook}).
  *
  * @category models

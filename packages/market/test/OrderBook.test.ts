@@ -191,14 +191,21 @@ const farPrice = (side: number, mid: number, offset: number): number => {
 
 describe("OrderBook kernel against a sorted-map model", () => {
   it.prop(
-    "random order flow near a walking mid, with far levels and jumps past any window: every result, best price, level and depth agrees after every update",
-    { windowTicks: Arbitrary.schema(Schema.Literals([32, 64, 4096])), flow: Arbitrary.array(Op, { maxLength: 400 }) },
-    ({ flow, windowTicks }) => {
+    "random order flow near a walking mid, with far levels, jumps past any window and sizes past int32: every result, best price, level and depth agrees after every update",
+    {
+      windowTicks: Arbitrary.schema(Schema.Literals([32, 64, 4096])),
+      // Lots per unit of size: small sizes, sizes on both sides of 2^31 (the ladder's int32 slots and
+      // their overflow path), every size past it but 1.
+      lot: Arbitrary.schema(Schema.Literals([1, 2 ** 26 + 3, 2 ** 31 - 1])),
+      flow: Arbitrary.array(Op, { maxLength: 400 })
+    },
+    ({ flow, lot, windowTicks }) => {
       const book = new OrderBooks({ symbols: 3, windowTicks, reservedSideCount: 1, reservedFarLevelCount: 4 })
       const model = new SortedMapBook(3)
       const mid = [...MIDS]
       flow.forEach((op, i) => {
-        const { side, size, symbol } = op
+        const { side, symbol } = op
+        const size = op.size * lot
         // kind 9 walks far; kind 13 jumps farther than any window (both directions), and back
         const step = op.kind === 9 ? op.walk * 40 : op.kind === 13 ? op.walk * 5_000 : op.walk
         mid[symbol] = Math.min(OrderBook.MAX_TICK - 30, Math.max(30, mid[symbol]! + step))
@@ -301,7 +308,7 @@ describe("OrderBook kernel against a sorted-map model", () => {
             want = size % 10 === 0 ? model.clear(symbol) : model.add(symbol, side, price, size)
           }
         }
-        const context = `op ${i} (${label}, symbol ${symbol}, window ${windowTicks})`
+        const context = `op ${i} (${label}, symbol ${symbol}, window ${windowTicks}, lot ${lot})`
         assert.strictEqual(got, want, `result of ${context}`)
         for (let s = 0; s < 3; s++) assertSame(book, model, s, context)
         assertLevelsAround(book, model, symbol, price)

@@ -232,7 +232,7 @@ export class L2Books extends OrderBooks {
     this.announceStale = false
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return -5 // UNKNOWN_SYMBOL
     // Most updates in one pass: a live book's next incremental, at a level in the near window, that
-    // leaves a best level. The top of book changed only if the update moved the best or resized it:
+    // does not move the window. The top of book changed only if the update moved the best or resized it:
     // a live book's block holds its top, so the rest is not read. Anything else — and anything this
     // path would refuse — goes the general way, with the book as it was.
     const head = this.head

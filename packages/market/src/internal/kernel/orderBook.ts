@@ -38,8 +38,9 @@
  * - per symbol, always: a 64-byte block (one cache line: both sides' headers and 40 bytes a subclass
  *   may use for its own per-symbol state) and 24 bytes of far-array headers (read only on the far
  *   path), whatever the window;
- * - per side with levels: one ladder of `windowTicks × 8` bytes plus its bitmap (`windowTicks / 8`
- *   bytes) and a 4-byte free-list slot — 524 B with the default 64-tick window; a side with no level
+ * - per side with levels: one ladder of `windowTicks × 4` bytes (int32 lots) plus its bitmap
+ *   (`windowTicks / 8` bytes) and a 4-byte free-list slot — 532 B with the default 128-tick window (what
+ *   a 64-tick ladder of f64 sizes took); a side with no level
  *   gives its ladder back to a free list (the pool never shrinks: it holds the most sides ever live at
  *   once);
  * - per far level: 12 bytes (i32 key, f64 size) in power-of-two blocks of at least 4 that are shrunk
@@ -53,9 +54,12 @@
  * levels nearer than it (a short loop, `copyWithin` past 32). A side whose depth lives mostly beyond the window pays the far
  * path; widen `windowTicks` for such books.
  *
- * Sizes are integer lots in f64: integer sums are exact up to `Number.MAX_SAFE_INTEGER`, so a level
- * that received `a + b` and lost `a` then `b` is exactly empty. (Fractional sizes would leave dust and
- * are refused with {@link INVALID_SIZE}.) A crossed book (best bid ≥ best ask) is accepted: this is a
+ * Sizes are integer lots, exact up to `Number.MAX_SAFE_INTEGER`, so a level that received `a + b` and
+ * lost `a` then `b` is exactly empty. (Fractional sizes would leave dust and are refused with
+ * {@link INVALID_SIZE}.) A ladder slot holds int32 lots — twice the ticks per cache line of an f64, which
+ * is what keeps a busy book's hot lines in the caches; a level past 2^31 − 1 lots takes the overflow
+ * path: its slot is marked and its size kept in an f64 array parallel to the ladder pool, made the first
+ * time a book holds such a level (8 more bytes per ladder slot from then on). Far levels keep f64 sizes. A crossed book (best bid ≥ best ask) is accepted: this is a
  * mirror of a feed, not a matching engine.
  *
  * Contract: every mutation returns the affected level's new size (≥ 0) or a negative code, and a
@@ -98,6 +102,10 @@ export const LEVEL_MISSING = -8 as const
 
 /** `putNear`: not its case (the book unchanged); `put` handles it. */
 const NOT_NEAR = -1
+/** Largest size a ladder slot holds itself (int32 lots); larger ones take the overflow path. */
+const SMALL_MAX = 0x7fffffff
+/** A ladder slot whose size is past {@link SMALL_MAX}: the size is in the overflow array. */
+const BIG = -1
 
 /** `put` presence: the level may or may not exist (what `set` does). */
 export const ANY = 0 as const
@@ -116,11 +124,11 @@ export type ErrorCode =
   | typeof LEVEL_EXISTS
   | typeof LEVEL_MISSING
 
-/** Default near window per side: 64 ticks (a 512-byte ladder). */
-export const DEFAULT_WINDOW_TICKS = 64
+/** Default near window per side: 128 ticks (a 512-byte ladder of int32 lots). */
+export const DEFAULT_WINDOW_TICKS = 128
 /** Smallest window: one 32-bit bitmap word. */
 export const MIN_WINDOW_TICKS = 32
-/** Largest window: 2^24 ticks (128 MiB per side with levels). */
+/** Largest window: 2^24 ticks (64 MiB per side with levels). */
 export const MAX_WINDOW_TICKS = 1 << 24
 /** Highest tick a book accepts: ticks are int32 so keys are one `^`. Rebase larger grids. */
 export const MAX_TICK = 0x7fffffff
@@ -135,7 +143,7 @@ export interface OrderBooksOptions {
   /**
    * Ticks of the dense near window per side, a power of two in `32 .. 2^24`; default
    * {@link DEFAULT_WINDOW_TICKS}. Not a limit on prices: levels beyond it are kept in the far array.
-   * Wider windows put more of a deep book on the fast path and cost `windowTicks × 8` bytes per side
+   * Wider windows put more of a deep book on the fast path and cost `windowTicks × 4` bytes per side
    * with levels.
    */
   readonly windowTicks?: number
@@ -213,7 +221,10 @@ export class OrderBooks {
   /** Far headers per side (cold). */
   private readonly far: Int32Array
   /** Ladder pool: ladder `k` owns slots `k * windowTicks ..`; empty slots hold 0. */
-  private sizes: Float64Array
+  /** Ladder sizes in int32 lots; {@link BIG} marks a size past int32, held in `big` at the same index. */
+  private sizes: Int32Array
+  /** Sizes past int32 (the overflow path), parallel to `sizes`; empty until a book first holds one. */
+  private big = new Float64Array(0)
   /** Bit `j & 31` of word `j >>> 5` is set iff ladder pool slot `j` is non-empty (ladders start on a word). */
   private bits: Int32Array
   /** Ladders handed out so far (free ones included). */
@@ -271,7 +282,7 @@ export class OrderBooks {
       this.head[h + SIDE_WORDS + ANCHOR] = NO_ANCHOR
     }
     this.far = new Int32Array(symbols * 2 * SIDE_WORDS)
-    this.sizes = new Float64Array(sides * windowTicks)
+    this.sizes = new Int32Array(sides * windowTicks)
     this.bits = new Int32Array((sides * windowTicks) >>> 5)
     this.ladderFree = new Int32Array(sides)
     this.farKeys = new Int32Array(farLevels)
@@ -281,7 +292,8 @@ export class OrderBooks {
 
   /** Bytes the books hold now: headers, ladder pool, far pool (grows with what the books hold). */
   get byteLength(): number {
-    return this.head.byteLength + this.far.byteLength + this.sizes.byteLength + this.bits.byteLength + this.ladderFree.byteLength +
+    return this.head.byteLength + this.far.byteLength + this.sizes.byteLength + this.big.byteLength + this.bits.byteLength +
+      this.ladderFree.byteLength +
       this.farKeys.byteLength +
       this.farSizes.byteLength + this.farFree.byteLength
   }
@@ -307,9 +319,9 @@ export class OrderBooks {
     // Opening a level and adding to one are the same code: an empty slot holds 0.
     if (((key - head[h + ANCHOR]!) >>> 0) < this.windowTicks) {
       const at = head[h + LADDER]! + (key & this.mask)
-      const next = this.sizes[at]! + size
+      const next = this.sizeAt(at) + size
       if (next > MAX_SIZE) return SIZE_OVERFLOW
-      this.sizes[at] = next
+      this.store(at, next)
       this.bits[at >>> 5]! |= 1 << (at & 31)
       if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
       return next
@@ -332,10 +344,10 @@ export class OrderBooks {
     if (((key - anchor) >>> 0) < this.windowTicks) {
       // The level's own take inline (the common partial cancel stays small enough to inline here).
       const at = head[h + LADDER]! + (key & this.mask)
-      const old = this.sizes[at]!
+      const old = this.sizeAt(at)
       if (size > old) return CANCEL_EXCEEDS_LEVEL // also an empty level
       const next = old - size
-      this.sizes[at] = next
+      this.store(at, next)
       return next !== 0 ? next : this.emptied(h, flip, key, at)
     }
     // Below the window nothing rests; beyond it (or on an empty side) the far array says.
@@ -359,10 +371,10 @@ export class OrderBooks {
     const flip = flipOf(side)
     const key = best ^ flip
     const at = head[h + LADDER]! + (key & this.mask) // the best level is always in the window
-    const old = this.sizes[at]!
+    const old = this.sizeAt(at)
     if (size > old) return CANCEL_EXCEEDS_LEVEL
     const next = old - size
-    this.sizes[at] = next
+    this.store(at, next)
     return next !== 0 ? next : this.emptied(h, flip, key, at)
   }
 
@@ -397,7 +409,7 @@ export class OrderBooks {
         this.sizes[at] = 0
         return this.emptied(h, flip, key, at)
       }
-      this.sizes[at] = size
+      this.store(at, size)
       this.bits[at >>> 5]! |= 1 << (at & 31)
       if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
       return size
@@ -420,14 +432,15 @@ export class OrderBooks {
   /**
    * `put`'s common case, for a subclass's hot path: a valid level of a valid side (the caller checked
    * symbol and side; `h` is the side's header) whose presence is as required ({@link ABSENT} or
-   * {@link PRESENT}), in the near window, that does not empty the best level. Returns the level's old
-   * size, or {@link NOT_NEAR} — the book unchanged — for anything else, which `put` handles. A
+   * {@link PRESENT}), in the near window, that does not move the window (a best level that empties
+   * leaves its successor in the window's nearer half). Returns the level's old size, or
+   * {@link NOT_NEAR} — the book unchanged — for anything else, which `put` handles. A
    * size change of a live level writes no bitmap word: one ladder slot is all the update touches.
    */
   protected putNear(h: number, side: number, price: number, size: number, presence: number): number {
     if (
       !((price | 0) === price && price >= 1 && price <= this.maxTick && size >= (presence === ABSENT ? 1 : 0) &&
-        size <= MAX_SIZE && Math.floor(size) === size)
+        size <= SMALL_MAX && Math.floor(size) === size)
     ) return NOT_NEAR
     const head = this.head
     const flip = flipOf(side)
@@ -435,11 +448,17 @@ export class OrderBooks {
     if (((key - head[h + ANCHOR]!) >>> 0) >= this.windowTicks) return NOT_NEAR
     const at = head[h + LADDER]! + (key & this.mask)
     const old = this.sizes[at]!
-    if ((old === 0) !== (presence === ABSENT) || (size === 0 && price === head[h + BEST])) return NOT_NEAR
+    if ((old === 0) !== (presence === ABSENT) || old === BIG) return NOT_NEAR
+    if (size === 0 && price === head[h + BEST]) {
+      // The best empties: the next best is the window's next live tick, unless the window must move
+      // (none there, or deeper than half the window), which `put` does.
+      const next = this.nextLive(h, key)
+      if (next < 0 || next - head[h + ANCHOR]! >= this.windowTicks >>> 1) return NOT_NEAR
+      head[h + BEST] = next ^ flip
+    } else if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
     this.sizes[at] = size
     if (old === 0) this.bits[at >>> 5]! |= 1 << (at & 31)
     else if (size === 0) this.bits[at >>> 5]! &= ~(1 << (at & 31))
-    if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
     return old
   }
 
@@ -492,15 +511,14 @@ export class OrderBooks {
   readTop(symbol: number, out: Float64Array, offset: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     const head = this.head
-    const sizes = this.sizes
     const h = symbol * SYMBOL_WORDS
     const bid = head[h + BEST]!
     const ask = head[h + SIDE_WORDS + BEST]!
     out[offset] = bid
     // The best level is always in the window. Bid keys are `price ^ KEY_FLIP`, ask keys the price.
-    out[offset + 1] = bid === EMPTY ? 0 : sizes[head[h + LADDER]! + ((bid ^ KEY_FLIP) & this.mask)]!
+    out[offset + 1] = bid === EMPTY ? 0 : this.sizeAt(head[h + LADDER]! + ((bid ^ KEY_FLIP) & this.mask))
     out[offset + 2] = ask
-    out[offset + 3] = ask === EMPTY ? 0 : sizes[head[h + SIDE_WORDS + LADDER]! + (ask & this.mask)]!
+    out[offset + 3] = ask === EMPTY ? 0 : this.sizeAt(head[h + SIDE_WORDS + LADDER]! + (ask & this.mask))
     return OK
   }
 
@@ -511,7 +529,7 @@ export class OrderBooks {
     const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
     const best = this.head[h + BEST]!
     // The best level is always in the window.
-    return best === EMPTY ? 0 : this.sizes[this.head[h + LADDER]! + ((best ^ flipOf(side)) & this.mask)]!
+    return best === EMPTY ? 0 : this.sizeAt(this.head[h + LADDER]! + ((best ^ flipOf(side)) & this.mask))
   }
 
   /** Worst (farthest from the top) tick of `side`, {@link EMPTY} when the side is empty, or a code. */
@@ -540,7 +558,7 @@ export class OrderBooks {
     const fh = this.farOf(h)
     const key = price ^ flipOf(side)
     const anchor = this.head[h + ANCHOR]!
-    if (((key - anchor) >>> 0) < this.windowTicks) return this.sizes[this.head[h + LADDER]! + (key & this.mask)]!
+    if (((key - anchor) >>> 0) < this.windowTicks) return this.sizeAt(this.head[h + LADDER]! + (key & this.mask))
     if (key < anchor) return 0
     const found = this.farFind(h, key)
     return found < 0 ? 0 : this.farSizes[far[fh + FAR_AT]! + found]!
@@ -585,7 +603,7 @@ export class OrderBooks {
     let i = 0
     for (let key = head[h + BEST]! ^ flip; ; ) {
       out[2 * i] = key ^ flip
-      out[2 * i + 1] = this.sizes[ladder + (key & this.mask)]!
+      out[2 * i + 1] = this.sizeAt(ladder + (key & this.mask))
       if (++i === k) return i
       key = this.nextLive(h, key)
       if (key < 0) break
@@ -601,6 +619,23 @@ export class OrderBooks {
 
   // ---------------------------------------------------------------------------------------------
   // Internals: the window.
+
+  /** The size in ladder slot `at` (a size past int32 is in `big`). */
+  private sizeAt(at: number): number {
+    const v = this.sizes[at]!
+    return v !== BIG ? v : this.big[at]!
+  }
+
+  /** Stores `size` (≥ 0) in ladder slot `at`: int32 lots in the ladder, a larger size in `big` (made on first use). */
+  private store(at: number, size: number): void {
+    if (size <= SMALL_MAX) {
+      this.sizes[at] = size
+      return
+    }
+    if (this.big.length === 0) this.big = new Float64Array(this.sizes.length)
+    this.big[at] = size
+    this.sizes[at] = BIG
+  }
 
   /** The far header of the side whose header is `h`. */
   private farOf(h: number): number {
@@ -629,7 +664,7 @@ export class OrderBooks {
       this.moveWindowDown(h, Math.max(0, key - this.slack))
     }
     const at = head[h + LADDER]! + (key & this.mask)
-    this.sizes[at] = size
+    this.store(at, size)
     this.bits[at >>> 5]! |= 1 << (at & 31)
     head[h + BEST] = key ^ flip
     return size
@@ -681,7 +716,7 @@ export class OrderBooks {
       key = this.prevLive(h, key, cut)
       if (key < 0) break
       const at = head[h + LADDER]! + (key & this.mask)
-      this.farPush(h, key, this.sizes[at]!)
+      this.farPush(h, key, this.sizeAt(at))
       this.sizes[at] = 0
       this.bits[at >>> 5]! &= ~(1 << (at & 31))
     }
@@ -706,7 +741,7 @@ export class OrderBooks {
       const key = this.farKeys[at + length - 1]!
       if (key >= end) break
       const slot = ladder + (key & this.mask)
-      this.sizes[slot] = this.farSizes[at + length - 1]!
+      this.store(slot, this.farSizes[at + length - 1]!)
       this.bits[slot >>> 5]! |= 1 << (slot & 31)
       length--
     }
@@ -788,9 +823,14 @@ export class OrderBooks {
     if (length < this.ladderTop + this.windowTicks) {
       throw new RangeError(`order book ladder pool is full: ${this.sizes.length} slots`)
     }
-    const sizes = new Float64Array(length)
+    const sizes = new Int32Array(length)
     sizes.set(this.sizes)
     this.sizes = sizes
+    if (this.big.length !== 0) {
+      const big = new Float64Array(length)
+      big.set(this.big)
+      this.big = big
+    }
     const bits = new Int32Array(length >>> 5)
     bits.set(this.bits)
     this.bits = bits
