@@ -202,15 +202,16 @@ describe("L2BookStage against a plain model", () => {
       ops: Arbitrary.array(arbitraryOp, { maxLength: 300 }),
       lengths: Arbitrary.array(int(1, 40), { minLength: 1, maxLength: 6 }),
       live: Arbitrary.schema(Schema.Boolean),
+      reserveLadders: Arbitrary.schema(Schema.Boolean),
       windowTicks: Arbitrary.schema(Schema.Literals([32, 64, 1024]))
     },
-    ({ lengths, live, ops, windowTicks }) => {
+    ({ lengths, live, ops, reserveLadders, windowTicks }) => {
       const firstSeq = live ? 1 : undefined
       const { model, updates, want } = scenario(ops, firstSeq)
       const status = L2Status.make(SYMBOLS)
-      const config: StageConfig = { symbols: SYMBOLS, windowTicks, status, ...(live ? { firstSeq: 1 } : {}) }
+      const config: StageConfig = { symbols: SYMBOLS, windowTicks, status, reserveLadders, ...(live ? { firstSeq: 1 } : {}) }
       const { logic, out } = runInProcess(config, updates, lengths)
-      assertRun(out, want, `(window ${windowTicks}, ${live ? "firstSeq 1" : "snapshots first"})`)
+      assertRun(out, want, `(window ${windowTicks}, ${live ? "firstSeq 1" : "snapshots first"}, reserveLadders ${reserveLadders})`)
       for (let s = 0; s < SYMBOLS; s++) {
         assert.deepStrictEqual(
           logic.snapshot(s, 1_000),

@@ -60,7 +60,7 @@ import { Bbo } from "./Bbo.ts"
 import { DepthResponder, mailboxShape } from "./internal/kernel/depthMailbox.ts"
 import * as K from "./internal/kernel/l2Books.ts"
 import { tableSymbols } from "./internal/kernel/l2Status.ts"
-import { DEFAULT_WINDOW_TICKS, MAX_TICK } from "./internal/kernel/orderBook.ts"
+import { bookOptions, reservationError } from "./internal/bookConfig.ts"
 import type { OrderBooks } from "./internal/kernel/orderBook.ts"
 import * as L2Status from "./L2Status.ts"
 import { L2Update } from "./L2Update.ts"
@@ -75,7 +75,7 @@ const Status = Schema.declare((u): u is SharedArrayBuffer => L2Status.isStatus(u
 })
 
 /**
- * The stage's config: the book's (`symbols`, `windowTicks`, `maxTick`, `depth`, as the order book
+ * The stage's config: the book's (`symbols`, `windowTicks`, `maxTick`, `depth`, `reserveLadders`, as the order book
  * stage's), `firstSeq` (books start live and empty expecting this sequence
  * number; default: they wait for a snapshot), `status` (a table from {@link L2Status.make} with at
  * least `symbols` symbols), `depthMailbox` (a mailbox from `L2Depth.make({ instances })`, one slot per
@@ -91,9 +91,9 @@ export const Config = Schema.Struct({
   depthMailbox: Schema.optional(DepthMailbox)
 }).check(
   Schema.makeFilter((c) => {
-    if (c.status === undefined) return undefined
+    if (c.status === undefined) return reservationError(c)
     const held = tableSymbols(c.status)
-    return held >= c.symbols ? undefined : `status holds ${held} symbols, fewer than symbols=${c.symbols}`
+    return held >= c.symbols ? reservationError(c) : `status holds ${held} symbols, fewer than symbols=${c.symbols}`
   })
 )
 
@@ -187,9 +187,7 @@ export interface L2BookLogic extends Stage.StageLogic<typeof L2Update.spec, type
  */
 export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>): L2BookLogic => {
   const l2 = new K.L2Books({
-    symbols: config.symbols,
-    windowTicks: config.windowTicks ?? DEFAULT_WINDOW_TICKS,
-    maxTick: config.maxTick ?? MAX_TICK,
+    ...bookOptions(config),
     ...(config.firstSeq === undefined ? {} : { firstSeq: config.firstSeq }),
     ...(config.status === undefined ? {} : { status: config.status })
   })

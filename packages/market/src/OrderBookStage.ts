@@ -52,13 +52,13 @@ import { Schema } from "effect"
 import {
   ASK,
   BID,
-  DEFAULT_WINDOW_TICKS,
   MAX_SYMBOLS,
   MAX_TICK,
   MAX_WINDOW_TICKS,
   MIN_WINDOW_TICKS,
   OrderBooks
 } from "./internal/kernel/orderBook.ts"
+import { bookOptions, reservationError } from "./internal/bookConfig.ts"
 import type { Reason } from "./OrderBook.ts"
 import { Stage } from "@velox/core"
 import { BookUpdate } from "./BookUpdate.ts"
@@ -90,7 +90,10 @@ const WindowTicks = Schema.Number.check(
  * beyond it are kept too, in a sorted array), `maxTick` (highest valid tick, default 2^31 − 1) and
  * `depth` (levels per side in `logic.snapshot(symbol)`, default 5). The books take 88 bytes per symbol
  * plus `windowTicks × 4.125` bytes per side with levels plus 12–48 bytes per level beyond the ladder
- * (see {@link OrderBook}).
+ * (see {@link OrderBook}). `reserveLadders: true` reserves a ladder for every side up front
+ * (`symbols × 2 × windowTicks × 4.125` bytes from the start, whatever the books hold): each side's
+ * ladder then sits at an address computed from its symbol, so an update's ladder slot is loaded
+ * alongside the symbol's block instead of after it — for books whose symbols are all busy.
  *
  * @category models
  * @since 0.1.0
@@ -99,8 +102,9 @@ export const Config = Schema.Struct({
   symbols: intIn("symbols", 1, MAX_SYMBOLS),
   windowTicks: Schema.optional(WindowTicks),
   maxTick: Schema.optional(intIn("maxTick", 1, MAX_TICK)),
-  depth: Schema.optional(intIn("depth", 1, MAX_WINDOW_TICKS))
-})
+  depth: Schema.optional(intIn("depth", 1, MAX_WINDOW_TICKS)),
+  reserveLadders: Schema.optional(Schema.Boolean)
+}).check(Schema.makeFilter((c) => reservationError(c)))
 
 /**
  * @category models
@@ -272,11 +276,7 @@ const TRADE = Kind.Trade
  * @since 0.1.0
  */
 export const makeLogic = (config: Config): OrderBookLogic => {
-  const book = new OrderBooks({
-    symbols: config.symbols,
-    windowTicks: config.windowTicks ?? DEFAULT_WINDOW_TICKS,
-    maxTick: config.maxTick ?? MAX_TICK
-  })
+  const book = new OrderBooks(bookOptions(config))
   const depth = config.depth ?? DEFAULT_DEPTH
   return {
     book,

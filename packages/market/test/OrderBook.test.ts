@@ -197,10 +197,12 @@ describe("OrderBook kernel against a sorted-map model", () => {
       // Lots per unit of size: small sizes, sizes on both sides of 2^31 (the ladder's int32 slots and
       // their overflow path), every size past it but 1.
       lot: Arbitrary.schema(Schema.Literals([1, 2 ** 26 + 3, 2 ** 31 - 1])),
+      // A pool that grows from one ladder, or a ladder reserved for every side at its own address.
+      reserveLadders: Arbitrary.schema(Schema.Boolean),
       flow: Arbitrary.array(Op, { maxLength: 400 })
     },
-    ({ flow, lot, windowTicks }) => {
-      const book = new OrderBooks({ symbols: 3, windowTicks, reservedSideCount: 1, reservedFarLevelCount: 4 })
+    ({ flow, lot, reserveLadders, windowTicks }) => {
+      const book = new OrderBooks({ symbols: 3, windowTicks, reservedSideCount: 1, reserveLadders, reservedFarLevelCount: 4 })
       const model = new SortedMapBook(3)
       const mid = [...MIDS]
       flow.forEach((op, i) => {
@@ -308,7 +310,7 @@ describe("OrderBook kernel against a sorted-map model", () => {
             want = size % 10 === 0 ? model.clear(symbol) : model.add(symbol, side, price, size)
           }
         }
-        const context = `op ${i} (${label}, symbol ${symbol}, window ${windowTicks}, lot ${lot})`
+        const context = `op ${i} (${label}, symbol ${symbol}, window ${windowTicks}, lot ${lot}, reserveLadders ${reserveLadders})`
         assert.strictEqual(got, want, `result of ${context}`)
         for (let s = 0; s < 3; s++) assertSame(book, model, s, context)
         assertLevelsAround(book, model, symbol, price)

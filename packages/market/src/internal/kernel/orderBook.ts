@@ -151,6 +151,13 @@ export interface OrderBooksOptions {
   readonly maxTick?: number
   /** Sides with levels the ladder pool holds before it grows; default `min(2 × symbols, 256)`. */
   readonly reservedSideCount?: number
+  /**
+   * Reserve a ladder for every side up front (`symbols × 2 × windowTicks × 4.125` bytes from the start,
+   * whatever the books hold; `reservedSideCount` is then `2 × symbols`), each at an address computed
+   * from its symbol and side: an update's ladder slot is loaded alongside the symbol's block, not after
+   * it. For books whose symbols are all busy. Default `false`: ladders come from the pool as sides fill.
+   */
+  readonly reserveLadders?: boolean
   /** Far levels the far pool holds before it grows; default 1024. */
   readonly reservedFarLevelCount?: number
 }
@@ -216,6 +223,11 @@ export class OrderBooks {
   private readonly wordMask: number
   /** How far above the window's first tick a moved window puts the best level. */
   private readonly slack: number
+  /**
+   * `reserveLadders`: each side's ladder is its own, at `(symbol × 2 + side) × windowTicks`, an address
+   * the hot path computes without reading the symbol's block first.
+   */
+  private readonly homes: boolean
   /** Symbol blocks: both side headers, and words a subclass may use (see {@link OWNER_WORD}). */
   protected readonly head: Int32Array
   /** Far headers per side (cold). */
@@ -258,7 +270,8 @@ export class OrderBooks {
     if (!Number.isInteger(maxTick) || maxTick < 1 || maxTick > MAX_TICK) {
       throw new RangeError(`maxTick must be an integer in 1..${MAX_TICK}: maxTick=${maxTick}`)
     }
-    const sides = options.reservedSideCount ?? Math.min(2 * symbols, 256)
+    const homes = options.reserveLadders === true
+    const sides = homes ? 2 * symbols : options.reservedSideCount ?? Math.min(2 * symbols, 256)
     const farLevels = options.reservedFarLevelCount ?? 1024
     if (!Number.isInteger(sides) || sides < 1 || sides * windowTicks > MAX_POOL_SLOTS) {
       throw new RangeError(
@@ -285,6 +298,8 @@ export class OrderBooks {
     this.sizes = new Int32Array(sides * windowTicks)
     this.bits = new Int32Array((sides * windowTicks) >>> 5)
     this.ladderFree = new Int32Array(sides)
+    this.homes = homes
+    if (this.homes) this.ladderTop = 2 * symbols * windowTicks
     this.farKeys = new Int32Array(farLevels)
     this.farSizes = new Float64Array(farLevels)
     this.farFree = new Int32Array(FAR_CLASSES).fill(-1)
@@ -446,7 +461,8 @@ export class OrderBooks {
     const flip = flipOf(side)
     const key = price ^ flip
     if (((key - head[h + ANCHOR]!) >>> 0) >= this.windowTicks) return NOT_NEAR
-    const at = head[h + LADDER]! + (key & this.mask)
+    // A home ladder's address does not wait for the block's load: the slot's miss overlaps the block's.
+    const at = (this.homes ? ((h >>> 4) * 2 + side) * this.windowTicks : head[h + LADDER]!) + (key & this.mask)
     const old = this.sizes[at]!
     if ((old === 0) !== (presence === ABSENT) || old === BIG) return NOT_NEAR
     if (size === 0 && price === head[h + BEST]) {
@@ -801,7 +817,8 @@ export class OrderBooks {
 
   private acquireLadder(h: number): void {
     let ladder: number
-    if (this.ladderFreeCount > 0) ladder = this.ladderFree[--this.ladderFreeCount]!
+    if (this.homes) ladder = ((h >>> 4) * 2 + ((h & 15) >>> 1)) * this.windowTicks // side: h & 15 is 0 or 3
+    else if (this.ladderFreeCount > 0) ladder = this.ladderFree[--this.ladderFreeCount]!
     else {
       if (this.ladderTop + this.windowTicks > this.sizes.length) this.growLadders()
       ladder = this.ladderTop
@@ -813,7 +830,7 @@ export class OrderBooks {
   /** Gives an empty side's ladder (all slots and bits 0) back, and marks the side empty. */
   private releaseLadder(h: number): void {
     const head = this.head
-    this.ladderFree[this.ladderFreeCount++] = head[h + LADDER]!
+    if (!this.homes) this.ladderFree[this.ladderFreeCount++] = head[h + LADDER]!
     head[h + ANCHOR] = NO_ANCHOR
     head[h + BEST] = EMPTY
   }
