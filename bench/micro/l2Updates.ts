@@ -37,6 +37,8 @@ export interface Params {
   readonly timedPasses: number
   /** The near window of velox's books. */
   readonly windowTicks: number
+  /** velox's books reserve every side's ladder at an address from its symbol (`reserveLadders`). */
+  readonly reserveLadders: boolean
   /** Run the sorted-map peer too. */
   readonly peer: boolean
   /** Run the plain loop (the floor, `l2Plain.ts`) too. */
@@ -163,7 +165,7 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   const { passUpdates, symbols } = params
   const flow = new L2Flow({ symbols, seed: params.seed, zipf: params.zipf, levels: params.levels })
   const view = RecordLayout.view(L2Update.L2Update, new ArrayBuffer(passUpdates * L2Update.L2Update.byteLength), 0, passUpdates)
-  const logic = makeLogic({ symbols, windowTicks: params.windowTicks })
+  const logic = makeLogic({ symbols, windowTicks: params.windowTicks, reserveLadders: params.reserveLadders })
   const out = new ScratchEmitter()
   const peer = params.peer ? new SortedMapL2(symbols) : undefined
   const tally = { applied: 0, written: 0, other: 0, checksum: 0 }

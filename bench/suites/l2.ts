@@ -35,6 +35,8 @@ const flow = (symbols: number, zipf = 1): UpdatesParams => ({
   passUpdates: 1_000_000,
   timedPasses: 5,
   windowTicks: 128,
+  // Every symbol of the flow is busy: each side's ladder reserved at an address from its symbol.
+  reserveLadders: true,
   peer: symbols === 10_000 && zipf === 1,
   plain: (symbols === 1 || symbols === 10_000) && zipf === 1
 })
@@ -156,7 +158,7 @@ export const suite: Suite = {
   ],
   notes: [
     "The flow (L2Flow, seed 1): Zipf(1) activity across symbols; per side ~50 levels in a band of 63 ticks by a mid that walks a tick now and then; 60% updates of a level near the top, 40% adds and deletes (0.2% of adds a level 10^4–10^6 ticks away); each symbol starts with a snapshot of its book. No defects: every update is applied.",
-    "ns/update (one thread): the L2BookStage's own onBatch over batches of 256 L2Update records in memory (sequencing, the exact book, top-of-book change detection, a Bbo record written per change into a scratch emitter and read back), median of 5 passes of 1M updates after a warm-up in which every symbol got its snapshot. The records are generated before each pass, untimed.",
+    "ns/update (one thread): the L2BookStage's own onBatch over batches of 256 L2Update records in memory (sequencing, the exact book, top-of-book change detection, a Bbo record written per change into a scratch emitter and read back), median of 5 passes of 1M updates after a warm-up in which every symbol got its snapshot. The records are generated before each pass, untimed. The stage's config: windowTicks 128 (the default), reserveLadders (every symbol of the flow is busy).",
     "plain-loop (the floor): the same records through a plain loop over flat typed arrays written for this flow and the cache (bench/micro/l2Plain.ts): per symbol one 576-byte block at an address from the symbol alone (header, two 64-tick int32 ladders), far levels in a small list; it trusts the flow (no validation, no refusals). Checked: the same top-of-book records as velox (count and checksum) and every book equal to the flow's.",
     "sorted-map: the same records, the same sequencing and top-of-book logic, with a Map of price → size and a sorted price array per side (bench/micro/l2Peers.ts); it checks fewer things than velox, never more.",
     "Checked before any number is reported: every update applied by both (no drop, no refusal), the same top-of-book records (count and checksum), and every live book equal, level by level, to the flow's own.",

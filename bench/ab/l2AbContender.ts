@@ -1,0 +1,60 @@
+/** One contender of `l2Ab.ts` (see there): a pass over the records, and the tops it published. */
+import { RecordLayout, type Stage } from "@velox/core"
+import { Bbo, L2Update } from "@velox/market"
+import { PlainL2 } from "../micro/l2Plain.ts"
+
+type View = RecordLayout.RecordView<typeof L2Update.L2Update.spec>
+
+export const make = async (name: string, symbols: number, view: View, batch: number) => {
+  if (name === "plain") {
+    const plain = new PlainL2(symbols, batch)
+    const f64 = view.words64
+    const u32 = new Uint32Array(f64.buffer, f64.byteOffset, f64.length * 2)
+    const u16 = new Uint16Array(f64.buffer, f64.byteOffset, f64.length * 4)
+    return {
+      pass: (n: number) => {
+        for (let i = 0; i < n; i += batch) plain.pass(f64, u32, u16, i, Math.min(batch, n - i))
+      },
+      written: () => plain.written,
+      checksum: () => plain.checksum
+    }
+  }
+  const unsafe = name.startsWith("old") ? await import("./old/Unsafe.ts" as string) : await import("@velox/market/unsafe")
+  const logic = unsafe.makeL2BookLogic({
+    symbols,
+    ...(name === "old-w128" ? { windowTicks: 128 } : {}),
+    ...(name === "velox-reserved" ? { reserveLadders: true } : {})
+  })
+  const out = RecordLayout.view(Bbo.Bbo, new ArrayBuffer(batch * Bbo.Bbo.byteLength), 0, batch)
+  let pos = 0
+  let written = 0
+  let checksum = 0
+  const emitter = {
+    view: out,
+    emit: () => {
+      written++
+      return pos++
+    },
+    forward: () => {},
+    account: () => {},
+    drop: () => {
+      throw new Error(`${name} dropped an update`)
+    },
+    deadLetter: () => {
+      throw new Error(`${name} refused an update`)
+    }
+  } as unknown as Stage.Emitter<typeof Bbo.Bbo.spec>
+  return {
+    pass: (n: number) => {
+      for (let i = 0; i < n; i += batch) {
+        logic.onBatch(view, i, Math.min(batch, n - i), emitter)
+        let h = checksum
+        for (let k = 0; k < pos; k++) h = (Math.imul(h, 31) + out.fields.bidPrice.get(k) + out.fields.askPrice.get(k)) | 0
+        checksum = h
+        pos = 0
+      }
+    },
+    written: () => written,
+    checksum: () => checksum
+  }
+}
