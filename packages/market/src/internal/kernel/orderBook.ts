@@ -40,9 +40,9 @@
  *   path), whatever the window;
  * - per side with levels: one ladder of `windowTicks × 4` bytes (int32 lots) plus its bitmap
  *   (`windowTicks / 8` bytes) and a 4-byte free-list slot — 532 B with the default 128-tick window (what
- *   a 64-tick ladder of f64 sizes took); a side with no level
- *   gives its ladder back to a free list (the pool never shrinks: it holds the most sides ever live at
- *   once);
+ *   a 64-tick ladder of f64 sizes took); a side with no level gives its ladder back to a free list (the
+ *   pool never shrinks: it holds the most sides ever live at once), unless `reserveLadders` gave every
+ *   side its own from the start;
  * - per far level: 12 bytes (i32 key, f64 size) in power-of-two blocks of at least 4 that are shrunk
  *   when a quarter full, so at most 48 bytes and usually 12–24.
  * Pools grow by doubling when they run out — the only allocations, amortised and rare; size them up
@@ -59,8 +59,9 @@
  * {@link INVALID_SIZE}.) A ladder slot holds int32 lots — twice the ticks per cache line of an f64, which
  * is what keeps a busy book's hot lines in the caches; a level past 2^31 − 1 lots takes the overflow
  * path: its slot is marked and its size kept in an f64 array parallel to the ladder pool, made the first
- * time a book holds such a level (8 more bytes per ladder slot from then on). Far levels keep f64 sizes. A crossed book (best bid ≥ best ask) is accepted: this is a
- * mirror of a feed, not a matching engine.
+ * time a book holds such a level (8 more bytes per ladder slot from then on). Far levels keep f64
+ * sizes. A crossed book (best bid ≥ best ask) is accepted: this is a mirror of a feed, not a matching
+ * engine.
  *
  * Contract: every mutation returns the affected level's new size (≥ 0) or a negative code, and a
  * refused update leaves the book unchanged. Queries return a value ≥ 0 or a negative code. Not thread
@@ -232,8 +233,10 @@ export class OrderBooks {
   protected readonly head: Int32Array
   /** Far headers per side (cold). */
   private readonly far: Int32Array
-  /** Ladder pool: ladder `k` owns slots `k * windowTicks ..`; empty slots hold 0. */
-  /** Ladder sizes in int32 lots; {@link BIG} marks a size past int32, held in `big` at the same index. */
+  /**
+   * Ladder pool: ladder `k` owns slots `k * windowTicks ..`; empty slots hold 0. Sizes in int32 lots;
+   * {@link BIG} marks a size past int32, held in `big` at the same index.
+   */
   private sizes: Int32Array
   /** Sizes past int32 (the overflow path), parallel to `sizes`; empty until a book first holds one. */
   private big = new Float64Array(0)
