@@ -14,6 +14,7 @@
 import { RecordLayout } from "@velox/core"
 import { L2Update } from "@velox/market"
 import { L2FlowKernel as L2Flow } from "@velox/market/unsafe"
+import { fill } from "../micro/l2Updates.ts"
 
 const symbols = Number(process.argv[2] ?? 10_000)
 const names = (process.argv[3] ?? "velox,plain").split(",")
@@ -22,19 +23,6 @@ const PASS = 1_000_000
 const BATCH = 256
 const flow = new L2Flow({ symbols, seed: 1, zipf: 1, levels: 50 })
 const view = RecordLayout.view(L2Update.L2Update, new ArrayBuffer(PASS * L2Update.L2Update.byteLength), 0, PASS)
-const fill = (): void => {
-  const f = view.fields
-  for (let i = 0; i < PASS; i++) {
-    flow.next()
-    f.seq.set(i, flow.seq)
-    f.exchangeTsNs.set(i, flow.exchangeTsNs)
-    f.price.set(i, flow.price)
-    f.size.set(i, flow.size)
-    f.symbol.set(i, flow.symbol)
-    f.side.set(i, flow.side)
-    f.op.set(i, flow.op)
-  }
-}
 // Each contender is its own module instance (the query), so V8 keeps separate feedback for each.
 const contenders = await Promise.all(names.map(async (name) => {
   const m = await import(`./l2AbContender.ts?${name}`)
@@ -47,7 +35,7 @@ const cpuNs = (): number => {
 const warmup = Math.ceil(Math.max(1_000_000, 400 * symbols) / PASS)
 const ns: Array<Array<number>> = names.map(() => [])
 for (let r = 0; r < warmup + rounds; r++) {
-  fill()
+  fill(flow, view, PASS)
   const order = contenders.map((_, i) => (r % 2 === 0 ? i : contenders.length - 1 - i))
   for (const k of order) {
     const t0 = cpuNs()

@@ -2,19 +2,15 @@
 import { RecordLayout, type Stage } from "@velox/core"
 import { Bbo, L2Update } from "@velox/market"
 import { PlainL2 } from "../micro/l2Plain.ts"
+import { passPlain } from "../micro/l2Updates.ts"
 
 type View = RecordLayout.RecordView<typeof L2Update.L2Update.spec>
 
 export const make = async (name: string, symbols: number, view: View, batch: number) => {
   if (name === "plain") {
     const plain = new PlainL2(symbols, batch)
-    const f64 = view.words64
-    const u32 = new Uint32Array(f64.buffer, f64.byteOffset, f64.length * 2)
-    const u16 = new Uint16Array(f64.buffer, f64.byteOffset, f64.length * 4)
     return {
-      pass: (n: number) => {
-        for (let i = 0; i < n; i += batch) plain.pass(f64, u32, u16, i, Math.min(batch, n - i))
-      },
+      pass: (n: number) => passPlain(plain, view, n),
       written: () => plain.written,
       checksum: () => plain.checksum
     }

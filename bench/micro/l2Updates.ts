@@ -98,7 +98,8 @@ const writeNext = (flow: L2Flow, view: RecordLayout.RecordView<typeof L2Update.L
   f.op.set(i, flow.op)
 }
 
-const fill = (flow: L2Flow, view: RecordLayout.RecordView<typeof L2Update.L2Update.spec>, n: number): void => {
+/** Writes the flow's next `n` messages into slots `0 .. n - 1` of `view`. */
+export const fill = (flow: L2Flow, view: RecordLayout.RecordView<typeof L2Update.L2Update.spec>, n: number): void => {
   for (let i = 0; i < n; i++) writeNext(flow, view, i)
 }
 
@@ -148,7 +149,7 @@ const passPeer = (
 }
 
 /** The plain loop over the same records, read from the buffer's own typed arrays, `BATCH` at a time. */
-const passPlain = (plain: PlainL2, view: RecordLayout.RecordView<typeof L2Update.L2Update.spec>, n: number): void => {
+export const passPlain = (plain: PlainL2, view: RecordLayout.RecordView<typeof L2Update.L2Update.spec>, n: number): void => {
   const f64 = view.words64
   const u32 = new Uint32Array(f64.buffer, f64.byteOffset, f64.length * 2)
   const u16 = new Uint16Array(f64.buffer, f64.byteOffset, f64.length * 4)
