@@ -616,6 +616,14 @@ describe("OrderBookStage snapshots and config", () => {
     rejects({ symbols: (1 << 24) + 1 }, "symbols must be an integer in 1..16777216, got 16777217")
     // No slot limit: ladders are pooled per side with levels, not allocated per symbol × window.
     assert.deepStrictEqual(decode({ symbols: 1 << 20, windowTicks: 4_096 }), { symbols: 1 << 20, windowTicks: 4_096 })
+    // Reserving every side's ladder is bounded by the pool's 2^31 slots.
+    assert.deepStrictEqual(decode({ symbols: 1 << 20, windowTicks: 1_024, reserveLadders: true }), {
+      symbols: 1 << 20,
+      windowTicks: 1_024,
+      reserveLadders: true
+    })
+    rejects({ symbols: 1 << 20, windowTicks: 2_048, reserveLadders: true }, "reserveLadders needs 2 × symbols × windowTicks ≤ 2^31, got 4294967296")
+    rejects({ symbols: (1 << 23) + 1, reserveLadders: true }, "got 2147483904") // at the default 128-tick window
   })
 
   it.live("a bad config fails the run with PipelineConfigError before any thread starts", () =>

@@ -495,6 +495,8 @@ describe("L2BookStage config", () => {
     rejects({ symbols: 1, firstSeq: -1 }, "firstSeq")
     rejects({ symbols: 1, status: new SharedArrayBuffer(64) }, "a status table from L2Status.make(symbols)")
     rejects({ symbols: 3, status: L2Status.make(2) }, "status holds 2 symbols, fewer than symbols=3")
+    rejects({ symbols: 1 << 20, windowTicks: 2_048, reserveLadders: true }, "reserveLadders needs 2 × symbols × windowTicks ≤ 2^31")
+    rejects({ symbols: 1 << 20, windowTicks: 2_048, reserveLadders: true, status: L2Status.make(1) }, "status holds 1 symbols")
   })
 
   it("declares its drop reasons and errors, and maps every kernel refusal to one of them", () => {
