@@ -75,8 +75,8 @@ const Status = Schema.declare((u): u is SharedArrayBuffer => L2Status.isStatus(u
 })
 
 /**
- * The stage's config: the book's (`symbols`, `windowTicks`, `maxTick`, `depth`, `reserveLadders`, as the order book
- * stage's), `firstSeq` (books start live and empty expecting this sequence
+ * The stage's config: the book's (`symbols`, `windowTicks`, `maxTick`, `depth`, `reserveLadders`, as
+ * the order book stage's), `firstSeq` (books start live and empty expecting this sequence
  * number; default: they wait for a snapshot), `status` (a table from {@link L2Status.make} with at
  * least `symbols` symbols), `depthMailbox` (a mailbox from `L2Depth.make({ instances })`, one slot per
  * instance: the stage answers `L2Depth.request`s from it, about every millisecond).
