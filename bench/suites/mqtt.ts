@@ -24,7 +24,7 @@ const throughput = (format: "json" | "binary") => ({
     { name: `mqtt/velox-${format}-kmsg-per-s`, key: "veloxKmsgPerSecond", unit: "k msg/s" },
     { name: `mqtt/bare-client-${format}-kmsg-per-s`, key: "bareKmsgPerSecond", unit: "k msg/s" }
   ],
-  details: ["messages"],
+  details: ["veloxCpuUsPerMsg", "veloxMainCpuUsPerMsg", "bareCpuUsPerMsg", "messages"],
   timeoutMs: 240_000
 })
 

@@ -44,6 +44,8 @@ const feedLayer = (input: MqttConfig.Input) =>
 const pipeline = Effect.gen(function*() {
   const source = MqttFeed.edge()
   const handle = yield* Pipeline.run(Pipeline.from(source).to(QuoteSink, {}))
+  // Running: the sink's thread has loaded its modules and entered its loop (it would otherwise do so while timed).
+  yield* waitUntil(() => handle.health().status === "running")
   return {
     attach: Effect.gen(function*() {
       const feed = yield* MqttFeed.MqttFeed
@@ -52,6 +54,14 @@ const pipeline = Effect.gen(function*() {
     })
   }
 })
+
+/** CPU time (µs) of the whole process (every thread) and of the main thread alone, since `from`. */
+const cpuSince = (from?: { readonly process: NodeJS.CpuUsage; readonly main: NodeJS.CpuUsage }) => {
+  const now = { process: process.cpuUsage(), main: process.threadCpuUsage() }
+  if (from === undefined) return { start: now, processUs: 0, mainUs: 0 }
+  const us = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => a.user + a.system - b.user - b.system
+  return { start: now, processUs: us(now.process, from.process), mainUs: us(now.main, from.main) }
+}
 
 const checked = (feed: MqttFeed.MqttFeed["Service"], expected?: number) => {
   const s = feed.stats()
@@ -91,6 +101,7 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
 
     // The peer: mqtt.js counting messages.
     yield* backlog(broker.url, "bench-bare", payloads)
+    const bareCpu = cpuSince()
     const bareSeconds = yield* Effect.promise(() =>
       new Promise<number>((resolve, reject) => {
         let count = 0
@@ -107,17 +118,20 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
         })
       })
     )
+    const bareUsed = cpuSince(bareCpu.start)
 
     // velox: the same backlog through the feed into a pipeline.
     yield* backlog(broker.url, "bench-velox", payloads)
     const { attach } = yield* pipeline
+    const veloxCpu = cpuSince()
     const t0 = performance.now()
-    const veloxSeconds = yield* Effect.gen(function*() {
+    const [veloxSeconds, veloxUsed] = yield* Effect.gen(function*() {
       const feed = yield* attach
       yield* waitUntil(() => feed.stats().dispatched >= params.messages)
       const seconds = (performance.now() - t0) / 1000
+      const used = cpuSince(veloxCpu.start)
       checked(feed, params.messages)
-      return seconds
+      return [seconds, used] as const
     }).pipe(
       Effect.scoped,
       Effect.provide(feedLayer({ url: broker.url, clientId: "bench-velox", cleanSession: false, topics: ["quotes/#"], queueCapacity: params.messages }))
@@ -125,6 +139,9 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
     return {
       veloxKmsgPerSecond: params.messages / veloxSeconds / 1000,
       bareKmsgPerSecond: params.messages / bareSeconds / 1000,
+      veloxCpuUsPerMsg: veloxUsed.processUs / params.messages,
+      veloxMainCpuUsPerMsg: veloxUsed.mainUs / params.messages,
+      bareCpuUsPerMsg: bareUsed.processUs / params.messages,
       messages: params.messages
     }
   })
