@@ -3,8 +3,8 @@
  *
  * ```
  *  broker ──▶ MqttClient ──▶ decode ──▶ dispatcher ──▶ pump ──▶ source edge ──▶ your stages
- *            (epochs,        JSON or    bounded,       (a fiber) (Edge.source,
- *             reconnect,     binary     drop-oldest              backpressure)
+ *            (epochs,        JSON or    bounded,       (end of   (Edge.source,
+ *             reconnect,     binary     drop-oldest    the turn) backpressure)
  *             credentials)   │          │ epoch policy
  *                            │          └─▶ dropped: DropOldest, StaleEpoch
  *                            ├─▶ dead letters (reason, raw bytes): NotJson, BadField, …, DecoderThrew
@@ -27,6 +27,13 @@
  *   dropped as `SymbolTableFull`.
  * - **Feed health**: every decoded quote is marked in a `FeedStatus` table (`feed.status`) as it
  *   arrives, before the dispatcher; with no quote for `feedGapMs` (5 s) the feed is dead.
+ * - **One turn at a time.** mqtt.js hands over a socket read's messages one by one; the feed keeps
+ *   them (references, no copy) until the end of that turn of the event loop, then decodes them all
+ *   into the dispatcher with one clock reading (their `receiveTsNs`) and one feed-health pass, and hands
+ *   what is queued to the source edge there and then. Only when the edge is full does the pump (a
+ *   fiber) wait for room; meanwhile quotes queue, and drop, in the dispatcher. Nothing per message
+ *   runs an Effect or allocates (see `QuotePayload` for the decoding). `stats()` decodes the pending
+ *   messages first, so its counts are exact whenever they are read.
  *
  * Every message is accounted for: `received = decoded + dead-lettered + dropped before the
  * dispatcher`, and `decoded = dispatched + in flight + queued + dropped in the dispatcher + abandoned`

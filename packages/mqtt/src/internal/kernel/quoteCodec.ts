@@ -393,6 +393,7 @@ const SEQ = 2
 const TS = 3
 /** `bidSize`, `askSize`, `last`, `lastSize`: 4 … 7, in `OPTIONAL_NUMBERS` order. */
 const FIRST_OPTIONAL = 4
+const UNKNOWN_NUMBER = 8
 const REQUIRED = (1 << BID) | (1 << ASK)
 /** The number keys, by slot; `symbol` is the string key. */
 const NUMBER_KEYS = ["bid", "ask", "seq", "exchangeTsNs", ...OPTIONAL_NUMBERS].map((k) => new TextEncoder().encode(k))
@@ -417,11 +418,11 @@ const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0
  * non-ASCII symbol, a number that is not finite) is false: `JSON.parse` reads it instead.
  */
 class JsonQuoteScanner {
-  readonly values = new Float64Array(8)
+  /** The numbers by slot; one more slot for the numbers of unknown keys (read, then forgotten). */
+  readonly values = new Float64Array(9)
   present = 0
   symbolStart = -1
   symbolEnd = -1
-  private num = 0
   private end = 0
 
   scan(b: Uint8Array): boolean {
@@ -437,9 +438,12 @@ class JsonQuoteScanner {
       // A key: plain ASCII without escapes (anything else is a key we would not know anyway, but check it).
       if (i >= end || b[i] !== QUOTE) return false
       const keyStart = i + 1
-      i = this.string(b, keyStart)
-      if (i < 0) return false
-      const key = keyOf(b, keyStart, i - 1)
+      let key = knownKeyAt(b, keyStart)
+      if (key !== UNKNOWN_KEY) i = keyStart + KEY_BYTES[key - SYMBOL]!.length + 1
+      else {
+        i = this.string(b, keyStart)
+        if (i < 0) return false
+      }
       i = this.skip(b, i)
       if (i >= end || b[i] !== COLON) return false
       i = this.skip(b, i + 1)
@@ -459,12 +463,10 @@ class JsonQuoteScanner {
         this.symbolEnd = j
         i = j + 1
       } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
-        i = this.number(b, i)
+        // Straight into its slot (a double in a field would be boxed: an allocation per number).
+        i = this.number(b, i, key >= 0 ? key : UNKNOWN_NUMBER)
         if (i < 0) return false
-        if (key >= 0) {
-          this.values[key] = this.num
-          this.present |= 1 << key
-        }
+        if (key >= 0) this.present |= 1 << key
       } else if (key !== UNKNOWN_KEY) {
         return false
       } else if (c === QUOTE) {
@@ -497,8 +499,8 @@ class JsonQuoteScanner {
     return -1
   }
 
-  /** A JSON number from `i` into `num`: the index after it, or -1 (not JSON's grammar, or not finite). */
-  private number(b: Uint8Array, i: number): number {
+  /** A JSON number from `i` into `values[slot]`: the index after it, or -1 (not JSON's grammar, or not finite). */
+  private number(b: Uint8Array, i: number, slot: number): number {
     const end = this.end
     const start = i
     const negative = b[i] === MINUS
@@ -564,18 +566,26 @@ class JsonQuoteScanner {
       v = Number(text)
       if (!Number.isFinite(v)) return -1
     }
-    this.num = negative ? -v : v
+    this.values[slot] = negative ? -v : v
     return i
   }
 }
 
-/** The scanner slot of the key in `b[start, end)`: a number slot, `SYMBOL`, or `UNKNOWN_KEY`. */
-const keyOf = (b: Uint8Array, start: number, end: number): number => {
-  const n = end - start
-  if (n === SYMBOL_KEY.length && sameBytes(SYMBOL_KEY, b, start)) return SYMBOL
-  for (let k = 0; k < NUMBER_KEYS.length; k++) {
-    const key = NUMBER_KEYS[k]!
-    if (key.length === n && sameBytes(key, b, start)) return k
+/** The keys by scanner slot − `SYMBOL`: the symbol key, none for `UNKNOWN_KEY`, then the number keys. */
+const KEY_BYTES = [SYMBOL_KEY, new Uint8Array(0), ...NUMBER_KEYS]
+/** The known keys by their first byte, as scanner slots. */
+const KEYS_BY_FIRST_BYTE: ReadonlyArray<ReadonlyArray<number>> = Array.from({ length: 128 }, (_, c) =>
+  KEY_BYTES.flatMap((key, k) => (key[0] === c ? [k + SYMBOL] : [])))
+
+/** The known key at `start` (just after its opening quote), with its closing quote: its scanner slot, or `UNKNOWN_KEY`. */
+const knownKeyAt = (b: Uint8Array, start: number): number => {
+  const first = b[start]!
+  if (!(first < 128)) return UNKNOWN_KEY
+  const candidates = KEYS_BY_FIRST_BYTE[first]!
+  for (let c = 0; c < candidates.length; c++) {
+    const slot = candidates[c]!
+    const key = KEY_BYTES[slot - SYMBOL]!
+    if (start + key.length < b.length && b[start + key.length] === QUOTE && sameBytes(key, b, start)) return slot
   }
   return UNKNOWN_KEY
 }
