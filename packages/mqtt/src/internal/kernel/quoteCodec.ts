@@ -512,8 +512,13 @@ class JsonQuoteScanner {
     let k = 0
     let exact = true
     let c = b[i]!
-    if (c === ZERO) i++
-    else if (c > ZERO && c <= NINE) {
+    // JSON has no leading zeros: "0" alone, or "0." / "0e".
+    if (c === ZERO) {
+      if (i + 1 < end && b[i + 1]! >= ZERO && b[i + 1]! <= NINE) return -1
+    } else if (!(c > ZERO && c <= NINE)) return -1
+    // The integer part's digits, then the fraction's (each one lowers `k`), as one run of digits.
+    for (let fraction = false;;) {
+      const runStart = i
       for (; i < end && (c = b[i]!) >= ZERO && c <= NINE; i++) {
         if (c === ZERO) zeros++
         else if (exact) {
@@ -524,22 +529,14 @@ class JsonQuoteScanner {
           } else exact = false
         }
       }
-    } else return -1
-    if (i < end && b[i] === DOT) {
+      if (fraction) {
+        if (i === runStart) return -1
+        k -= i - runStart
+        break
+      }
+      if (!(i < end && b[i] === DOT)) break
       i++
-      const fractionStart = i
-      for (; i < end && (c = b[i]!) >= ZERO && c <= NINE; i++) {
-        k--
-        if (c === ZERO) zeros++
-        else if (exact) {
-          const next = zeros < 22 ? m * POW10[zeros + 1]! + (c - ZERO) : TWO_53
-          if (next < TWO_53) {
-            m = next
-            zeros = 0
-          } else exact = false
-        }
-      }
-      if (i === fractionStart) return -1
+      fraction = true
     }
     if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
       i++
