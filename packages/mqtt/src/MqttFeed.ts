@@ -297,8 +297,11 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
 
     // The messages of one turn of the event loop (mqtt.js hands over a socket read's messages one by one)
     // are decoded together at its end: one clock reading and one feed-health pass for all of them.
-    const pendingPayloads: Array<Uint8Array> = []
-    const pendingTopics: Array<string> = []
+    // Kept at their largest size (emptying an array frees its storage, and the next turn grows it again);
+    // `pending` says how many are this turn's, and a decoded message's references are cleared at once.
+    const pendingPayloads: Array<Uint8Array | undefined> = []
+    const pendingTopics: Array<string | undefined> = []
+    let pending = 0
     /** Their connection's epoch: a new connection decodes what is pending before it begins. */
     let pendingEpoch = 0
     let turnScheduled = false
@@ -335,8 +338,9 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
 
     /** Decodes the pending messages into the dispatcher, feed health shown each run of slots they fill. */
     const decodePending = () => {
-      const n = pendingPayloads.length
+      const n = pending
       if (n === 0) return
+      pending = 0
       const nowNs = FeedStatus.wallClockNs()
       const view = dispatcher.view
       let runStart = 0
@@ -347,15 +351,17 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
       }
       for (let i = 0; i < n; i++) {
         const slot = dispatcher.writeSlot()
-        if (!decodeOne(pendingTopics[i]!, pendingPayloads[i]!, nowNs, pendingEpoch)) continue
+        const topic = pendingTopics[i]!
+        const payload = pendingPayloads[i]!
+        pendingTopics[i] = undefined
+        pendingPayloads[i] = undefined
+        if (!decodeOne(topic, payload, nowNs, pendingEpoch)) continue
         if (runLength > 0 && slot !== runStart + runLength) mark()
         if (runLength === 0) runStart = slot
         // Before the dispatcher could drop (and overwrite) the run's first quote.
         if (++runLength === dispatcher.capacity) mark()
       }
       mark()
-      pendingPayloads.length = 0
-      pendingTopics.length = 0
     }
 
     const endOfTurn = () => {
@@ -377,8 +383,9 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
           return
         }
         pendingEpoch = epoch
-        pendingPayloads.push(payload)
-        pendingTopics.push(topic)
+        pendingPayloads[pending] = payload
+        pendingTopics[pending] = topic
+        pending++
         if (!turnScheduled) {
           turnScheduled = true
           setImmediate(endOfTurn)
