@@ -10,7 +10,9 @@
  *
  * Throughput: the broker first holds N messages for the subscriber's session (`queue_qos0_messages`),
  * published with nothing subscribed to them; the timer then runs from the subscriber's connect to the
- * N-th message counted (the peer) or handed to the pipeline (velox). Only mosquitto and the
+ * N-th message counted (the peer) or handed to the pipeline (velox). An untimed warm-up (20,000 messages
+ * into a bare client) comes first, and velox's pipeline is running before its clock starts. CPU time
+ * per message (the whole process, and its main thread) is reported beside each. Only mosquitto and the
  * subscriber run while timed. Checked: the peer counted exactly N; velox received N, dropped and
  * dead-lettered none, and its counts balance.
  *
@@ -21,6 +23,7 @@
 import { Effect, Layer, type Scope } from "effect"
 import mqtt from "mqtt"
 import { Pipeline, type StageHost } from "@velox/core"
+import { FeedStatus } from "@velox/market"
 import { Mosquitto, MqttClient, MqttConfig, MqttCredentials, MqttFeed, MqttPublisher, QuotePayload } from "@velox/mqtt"
 import { NodeStageHost } from "@velox/node"
 import { InconclusiveRun } from "../harness.ts"
@@ -44,6 +47,8 @@ const feedLayer = (input: MqttConfig.Input) =>
 const pipeline = Effect.gen(function*() {
   const source = MqttFeed.edge()
   const handle = yield* Pipeline.run(Pipeline.from(source).to(QuoteSink, {}))
+  // Running: the sink's thread has loaded its modules and entered its loop (it would otherwise do so while timed).
+  yield* waitUntil(() => handle.health().status === "running")
   return {
     attach: Effect.gen(function*() {
       const feed = yield* MqttFeed.MqttFeed
@@ -52,6 +57,14 @@ const pipeline = Effect.gen(function*() {
     })
   }
 })
+
+/** CPU time (µs) of the whole process (every thread) and of the main thread alone, since `from`. */
+const cpuSince = (from?: { readonly process: NodeJS.CpuUsage; readonly main: NodeJS.CpuUsage }) => {
+  const now = { process: process.cpuUsage(), main: process.threadCpuUsage() }
+  if (from === undefined) return { start: now, processUs: 0, mainUs: 0 }
+  const us = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => a.user + a.system - b.user - b.system
+  return { start: now, processUs: us(now.process, from.process), mainUs: us(now.main, from.main) }
+}
 
 const checked = (feed: MqttFeed.MqttFeed["Service"], expected?: number) => {
   const s = feed.stats()
@@ -80,6 +93,28 @@ const backlog = (url: string, clientId: string, payloads: ReadonlyArray<readonly
     }))
   })
 
+/**
+ * A bare mqtt.js client of the persistent session `clientId`: seconds from its connect to the
+ * `messages`-th message, each handed to `handle` (which returns a number > 0 for a payload it read).
+ */
+const bareClient = (url: string, clientId: string, messages: number, handle: (payload: Buffer) => number) =>
+  Effect.promise(() =>
+    new Promise<number>((resolve, reject) => {
+      let count = 0
+      let read = 0
+      const t0 = performance.now()
+      const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 0 })
+      client.on("error", reject)
+      client.on("message", (_topic, payload) => {
+        read += handle(payload) > 0 ? 1 : 0
+        if (++count === messages) {
+          const seconds = (performance.now() - t0) / 1000
+          client.end(true, () => (read === messages ? resolve(seconds) : reject(new Error(`only ${read} of ${messages} payloads read`))))
+        }
+      })
+    })
+  )
+
 const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
   Effect.gen(function*() {
     const broker = yield* Mosquitto.start({ config: ["queue_qos0_messages true", "max_inflight_messages 0"] })
@@ -89,35 +124,36 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
       return [`quotes/${symbol}`, params.format === "json" ? QuotePayload.encodeJson(q) : QuotePayload.encodeBinary(q)] as const
     })
 
+    // Warm-up, untimed: mqtt.js's parsing compiled before either side is timed (the peer would
+    // otherwise take its cold start, and velox, running after it, not).
+    const warmup = payloads.slice(0, Math.min(payloads.length, 20_000))
+    yield* backlog(broker.url, "bench-warmup", warmup)
+    yield* bareClient(broker.url, "bench-warmup", warmup.length, (payload) => payload.length)
+
     // The peer: mqtt.js counting messages.
     yield* backlog(broker.url, "bench-bare", payloads)
-    const bareSeconds = yield* Effect.promise(() =>
-      new Promise<number>((resolve, reject) => {
-        let count = 0
-        let bytes = 0
-        const t0 = performance.now()
-        const client = mqtt.connect(broker.url, { clientId: "bench-bare", clean: false, reconnectPeriod: 0 })
-        client.on("error", reject)
-        client.on("message", (_topic, payload) => {
-          bytes += payload.length
-          if (++count === params.messages) {
-            const seconds = (performance.now() - t0) / 1000
-            client.end(true, () => (bytes > 0 ? resolve(seconds) : reject(new Error("empty payloads"))))
-          }
-        })
-      })
-    )
+    const bareCpu = cpuSince()
+    const bareSeconds = yield* bareClient(broker.url, "bench-bare", params.messages, (payload) => payload.length)
+    const bareUsed = cpuSince(bareCpu.start)
+    // Informational (JSON only): the same client parsing each payload with JSON.parse, reading its bid.
+    let parseJsonSeconds = NaN
+    if (params.format === "json") {
+      yield* backlog(broker.url, "bench-bare-parse", payloads)
+      parseJsonSeconds = yield* bareClient(broker.url, "bench-bare-parse", params.messages, (payload) => (JSON.parse(payload.toString()) as { bid: number }).bid > 0 ? 1 : 0)
+    }
 
     // velox: the same backlog through the feed into a pipeline.
     yield* backlog(broker.url, "bench-velox", payloads)
     const { attach } = yield* pipeline
+    const veloxCpu = cpuSince()
     const t0 = performance.now()
-    const veloxSeconds = yield* Effect.gen(function*() {
+    const [veloxSeconds, veloxUsed] = yield* Effect.gen(function*() {
       const feed = yield* attach
       yield* waitUntil(() => feed.stats().dispatched >= params.messages)
       const seconds = (performance.now() - t0) / 1000
+      const used = cpuSince(veloxCpu.start)
       checked(feed, params.messages)
-      return seconds
+      return [seconds, used] as const
     }).pipe(
       Effect.scoped,
       Effect.provide(feedLayer({ url: broker.url, clientId: "bench-velox", cleanSession: false, topics: ["quotes/#"], queueCapacity: params.messages }))
@@ -125,26 +161,55 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
     return {
       veloxKmsgPerSecond: params.messages / veloxSeconds / 1000,
       bareKmsgPerSecond: params.messages / bareSeconds / 1000,
+      ...(params.format === "json" ? { bareParseJsonKmsgPerSecond: params.messages / parseJsonSeconds / 1000 } : {}),
+      veloxCpuUsPerMsg: veloxUsed.processUs / params.messages,
+      veloxMainCpuUsPerMsg: veloxUsed.mainUs / params.messages,
+      bareCpuUsPerMsg: bareUsed.processUs / params.messages,
       messages: params.messages
     }
   })
+
+/** The simulator's messages for a latency run. */
+const latencyCount = (params: Extract<Params, { mode: "latency" }>) => Math.round((params.rate * (params.warmupMs + params.windowMs)) / 1000)
+
+/** The peer's latency: the same simulator into a bare mqtt.js client, publish → its message callback (p50, p99 in ms). */
+const bareLatency = (url: string, params: Extract<Params, { mode: "latency" }>) =>
+  Effect.gen(function*() {
+    const client = yield* Effect.acquireRelease(
+      Effect.promise(() => mqtt.connectAsync(url, { clientId: "bench-bare-latency", reconnectPeriod: 0 })),
+      (c) => Effect.promise(() => c.endAsync(true))
+    )
+    yield* Effect.promise(() => client.subscribeAsync("quotes/#", { qos: 0 }))
+    const samples: Array<number> = []
+    client.on("message", (_topic, payload) => {
+      const ts = params.format === "binary" ? payload.readDoubleLE(12) : (JSON.parse(payload.toString()) as { exchangeTsNs: number }).exchangeTsNs
+      samples.push(FeedStatus.wallClockNs() - ts)
+    })
+    const publisher = yield* MqttPublisher.make({ url })
+    yield* MqttPublisher.simulate(publisher, { symbols: 8, rate: params.rate, format: params.format, count: latencyCount(params) })
+    yield* waitUntil(() => samples.length >= publisher.stats().published)
+    samples.sort((a, b) => a - b)
+    const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]! / 1e6
+    return { bareP50Ms: at(0.5), bareP99Ms: at(0.99) }
+  }).pipe(Effect.scoped)
 
 const latency = (params: Extract<Params, { mode: "latency" }>) =>
   Effect.gen(function*() {
     const broker = yield* Mosquitto.start()
     const { attach } = yield* pipeline
-    return yield* Effect.gen(function*() {
+    const velox = yield* Effect.gen(function*() {
       const feed = yield* attach
       yield* feed.client.connected
       const publisher = yield* MqttPublisher.make({ url: broker.url })
-      const count = Math.round((params.rate * (params.warmupMs + params.windowMs)) / 1000)
-      const sent = yield* MqttPublisher.simulate(publisher, { symbols: 8, rate: params.rate, format: params.format, count })
+      const sent = yield* MqttPublisher.simulate(publisher, { symbols: 8, rate: params.rate, format: params.format, count: latencyCount(params) })
       yield* waitUntil(() => feed.stats().received >= publisher.stats().published)
       yield* waitUntil(() => feed.stats().dispatched >= feed.stats().decoded)
       const s = checked(feed)
       if (s.latency.count < 1000) throw new InconclusiveRun(`only ${s.latency.count} quotes measured`)
       return { p50Ms: s.latency.p50Ms, p99Ms: s.latency.p99Ms, maxMs: s.latency.maxMs, sent, received: s.received }
     }).pipe(Effect.scoped, Effect.provide(feedLayer({ url: broker.url, topics: ["quotes/#"] })))
+    // The peer after velox (velox took the cold start: JIT, the simulator's first messages).
+    return { ...velox, ...(yield* bareLatency(broker.url, params)) }
   })
 
 export const run = (params: Params): Promise<Record<string, number>> =>

@@ -140,8 +140,8 @@ interface Connection {
   readonly epoch: number
   /** Completed with why the connection is to end. */
   readonly signal: Deferred.Deferred<Outcome>
-  /** When the broker last sent a message on it (ms, the service's clock). */
-  readonly lastMessageAtMs: () => number
+  /** Messages the broker sent on it so far (a count: cheaper per message than reading a clock). */
+  readonly messages: () => number
 }
 
 const MINUTE_MS = 60_000
@@ -250,13 +250,13 @@ export const make: Effect.Effect<MqttClient["Service"], never, MqttConfig | Mqtt
       let connectionEpoch = 0
       let settled = false
       let error: unknown
-      let lastMessageAtMs = now()
+      let messages = 0
       const client = mqtt.connect(options.url, clientOptions(creds))
       client.on("error", (e) => {
         error = e
       })
       client.on("message", (topic, payload) => {
-        lastMessageAtMs = now()
+        messages++
         handler.onMessage(connectionEpoch, topic, payload)
       })
       client.on("connect", () => {
@@ -264,7 +264,7 @@ export const make: Effect.Effect<MqttClient["Service"], never, MqttConfig | Mqtt
         settled = true
         connectionEpoch = ++epoch
         handler.onConnect(connectionEpoch, lost)
-        resume(Effect.succeed({ client, epoch: connectionEpoch, signal, lastMessageAtMs: () => lastMessageAtMs }))
+        resume(Effect.succeed({ client, epoch: connectionEpoch, signal, messages: () => messages }))
       })
       client.on("close", () => {
         if (settled) {
@@ -316,14 +316,20 @@ export const make: Effect.Effect<MqttClient["Service"], never, MqttConfig | Mqtt
         )
     )
 
-  /** Completes once `connection` has been silent for `connectTimeoutMs` since the later of now and its last message. */
+  /**
+   * Completes once `connection` has been silent (no message) for `connectTimeoutMs`, looking a few times
+   * per timeout (so within a quarter of it more).
+   */
   const silence = (connection: Connection) =>
     Effect.gen(function*() {
-      const since = now()
-      for (;;) {
-        const quietForMs = now() - Math.max(since, connection.lastMessageAtMs())
-        if (quietForMs >= options.connectTimeoutMs) return
-        yield* Effect.sleep(Duration.millis(options.connectTimeoutMs - quietForMs))
+      const stepMs = Math.max(1, Math.ceil(options.connectTimeoutMs / 4))
+      let seen = connection.messages()
+      let quietMs = 0
+      while (quietMs < options.connectTimeoutMs) {
+        yield* Effect.sleep(Duration.millis(stepMs))
+        const count = connection.messages()
+        quietMs = count === seen ? quietMs + stepMs : 0
+        seen = count
       }
     })
 

@@ -3,8 +3,8 @@
  *
  * ```
  *  broker ──▶ MqttClient ──▶ decode ──▶ dispatcher ──▶ pump ──▶ source edge ──▶ your stages
- *            (epochs,        JSON or    bounded,       (a fiber) (Edge.source,
- *             reconnect,     binary     drop-oldest              backpressure)
+ *            (epochs,        JSON or    bounded,       (end of   (Edge.source,
+ *             reconnect,     binary     drop-oldest    the turn) backpressure)
  *             credentials)   │          │ epoch policy
  *                            │          └─▶ dropped: DropOldest, StaleEpoch
  *                            ├─▶ dead letters (reason, raw bytes): NotJson, BadField, …, DecoderThrew
@@ -27,6 +27,13 @@
  *   dropped as `SymbolTableFull`.
  * - **Feed health**: every decoded quote is marked in a `FeedStatus` table (`feed.status`) as it
  *   arrives, before the dispatcher; with no quote for `feedGapMs` (5 s) the feed is dead.
+ * - **One turn at a time.** mqtt.js hands over a socket read's messages one by one; the feed keeps
+ *   them (references, no copy) until the end of that turn of the event loop, then decodes them all
+ *   into the dispatcher with one clock reading (their `receiveTsNs`) and one feed-health pass, and hands
+ *   what is queued to the source edge there and then. Only when the edge is full does the pump (a
+ *   fiber) wait for room; meanwhile quotes queue, and drop, in the dispatcher. Nothing per message
+ *   runs an Effect or allocates (see `QuotePayload` for the decoding). `stats()` decodes the pending
+ *   messages first, so its counts are exact whenever they are read.
  *
  * Every message is accounted for: `received = decoded + dead-lettered + dropped before the
  * dispatcher`, and `decoded = dispatched + in flight + queued + dropped in the dispatcher + abandoned`
@@ -269,22 +276,15 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
     const lastDetail = new Map<DeadLetterReason, string>()
 
     let pumpWaiting: ((effect: Effect.Effect<void>) => void) | undefined
-    let wakeScheduled = false
     const wake = () => {
-      wakeScheduled = false
       const resume = pumpWaiting
       if (resume !== undefined) {
         pumpWaiting = undefined
         resume(Effect.void)
       }
     }
-    // Once per turn of the event loop: mqtt.js hands over a socket read's messages one by one, and the
-    // pump then takes them as one batch rather than waking for each.
-    const wakePump = () => {
-      if (pumpWaiting === undefined || wakeScheduled) return
-      wakeScheduled = true
-      setImmediate(wake)
-    }
+    /** Set while a writer is attached: hands what is queued to the edge now, as far as it takes it. */
+    let deliver: (() => void) | undefined
 
     const deadLetter = (reason: DeadLetterReason, detail: string, topic: string, payload: Uint8Array, epoch: number) => {
       deadByReason[reason]++
@@ -295,8 +295,85 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
       if (letters.length > options.deadLetterBuffer) letters.shift()
     }
 
+    // The messages of one turn of the event loop (mqtt.js hands over a socket read's messages one by one)
+    // are decoded together at its end: one clock reading and one feed-health pass for all of them.
+    // Kept at their largest size (emptying an array frees its storage, and the next turn grows it again);
+    // `pending` says how many are this turn's, and a decoded message's references are cleared at once.
+    const pendingPayloads: Array<Uint8Array | undefined> = []
+    const pendingTopics: Array<string | undefined> = []
+    let pending = 0
+    /** Their connection's epoch: a new connection decodes what is pending before it begins. */
+    let pendingEpoch = 0
+    let turnScheduled = false
+
+    /** Decodes one message into the dispatcher's write slot: true when it was committed. */
+    const decodeOne = (topic: string, payload: Uint8Array, nowNs: number, epoch: number): boolean => {
+      const view = dispatcher.view
+      const slot = dispatcher.writeSlot()
+      let code: K.DecodeCode
+      if (custom === undefined) {
+        code = decoder.decode(payload, view, slot, nowNs, epoch)
+      } else {
+        let message: K.QuoteMessage | undefined
+        try {
+          message = custom(topic, payload)
+        } catch (e) {
+          deadLetter("DecoderThrew", e instanceof Error ? e.message : String(e), topic, payload, epoch)
+          return false
+        }
+        if (message === undefined) {
+          droppedBefore.Skipped++
+          return false
+        }
+        code = decoder.fromObject(message, view, slot, nowNs, epoch)
+      }
+      if (code !== K.OK) {
+        if (code === K.SYMBOL_REFUSED && decoder.symbolCode === Symbols.FULL) droppedBefore.SymbolTableFull++
+        else deadLetter(reasonOf(code), decoder.detail, topic, payload, epoch)
+        return false
+      }
+      dispatcher.commit()
+      return true
+    }
+
+    /** Decodes the pending messages into the dispatcher, feed health shown each run of slots they fill. */
+    const decodePending = () => {
+      const n = pending
+      if (n === 0) return
+      pending = 0
+      const nowNs = FeedStatus.wallClockNs()
+      const view = dispatcher.view
+      let runStart = 0
+      let runLength = 0
+      const mark = () => {
+        if (runLength > 0) health.onBatch(view, runStart, runLength, healthOut)
+        runLength = 0
+      }
+      for (let i = 0; i < n; i++) {
+        const slot = dispatcher.writeSlot()
+        const topic = pendingTopics[i]!
+        const payload = pendingPayloads[i]!
+        pendingTopics[i] = undefined
+        pendingPayloads[i] = undefined
+        if (!decodeOne(topic, payload, nowNs, pendingEpoch)) continue
+        if (runLength > 0 && slot !== runStart + runLength) mark()
+        if (runLength === 0) runStart = slot
+        // Before the dispatcher could drop (and overwrite) the run's first quote.
+        if (++runLength === dispatcher.capacity) mark()
+      }
+      mark()
+    }
+
+    const endOfTurn = () => {
+      turnScheduled = false
+      decodePending()
+      if (deliver !== undefined && pumpWaiting !== undefined) deliver()
+      if (dispatcher.size > 0 || inFlight > 0) wake()
+    }
+
     yield* client.start({
       onConnect: (epoch, lost) => {
+        decodePending()
         dispatcher.beginEpoch(epoch, lost)
       },
       onMessage: (epoch, topic, payload) => {
@@ -305,34 +382,14 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
           droppedBefore.StaleEpoch++
           return
         }
-        const view = dispatcher.view
-        const slot = dispatcher.writeSlot()
-        const nowNs = FeedStatus.wallClockNs()
-        let code: K.DecodeCode
-        if (custom === undefined) {
-          code = decoder.decode(payload, view, slot, nowNs, epoch)
-        } else {
-          let message: K.QuoteMessage | undefined
-          try {
-            message = custom(topic, payload)
-          } catch (e) {
-            deadLetter("DecoderThrew", e instanceof Error ? e.message : String(e), topic, payload, epoch)
-            return
-          }
-          if (message === undefined) {
-            droppedBefore.Skipped++
-            return
-          }
-          code = decoder.fromObject(message, view, slot, nowNs, epoch)
+        pendingEpoch = epoch
+        pendingPayloads[pending] = payload
+        pendingTopics[pending] = topic
+        pending++
+        if (!turnScheduled) {
+          turnScheduled = true
+          setImmediate(endOfTurn)
         }
-        if (code !== K.OK) {
-          if (code === K.SYMBOL_REFUSED && decoder.symbolCode === Symbols.FULL) droppedBefore.SymbolTableFull++
-          else deadLetter(reasonOf(code), decoder.detail, topic, payload, epoch)
-          return
-        }
-        health.onBatch(view, slot, 1, healthOut)
-        dispatcher.commit()
-        wakePump()
       }
     })
 
@@ -353,6 +410,8 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
     }).pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
 
     const stats = (): Stats => {
+      // The messages of this turn first: the counts are exact whenever they are read.
+      decodePending()
       const droppedByReason = {
         DropOldest: dispatcher.droppedOldest,
         StaleEpoch: droppedBefore.StaleEpoch + dispatcher.staleDropped,
@@ -416,25 +475,25 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
         if (attached) return yield* Effect.die(new Error("MqttFeed.attach: a writer is already attached"))
         attached = true
         const batch = viewOf(PUMP_BATCH)
+        /** Where the `inFlight` records start in `batch`. */
+        let inFlightStart = 0
         let draining = false
         let closed = false
-        /** Hands the `inFlight` records at the start of `batch` to the edge, waiting for room; stops once the edge is closed. */
+        const accepted = (k: number) => {
+          inFlightStart += k
+          dispatched += k
+          inFlight -= k
+        }
+        /** Hands the `inFlight` records of `batch` to the edge, waiting for room; stops once the edge is closed. */
         const handOver = Effect.gen(function*() {
-          const n = inFlight
-          let done = 0
-          const accepted = (k: number) => {
-            done += k
-            dispatched += k
-            inFlight -= k
-          }
-          while (done < n) {
-            accepted(writer.offerBatchUnsafe(batch, done, n - done))
-            if (done === n) break
+          while (inFlight > 0) {
+            accepted(writer.offerBatchUnsafe(batch, inFlightStart, inFlight))
+            if (inFlight === 0) break
             // Full: wait for room by offering one record (the edge has no "await room" of its own).
-            const one = yield* Effect.result(writer.offerBatch(batch, done, 1))
+            const one = yield* Effect.result(writer.offerBatch(batch, inFlightStart, 1))
             if (one._tag === "Failure") {
               // The edge ended (the pipeline stopped): what is left has nowhere to go.
-              abandoned += n - done
+              abandoned += inFlight
               inFlight = 0
               closed = true
               return
@@ -442,13 +501,30 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
             accepted(one.success)
           }
         })
+        /** Takes the oldest queued records into `batch` (timing them as they leave the dispatcher). */
+        const takeBatch = () => {
+          inFlight = dispatcher.take(batch, PUMP_BATCH, FeedStatus.wallClockNs(), latency)
+          inFlightStart = 0
+        }
+        // At the end of a turn with the pump idle: straight into the edge, no fiber in between. What the
+        // edge has no room for stays in flight, and the pump waits for room.
+        deliver = () => {
+          while (inFlight === 0 && dispatcher.size > 0) {
+            takeBatch()
+            accepted(writer.offerBatchUnsafe(batch, 0, inFlight))
+          }
+        }
         const pump = Effect.gen(function*() {
           while (!closed) {
+            if (inFlight > 0) {
+              yield* handOver
+              continue
+            }
             if (dispatcher.size === 0) {
               if (draining) return
               yield* Effect.callback<void>((resume) => {
                 // The fiber may have yielded since the check above, and a message (or the drain) come meanwhile.
-                if (dispatcher.size > 0 || draining) return resume(Effect.void)
+                if (dispatcher.size > 0 || inFlight > 0 || draining) return resume(Effect.void)
                 pumpWaiting = resume
                 return Effect.sync(() => {
                   pumpWaiting = undefined
@@ -456,8 +532,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
               })
               continue
             }
-            inFlight = dispatcher.take(batch, PUMP_BATCH, FeedStatus.wallClockNs(), latency)
-            yield* handOver
+            takeBatch()
           }
         })
         const fiber = yield* Effect.forkScoped(pump, { startImmediately: true })
@@ -465,8 +540,10 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
           Effect.gen(function*() {
             // Drain: no new messages, what is queued into the edge, then the edge ends.
             yield* client.stop
+            decodePending()
+            deliver = undefined
             draining = true
-            wakePump()
+            wake()
             const drained = yield* Fiber.await(fiber).pipe(Effect.timeoutOption(attachOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS))
             if (drained._tag === "None") yield* Fiber.interrupt(fiber)
             if (inFlight > 0) {

@@ -141,4 +141,134 @@ describe("quote payloads", () => {
     assert.throws(() => C.encodeBinary({ symbol: "", bid: 1, ask: 2 }), /symbol name must be 1..40 bytes/)
     assert.throws(() => C.encodeBinary({ symbol: "x".repeat(41), bid: 1, ask: 2 }), /symbol name must be 1..40 bytes/)
   })
+
+  describe("the JSON byte scanner gives exactly what JSON.parse gives", () => {
+    /** The reference: the payload through JSON.parse and `fromObject` (into a table of its own), the symbol by name. */
+    const reference = setup("json", 50_000)
+    const viaJsonParse = (bytes: Uint8Array) => {
+      const { decoder, table, view } = reference
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(new TextDecoder().decode(bytes))
+      } catch (e) {
+        return { code: C.NOT_JSON as number, detail: `not JSON: ${(e as Error).message}`, quote: undefined }
+      }
+      const code = decoder.fromObject(parsed, view, 0, 5e18, 3)
+      return { code: code as number, detail: decoder.detail, quote: code === C.OK ? named(table, view) : undefined }
+    }
+    const named = (table: SharedArrayBuffer, view: ReturnType<typeof setup>["view"]) => {
+      const { symbol, ...rest } = RecordLayout.readUnsafe(view, 0)
+      return { ...rest, symbol: Symbols.nameOf(table, symbol) }
+    }
+    const viaDecoder = (decoder: C.QuoteDecoder, table: SharedArrayBuffer, view: ReturnType<typeof setup>["view"], bytes: Uint8Array) => {
+      const code = decoder.decode(bytes, view, 0, 5e18, 3)
+      return { code: code as number, detail: code === C.OK ? "" : decoder.detail, quote: code === C.OK ? named(table, view) : undefined }
+    }
+    const same = (decoder: C.QuoteDecoder, table: SharedArrayBuffer, view: ReturnType<typeof setup>["view"], bytes: Uint8Array) => {
+      const expected = viaJsonParse(bytes)
+      const actual = viaDecoder(decoder, table, view, bytes)
+      if (expected.code === C.OK) expected.detail = ""
+      // deepStrictEqual compares numbers with Object.is: -0 and 0 differ, as their bits do.
+      assert.deepStrictEqual(actual, expected, new TextDecoder().decode(bytes))
+    }
+
+    it("the documented payload takes the scanner, not JSON.parse", () => {
+      const { decoder, view } = setup("json")
+      assert.strictEqual(decoder.decode(text(C.encodeJson(full)), view, 0, 1, 1), C.OK)
+      assert.strictEqual(decoder.decode(text(` { "bid" : 1.5 ,"ask":2e-3, "symbol":"AAPL","venue":"X","x":null,"y":true} `), view, 0, 1, 1), C.OK)
+      assert.strictEqual(decoder.scanned, 2)
+      assert.deepStrictEqual([view.fields.bid.get(0), view.fields.ask.get(0), view.fields.seq.get(0)], [1.5, 0.002, 0])
+    })
+
+    it.prop(
+      "any quote JSON.stringify writes, with any finite numbers, keys in any order and unknown keys",
+      {
+        name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9._:/-]{1,40}$/)),
+        numbers: Schema.Tuple([Schema.Finite, Schema.Finite, Schema.Finite, Schema.Finite, Schema.Finite, Schema.Finite, Schema.Finite, Schema.Finite]),
+        keep: Schema.Tuple([Schema.Boolean, Schema.Boolean, Schema.Boolean, Schema.Boolean, Schema.Boolean, Schema.Boolean]),
+        order: Schema.Int,
+        extra: Schema.Union([Schema.Finite, Schema.String, Schema.Boolean, Schema.Null])
+      },
+      ({ name, numbers, keep, order, extra }) => {
+        const { decoder, table, view } = setup("json", 64)
+        const [bid, ask, seq, ts, bidSize, askSize, last, lastSize] = numbers
+        const entries: Array<[string, unknown]> = [["symbol", name], ["bid", bid], ["ask", ask]]
+        const optional: Array<[string, number]> = [["seq", Math.abs(seq)], ["exchangeTsNs", Math.abs(ts)], ["bidSize", bidSize], ["askSize", askSize], ["last", last], ["lastSize", lastSize]]
+        optional.forEach((entry, i) => keep[i] && entries.push(entry))
+        entries.push(["venue", extra])
+        const rotate = Math.abs(order) % entries.length
+        const object = Object.fromEntries([...entries.slice(rotate), ...entries.slice(0, rotate)])
+        same(decoder, table, view, text(JSON.stringify(object)))
+        same(decoder, table, view, text(JSON.stringify(object, null, order % 2 === 0 ? 1 : "\t")))
+      }
+    )
+
+    it("numbers at the edges of the fast path, and every refusal with JSON.parse's own words", () => {
+      const { decoder, table, view } = setup("json", 64)
+      const numbers = [
+        "0", "-0", "0.0", "-0.0", "1", "9007199254740991", "9007199254740992", "9007199254740993", "18014398509481985",
+        "1764432000123456789", "1764432000123456000", "17644320001234567", "0.1", "0.30000000000000004", "1.7976931348623157e308",
+        "2.2250738585072014e-308", "5e-324", "4.9e-324", "1e22", "1e23", "1E-22", "1e-23", "123456789012345678901234567890",
+        "0.000000000000000000000000000001", "1e-400", "1e400", "-1e400", "1.08121", "100e-2", "1.50", "10.000000000000000000001",
+        "00", "01", "1.", ".5", "-", "+1", "1e", "1e+", "--1", "0x10", "1_000", "NaN", "Infinity"
+      ]
+      for (const n of numbers) {
+        same(decoder, table, view, text(`{"symbol":"X","bid":${n},"ask":1}`))
+        same(decoder, table, view, text(`{"symbol":"X","bid":1,"ask":1,"exchangeTsNs":${n}}`))
+        same(decoder, table, view, text(`{"symbol":"X","bid":1,"ask":1,"other":${n}}`))
+      }
+      const payloads = [
+        "", " ", "{", "}", "{}", "[]", "null", "42", `"x"`, "\ufeff{\"symbol\":\"X\",\"bid\":1,\"ask\":2}",
+        `{"symbol":"X","bid":1,"ask":2}x`, `{"symbol":"X","bid":1,"ask":2,}`, `{"symbol":"X" "bid":1,"ask":2}`, `{"symbol":"X","bid":1,"ask":2`,
+        `{"symbol":"X","bid":1,"bid":"2","ask":2}`, `{"symbol":"X","bid":"1","bid":2,"ask":2}`, `{"symbol":7,"symbol":"X","bid":1,"ask":2}`,
+        `{"symbol":"X","symbol":7,"bid":1,"ask":2}`, `{"symbol":"Y","symbol":"X","bid":1,"ask":2}`, `{"symbol":"\\u0041","bid":1,"ask":2}`,
+        `{"sym\\u0062ol":"X","bid":1,"ask":2}`, `{"symbol":"has space","bid":1,"ask":2}`, `{"symbol":"ÉUR","bid":1,"ask":2}`, `{"symbol":"","bid":1,"ask":2}`,
+        `{"symbol":"X","bid":1,"ask":2,"seq":-1}`, `{"symbol":"X","bid":1,"ask":2,"seq":null}`, `{"symbol":"X","bid":1,"ask":2,"last":[1]}`,
+        `{"symbol":"X","bid":1,"ask":2,"more":{"a":1}}`, `{"symbol":"X","bid":1,"ask":2,"more":[]}`, `{"symbol":"X","bid":1,"ask":2,"t":tru}`,
+        `{"symbol":"X","bid":1,"ask":2,"s":"a\tb"}`, `{"symbol":"X","bid":1,"ask":2,"s":"a\\"b"}`, `{"symbol":"${"x".repeat(41)}","bid":1,"ask":2}`,
+        `{"symbol":"X","ask":2}`, `{"bid":1,"ask":2}`, `{"symbol":"X","bid":true,"ask":2}`, `{"symbol":"X","bid":1,"ask":2,"__proto__":1}`
+      ]
+      for (const p of payloads) same(decoder, table, view, text(p))
+    })
+
+    it("random damage to a payload: whatever the bytes, the same code, words and record as JSON.parse", () => {
+      const { decoder, table, view } = setup("json", 50_000)
+      const alphabet = text(`{}[]":,.-+eE0123456789 \t\n\\ntrufalsXYZsymbolbidask\u00e9`)
+      let seed = 0x9e3779b9
+      const random = (n: number) => {
+        seed ^= seed << 13
+        seed ^= seed >>> 17
+        seed ^= seed << 5
+        return (seed >>> 0) % n
+      }
+      for (let round = 0; round < 20_000; round++) {
+        const bytes = Array.from(text(C.encodeJson({ ...full, symbol: `S${random(50)}`, seq: random(1000), bid: random(10_000) / 1000 })))
+        for (let edits = 1 + random(3); edits > 0; edits--) {
+          const at = random(bytes.length)
+          const op = random(3)
+          if (op === 0) bytes[at] = alphabet[random(alphabet.length)]!
+          else if (op === 1) bytes.splice(at, 1)
+          else bytes.splice(at, 0, alphabet[random(alphabet.length)]!)
+        }
+        same(decoder, table, view, Uint8Array.from(bytes))
+      }
+      assert.isAbove(decoder.scanned, 1000)
+    })
+  })
+
+  it("binary and JSON: a known name's id comes from the cache, a refused one is asked again", () => {
+    const { decoder, table, view } = setup("auto", 2)
+    for (let i = 0; i < 3; i++) {
+      assert.strictEqual(decoder.decode(C.encodeBinary({ ...full, symbol: "AAA" }), view, 0, 1, 1), C.OK)
+      assert.strictEqual(view.fields.symbol.get(0), 0)
+      assert.strictEqual(decoder.decode(text(C.encodeJson({ ...full, symbol: "AAA" })), view, 0, 1, 1), C.OK)
+      assert.strictEqual(view.fields.symbol.get(0), 0)
+    }
+    assert.strictEqual(decoder.decode(C.encodeBinary({ ...full, symbol: "BBB" }), view, 0, 1, 1), C.OK)
+    assert.strictEqual(view.fields.symbol.get(0), 1)
+    assert.strictEqual(decoder.decode(C.encodeBinary({ ...full, symbol: "CCC" }), view, 0, 1, 1), C.SYMBOL_REFUSED)
+    assert.strictEqual(decoder.symbolCode, Symbols.FULL)
+    assert.strictEqual(decoder.decode(text(C.encodeJson({ ...full, symbol: "CCC" })), view, 0, 1, 1), C.SYMBOL_REFUSED)
+    assert.strictEqual(Symbols.count(table), 2)
+  })
 })

@@ -1,8 +1,11 @@
 /**
  * The quote payloads of an MQTT feed (kernel tier): a message's bytes decoded straight into a `Quote`
  * slot, and quotes encoded for publishers. No Effect, no throw for bad input (a negative code, and
- * `detail` says what was wrong), nothing allocated per message beyond what `JSON.parse` and the symbol
- * name's string take.
+ * `detail` says what was wrong), and nothing allocated for a well-formed message: its numbers are read
+ * from the payload's bytes (binary: at fixed offsets; JSON: by a byte scanner for the format below,
+ * which hands anything it does not expect — escapes, nesting, a refusal — to `JSON.parse`, so the
+ * result and every refusal are exactly `JSON.parse`'s), and its symbol's id comes from a cache keyed
+ * by the name's bytes (no string once a name is known).
  *
  * **JSON** (UTF-8), one object per message; unknown keys are ignored:
  *
@@ -111,13 +114,21 @@ export class QuoteDecoder {
   detail = ""
   /** What the symbol table returned for the last `SYMBOL_REFUSED`. */
   symbolCode = 0
+  /** JSON messages decoded by the byte scanner (the others went through `JSON.parse`). */
+  scanned = 0
   private readonly format: PayloadFormat
   private readonly symbols: SymbolRegistry
   private readonly text = new TextDecoder("utf-8", { fatal: false })
-  // The binary numbers are copied here first: a payload's bytes may sit at any offset of a shared pool.
-  private readonly scratch = new ArrayBuffer(HEADER_BYTES)
-  private readonly scratchBytes = new Uint8Array(this.scratch)
-  private readonly scratchView = new DataView(this.scratch)
+  private readonly names = new NameCache()
+  private readonly json = new JsonQuoteScanner()
+  /** The view last decoded into, its memory as words, and where each field sits in a record. */
+  private bound: QuoteView | undefined
+  private f64: Float64Array<ArrayBufferLike> = new Float64Array(0)
+  private u32: Uint32Array<ArrayBufferLike> = new Uint32Array(0)
+  private at = noSlots
+  /** A DataView of the last payload's memory: mqtt.js hands out slices of one read's buffer. */
+  private memory: ArrayBufferLike | undefined
+  private data: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
 
   constructor(symbols: SymbolRegistry, format: PayloadFormat) {
     this.symbols = symbols
@@ -129,8 +140,74 @@ export class QuoteDecoder {
    * code (the slot's content is then undefined).
    */
   decode(payload: Uint8Array, view: QuoteView, slot: number, receiveTsNs: number, epoch: number): DecodeCode {
+    if (view !== this.bound) this.bind(view)
     const binary = this.format === "binary" || (this.format === "auto" && payload.length > 0 && payload[0] === MAGIC)
-    return binary ? this.decodeBinary(payload, view, slot, receiveTsNs, epoch) : this.decodeJson(payload, view, slot, receiveTsNs, epoch)
+    if (binary) return this.decodeBinary(payload, slot, receiveTsNs, epoch)
+    if (this.json.scan(payload)) {
+      const code = this.fromScan(payload, slot, receiveTsNs, epoch)
+      if (code !== NOT_SCANNED) return code
+    }
+    return this.decodeJson(payload, view, slot, receiveTsNs, epoch)
+  }
+
+  private bind(view: QuoteView): void {
+    const byteOffset = view.byteOffset
+    const buffer = view.words64.buffer
+    const length = view.slotCount * view.layout.byteLength
+    this.f64 = new Float64Array(buffer, byteOffset, length / 8)
+    this.u32 = new Uint32Array(buffer, byteOffset, length / 4)
+    const offsetOf = (name: string) => view.layout.fields.find((f) => f.name === name)!.offset
+    this.at = {
+      stride64: view.layout.byteLength / 8,
+      stride32: view.layout.byteLength / 4,
+      seq: offsetOf("seq") / 8,
+      exchangeTsNs: offsetOf("exchangeTsNs") / 8,
+      receiveTsNs: offsetOf("receiveTsNs") / 8,
+      bid: offsetOf("bid") / 8,
+      ask: offsetOf("ask") / 8,
+      optional: OPTIONAL_NUMBERS.map((name) => offsetOf(name) / 8),
+      symbol: offsetOf("symbol") / 4,
+      epoch: offsetOf("epoch") / 4
+    }
+    this.bound = view
+  }
+
+  /** The id of the name in `bytes[start, end)`: from the cache, else registered (and cached); negative when refused. */
+  private symbolId(bytes: Uint8Array, start: number, end: number): number {
+    const cached = this.names.get(bytes, start, end)
+    if (cached >= 0) return cached
+    const name = asciiOrUtf8(bytes, start, end, this.text)
+    const id = this.symbols.register(name)
+    if (id < 0) return this.refuseSymbol(id, name)
+    this.names.set(bytes, start, end, id)
+    return id
+  }
+
+  /** Writes what the scanner found, if it is a quote; `NOT_SCANNED` for anything `fromObject` should judge. */
+  private fromScan(payload: Uint8Array, slot: number, receiveTsNs: number, epoch: number): DecodeCode | typeof NOT_SCANNED {
+    const j = this.json
+    const v = j.values
+    // Every refusal, and its exact words, is `fromObject`'s: only a complete, valid quote is written here.
+    if (j.symbolStart < 0 || (j.present & REQUIRED) !== REQUIRED) return NOT_SCANNED
+    const seq = (j.present & (1 << SEQ)) !== 0 ? v[SEQ]! : 0
+    const ts = (j.present & (1 << TS)) !== 0 ? v[TS]! : receiveTsNs
+    if (!(seq >= 0 && ts >= 0)) return NOT_SCANNED
+    const id = this.symbolId(payload, j.symbolStart, j.symbolEnd)
+    if (id < 0) return SYMBOL_REFUSED
+    const a = this.at
+    const f = this.f64
+    const base = slot * a.stride64
+    f[base + a.seq] = seq
+    f[base + a.exchangeTsNs] = ts
+    f[base + a.receiveTsNs] = receiveTsNs
+    f[base + a.bid] = v[BID]!
+    f[base + a.ask] = v[ASK]!
+    for (let k = 0; k < OPTIONAL_NUMBERS.length; k++) f[base + a.optional[k]!] = (j.present & (1 << (FIRST_OPTIONAL + k))) !== 0 ? v[FIRST_OPTIONAL + k]! : 0
+    const u = this.u32
+    u[slot * a.stride32 + a.symbol] = id
+    u[slot * a.stride32 + a.epoch] = epoch
+    this.scanned++
+    return OK
   }
 
   /** Writes a parsed object (JSON, or what a custom decoder returned) into `slot`: `OK` or a code. */
@@ -178,7 +255,7 @@ export class QuoteDecoder {
     return this.fromObject(parsed, view, slot, receiveTsNs, epoch)
   }
 
-  private decodeBinary(payload: Uint8Array, view: QuoteView, slot: number, receiveTsNs: number, epoch: number): DecodeCode {
+  private decodeBinary(payload: Uint8Array, slot: number, receiveTsNs: number, epoch: number): DecodeCode {
     const length = payload.length
     if (length < HEADER_BYTES) return this.fail(BAD_LENGTH, `binary quote of ${length} bytes: its header alone is ${HEADER_BYTES}`)
     if (payload[0] !== MAGIC) return this.fail(BAD_MAGIC, `first byte 0x${hex2(payload[0]!)}: not a binary quote (magic 0x51)`)
@@ -187,37 +264,43 @@ export class QuoteDecoder {
     if (length !== HEADER_BYTES + n || n === 0 || n > MAX_NAME_BYTES) {
       return this.fail(BAD_LENGTH, `binary quote of ${length} bytes with a ${n}-byte name: expected ${HEADER_BYTES} + n bytes, n in 1..${MAX_NAME_BYTES}`)
     }
-    const bytes = this.scratchBytes
-    for (let i = 4; i < HEADER_BYTES; i++) bytes[i] = payload[i]!
-    const d = this.scratchView
-    const seq = d.getFloat64(4, true)
-    const ts = d.getFloat64(12, true)
+    // The numbers straight from the payload's memory (at any offset: DataView reads unaligned).
+    if (payload.buffer !== this.memory) {
+      this.memory = payload.buffer
+      this.data = new DataView(payload.buffer)
+    }
+    const d = this.data
+    const o = payload.byteOffset
+    const seq = d.getFloat64(o + 4, true)
+    const ts = d.getFloat64(o + 12, true)
     if (!(seq >= 0 && Number.isFinite(seq))) return this.fail(BAD_FIELD, `seq must be a number ≥ 0, got ${seq}`)
     if (!(ts >= 0 && Number.isFinite(ts))) return this.fail(BAD_FIELD, `exchangeTsNs must be a number ≥ 0, got ${ts}`)
-    const f = view.fields
-    const bid = d.getFloat64(20, true)
-    const ask = d.getFloat64(28, true)
+    const bid = d.getFloat64(o + 20, true)
+    const ask = d.getFloat64(o + 28, true)
     if (!Number.isFinite(bid)) return this.fail(BAD_FIELD, `bid must be a finite number, got ${bid}`)
     if (!Number.isFinite(ask)) return this.fail(BAD_FIELD, `ask must be a finite number, got ${ask}`)
+    const a = this.at
+    const f = this.f64
+    const base = slot * a.stride64
     for (let k = 0; k < OPTIONAL_NUMBERS.length; k++) {
-      const v = d.getFloat64(36 + 8 * k, true)
+      const v = d.getFloat64(o + 36 + 8 * k, true)
       if (!Number.isFinite(v)) return this.fail(BAD_FIELD, `${OPTIONAL_NUMBERS[k]} must be a finite number, got ${v}`)
-      f[OPTIONAL_NUMBERS[k]!].set(slot, v)
+      f[base + a.optional[k]!] = v
     }
-    const name = asciiOrUtf8(payload, HEADER_BYTES, length, this.text)
-    const id = this.symbols.register(name)
-    if (id < 0) return this.refuseSymbol(id, name)
-    f.seq.set(slot, seq)
-    f.exchangeTsNs.set(slot, ts === 0 ? receiveTsNs : ts)
-    f.receiveTsNs.set(slot, receiveTsNs)
-    f.bid.set(slot, bid)
-    f.ask.set(slot, ask)
-    f.symbol.set(slot, id)
-    f.epoch.set(slot, epoch)
+    const id = this.symbolId(payload, HEADER_BYTES, length)
+    if (id < 0) return SYMBOL_REFUSED
+    f[base + a.seq] = seq
+    f[base + a.exchangeTsNs] = ts === 0 ? receiveTsNs : ts
+    f[base + a.receiveTsNs] = receiveTsNs
+    f[base + a.bid] = bid
+    f[base + a.ask] = ask
+    const u = this.u32
+    u[slot * a.stride32 + a.symbol] = id
+    u[slot * a.stride32 + a.epoch] = epoch
     return OK
   }
 
-  private refuseSymbol(code: number, name: string): DecodeCode {
+  private refuseSymbol(code: number, name: string): typeof SYMBOL_REFUSED {
     this.symbolCode = code
     this.detail = `symbol ${JSON.stringify(name.length > 60 ? name.slice(0, 60) + "…" : name)} refused by the symbol table (code ${code})`
     return SYMBOL_REFUSED
@@ -227,6 +310,296 @@ export class QuoteDecoder {
     this.detail = detail
     return code
   }
+}
+
+/** Where each field sits in a record of the view being written (in its f64 or its u32 words). */
+interface Slots {
+  readonly stride64: number
+  readonly stride32: number
+  readonly seq: number
+  readonly exchangeTsNs: number
+  readonly receiveTsNs: number
+  readonly bid: number
+  readonly ask: number
+  readonly optional: ReadonlyArray<number>
+  readonly symbol: number
+  readonly epoch: number
+}
+
+const noSlots: Slots = { stride64: 0, stride32: 0, seq: 0, exchangeTsNs: 0, receiveTsNs: 0, bid: 0, ask: 0, optional: [], symbol: 0, epoch: 0 }
+
+/** `fromScan`: the scanner's result is not for it to judge (`JSON.parse` and `fromObject` decide). */
+const NOT_SCANNED = 1
+
+/**
+ * Names' ids by their bytes, so that a known name costs a hash and a compare, not a string: open
+ * addressing over `SLOTS` slots, filled to half at most (past that, names go through the table as
+ * strings). Ids never change once handed out (the symbol table never reuses one), so an entry never
+ * goes stale; a name the table refused is never cached.
+ */
+class NameCache {
+  private static readonly SLOTS = 4096
+  private readonly ids = new Int32Array(NameCache.SLOTS).fill(-1)
+  private readonly hashes = new Int32Array(NameCache.SLOTS)
+  private readonly lengths = new Uint8Array(NameCache.SLOTS)
+  private readonly bytes = new Uint8Array(NameCache.SLOTS * MAX_NAME_BYTES)
+  private size = 0
+
+  /** The id of the name in `b[start, end)`, or -1 when it is not cached. */
+  get(b: Uint8Array, start: number, end: number): number {
+    const n = end - start
+    if (n < 1 || n > MAX_NAME_BYTES) return -1
+    const h = hashBytes(b, start, end)
+    const mask = NameCache.SLOTS - 1
+    for (let slot = h & mask;; slot = (slot + 1) & mask) {
+      const id = this.ids[slot]!
+      if (id < 0) return -1
+      if (this.hashes[slot] === h && this.lengths[slot] === n && this.same(slot, b, start, n)) return id
+    }
+  }
+
+  set(b: Uint8Array, start: number, end: number, id: number): void {
+    const n = end - start
+    if (n < 1 || n > MAX_NAME_BYTES || this.size >= NameCache.SLOTS / 2) return
+    const h = hashBytes(b, start, end)
+    const mask = NameCache.SLOTS - 1
+    let slot = h & mask
+    while (this.ids[slot]! >= 0) slot = (slot + 1) & mask
+    this.ids[slot] = id
+    this.hashes[slot] = h
+    this.lengths[slot] = n
+    for (let i = 0; i < n; i++) this.bytes[slot * MAX_NAME_BYTES + i] = b[start + i]!
+    this.size++
+  }
+
+  private same(slot: number, b: Uint8Array, start: number, n: number): boolean {
+    const at = slot * MAX_NAME_BYTES
+    for (let i = 0; i < n; i++) if (this.bytes[at + i] !== b[start + i]) return false
+    return true
+  }
+}
+
+/** FNV-1a over `b[start, end)`. */
+const hashBytes = (b: Uint8Array, start: number, end: number): number => {
+  let h = 0x811c9dc5 | 0
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+  return h
+}
+
+// The scanner's number slots (and bits of `present`).
+const BID = 0
+const ASK = 1
+const SEQ = 2
+const TS = 3
+/** `bidSize`, `askSize`, `last`, `lastSize`: 4 … 7, in `OPTIONAL_NUMBERS` order. */
+const FIRST_OPTIONAL = 4
+const UNKNOWN_NUMBER = 8
+const REQUIRED = (1 << BID) | (1 << ASK)
+/** The number keys, by slot; `symbol` is the string key. */
+const NUMBER_KEYS = ["bid", "ask", "seq", "exchangeTsNs", ...OPTIONAL_NUMBERS].map((k) => new TextEncoder().encode(k))
+const SYMBOL_KEY = new TextEncoder().encode("symbol")
+const UNKNOWN_KEY = -1
+const SYMBOL = -2
+
+/** 10^0 … 10^22: every one exact in a double. */
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`))
+const TWO_53 = 2 ** 53
+
+const [QUOTE, BACKSLASH, COMMA, COLON, OPEN, CLOSE, MINUS, PLUS, DOT, ZERO, NINE] = [0x22, 0x5c, 0x2c, 0x3a, 0x7b, 0x7d, 0x2d, 0x2b, 0x2e, 0x30, 0x39]
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+
+/**
+ * Reads the documented JSON quote straight from its bytes: one flat object whose known keys hold
+ * numbers (`symbol` a string of printable ASCII without escapes) and whose other keys hold a number, a
+ * string, `true`, `false` or `null`. `scan` is true when the payload is exactly that, in JSON's strict
+ * grammar, and the numbers are then in `values` (with their bits in `present`), each the double
+ * `JSON.parse` would give (Clinger's fast path for up to 15–16 digits, else the digits through
+ * `Number`, which rounds as `JSON.parse` does). Anything else (an escape, nesting, a syntax error, a
+ * non-ASCII symbol, a number that is not finite) is false: `JSON.parse` reads it instead.
+ */
+class JsonQuoteScanner {
+  /** The numbers by slot; one more slot for the numbers of unknown keys (read, then forgotten). */
+  readonly values = new Float64Array(9)
+  present = 0
+  symbolStart = -1
+  symbolEnd = -1
+  private end = 0
+
+  scan(b: Uint8Array): boolean {
+    this.present = 0
+    this.symbolStart = -1
+    const end = b.length
+    this.end = end
+    let i = this.skip(b, 0)
+    if (i >= end || b[i] !== OPEN) return false
+    i = this.skip(b, i + 1)
+    if (i < end && b[i] === CLOSE) return this.skip(b, i + 1) === end
+    for (;;) {
+      // A key: plain ASCII without escapes (anything else is a key we would not know anyway, but check it).
+      if (i >= end || b[i] !== QUOTE) return false
+      const keyStart = i + 1
+      let key = knownKeyAt(b, keyStart)
+      if (key !== UNKNOWN_KEY) i = keyStart + KEY_BYTES[key - SYMBOL]!.length + 1
+      else {
+        i = this.string(b, keyStart)
+        if (i < 0) return false
+      }
+      i = this.skip(b, i)
+      if (i >= end || b[i] !== COLON) return false
+      i = this.skip(b, i + 1)
+      if (i >= end) return false
+      const c = b[i]!
+      if (key === SYMBOL) {
+        if (c !== QUOTE) return false
+        const start = i + 1
+        let j = start
+        // Printable ASCII, no quote or backslash, no space: any other name is for `register` to judge as a string.
+        for (; j < end; j++) {
+          const x = b[j]!
+          if (x === QUOTE || x === BACKSLASH || x <= 0x20 || x >= 0x7f) break
+        }
+        if (j >= end || b[j] !== QUOTE) return false
+        this.symbolStart = start
+        this.symbolEnd = j
+        i = j + 1
+      } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
+        // Straight into its slot (a double in a field would be boxed: an allocation per number).
+        i = this.number(b, i, key >= 0 ? key : UNKNOWN_NUMBER)
+        if (i < 0) return false
+        if (key >= 0) this.present |= 1 << key
+      } else if (key !== UNKNOWN_KEY) {
+        return false
+      } else if (c === QUOTE) {
+        i = this.string(b, i + 1)
+        if (i < 0) return false
+      } else {
+        i = literal(b, i)
+        if (i < 0) return false
+      }
+      i = this.skip(b, i)
+      if (i >= end) return false
+      if (b[i] === CLOSE) return this.skip(b, i + 1) === end
+      if (b[i] !== COMMA) return false
+      i = this.skip(b, i + 1)
+    }
+  }
+
+  private skip(b: Uint8Array, i: number): number {
+    while (i < this.end && isSpace(b[i]!)) i++
+    return i
+  }
+
+  /** From just after an opening quote: the index after the closing one, or -1 (an escape, a control character, no end). */
+  private string(b: Uint8Array, i: number): number {
+    for (; i < this.end; i++) {
+      const x = b[i]!
+      if (x === QUOTE) return i + 1
+      if (x === BACKSLASH || x < 0x20) return -1
+    }
+    return -1
+  }
+
+  /** A JSON number from `i` into `values[slot]`: the index after it, or -1 (not JSON's grammar, or not finite). */
+  private number(b: Uint8Array, i: number, slot: number): number {
+    const end = this.end
+    const start = i
+    const negative = b[i] === MINUS
+    if (negative) i++
+    if (i >= end) return -1
+    // The digits as an integer `m` with trailing zeros held back in `zeros`, times 10^`k`.
+    let m = 0
+    let zeros = 0
+    let k = 0
+    let exact = true
+    let c = b[i]!
+    // JSON has no leading zeros: "0" alone, or "0." / "0e".
+    if (c === ZERO) {
+      if (i + 1 < end && b[i + 1]! >= ZERO && b[i + 1]! <= NINE) return -1
+    } else if (!(c > ZERO && c <= NINE)) return -1
+    // The integer part's digits, then the fraction's (each one lowers `k`), as one run of digits.
+    for (let fraction = false;;) {
+      const runStart = i
+      for (; i < end && (c = b[i]!) >= ZERO && c <= NINE; i++) {
+        if (c === ZERO) zeros++
+        else if (exact) {
+          const next = zeros < 22 ? m * POW10[zeros + 1]! + (c - ZERO) : TWO_53
+          if (next < TWO_53) {
+            m = next
+            zeros = 0
+          } else exact = false
+        }
+      }
+      if (fraction) {
+        if (i === runStart) return -1
+        k -= i - runStart
+        break
+      }
+      if (!(i < end && b[i] === DOT)) break
+      i++
+      fraction = true
+    }
+    if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
+      i++
+      let sign = 1
+      if (i < end && (b[i] === PLUS || b[i] === MINUS)) {
+        if (b[i] === MINUS) sign = -1
+        i++
+      }
+      const exponentStart = i
+      let e = 0
+      for (; i < end && (c = b[i]!) >= ZERO && c <= NINE; i++) if (e < 100_000) e = e * 10 + (c - ZERO)
+      if (i === exponentStart) return -1
+      k += sign * e
+    }
+    const e = k + zeros
+    let v: number
+    if (exact && m === 0) v = 0
+    else if (exact && e >= 0 && e <= 22) v = m * POW10[e]!
+    else if (exact && e < 0 && e >= -22) v = m / POW10[-e]!
+    else {
+      // Past the fast path: the digits as text, rounded as JSON.parse rounds them.
+      let text = ""
+      for (let j = negative ? start + 1 : start; j < i; j++) text += String.fromCharCode(b[j]!)
+      v = Number(text)
+      if (!Number.isFinite(v)) return -1
+    }
+    this.values[slot] = negative ? -v : v
+    return i
+  }
+}
+
+/** The keys by scanner slot − `SYMBOL`: the symbol key, none for `UNKNOWN_KEY`, then the number keys. */
+const KEY_BYTES = [SYMBOL_KEY, new Uint8Array(0), ...NUMBER_KEYS]
+/** The known keys by their first byte, as scanner slots. */
+const KEYS_BY_FIRST_BYTE: ReadonlyArray<ReadonlyArray<number>> = Array.from({ length: 128 }, (_, c) =>
+  KEY_BYTES.flatMap((key, k) => (key[0] === c ? [k + SYMBOL] : [])))
+
+/** The known key at `start` (just after its opening quote), with its closing quote: its scanner slot, or `UNKNOWN_KEY`. */
+const knownKeyAt = (b: Uint8Array, start: number): number => {
+  const first = b[start]!
+  if (!(first < 128)) return UNKNOWN_KEY
+  const candidates = KEYS_BY_FIRST_BYTE[first]!
+  for (let c = 0; c < candidates.length; c++) {
+    const slot = candidates[c]!
+    const key = KEY_BYTES[slot - SYMBOL]!
+    if (start + key.length < b.length && b[start + key.length] === QUOTE && sameBytes(key, b, start)) return slot
+  }
+  return UNKNOWN_KEY
+}
+
+const sameBytes = (key: Uint8Array, b: Uint8Array, start: number): boolean => {
+  for (let i = 0; i < key.length; i++) if (b[start + i] !== key[i]) return false
+  return true
+}
+
+const LITERALS = ["true", "false", "null"].map((k) => new TextEncoder().encode(k))
+
+/** `true`, `false` or `null` at `i`: the index after it, or -1. */
+const literal = (b: Uint8Array, i: number): number => {
+  for (const word of LITERALS) {
+    if (i + word.length <= b.length && sameBytes(word, b, i)) return i + word.length
+  }
+  return -1
 }
 
 /** An absent field's default (a `null` is present, and wrong). */
