@@ -13,7 +13,9 @@
  *   no later tick arrives — plus `lateToleranceMs` (default 0), during which a late tick is still
  *   applied. The timer knows how far exchange time went because it follows the clock from the last
  *   tick's time (`timerClose: true`, the default: a live feed, or a replay at speed 1); with
- *   `timerClose: false` (a replay at another speed) bars close as later ticks arrive, and at the drain.
+ *   `timerClose: false` (a replay at another speed) the timer does nothing: a symbol's bars close as
+ *   its later ticks arrive, and at the drain, so which bars come out, and in what order, depends on
+ *   the ticks alone (not on when a timer ran between two batches).
  * - **Late ticks.** A tick whose bar (in the smallest timeframe) has closed or is due is dropped as
  *   `Late` and applied to no timeframe, so every timeframe is built from the same ticks: a `1m` bar is
  *   its `1s` bars put together. Each timeframe is a multiple of the smallest.
@@ -234,8 +236,11 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, t
       if (late !== 0) emitter.drop(LATE, late)
     },
     onTimer(nowNs, emitter) {
+      // Without timerClose, a timer would close due bars (of every symbol) at moments of the thread's
+      // timing, interleaving them with the ticks' own closes in an order no other run repeats.
+      if (!timerClose) return
       out = emitter
-      builder.timer(nowNs, timerClose)
+      builder.timer(nowNs, true)
     },
     onDrain(emitter) {
       out = emitter

@@ -123,25 +123,33 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, t
   const throttledAt = T.indexOf(K.COLUMNS, 0, K.THROTTLED_COLUMN)
   return {
     onBatch(input, start, count, out) {
-      // Fields read and records copied straight from the record words (see quoteWords.ts).
+      // Fields read and records copied straight from the record words (see quoteWords.ts); the
+      // offsets and the throttle's state in locals, loaded once a batch rather than once a quote.
+      const stride = Q.STRIDE
+      const symbolAt = Q.SYMBOL
+      const bidAt = Q.BID
+      const askAt = Q.ASK
+      const tsAt = Q.EXCHANGE_TS
+      const columns = K.COLUMNS
+      const { lastMid, lastNs, maxIntervalNs, symbols, threshold } = throttle
       const w = input.words64
       const u = input.words
       const to = out.view.words64
       const end = start + count
       let throttled = 0
-      for (let i = start; i < end; i++) {
-        const at = i * Q.STRIDE
-        const symbol = u[i * Q.STRIDE32 + Q.SYMBOL]! >>> 0
-        const r = throttle.offer(symbol, w[at + Q.BID]!, w[at + Q.ASK]!, w[at + Q.EXCHANGE_TS]!)
-        if (r === K.PASS) {
-          counts[passedAt + symbol * K.COLUMNS]! += 1
-          let d = out.emit() * Q.STRIDE
-          for (let s = at; s < at + Q.STRIDE; s++) to[d++] = w[s]!
-        } else if (r === K.THROTTLED) {
-          counts[throttledAt + symbol * K.COLUMNS]! += 1
-          throttled++
+      for (let i = start, at = start * stride; i < end; i++, at += stride) {
+        const symbol = u[2 * at + symbolAt]! >>> 0
+        const bid = w[at + bidAt]!
+        const ask = w[at + askAt]!
+        if (!(symbol < symbols && K.validPrices(bid, ask))) {
+          out.deadLetter(symbol < symbols ? INVALID_PRICE : UNKNOWN_SYMBOL, input, i)
+        } else if (K.passes(lastMid, lastNs, threshold, maxIntervalNs, symbol, (bid + ask) * 0.5, w[at + tsAt]!)) {
+          counts[passedAt + symbol * columns]! += 1
+          let d = out.emit() * stride
+          for (let s = at; s < at + stride; s++) to[d++] = w[s]!
         } else {
-          out.deadLetter(r === K.UNKNOWN_SYMBOL ? UNKNOWN_SYMBOL : INVALID_PRICE, input, i)
+          counts[throttledAt + symbol * columns]! += 1
+          throttled++
         }
       }
       if (throttled !== 0) out.drop(THROTTLED, throttled)

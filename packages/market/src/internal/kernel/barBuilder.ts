@@ -187,6 +187,9 @@ export class BarBuilder {
     const s = this.state
     const lengths = this.tfNs
     let at = symbol * tfs * FIELDS
+    // The timeframes whose current bar the tick is not in, one bit each: handled after the loop, so
+    // the loop makes no call (a call in it costs every timeframe its checks and registers).
+    let outside = 0
     for (let tf = 0; tf < tfs; tf++, at += FIELDS) {
       const cur = s[at + CUR + START]!
       // Most ticks fall in the current bar: two comparisons (false for NaN), the update in line.
@@ -197,10 +200,18 @@ export class BarBuilder {
         s[at + CUR + VOLUME]! += size
         s[at + CUR + TICKS]! += 1
       } else {
-        this.apply(symbol, tf, tNs, price, size)
+        outside |= 1 << tf
       }
     }
+    if (outside !== 0) this.applyOutside(symbol, outside, tNs, price, size)
     return APPLIED
+  }
+
+  /** `apply` for each timeframe of `outside` (a bit per timeframe), in timeframe order, as `offer` meets them. */
+  private applyOutside(symbol: number, outside: number, tNs: number, price: number, size: number): void {
+    for (let tf = 0; tf < this.timeframes; tf++) {
+      if ((outside & (1 << tf)) !== 0) this.apply(symbol, tf, tNs, price, size)
+    }
   }
 
   /** Why `offer` refuses a tick (one of its arguments is not a valid one). */

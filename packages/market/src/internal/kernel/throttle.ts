@@ -2,7 +2,7 @@
  * The quote throttle (kernel tier): per symbol, a quote passes when its mid moved by at least a
  * relative threshold since the last quote that passed, or when `maxIntervalNs` of exchange time went
  * by since then (a quiet symbol is never left stale), or when it is the symbol's first; otherwise it
- * is throttled. Allocation-free, no `effect`: one call per quote, a numeric result.
+ * is throttled. Allocation-free, no `effect`: the state per symbol, and the rule as a function of it.
  *
  * The rule, for a quote of symbol `s` with mid `m = (bid + ask) / 2` at exchange time `t`, against the
  * last passed quote's mid `m₀` and time `t₀`:
@@ -12,15 +12,6 @@
  * Time is the quotes' own exchange time, not the clock: the same quotes always throttle the same way
  * (a replay throttles as the live run did).
  */
-
-/** The quote passes. */
-export const PASS = 1 as const
-/** The quote is throttled. */
-export const THROTTLED = 0 as const
-/** Refused: the symbol id is not below the throttle's `symbols`. */
-export const UNKNOWN_SYMBOL = -1 as const
-/** Refused: the bid or the ask is not a positive finite number. */
-export const INVALID_PRICE = -2 as const
 
 /** Counter table columns, per symbol. */
 export const PASSED_COLUMN = 0
@@ -41,9 +32,9 @@ export class QuoteThrottle {
   readonly threshold: number
   readonly maxIntervalNs: number
   /** Mid of each symbol's last passed quote; NaN before its first. */
-  private readonly lastMid: Float64Array
+  readonly lastMid: Float64Array
   /** Exchange time of each symbol's last passed quote. */
-  private readonly lastNs: Float64Array
+  readonly lastNs: Float64Array
 
   constructor(options: ThrottleOptions) {
     const { maxIntervalNs, symbols, threshold } = options
@@ -56,23 +47,35 @@ export class QuoteThrottle {
     this.lastMid = new Float64Array(symbols).fill(NaN)
     this.lastNs = new Float64Array(symbols)
   }
+}
 
-  /** {@link PASS}, {@link THROTTLED}, or a negative refusal code (the state unchanged). */
-  offer(symbol: number, bid: number, ask: number, exchangeTsNs: number): number {
-    if (!(symbol < this.symbols)) return UNKNOWN_SYMBOL
-    // Positive and finite, in one comparison each (NaN fails both).
-    if (!(bid > 0 && bid < Infinity && ask > 0 && ask < Infinity)) return INVALID_PRICE
-    const mid = (bid + ask) * 0.5
-    const last = this.lastMid[symbol]!
-    if (
-      last !== last || // first quote of the symbol (NaN)
-      Math.abs(mid - last) >= this.threshold * last ||
-      exchangeTsNs - this.lastNs[symbol]! >= this.maxIntervalNs
-    ) {
-      this.lastMid[symbol] = mid
-      this.lastNs[symbol] = exchangeTsNs
-      return PASS
-    }
-    return THROTTLED
+/** A quote the throttle can judge: bid and ask positive and finite (NaN fails every comparison). */
+export const validPrices = (bid: number, ask: number): boolean => bid > 0 && bid < Infinity && ask > 0 && ask < Infinity
+
+/**
+ * The rule, for a quote of `symbol` (below `symbols`, {@link validPrices}) with mid `mid` at exchange
+ * time `exchangeTsNs`: true when it passes, and then it is the symbol's last passed quote. A function
+ * of the state's arrays rather than a method, so that a stage's loop holds them in locals (a method
+ * inlined there loads and checks its fields again for every quote).
+ */
+export const passes = (
+  lastMid: Float64Array,
+  lastNs: Float64Array,
+  threshold: number,
+  maxIntervalNs: number,
+  symbol: number,
+  mid: number,
+  exchangeTsNs: number
+): boolean => {
+  const last = lastMid[symbol]!
+  if (
+    last !== last || // first quote of the symbol (NaN)
+    Math.abs(mid - last) >= threshold * last ||
+    exchangeTsNs - lastNs[symbol]! >= maxIntervalNs
+  ) {
+    lastMid[symbol] = mid
+    lastNs[symbol] = exchangeTsNs
+    return true
   }
+  return false
 }
