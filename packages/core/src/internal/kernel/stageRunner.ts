@@ -161,7 +161,7 @@ export class StageRunner {
       : new BackoffIdleStrategy(options.bell, () => this.hasWork(), {
         ...options.idle,
         maxParkNs: options.idle.maxParkNs ?? Infinity
-      })
+      }, options.nowNs)
     this.nextTimerNs = options.nowNs() + options.timerPeriodNs
     // Members with a timer but no nextWakeNs need the periodic tick; the others say when they are due.
     this.periodic = options.members.some((m) => m.hasTimer && (m.logic as StageLogic).nextWakeNs === undefined)
