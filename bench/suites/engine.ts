@@ -19,8 +19,10 @@
 import { BACKOFF_DEFAULTS } from "@velox/core/unsafe"
 import type { Job, Suite, Target } from "../harness.ts"
 import type { Params as EffectStreamParams } from "../micro/engineEffectStream.ts"
+import { ENGINE } from "../micro/engineWork.ts"
 import type { Params as PlainLoopParams } from "../micro/enginePlainLoop.ts"
 import type { Params as LatencyParams } from "../topology/engineLatencyCpu.ts"
+import type { Params as PacedPeerParams } from "../micro/pacedPeer.ts"
 import type { Params as ParkWakeParams } from "../micro/parkWake.ts"
 import type { Params as MetricsOverheadParams } from "../topology/metricsOverhead.ts"
 import type { Params as ThroughputParams } from "../topology/engineThroughput.ts"
@@ -43,6 +45,7 @@ const PLAIN_LOOP = new URL("../micro/enginePlainLoop.ts", import.meta.url)
 const EFFECT_STREAM = new URL("../micro/engineEffectStream.ts", import.meta.url)
 const METRICS_OVERHEAD = new URL("../topology/metricsOverhead.ts", import.meta.url)
 const PARK_WAKE = new URL("../micro/parkWake.ts", import.meta.url)
+const PACED_PEER = new URL("../micro/pacedPeer.ts", import.meta.url)
 
 const TWENTY_MILLION: Target = { op: ">=", value: 20 }
 
@@ -133,6 +136,36 @@ const parkWake = (slackNs: number, tag: string): Job => ({
     { name: `engine/os-park-oversleep-p99-us-slack-${tag}`, key: "oversleepP99Us", unit: "µs" }
   ],
   details: ["wakesPerSecond", "cpuPercent"]
+})
+
+/** Issue 15's target for the engine at 100k/s, which the bare peers below are held to as well. */
+const PACED_CPU_TARGET: Target = { op: "<", value: 25 }
+const PACED_P99_TARGET: Target = { op: "<", value: 50 }
+
+/**
+ * The engine's paced source with nothing of velox in it: one bare thread meets the same 100k/s Poisson
+ * schedule (Ingress's seeded arrival stream), parking until each arrival with a given timer slack, or
+ * spinning on the clock. If the parked peer misses the target at every slack, so must any parked loop.
+ */
+const pacedPeer = (slackNs: number | "spin", tag: string): Job => ({
+  label: slackNs === "spin"
+    ? `one bare thread spinning on the clock to meet ${RATE / 1000}k/s Poisson arrivals: latency (the VM's tail)`
+    : `one bare thread parking until each of ${RATE / 1000}k/s Poisson arrivals, timer slack ${tag}: CPU, latency`,
+  module: PACED_PEER,
+  params: { rate: RATE, slackNs, seed: ENGINE.seed, warmupMs: 300, windowMs: 2_000 } satisfies PacedPeerParams,
+  runs: VARIANT_RUNS,
+  metrics: slackNs === "spin"
+    ? [
+      { name: "engine/os-spin-latency-p99-us", key: "latencyP99Us", unit: "µs" },
+      { name: "engine/os-spin-latency-p50-us", key: "latencyP50Us", unit: "µs" }
+    ]
+    : [
+      { name: `engine/os-paced-100k-cpu-percent-slack-${tag}`, key: "cpuPercent", unit: "% core", target: PACED_CPU_TARGET },
+      { name: `engine/os-paced-100k-latency-p99-us-slack-${tag}`, key: "latencyP99Us", unit: "µs", target: PACED_P99_TARGET },
+      { name: `engine/os-paced-100k-latency-p50-us-slack-${tag}`, key: "latencyP50Us", unit: "µs" }
+    ],
+  details: ["latencyMaxUs", "wakesPerSecond", "ratePerSecond", "processCpuPercent", "cpuPercent"],
+  timeoutMs: 30_000
 })
 
 const jobs: ReadonlyArray<Job> = [
@@ -301,7 +334,11 @@ const jobs: ReadonlyArray<Job> = [
   ]),
   parkWake(LEAST_SLACK_NS, "1us"),
   parkWake(BACKOFF_DEFAULTS.timerSlackNs, "20us"),
-  parkWake(LINUX_DEFAULT_SLACK_NS, "50us")
+  parkWake(LINUX_DEFAULT_SLACK_NS, "50us"),
+  pacedPeer(LEAST_SLACK_NS, "1us"),
+  pacedPeer(BACKOFF_DEFAULTS.timerSlackNs, "20us"),
+  pacedPeer(LINUX_DEFAULT_SLACK_NS, "50us"),
+  pacedPeer("spin", "spin")
 ]
 
 export const suite: Suite = {
