@@ -151,6 +151,43 @@ describe("BackoffIdleStrategy", () => {
     assert.strictEqual(rounds.parkCount, 1, "three rounds, with the clock standing still")
   })
 
+  it("parkUntilNs bounds a park by a deadline on the strategy's clock, read when it parks", () => {
+    const wait = Atomics.wait
+    const timeoutsMs: Array<number> = []
+    Atomics.wait = ((_a: Int32Array, _i: number, _v: number, t?: number) => {
+      timeoutsMs.push(t ?? Infinity)
+      return "timed-out"
+    }) as typeof Atomics.wait
+    try {
+      let now = 1_000_000
+      let reads = 0
+      const idle = new IdleStrategy.BackoffIdleStrategy(new Doorbell.Doorbell(Doorbell.make()), () => false, {
+        spinNs: Infinity,
+        maxSpins: 2,
+        minParkNs: 1_000_000,
+        maxParkNs: Infinity
+      }, () => {
+        reads++
+        return now
+      })
+      idle.parkUntilNs = now + 5_000
+      idle.idle(0)
+      idle.idle(0)
+      assert.strictEqual(reads, 0, "no clock read while spinning by rounds")
+      now += 1_000
+      idle.idle(0)
+      assert.deepStrictEqual(timeoutsMs, [0.004], "parks until the deadline: 4 µs left of it")
+      idle.parkUntilNs = now - 1
+      idle.idle(0)
+      assert.strictEqual(timeoutsMs[1], 0, "a deadline already past: a zero wait")
+      idle.parkUntilNs = Infinity
+      idle.idle(0)
+      assert.strictEqual(timeoutsMs[2], 4, "no deadline: the doubling park alone (1, 2, now 4 ms)")
+    } finally {
+      Atomics.wait = wait
+    }
+  })
+
   it("parkUntilDue parks at once, with no spins, and idle spins again after work", () => {
     const bell = new Doorbell.Doorbell(Doorbell.make())
     const idle = new IdleStrategy.BackoffIdleStrategy(bell, () => false, { maxSpins: 200, minParkNs: 1_000 })

@@ -92,6 +92,11 @@ export class BackoffIdleStrategy implements IdleStrategy {
    * source); `Infinity` for no such deadline. Parks are capped by it and by `maxParkNs`.
    */
   parkLimitNs = Infinity
+  /**
+   * The same as a time on the strategy's clock (`nowNs`), for a loop that knows when it is next due but
+   * would rather not read the clock on every empty poll: read once, only when about to park.
+   */
+  parkUntilNs = Infinity
   private state = SPINNING
   private spins = 0
   /** When the current spin phase began (the first empty idle after work). */
@@ -153,8 +158,9 @@ export class BackoffIdleStrategy implements IdleStrategy {
   }
 
   /**
-   * Parks at once, without spinning first, until rung or for `parkLimitNs` (at most `maxParkNs`): for a
-   * loop that knows when its next work is due (a paced source) and would only burn the spins.
+   * Parks at once, without spinning first, until rung or for `parkLimitNs` / until `parkUntilNs` (at most
+   * `maxParkNs`): for a loop that knows when its next work is due (a paced source) and would only burn
+   * the spins.
    */
   parkUntilDue(): void {
     this.state = PARKING
@@ -170,7 +176,11 @@ export class BackoffIdleStrategy implements IdleStrategy {
       return
     }
     this.parkCount++
-    const ns = this.parkNs < this.parkLimitNs ? this.parkNs : this.parkLimitNs
+    let ns = this.parkNs < this.parkLimitNs ? this.parkNs : this.parkLimitNs
+    if (this.parkUntilNs !== Infinity) {
+      const left = this.parkUntilNs - this.nowNs()
+      ns = left < ns ? (left > 0 ? left : 0) : ns
+    }
     this.bell.wait(ns === Infinity ? Infinity : ns / 1e6)
     this.bell.disarm()
     const next = this.parkNs * 2

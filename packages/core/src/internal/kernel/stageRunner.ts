@@ -313,7 +313,8 @@ export class StageRunner {
       }
       // Park no longer than until a timer or the source is due (if neither, until rung). Blocked on a
       // full output, wait for the consumer's ring: being due changes nothing until then.
-      backoff.parkLimitNs = this.blocked() ? Infinity : Math.max(0, this.wakeAtNs() - this.o.nowNs())
+      // (A deadline, not a duration: the backoff reads the clock only when it parks, not every spin.)
+      backoff.parkUntilNs = this.blocked() ? Infinity : this.wakeAtNs()
       if (paced) backoff.parkUntilDue()
       else backoff.idle(0)
     }
