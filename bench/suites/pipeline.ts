@@ -58,7 +58,7 @@ const metricsOverhead = (name: string, label: string, topology: MetricsOverheadP
 const velox = (
   name: string,
   label: string,
-  settings: Pick<VeloxParams, "topology" | "idle" | "batchSize">,
+  settings: Pick<VeloxParams, "topology" | "idle" | "batchSize" | "spinRounds">,
   options: { readonly runs: number; readonly target?: Target }
 ): Job => ({
   label,
@@ -66,7 +66,18 @@ const velox = (
   params: { ...TIMING, ringCapacity: RING_CAPACITY, startTimeoutMs: 20_000, ...settings } satisfies VeloxParams,
   runs: options.runs,
   metrics: [{ name, key: "mrecPerSecond", unit: "Mrec/s", ...(options.target ? { target: options.target } : {}) }],
-  details: ["mrecPerCpuSecond", "wallMrecPerSecond", "timedRecords", "threads", "cpuCores", "sinkBatch", "parksPerMrec", "ringFill"]
+  details: [
+    "mrecPerCpuSecond",
+    "wallMrecPerSecond",
+    "timedRecords",
+    "threads",
+    "cpuCores",
+    "sinkBatch",
+    "parksPerMrec",
+    "sourceParksPerMrec",
+    "otherParksPerMrec",
+    "ringFill"
+  ]
 })
 
 const jobs: ReadonlyArray<Job> = [
@@ -86,6 +97,12 @@ const jobs: ReadonlyArray<Job> = [
     "pipeline/velox-workers-3-spin",
     "velox 2 workers, BusySpin",
     { topology: "two-workers", idle: "spin", batchSize: BATCH },
+    { runs: VARIANT_RUNS }
+  ),
+  velox(
+    "pipeline/velox-workers-3-spin-rounds-200",
+    "velox 2 workers, the backoff spinning 200 rounds before a park (the default before spinNs)",
+    { topology: "two-workers", idle: "backoff", batchSize: BATCH, spinRounds: 200 },
     { runs: VARIANT_RUNS }
   ),
   velox(
