@@ -76,9 +76,9 @@ const PARKING = 1
 const performanceNs = (): number => performance.now() * 1e6
 
 /**
- * Spin for `spinNs` → short parks that double → park until rung. Every park goes through the doorbell protocol
- * (arm, re-check, wait), so even a short park is woken by the next publish, and peers only pay for a
- * notify while this side is actually parked.
+ * Spin for `spinNs` → short parks that double → park until rung. Every park goes through the doorbell
+ * protocol (arm, re-check, wait), so even a short park is woken by the next publish, and peers only pay
+ * for a notify while this side is actually parked.
  */
 export class BackoffIdleStrategy implements IdleStrategy {
   readonly spinNs: number
