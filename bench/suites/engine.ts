@@ -19,8 +19,10 @@
 import { BACKOFF_DEFAULTS } from "@velox/core/unsafe"
 import type { Job, Suite, Target } from "../harness.ts"
 import type { Params as EffectStreamParams } from "../micro/engineEffectStream.ts"
+import { ENGINE } from "../micro/engineWork.ts"
 import type { Params as PlainLoopParams } from "../micro/enginePlainLoop.ts"
 import type { Params as LatencyParams } from "../topology/engineLatencyCpu.ts"
+import type { Params as PacedPeerParams } from "../micro/pacedPeer.ts"
 import type { Params as ParkWakeParams } from "../micro/parkWake.ts"
 import type { Params as MetricsOverheadParams } from "../topology/metricsOverhead.ts"
 import type { Params as ThroughputParams } from "../topology/engineThroughput.ts"
@@ -43,6 +45,7 @@ const PLAIN_LOOP = new URL("../micro/enginePlainLoop.ts", import.meta.url)
 const EFFECT_STREAM = new URL("../micro/engineEffectStream.ts", import.meta.url)
 const METRICS_OVERHEAD = new URL("../topology/metricsOverhead.ts", import.meta.url)
 const PARK_WAKE = new URL("../micro/parkWake.ts", import.meta.url)
+const PACED_PEER = new URL("../micro/pacedPeer.ts", import.meta.url)
 
 const TWENTY_MILLION: Target = { op: ">=", value: 20 }
 
@@ -133,6 +136,36 @@ const parkWake = (slackNs: number, tag: string): Job => ({
     { name: `engine/os-park-oversleep-p99-us-slack-${tag}`, key: "oversleepP99Us", unit: "µs" }
   ],
   details: ["wakesPerSecond", "cpuPercent"]
+})
+
+/** Issue 15's target for the engine at 100k/s, which the bare peers below are held to as well. */
+const PACED_CPU_TARGET: Target = { op: "<", value: 25 }
+const PACED_P99_TARGET: Target = { op: "<", value: 50 }
+
+/**
+ * The engine's paced source with nothing of velox in it: one bare thread meets the same 100k/s Poisson
+ * schedule (Ingress's seeded arrival stream), parking until each arrival with a given timer slack, or
+ * spinning on the clock. If the parked peer misses the target at every slack, so must any parked loop.
+ */
+const pacedPeer = (slackNs: number | "spin", tag: string): Job => ({
+  label: slackNs === "spin"
+    ? `one bare thread spinning on the clock to meet ${RATE / 1000}k/s Poisson arrivals: latency (the VM's tail)`
+    : `one bare thread parking until each of ${RATE / 1000}k/s Poisson arrivals, timer slack ${tag}: CPU, latency`,
+  module: PACED_PEER,
+  params: { rate: RATE, slackNs, seed: ENGINE.seed, warmupMs: 300, windowMs: 2_000 } satisfies PacedPeerParams,
+  runs: VARIANT_RUNS,
+  metrics: slackNs === "spin"
+    ? [
+      { name: "engine/os-spin-latency-p99-us", key: "latencyP99Us", unit: "µs" },
+      { name: "engine/os-spin-latency-p50-us", key: "latencyP50Us", unit: "µs" }
+    ]
+    : [
+      { name: `engine/os-paced-100k-cpu-percent-slack-${tag}`, key: "cpuPercent", unit: "% core", target: PACED_CPU_TARGET },
+      { name: `engine/os-paced-100k-latency-p99-us-slack-${tag}`, key: "latencyP99Us", unit: "µs", target: PACED_P99_TARGET },
+      { name: `engine/os-paced-100k-latency-p50-us-slack-${tag}`, key: "latencyP50Us", unit: "µs" }
+    ],
+  details: ["latencyMaxUs", "wakesPerSecond", "ratePerSecond", "processCpuPercent", "cpuPercent"],
+  timeoutMs: 30_000
 })
 
 const jobs: ReadonlyArray<Job> = [
@@ -301,7 +334,11 @@ const jobs: ReadonlyArray<Job> = [
   ]),
   parkWake(LEAST_SLACK_NS, "1us"),
   parkWake(BACKOFF_DEFAULTS.timerSlackNs, "20us"),
-  parkWake(LINUX_DEFAULT_SLACK_NS, "50us")
+  parkWake(LINUX_DEFAULT_SLACK_NS, "50us"),
+  pacedPeer(LEAST_SLACK_NS, "1us"),
+  pacedPeer(BACKOFF_DEFAULTS.timerSlackNs, "20us"),
+  pacedPeer(LINUX_DEFAULT_SLACK_NS, "50us"),
+  pacedPeer("spin", "spin")
 ]
 
 export const suite: Suite = {
@@ -336,6 +373,7 @@ export const suite: Suite = {
     "plain loop and Effect Stream run on ONE thread; velox-unthrottled-workers is two threads (ingress | order-book + bundler + output), -ingress-book splits after the book, -per-stage runs four loops on the machine's two cores.",
     `Latency at ${RATE / 1000}k/s (Poisson, seeded; the engine as npm start runs it: Bundler 16 or 100 µs): velox-latency-p50/p99-us = per bundle closed by SIZE, Output's clock on receipt − the ingress timestamp (tsNs, the scheduled arrival) of the transaction that closed it: one transaction's transit through all four stages, no waiting for a bundle to fill. velox-bundle-latency-* = per bundle (all), receipt − its FIRST transaction's tsNs: transit plus the wait for the bundle to close (≤ 100 µs timeout + 25 µs timer period). Percentiles are histogram bucket upper bounds (≤ 3.1% above). Window 2 s after 300 ms of warm-up.`,
     "CPU = process.cpuUsage() of the whole program (all threads) over the timed window, % of one core. Details: mainCpuPercent (the main thread), sourceLoopCpuPercent (the loop running the ingress), otherLoopsCpuPercent (the other velox loops), from Linux per-thread scheduler stats. Idle: Ingress at 1 transaction/s (Poisson), 1.5 s window.",
+    `os-paced-100k-* (peer, nothing of velox): one bare thread parks (Atomics.wait with a timeout, timer slack 1/20/50 µs) until each arrival of the same ${RATE / 1000}k/s Poisson schedule as Ingress (its seeded arrival stream), handles all due, and records arrival → handled for every arrival of a 2 s window; CPU = the thread's own. os-spin-*: the same thread spinning on the clock (the VM's own tail). If the parked peer misses the target at every slack, so must any loop that parks between arrivals.`,
     "others: share of the machine's CPU other processes used (plus hypervisor steal) during the case's runs, median. The 2-worker rows need both cores; the latency rows suffer from any time slicing (a descheduled spinning loop is milliseconds of latency)."
   ]
 }

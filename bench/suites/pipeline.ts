@@ -58,7 +58,7 @@ const metricsOverhead = (name: string, label: string, topology: MetricsOverheadP
 const velox = (
   name: string,
   label: string,
-  settings: Pick<VeloxParams, "topology" | "idle" | "batchSize">,
+  settings: Pick<VeloxParams, "topology" | "idle" | "batchSize" | "spinRounds">,
   options: { readonly runs: number; readonly target?: Target }
 ): Job => ({
   label,
@@ -66,7 +66,18 @@ const velox = (
   params: { ...TIMING, ringCapacity: RING_CAPACITY, startTimeoutMs: 20_000, ...settings } satisfies VeloxParams,
   runs: options.runs,
   metrics: [{ name, key: "mrecPerSecond", unit: "Mrec/s", ...(options.target ? { target: options.target } : {}) }],
-  details: ["mrecPerCpuSecond", "wallMrecPerSecond", "timedRecords", "threads", "cpuCores", "sinkBatch", "parksPerMrec", "ringFill"]
+  details: [
+    "mrecPerCpuSecond",
+    "wallMrecPerSecond",
+    "timedRecords",
+    "threads",
+    "cpuCores",
+    "sinkBatch",
+    "parksPerMrec",
+    "sourceParksPerMrec",
+    "otherParksPerMrec",
+    "ringFill"
+  ]
 })
 
 const jobs: ReadonlyArray<Job> = [
@@ -86,6 +97,12 @@ const jobs: ReadonlyArray<Job> = [
     "pipeline/velox-workers-3-spin",
     "velox 2 workers, BusySpin",
     { topology: "two-workers", idle: "spin", batchSize: BATCH },
+    { runs: VARIANT_RUNS }
+  ),
+  velox(
+    "pipeline/velox-workers-3-spin-rounds-200",
+    "velox 2 workers, the backoff spinning 200 rounds before a park (the default before spinNs)",
+    { topology: "two-workers", idle: "backoff", batchSize: BATCH, spinRounds: 200 },
     { runs: VARIANT_RUNS }
   ),
   velox(
@@ -184,7 +201,7 @@ export const suite: Suite = {
     `Mrec/s = millions of records per second through the sink. velox: the pipeline's own stats, Δ sink IN ÷ Δ sink LAST_COMMIT_NS between two snapshots ${TIMING.durationMs} ms apart, taken ${TIMING.warmupMs} ms after the first records reached the sink (wallMrecPerSecond in the details: the same Δ IN over the main thread's clock). Peers: ${TIMING.warmupMs} ms untimed, then records checked in ${TIMING.durationMs} ms of wall time.`,
     `velox rows use the run defaults (batch ${BATCH}, rings of ${RING_CAPACITY} slots, BackoffIdleStrategy) unless the name says otherwise (-spin: BusySpin everywhere; -batch-1024). velox-workers-3 is two threads (counter + pt-1 | pt-2 + pt-3 + sink); -per-stage gives each of the five stages its own worker.`,
     "plain loop and Effect Stream run on ONE thread. effect-stream-3 moves one object per record (chunks of 256); -chunked moves one Float64Array of 256 records per element and copies it (slice) per stage.",
-    "Details: mrecPerCpuSecond = records per CPU second of the velox loop threads (the plain loop: its thread), comparable on a busy machine; cpuCores = CPU time of the whole process over the timed span, in cores (two busy threads show ~2; more threads than cores share them); sinkBatch = records per sink pass; parksPerMrec = parks of all loops per million records; ringFill = how full the rings between threads were at the two samples (mean share of capacity).",
+    "Details: mrecPerCpuSecond = records per CPU second of the velox loop threads (the plain loop: its thread), comparable on a busy machine; cpuCores = CPU time of the whole process over the timed span, in cores (two busy threads show ~2; more threads than cores share them); sinkBatch = records per sink pass; parksPerMrec = parks of all loops per million records (sourceParksPerMrec: the counter's loop, a producer waiting for room; otherParksPerMrec: the loops fed by rings); ringFill = how full the rings between threads were at the two samples (mean share of capacity).",
     "others: share of the machine's CPU other processes used (plus hypervisor steal) during the case's runs, median. The 2-worker rows need both cores.",
     "velox-metrics-overhead-percent: (1 − median over window pairs of on ÷ off) × 100, where off is the pipeline alone and on is the same pipeline, in the same process, with NodePipelineServer attached and GET /metrics every second (the scraper runs in the pipeline's process: an upper bound). 6 pairs of 1.5 s windows per run, ABBA order; negative = within noise."
   ]

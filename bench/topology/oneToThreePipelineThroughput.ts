@@ -54,6 +54,11 @@ export interface Params {
   readonly topology: Topology
   /** "spin": BusySpin in every loop; "backoff": the default BackoffIdleStrategy (spin, then park). */
   readonly idle: "spin" | "backoff"
+  /**
+   * With `idle: "backoff"`: a spin phase of this many rounds instead of the default time budget
+   * (`spinNs`), as the backoff spun before it had one. Params travel as JSON: no `Infinity` here.
+   */
+  readonly spinRounds?: number
   /** `RunOptions.batchSize`: most records a loop handles per pass. */
   readonly batchSize: number
   readonly ringCapacity: number
@@ -89,6 +94,8 @@ interface Sample {
   readonly batches: number
   /** Idle cycles that parked, all loops (each parked loop costs its waker an Atomics.notify). */
   readonly parks: number
+  /** Of those, the parks of the counter's loop (the first: the producer of the first ring). */
+  readonly sourceParks: number
   /** Records in the rings between threads, as a share of their capacity (0 fused). */
   readonly ringFill: number
   readonly wallMs: number
@@ -109,6 +116,7 @@ const sample = (handle: Pipeline.PipelineHandle): Sample => {
     lastCommitNs: sink.lastCommitNs,
     batches: sink.batches,
     parks: snapshot.stages.reduce((n, s) => n + s.parks, 0),
+    sourceParks: snapshot.stages[0]!.parks,
     ringFill: snapshot.rings.length === 0
       ? 0
       : snapshot.rings.reduce((n, r) => n + r.fill / r.capacity, 0) / snapshot.rings.length,
@@ -151,7 +159,11 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   const program = Effect.gen(function*() {
     const scope = yield* Scope.make()
     const handle = yield* Pipeline.run(pipelineOf(params.topology), {
-      idle: params.idle === "spin" ? "spin" : {},
+      idle: params.idle === "spin"
+        ? "spin"
+        : params.spinRounds === undefined
+        ? {}
+        : { spinNs: Infinity, maxSpins: params.spinRounds },
       batchSize: params.batchSize,
       ringCapacity: params.ringCapacity
     }).pipe(Scope.provide(scope))
@@ -192,6 +204,10 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     sinkBatch: timed / (b.batches - a.batches),
     // Parks of all loops per million records over the timed span (0 when every loop kept busy).
     parksPerMrec: ((b.parks - a.parks) / timed) * 1e6,
+    // The same split by loop: the counter's (a producer parks waiting for room) and the others' (a
+    // consumer parks waiting for records); each park of one costs the other an Atomics.notify.
+    sourceParksPerMrec: ((b.sourceParks - a.sourceParks) / timed) * 1e6,
+    otherParksPerMrec: ((b.parks - b.sourceParks - (a.parks - a.sourceParks)) / timed) * 1e6,
     // How full the rings were at the two samples (mean over rings): ~1 when the last thread is the
     // bottleneck and the ones before it wait for space, ~0 when a thread waits for input.
     ringFill: (a.ringFill + b.ringFill) / 2,

@@ -40,7 +40,7 @@ describe("PipelineConfig from a JSON file", () => {
       const error = yield* read(path).pipe(Effect.flip)
       assert.strictEqual(error._tag, "ConfigFileError")
       assert.strictEqual(error.message, `config file ${path}: unknown key VELOX.BATCH_SIZ (did you mean BATCH_SIZE?); ` +
-        "VELOX may hold RING_CAPACITY, BATCH_SIZE, IDLE, TIMER_SLACK_NS, MAX_RECORD_CRASHES, MAX_RESTARTS, RESTART_DELAY, RESTART_WINDOW, DRAIN_TIMEOUT, STAGES")
+        "VELOX may hold RING_CAPACITY, BATCH_SIZE, IDLE, TIMER_SLACK_NS, SPIN_NS, MAX_RECORD_CRASHES, MAX_RESTARTS, RESTART_DELAY, RESTART_WINDOW, DRAIN_TIMEOUT, STAGES")
     }))
 
   it.effect("a file that is missing, or not JSON, fails with a typed error naming the file", () =>

@@ -9,6 +9,7 @@
  * | `BATCH_SIZE` records per loop pass, at most RING_CAPACITY (checked when the pipeline starts) | 256 |
  * | `IDLE` `backoff` (park when idle) or `spin` | backoff |
  * | `TIMER_SLACK_NS` how late a parked loop's timed wake-up may come (backoff; `BackoffOptions.timerSlackNs`) | 20000 |
+ * | `SPIN_NS` how long a loop fed by rings polls after its last batch before it parks (backoff; `BackoffOptions.spinNs`; 0: at once) | 50000 |
  * | `MAX_RECORD_CRASHES` crashes on one record before it is dead-lettered | 3 |
  * | `MAX_RESTARTS` crashes of one host tolerated within `RESTART_WINDOW`; one more fails the run | 5 |
  * | `RESTART_WINDOW` the window `MAX_RESTARTS` counts crashes in | 1 minute |
@@ -28,6 +29,9 @@ import { PipelineConfigError } from "./PipelineError.ts"
 
 const positiveInt = (rule: string) =>
   Schema.Number.check(Schema.makeFilter((n: number) => (Number.isInteger(n) && n >= 1 ? undefined : `${rule}, got ${n}`)))
+
+const nonNegativeInt = (rule: string) =>
+  Schema.Number.check(Schema.makeFilter((n: number) => (Number.isInteger(n) && n >= 0 ? undefined : `${rule}, got ${n}`)))
 
 const PowerOfTwo = Schema.Number.check(
   Schema.makeFilter((n: number) =>
@@ -52,6 +56,7 @@ export interface PipelineSettings {
   readonly batchSize: number
   readonly idle: "backoff" | "spin"
   readonly timerSlackNs: number
+  readonly spinNs: number
   readonly maxRecordCrashes: number
   readonly maxRestarts: number
   readonly restartWindow: Duration.Duration
@@ -72,6 +77,9 @@ export const config: Config.Config<PipelineSettings> = Config.all({
   idle: Config.Literals(["backoff", "spin"], "IDLE").pipe(Config.withDefault("backoff" as const)),
   timerSlackNs: Config.schema(positiveInt("must be a positive integer (ns)"), "TIMER_SLACK_NS").pipe(
     Config.withDefault(BACKOFF_DEFAULTS.timerSlackNs)
+  ),
+  spinNs: Config.schema(nonNegativeInt("must be a non-negative integer (ns)"), "SPIN_NS").pipe(
+    Config.withDefault(BACKOFF_DEFAULTS.spinNs)
   ),
   maxRecordCrashes: Config.schema(positiveInt("must be a positive integer"), "MAX_RECORD_CRASHES").pipe(
     Config.withDefault(DEFAULTS.maxRecordCrashes)
@@ -110,6 +118,7 @@ const FILE_KEYS: ConfigFile.Keys = {
     BATCH_SIZE: true,
     IDLE: true,
     TIMER_SLACK_NS: true,
+    SPIN_NS: true,
     MAX_RECORD_CRASHES: true,
     MAX_RESTARTS: true,
     RESTART_DELAY: true,
@@ -146,7 +155,7 @@ export const layerFile = (
 export const toRunOptions = (s: PipelineSettings): RunOptions => ({
   ringCapacity: s.ringCapacity,
   batchSize: s.batchSize,
-  idle: s.idle === "spin" ? "spin" : { timerSlackNs: s.timerSlackNs },
+  idle: s.idle === "spin" ? "spin" : { timerSlackNs: s.timerSlackNs, spinNs: s.spinNs },
   maxRecordCrashes: s.maxRecordCrashes,
   restart: restartBackoff(s.restartDelay),
   restartBudget: { maxRestarts: s.maxRestarts, window: s.restartWindow },

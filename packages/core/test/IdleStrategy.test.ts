@@ -66,6 +66,7 @@ describe("BackoffIdleStrategy", () => {
     const { handle } = seqRing(8)
     const consumer = new OneToOneRing.RingConsumer(handle)
     const idle = new IdleStrategy.BackoffIdleStrategy(consumer.consumerBell, () => consumer.hasWork(), {
+      spinNs: Infinity, // rounds only: no time budget to run out on a slow machine
       maxSpins: 10,
       minParkNs: 1_000,
       maxParkNs: 100_000
@@ -84,7 +85,12 @@ describe("BackoffIdleStrategy", () => {
 
   it("any work resets the backoff to spinning", () => {
     const bell = new Doorbell.Doorbell(Doorbell.make())
-    const idle = new IdleStrategy.BackoffIdleStrategy(bell, () => false, { maxSpins: 3, minParkNs: 1_000, maxParkNs: 1_000 })
+    const idle = new IdleStrategy.BackoffIdleStrategy(bell, () => false, {
+      spinNs: Infinity,
+      maxSpins: 3,
+      minParkNs: 1_000,
+      maxParkNs: 1_000
+    })
     for (let i = 0; i < 5; i++) idle.idle(0)
     assert.strictEqual(idle.parkCount, 2)
     idle.idle(1)
@@ -95,6 +101,91 @@ describe("BackoffIdleStrategy", () => {
     idle.reset()
     idle.idle(0)
     assert.strictEqual(idle.parkCount, 3, "reset goes back to spinning too")
+  })
+
+  it("spins for spinNs of the loop's clock since its last work, whatever the rounds, then parks", () => {
+    const bell = new Doorbell.Doorbell(Doorbell.make())
+    let now = 1_000_000
+    const idle = new IdleStrategy.BackoffIdleStrategy(bell, () => false, {
+      spinNs: 50_000,
+      minParkNs: 1_000,
+      maxParkNs: 1_000
+    }, () => now)
+    assert.strictEqual(idle.maxSpins, Infinity, "by default the time budget alone ends the spin phase")
+    for (let i = 0; i < 1_000; i++) idle.idle(0)
+    assert.strictEqual(idle.parkCount, 0, "a thousand rounds in no time: still spinning")
+    now += 49_999
+    idle.idle(0)
+    assert.strictEqual(idle.parkCount, 0, "1 ns of the budget left")
+    now += 1
+    idle.idle(0)
+    assert.strictEqual(idle.parkCount, 1, "budget spent: parks")
+    idle.idle(0)
+    assert.strictEqual(idle.parkCount, 2, "and parks on every idle after")
+    idle.idle(1)
+    now += 1_000_000
+    idle.idle(0)
+    now += 49_999
+    idle.idle(0)
+    assert.strictEqual(idle.parkCount, 2, "work starts a new budget, from the first idle after it")
+    now += 1
+    idle.idle(0)
+    assert.strictEqual(idle.parkCount, 3)
+  })
+
+  it("spinNs 0 parks on the first idle; maxSpins ends the spin phase first when it comes first", () => {
+    const bell = new Doorbell.Doorbell(Doorbell.make())
+    const now = 0
+    const atOnce = new IdleStrategy.BackoffIdleStrategy(bell, () => false, { spinNs: 0, minParkNs: 1_000, maxParkNs: 1_000 }, () => now)
+    atOnce.idle(0)
+    assert.strictEqual(atOnce.parkCount, 1)
+    const rounds = new IdleStrategy.BackoffIdleStrategy(bell, () => false, {
+      spinNs: 50_000,
+      maxSpins: 3,
+      minParkNs: 1_000,
+      maxParkNs: 1_000
+    }, () => now)
+    for (let i = 0; i < 3; i++) rounds.idle(0)
+    assert.strictEqual(rounds.parkCount, 0)
+    rounds.idle(0)
+    assert.strictEqual(rounds.parkCount, 1, "three rounds, with the clock standing still")
+  })
+
+  it("parkUntilNs bounds a park by a deadline on the strategy's clock, read when it parks", () => {
+    const wait = Atomics.wait
+    const timeoutsMs: Array<number> = []
+    Atomics.wait = ((_a: Int32Array, _i: number, _v: number, t?: number) => {
+      timeoutsMs.push(t ?? Infinity)
+      return "timed-out"
+    }) as typeof Atomics.wait
+    try {
+      let now = 1_000_000
+      let reads = 0
+      const idle = new IdleStrategy.BackoffIdleStrategy(new Doorbell.Doorbell(Doorbell.make()), () => false, {
+        spinNs: Infinity,
+        maxSpins: 2,
+        minParkNs: 1_000_000,
+        maxParkNs: Infinity
+      }, () => {
+        reads++
+        return now
+      })
+      idle.parkUntilNs = now + 5_000
+      idle.idle(0)
+      idle.idle(0)
+      assert.strictEqual(reads, 0, "no clock read while spinning by rounds")
+      now += 1_000
+      idle.idle(0)
+      assert.deepStrictEqual(timeoutsMs, [0.004], "parks until the deadline: 4 µs left of it")
+      idle.parkUntilNs = now - 1
+      idle.idle(0)
+      assert.strictEqual(timeoutsMs[1], 0, "a deadline already past: a zero wait")
+      idle.parkUntilNs = Infinity
+      idle.idle(0)
+      assert.strictEqual(timeoutsMs[2], 4, "no deadline: the doubling park alone (1, 2, now 4 ms)")
+    } finally {
+      Atomics.wait = wait
+    }
   })
 
   it("parkUntilDue parks at once, with no spins, and idle spins again after work", () => {
@@ -130,6 +221,13 @@ describe("BackoffIdleStrategy", () => {
       RangeError,
       "maxSpins must be >= 0: maxSpins=-1"
     )
+    for (const spinNs of [-1, NaN]) {
+      assert.throws(
+        () => new IdleStrategy.BackoffIdleStrategy(bell, () => false, { spinNs }),
+        RangeError,
+        `spinNs must be >= 0: spinNs=${spinNs}`
+      )
+    }
     assert.throws(
       () => new IdleStrategy.BackoffIdleStrategy(bell, () => false, { minParkNs: 5_000, maxParkNs: 1_000 }),
       RangeError,
@@ -162,7 +260,10 @@ describe("BackoffIdleStrategy", () => {
       }
       assert.strictEqual(waits, 0)
       // The same count sees a backoff strategy park once its spins are used up.
-      const backoff = new IdleStrategy.BackoffIdleStrategy(new Doorbell.Doorbell(Doorbell.make()), () => false, { maxSpins: 10 })
+      const backoff = new IdleStrategy.BackoffIdleStrategy(new Doorbell.Doorbell(Doorbell.make()), () => false, {
+        spinNs: Infinity,
+        maxSpins: 10
+      })
       for (let i = 0; i < 11; i++) backoff.idle(0)
       assert.strictEqual(waits, 1)
     } finally {

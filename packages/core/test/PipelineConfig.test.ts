@@ -19,6 +19,7 @@ describe("PipelineConfig", () => {
       assert.strictEqual(s.batchSize, 256)
       assert.strictEqual(s.idle, "backoff")
       assert.strictEqual(s.timerSlackNs, 20_000)
+      assert.strictEqual(s.spinNs, 50_000)
       assert.strictEqual(Duration.toMillis(s.drainTimeout), 10_000)
     }))
 
@@ -64,11 +65,13 @@ describe("PipelineConfig", () => {
 
   it.effect("settings become run options", () =>
     Effect.gen(function*() {
-      const s = yield* read(ConfigProvider.fromUnknown({ VELOX: { RING_CAPACITY: 1024, BATCH_SIZE: 64, TIMER_SLACK_NS: 1000 } }))
+      const s = yield* read(ConfigProvider.fromUnknown({
+        VELOX: { RING_CAPACITY: 1024, BATCH_SIZE: 64, TIMER_SLACK_NS: 1000, SPIN_NS: 0 }
+      }))
       const options = PipelineConfig.toRunOptions(s)
       assert.strictEqual(options.ringCapacity, 1024)
       assert.strictEqual(options.batchSize, 64)
-      assert.deepStrictEqual(options.idle, { timerSlackNs: 1000 })
+      assert.deepStrictEqual(options.idle, { timerSlackNs: 1000, spinNs: 0 }, "SPIN_NS 0: park at once")
       const spin = yield* read(ConfigProvider.fromUnknown({ VELOX: { IDLE: "spin", TIMER_SLACK_NS: 1000 } }))
       assert.strictEqual(PipelineConfig.toRunOptions(spin).idle, "spin", "a spinning loop never parks: no slack to set")
     }))
@@ -78,5 +81,12 @@ describe("PipelineConfig", () => {
       const error = yield* read(ConfigProvider.fromEnv({ env: { VELOX_TIMER_SLACK_NS: "0" } })).pipe(Effect.flip)
       assert.include(error.message, "TIMER_SLACK_NS")
       assert.include(error.message, "got 0")
+    }))
+
+  it.effect("a spin budget that is not a non-negative integer fails naming the key and the value", () =>
+    Effect.gen(function*() {
+      const error = yield* read(ConfigProvider.fromEnv({ env: { VELOX_SPIN_NS: "-5" } })).pipe(Effect.flip)
+      assert.include(error.message, "SPIN_NS")
+      assert.include(error.message, "got -5")
     }))
 })

@@ -87,6 +87,10 @@ export const Config = Schema.Struct({
  */
 export type Config = typeof Config.Type
 
+/** Slots of the open bundle's times. */
+const OPEN = 0
+const NEWEST = 1
+
 /**
  * The bundler logic for a config (what the stage runs; tests drive it directly).
  *
@@ -96,13 +100,13 @@ export type Config = typeof Config.Type
 export const makeLogic = (config: Config): Stage.StageLogic<typeof BookUpdate.spec, typeof Bundle.spec> => {
   const maxSize = config.maxSize ?? DEFAULT_MAX_SIZE
   const timeoutNs = config.timeoutNs ?? DEFAULT_TIMEOUT_NS
-  // The open bundle, held as scalars: no record copies, nothing allocated per update.
+  // The open bundle, held as scalars: no record copies, nothing allocated per update. Its two times
+  // live in a typed array: a closure's `let` holding a double is boxed afresh on every write.
   let count = 0
   let firstTxId = 0
   let lastTxId = 0
-  let openNs = 0
-  /** The newest timestamp in the open bundle. */
-  let newestNs = 0
+  /** [OPEN]: the open bundle's first timestamp; [NEWEST]: its newest. */
+  const times = new Float64Array(2)
   let nextId = 0
   const flush = (out: Stage.Emitter<typeof Bundle.spec>, reason: number, closeNs: number): void => {
     const slot = out.emit(count)
@@ -110,7 +114,7 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof BookUpdate.sp
     f.id.set(slot, nextId++)
     f.firstTxId.set(slot, firstTxId)
     f.lastTxId.set(slot, lastTxId)
-    f.openNs.set(slot, openNs)
+    f.openNs.set(slot, times[OPEN]!)
     f.closeNs.set(slot, closeNs)
     f.count.set(slot, count)
     f.reason.set(slot, reason)
@@ -125,24 +129,25 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof BookUpdate.sp
         const ts = tsNs.get(i)
         if (count === 0) {
           firstTxId = txId.get(i)
-          openNs = ts
-          newestNs = ts
+          times[OPEN] = ts
+          times[NEWEST] = ts
         }
         lastTxId = txId.get(i)
         // A comparison, not Math.max: a NaN timestamp never becomes the newest.
-        if (ts > newestNs) newestNs = ts
-        if (++count === maxSize) flush(out, FlushReason.Size, newestNs)
+        if (ts > times[NEWEST]!) times[NEWEST] = ts
+        if (++count === maxSize) flush(out, FlushReason.Size, times[NEWEST]!)
       }
     },
     onTimer(nowNs, out) {
-      if (count > 0 && nowNs - openNs >= timeoutNs) flush(out, FlushReason.Timeout, nowNs > newestNs ? nowNs : newestNs)
+      const newestNs = times[NEWEST]!
+      if (count > 0 && nowNs - times[OPEN]! >= timeoutNs) flush(out, FlushReason.Timeout, nowNs > newestNs ? nowNs : newestNs)
     },
     onDrain(out) {
-      if (count > 0) flush(out, FlushReason.Drain, newestNs)
+      if (count > 0) flush(out, FlushReason.Drain, times[NEWEST]!)
     },
     retained: () => count,
     // Only an open bundle has a deadline: an idle bundler lets its loop sleep.
-    nextWakeNs: () => (count > 0 ? openNs + timeoutNs : Infinity)
+    nextWakeNs: () => (count > 0 ? times[OPEN]! + timeoutNs : Infinity)
   }
 }
 

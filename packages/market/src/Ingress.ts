@@ -151,18 +151,20 @@ export const makeLogic = (config: Config): Stage.SourceLogic<typeof Transaction.
   })
   const arrivals = new Sfc32(seed ^ ARRIVAL_STREAM)
   let generated = 0
-  // NaN until the first poll starts the schedule.
-  let nextArrivalNs = NaN
+  // The next scheduled arrival, NaN until the first poll starts the schedule. In a typed array, not a
+  // `let`: a closure variable holding a double is boxed afresh on every write (a heap number per
+  // transaction, garbage the collector then has to sweep).
+  const nextArrival = new Float64Array([NaN])
   return {
     // Where the flow is: a restart replays the seeded generators up to it (a draw per transaction).
-    snapshotState: () => [generated, nextArrivalNs],
+    snapshotState: () => [generated, nextArrival[0]!],
     restoreState(snapshot) {
       const [at, next] = snapshot as readonly [number, number]
       for (let i = 0; i < at; i++) flow.next()
       // One arrival draw starts the schedule, then one per transaction.
       if (!unthrottled && next === next) for (let i = 0; i <= at; i++) arrivals.nextOpenUnit()
       generated = at
-      nextArrivalNs = next
+      nextArrival[0] = next
     },
     onPoll(nowNs, max, out) {
       if (generated >= count) return Stage.SOURCE_EXHAUSTED
@@ -183,6 +185,7 @@ export const makeLogic = (config: Config): Stage.SourceLogic<typeof Transaction.
           f.kind.set(slot, flow.kind)
         }
       } else {
+        let nextArrivalNs = nextArrival[0]!
         if (nextArrivalNs !== nextArrivalNs) nextArrivalNs = nowNs - Math.log(arrivals.nextOpenUnit()) * meanGapNs
         for (; i < n && nextArrivalNs <= nowNs; i++) {
           flow.next()
@@ -197,13 +200,17 @@ export const makeLogic = (config: Config): Stage.SourceLogic<typeof Transaction.
           // u in (0, 1]: -ln(u) ≥ 0 and finite.
           nextArrivalNs -= Math.log(arrivals.nextOpenUnit()) * meanGapNs
         }
+        nextArrival[0] = nextArrivalNs
       }
       generated += i
       return i
     },
     // Paced: the loop may sleep until the next arrival is due (exhausted or not started: poll now).
     ...(unthrottled ? {} : {
-      nextWakeNs: () => (generated >= count || nextArrivalNs !== nextArrivalNs ? -Infinity : nextArrivalNs)
+      nextWakeNs: () => {
+        const next = nextArrival[0]!
+        return generated >= count || next !== next ? -Infinity : next
+      }
     })
   }
 }

@@ -36,7 +36,15 @@ export class NoOpIdleStrategy implements IdleStrategy {
 }
 
 export interface BackoffOptions {
-  /** Spins (with `Atomics.pause`) before the first park. */
+  /**
+   * How long a loop keeps spinning (polling, with `Atomics.pause` between polls) after its last work
+   * before its first park, in ns. Measured in time, not rounds, so that it means the same whatever a
+   * round costs: a consumer whose producer hands it a batch every few µs stays up for the next one
+   * (a park would cost the producer a futex wake per batch), while an idle loop parks after this long.
+   * Default 50 µs; 0 parks at once.
+   */
+  readonly spinNs?: number
+  /** Most spins before the first park, whichever of this and `spinNs` ends first. Default: no limit. */
   readonly maxSpins?: number
   /** First park timeout; each further empty poll doubles it. */
   readonly minParkNs?: number
@@ -54,7 +62,8 @@ export interface BackoffOptions {
 }
 
 export const BACKOFF_DEFAULTS = {
-  maxSpins: 200,
+  spinNs: 50_000,
+  maxSpins: Infinity,
   minParkNs: 1_000,
   maxParkNs: Infinity,
   timerSlackNs: 20_000
@@ -63,12 +72,16 @@ export const BACKOFF_DEFAULTS = {
 const SPINNING = 0
 const PARKING = 1
 
+/** This thread's monotonic clock in ns, for a strategy not given the loop's. */
+const performanceNs = (): number => performance.now() * 1e6
+
 /**
- * Spin → short parks that double → park until rung. Every park goes through the doorbell protocol
- * (arm, re-check, wait), so even a short park is woken by the next publish, and peers only pay for a
- * notify while this side is actually parked.
+ * Spin for `spinNs` → short parks that double → park until rung. Every park goes through the doorbell
+ * protocol (arm, re-check, wait), so even a short park is woken by the next publish, and peers only pay
+ * for a notify while this side is actually parked.
  */
 export class BackoffIdleStrategy implements IdleStrategy {
+  readonly spinNs: number
   readonly maxSpins: number
   readonly minParkNs: number
   readonly maxParkNs: number
@@ -79,22 +92,34 @@ export class BackoffIdleStrategy implements IdleStrategy {
    * source); `Infinity` for no such deadline. Parks are capped by it and by `maxParkNs`.
    */
   parkLimitNs = Infinity
+  /**
+   * The same as a time on the strategy's clock (`nowNs`), for a loop that knows when it is next due but
+   * would rather not read the clock on every empty poll: read once, only when about to park.
+   */
+  parkUntilNs = Infinity
   private state = SPINNING
   private spins = 0
+  /** When the current spin phase began (the first empty idle after work). */
+  private spinSinceNs = 0
   private parkNs: number
   private readonly bell: Doorbell
   private readonly hasWork: () => boolean
+  private readonly nowNs: () => number
 
   /**
    * @param bell the bell peers ring when there is work for this loop
    * @param hasWork re-checks every input (and output space the loop waits for) after arming
+   * @param nowNs the clock `spinNs` is measured with (a loop passes its own; default `performance.now()`)
    */
-  constructor(bell: Doorbell, hasWork: () => boolean, options: BackoffOptions = {}) {
+  constructor(bell: Doorbell, hasWork: () => boolean, options: BackoffOptions = {}, nowNs: () => number = performanceNs) {
     this.bell = bell
     this.hasWork = hasWork
+    this.nowNs = nowNs
+    this.spinNs = options.spinNs ?? BACKOFF_DEFAULTS.spinNs
     this.maxSpins = options.maxSpins ?? BACKOFF_DEFAULTS.maxSpins
     this.minParkNs = options.minParkNs ?? BACKOFF_DEFAULTS.minParkNs
     this.maxParkNs = options.maxParkNs ?? BACKOFF_DEFAULTS.maxParkNs
+    if (!(this.spinNs >= 0)) throw new RangeError(`spinNs must be >= 0: spinNs=${this.spinNs}`)
     if (!(this.maxSpins >= 0)) throw new RangeError(`maxSpins must be >= 0: maxSpins=${this.maxSpins}`)
     if (!(this.minParkNs > 0 && this.maxParkNs >= this.minParkNs)) {
       throw new RangeError(
@@ -114,7 +139,7 @@ export class BackoffIdleStrategy implements IdleStrategy {
       return
     }
     if (this.state === SPINNING) {
-      if (this.spins < this.maxSpins) {
+      if (this.spins < this.maxSpins && this.spinning()) {
         this.spins++
         pause()
         return
@@ -124,9 +149,18 @@ export class BackoffIdleStrategy implements IdleStrategy {
     this.park()
   }
 
+  /** Is the spin phase's time budget left? Starts it on its first round. */
+  private spinning(): boolean {
+    if (this.spinNs === Infinity) return true
+    const now = this.nowNs()
+    if (this.spins === 0) this.spinSinceNs = now
+    return now - this.spinSinceNs < this.spinNs
+  }
+
   /**
-   * Parks at once, without spinning first, until rung or for `parkLimitNs` (at most `maxParkNs`): for a
-   * loop that knows when its next work is due (a paced source) and would only burn the spins.
+   * Parks at once, without spinning first, until rung or for `parkLimitNs` / until `parkUntilNs` (at most
+   * `maxParkNs`): for a loop that knows when its next work is due (a paced source) and would only burn
+   * the spins.
    */
   parkUntilDue(): void {
     this.state = PARKING
@@ -142,7 +176,11 @@ export class BackoffIdleStrategy implements IdleStrategy {
       return
     }
     this.parkCount++
-    const ns = this.parkNs < this.parkLimitNs ? this.parkNs : this.parkLimitNs
+    let ns = this.parkNs < this.parkLimitNs ? this.parkNs : this.parkLimitNs
+    if (this.parkUntilNs !== Infinity) {
+      const left = this.parkUntilNs - this.nowNs()
+      ns = left < ns ? (left > 0 ? left : 0) : ns
+    }
     this.bell.wait(ns === Infinity ? Infinity : ns / 1e6)
     this.bell.disarm()
     const next = this.parkNs * 2

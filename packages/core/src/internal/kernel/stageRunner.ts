@@ -161,7 +161,7 @@ export class StageRunner {
       : new BackoffIdleStrategy(options.bell, () => this.hasWork(), {
         ...options.idle,
         maxParkNs: options.idle.maxParkNs ?? Infinity
-      })
+      }, options.nowNs)
     this.nextTimerNs = options.nowNs() + options.timerPeriodNs
     // Members with a timer but no nextWakeNs need the periodic tick; the others say when they are due.
     this.periodic = options.members.some((m) => m.hasTimer && (m.logic as StageLogic).nextWakeNs === undefined)
@@ -313,7 +313,8 @@ export class StageRunner {
       }
       // Park no longer than until a timer or the source is due (if neither, until rung). Blocked on a
       // full output, wait for the consumer's ring: being due changes nothing until then.
-      backoff.parkLimitNs = this.blocked() ? Infinity : Math.max(0, this.wakeAtNs() - this.o.nowNs())
+      // (A deadline, not a duration: the backoff reads the clock only when it parks, not every spin.)
+      backoff.parkUntilNs = this.blocked() ? Infinity : this.wakeAtNs()
       if (paced) backoff.parkUntilDue()
       else backoff.idle(0)
     }

@@ -1,0 +1,114 @@
+/**
+ * The paced engine's floor, with nothing of velox in it: one bare thread (this child process's main
+ * thread, its event loop idle) meets the arrivals of the same schedule the engine's paced `Ingress`
+ * uses — Poisson at `rate`, exponential gaps drawn from the same seeded PRNG stream (`Sfc32`, seed
+ * `seed ^ 0x5bd1e995`, `-ln(u) × 1e9 / rate` ns) — and "handles" each one (a checksum step), recording
+ * arrival → handled latency: the clock reading after the wake-up minus the scheduled arrival.
+ *
+ * ```
+ *   park:  for (;;) { handle every arrival due; Atomics.wait(word, 0, 0, until the next arrival) }
+ *          (timer slack `slackNs`, set first as the Node host sets a stage thread's)
+ *   spin:  for (;;) { handle every arrival due; spin on the clock until the next one }
+ * ```
+ *
+ * This is what the engine's source loop does between arrivals (`parkUntilDue`) minus the engine: the
+ * futex wait, the timer, the wake-up. If this loop cannot meet a CPU and latency target at any slack,
+ * no loop that parks between arrivals can on this machine. The spinning variant's tail is the VM's own
+ * (descheduling, interrupts): a spinning velox loop's tail has the same floor.
+ *
+ * - `cpuPercent`: this thread's CPU time (`process.threadCpuUsage()`) over the window, % of one core.
+ *   `processCpuPercent` (details): the whole process, Node's helper threads included.
+ * - `latencyP50Us` / `latencyP99Us` / `latencyMaxUs`: over every arrival in the window (exact, sorted).
+ * - `wakesPerSecond`: parks that ended (by timeout: nothing notifies the word), per second.
+ *
+ * On a busy machine the thread falls behind (descheduled for milliseconds): that is in its figures, as
+ * it is in velox's at the same rate (`latencyMaxUs` shows it).
+ */
+import { Sfc32 } from "@velox/market/unsafe"
+import { readlinkSync, writeFileSync } from "node:fs"
+import { InconclusiveRun } from "../harness.ts"
+
+export interface Params {
+  readonly rate: number
+  /** Timer slack of the thread (ns), or "spin": never park. */
+  readonly slackNs: number | "spin"
+  readonly seed: number
+  readonly warmupMs: number
+  readonly windowMs: number
+}
+
+/** Ingress's arrival stream: its seed is the flow's, mixed with this constant (`Ingress.ts`). */
+const ARRIVAL_STREAM = 0x5bd1e995
+
+const setTimerSlack = (slackNs: number): void => {
+  try {
+    const tid = readlinkSync("/proc/thread-self").split("/").pop()
+    writeFileSync(`/proc/${tid}/timerslack_ns`, String(slackNs))
+  } catch (e) {
+    throw new InconclusiveRun(`cannot set this thread's timer slack here (Linux only): ${String(e)}`)
+  }
+}
+
+export const run = async (params: Params): Promise<Record<string, number>> => {
+  const spin = params.slackNs === "spin"
+  if (!spin) setTimerSlack(params.slackNs as number)
+  const word = new Int32Array(new SharedArrayBuffer(4))
+  const arrivals = new Sfc32(params.seed ^ ARRIVAL_STREAM)
+  const meanGapNs = 1e9 / params.rate
+  const latencyNs = new Float64Array(Math.ceil((params.rate * params.windowMs) / 1e3 * 1.5) + 1_000)
+  const nowNs = () => performance.now() * 1e6
+  const startNs = nowNs()
+  const windowStartNs = startNs + params.warmupMs * 1e6
+  const endNs = windowStartNs + params.windowMs * 1e6
+  let next = startNs - Math.log(arrivals.nextOpenUnit()) * meanGapNs
+  let handled = 0
+  let checksum = 0
+  let wakes = 0
+  let cpu0 = process.threadCpuUsage()
+  let process0 = process.cpuUsage()
+  let recording = false
+  let recordingSinceNs = 0
+  let now = nowNs()
+  while (now < endNs) {
+    if (!recording && now >= windowStartNs) {
+      recording = true
+      recordingSinceNs = now
+      cpu0 = process.threadCpuUsage()
+      process0 = process.cpuUsage()
+      wakes = 0
+    }
+    // Handle every arrival due by now, each with this reading as its handling time.
+    while (next <= now) {
+      checksum = (checksum + Math.imul(handled + 1, 0x9e3779b1)) | 0
+      if (recording && next >= windowStartNs && handled < latencyNs.length) latencyNs[handled++] = now - next
+      next -= Math.log(arrivals.nextOpenUnit()) * meanGapNs
+    }
+    if (spin) {
+      do now = nowNs()
+      while (now < next)
+    } else {
+      const ms = (next - now) / 1e6
+      if (Atomics.wait(word, 0, 0, ms) !== "timed-out") throw new Error("nothing notifies this word: every wait must time out")
+      wakes++
+      now = nowNs()
+    }
+  }
+  const cpu = process.threadCpuUsage(cpu0)
+  const whole = process.cpuUsage(process0)
+  const windowMs = (now - recordingSinceNs) / 1e6
+  if (handled < 100) throw new Error(`only ${handled} arrivals handled in ${windowMs.toFixed(0)} ms (checksum ${checksum})`)
+  if (handled === latencyNs.length) throw new Error(`more than ${handled} arrivals in ${windowMs.toFixed(0)} ms at ${params.rate}/s`)
+  const sorted = latencyNs.subarray(0, handled).sort()
+  const at = (q: number) => sorted[Math.min(handled - 1, Math.floor(q * handled))]! / 1e3
+  const maxNs = sorted[handled - 1]!
+  return {
+    cpuPercent: ((cpu.user + cpu.system) / 1e3 / windowMs) * 100,
+    processCpuPercent: ((whole.user + whole.system) / 1e3 / windowMs) * 100,
+    latencyP50Us: at(0.5),
+    latencyP99Us: at(0.99),
+    latencyMaxUs: maxNs / 1e3,
+    arrivals: handled,
+    ratePerSecond: (handled / windowMs) * 1e3,
+    wakesPerSecond: (wakes / windowMs) * 1e3
+  }
+}
