@@ -145,8 +145,7 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, t
           out.deadLetter(symbol < symbols ? INVALID_PRICE : UNKNOWN_SYMBOL, input, i)
         } else if (K.passes(lastMid, lastNs, threshold, maxIntervalNs, symbol, (bid + ask) * 0.5, w[at + tsAt]!)) {
           counts[passedAt + symbol * columns]! += 1
-          let d = out.emit() * stride
-          for (let s = at; s < at + stride; s++) to[d++] = w[s]!
+          Q.copyQuote(to, out.emit() * stride, w, at)
         } else {
           counts[throttledAt + symbol * columns]! += 1
           throttled++

@@ -66,15 +66,18 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, n
   const symbols = writer.keys
   return {
     onBatch(input, start, count, out) {
-      // The symbol read straight from the record words (see quoteWords.ts).
+      // The symbol read straight from the record words (see quoteWords.ts); each tick copied as a
+      // Quote's ten words written out (a tick store's records are Quotes: `TickStore.isStore`).
       const u = input.words
       const words = input.words64
+      const ring = writer.words64
       const end = start + count
       let stored = 0
       for (let i = start; i < end; i++) {
         const symbol = u[i * Q.STRIDE32 + Q.SYMBOL]! >>> 0
         if (symbol < symbols) {
-          writer.append(symbol, words, i * Q.STRIDE)
+          Q.copyQuote(ring, writer.slotWord(symbol), words, i * Q.STRIDE)
+          writer.appended(symbol)
           stored++
         } else {
           out.deadLetter(0, input, i)

@@ -18,3 +18,22 @@ export const ASK = offsetOf("ask") / 8
 export const LAST_SIZE = offsetOf("lastSize") / 8
 /** The u32 symbol id, in 4-byte words from the record's start (read it `>>> 0`: `view.words` is signed). */
 export const SYMBOL = offsetOf("symbol") / 4
+
+if (STRIDE !== 10) throw new Error(`copyQuote copies 10 words; a Quote is ${STRIDE}`)
+
+/**
+ * Copies one Quote record (its ten words) from `from` at word `at` to `to` at word `d`: written out,
+ * ten moves with no loop around them (a loop of ten kept its counter and bound on the stack).
+ */
+export const copyQuote = (to: Float64Array, d: number, from: Float64Array, at: number): void => {
+  to[d] = from[at]!
+  to[d + 1] = from[at + 1]!
+  to[d + 2] = from[at + 2]!
+  to[d + 3] = from[at + 3]!
+  to[d + 4] = from[at + 4]!
+  to[d + 5] = from[at + 5]!
+  to[d + 6] = from[at + 6]!
+  to[d + 7] = from[at + 7]!
+  to[d + 8] = from[at + 8]!
+  to[d + 9] = from[at + 9]!
+}

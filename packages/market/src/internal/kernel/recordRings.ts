@@ -217,12 +217,24 @@ export class RingsWriter {
    * holds `u` unpublished records (they are published here then).
    */
   append(key: number, from: Float64Array, fromWord: number): void {
-    const position = this.position[key]!
-    const stride = this.stride
-    let d = this.data + (key * this.depth + position) * stride
-    const end = fromWord + stride
+    let d = this.slotWord(key)
+    const end = fromWord + this.stride
     const f64 = this.f64
     for (let s = fromWord; s < end; s++) f64[d++] = from[s]!
+    this.appended(key)
+  }
+
+  /**
+   * Where key `key`'s next record goes, in words of {@link words64}: a writer that copies its records
+   * itself (a fixed layout, written out) writes the record's words there, then calls {@link appended}.
+   */
+  slotWord(key: number): number {
+    return this.data + (key * this.depth + this.position[key]!) * this.stride
+  }
+
+  /** Takes the record just written at {@link slotWord} as key `key`'s next, as {@link append} does. */
+  appended(key: number): void {
+    const position = this.position[key]!
     this.position[key] = position + 1 === this.depth ? 0 : position + 1
     const n = this.unpublished[key]! + 1
     if (n === this.limit) return this.publish(key, n)
@@ -232,6 +244,11 @@ export class RingsWriter {
       this.listed[key] = 1
       this.dirty[this.dirtyCount++] = key
     }
+  }
+
+  /** The whole buffer as 8-byte words, for writers that copy at {@link slotWord}. */
+  get words64(): Float64Array {
+    return this.f64
   }
 
   /** Publishes every record appended since the last flush. */
