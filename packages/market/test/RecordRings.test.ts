@@ -141,6 +141,38 @@ describe("record rings", () => {
     assert.throws(() => new R.RingsWriter(buffer, 8), /unpublished must be an integer in 1\.\.7: unpublished=8/)
   })
 
+  it("slotWord then appended is append: the same words in the same slots, published at the same points", () => {
+    // Two-word records, u = 3, across wraps: one writer appends, the other copies at slotWord itself.
+    const a = R.makeRings(2, 6, 16)
+    const b = R.makeRings(2, 6, 16)
+    const appending = new R.RingsWriter(a, 3)
+    const copying = new R.RingsWriter(b, 3)
+    const readers = [new R.RingsReader(a, 3), new R.RingsReader(b, 3)]
+    const record = new Float64Array(2)
+    for (let v = 1; v <= 40; v++) {
+      const key = v % 3 === 0 ? 1 : 0
+      record[0] = v
+      record[1] = -v
+      appending.append(key, record, 0)
+      const d = copying.slotWord(key)
+      copying.words64[d] = v
+      copying.words64[d + 1] = -v
+      copying.appended(key)
+      if (v % 7 === 0) {
+        appending.flush()
+        copying.flush()
+      }
+      assert.deepStrictEqual([readers[1]!.written(0), readers[1]!.written(1)], [readers[0]!.written(0), readers[0]!.written(1)])
+      assert.deepStrictEqual(new Float64Array(b), new Float64Array(a))
+    }
+    copying.flush()
+    // 27 records of key 0 (newest 40), 13 of key 1 (newest 39), as a reader of the copying writer sees them.
+    const into = new Float64Array(6)
+    const newest2 = (key: number, limit: number) => Array.from(into.subarray(0, 2 * readers[1]!.newest(key, limit, into)))
+    assert.deepStrictEqual(newest2(0, 2), [40, -40, 38, -38])
+    assert.deepStrictEqual(newest2(1, 1), [39, -39])
+  })
+
   it("a restarted writer carries on where the last one stopped", () => {
     const { buffer, reader, writer } = rings(1, 4)
     write(writer, 0, [1, 2])

@@ -23,7 +23,8 @@ if (STRIDE !== 10) throw new Error(`copyQuote copies 10 words; a Quote is ${STRI
 
 /**
  * Copies one Quote record (its ten words) from `from` at word `at` to `to` at word `d`: written out,
- * ten moves with no loop around them (a loop of ten kept its counter and bound on the stack).
+ * ten moves with no loop around them (measured: a few % of the throttle's and the store's CPU per quote,
+ * bench/README.md, market, fourth round).
  */
 export const copyQuote = (to: Float64Array, d: number, from: Float64Array, at: number): void => {
   to[d] = from[at]!
