@@ -42,7 +42,7 @@ export const MODULES: ReadonlyArray<Module> = [
   {
     name: "crash-accounting",
     what: "the stage runner's accounting of a crashed pass (redelivered, lost, dup, dead letters) and the early publishes it takes from the ring emitter (through a fiber's private batch)",
-    mutate: ["packages/core/src/internal/kernel/stageRunner.ts:659-682", "packages/core/src/internal/kernel/emitters.ts:391-397", "packages/core/src/internal/kernel/emitters.ts:565-568"],
+    mutate: ["packages/core/src/internal/kernel/stageRunner.ts:674-697", "packages/core/src/internal/kernel/emitters.ts:391-397", "packages/core/src/internal/kernel/emitters.ts:565-568"],
     // The loops in fibers: the same runner in the test process, where a mutant is switched on.
     tests: ["test/guarantees/crashAccountingInProcess.test.ts"]
   },

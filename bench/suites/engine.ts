@@ -144,29 +144,67 @@ const PACED_P99_TARGET: Target = { op: "<", value: 50 }
 
 /**
  * The engine's paced source with nothing of velox in it: one bare thread meets the same 100k/s Poisson
- * schedule (Ingress's seeded arrival stream), parking until each arrival with a given timer slack, or
- * spinning on the clock. If the parked peer misses the target at every slack, so must any parked loop.
+ * schedule (Ingress's seeded arrival stream), parking until each arrival with a given timer slack
+ * (`park`), parking until the next tick of a fixed period with a 1 µs slack and handling everything
+ * due (`periodic`), or spinning on the clock. The rows together are the CPU-versus-p99 frontier a bare
+ * thread reaches at 100k/s: if no policy meets the target, no loop built on them can.
  */
-const pacedPeer = (slackNs: number | "spin", tag: string): Job => ({
-  label: slackNs === "spin"
-    ? `one bare thread spinning on the clock to meet ${RATE / 1000}k/s Poisson arrivals: latency (the VM's tail)`
-    : `one bare thread parking until each of ${RATE / 1000}k/s Poisson arrivals, timer slack ${tag}: CPU, latency`,
-  module: PACED_PEER,
-  params: { rate: RATE, slackNs, seed: ENGINE.seed, warmupMs: 300, windowMs: 2_000 } satisfies PacedPeerParams,
-  runs: VARIANT_RUNS,
-  metrics: slackNs === "spin"
-    ? [
-      { name: "engine/os-spin-latency-p99-us", key: "latencyP99Us", unit: "µs" },
-      { name: "engine/os-spin-latency-p50-us", key: "latencyP50Us", unit: "µs" }
-    ]
-    : [
-      { name: `engine/os-paced-100k-cpu-percent-slack-${tag}`, key: "cpuPercent", unit: "% core", target: PACED_CPU_TARGET },
-      { name: `engine/os-paced-100k-latency-p99-us-slack-${tag}`, key: "latencyP99Us", unit: "µs", target: PACED_P99_TARGET },
-      { name: `engine/os-paced-100k-latency-p50-us-slack-${tag}`, key: "latencyP50Us", unit: "µs" }
-    ],
-  details: ["latencyMaxUs", "wakesPerSecond", "ratePerSecond", "processCpuPercent", "cpuPercent"],
-  timeoutMs: 30_000
-})
+type PeerPolicy =
+  | { readonly _tag: "park"; readonly slackNs: number; readonly tag: string }
+  | { readonly _tag: "periodic"; readonly periodNs: number; readonly tag: string }
+  | { readonly _tag: "spin" }
+
+const PEER_DETAILS = ["latencyMaxUs", "closingP99Us", "closingSamples", "wakesPerSecond", "ratePerSecond", "processCpuPercent", "cpuPercent"]
+
+const pacedPeer = (policy: PeerPolicy): Job => {
+  const rate = `${RATE / 1000}k`
+  const common = { rate: RATE, seed: ENGINE.seed, warmupMs: 300, windowMs: 2_000 }
+  // engine/os-<policy>-100k-<figure>-<setting>, e.g. engine/os-periodic-100k-cpu-percent-period-30us.
+  const paced = (policyName: string, setting: string) => [
+    { name: `engine/os-${policyName}-${rate}-cpu-percent-${setting}`, key: "cpuPercent", unit: "% core", target: PACED_CPU_TARGET },
+    { name: `engine/os-${policyName}-${rate}-latency-p99-us-${setting}`, key: "latencyP99Us", unit: "µs", target: PACED_P99_TARGET },
+    { name: `engine/os-${policyName}-${rate}-latency-p50-us-${setting}`, key: "latencyP50Us", unit: "µs" }
+  ]
+  switch (policy._tag) {
+    case "spin":
+      return {
+        label: `one bare thread spinning on the clock to meet ${rate}/s Poisson arrivals: latency (the VM's tail)`,
+        module: PACED_PEER,
+        params: { ...common, slackNs: "spin" } satisfies PacedPeerParams,
+        runs: VARIANT_RUNS,
+        metrics: [
+          { name: "engine/os-spin-latency-p99-us", key: "latencyP99Us", unit: "µs" },
+          { name: "engine/os-spin-latency-p50-us", key: "latencyP50Us", unit: "µs" }
+        ],
+        details: PEER_DETAILS,
+        timeoutMs: 30_000
+      }
+    case "park":
+      return {
+        label: `one bare thread parking until each of ${rate}/s Poisson arrivals, timer slack ${policy.tag}: CPU, latency`,
+        module: PACED_PEER,
+        params: { ...common, slackNs: policy.slackNs } satisfies PacedPeerParams,
+        runs: VARIANT_RUNS,
+        metrics: paced("paced", `slack-${policy.tag}`),
+        details: PEER_DETAILS,
+        timeoutMs: 30_000
+      }
+    case "periodic":
+      return {
+        label: `one bare thread waking every ${policy.tag} (timer slack 1 µs) for ${rate}/s Poisson arrivals: CPU, latency`,
+        module: PACED_PEER,
+        params: { ...common, slackNs: LEAST_SLACK_NS, periodNs: policy.periodNs } satisfies PacedPeerParams,
+        runs: VARIANT_RUNS,
+        metrics: paced("periodic", `period-${policy.tag}`),
+        details: PEER_DETAILS,
+        timeoutMs: 30_000
+      }
+  }
+}
+
+/** The bare thread's policies: parking until each arrival at five slacks, waking on three periods. */
+const PEER_SLACKS_US = [1, 10, 20, 30, 50]
+const PEER_PERIODS_US = [20, 30, 40]
 
 const jobs: ReadonlyArray<Job> = [
   velox(
@@ -335,10 +373,9 @@ const jobs: ReadonlyArray<Job> = [
   parkWake(LEAST_SLACK_NS, "1us"),
   parkWake(BACKOFF_DEFAULTS.timerSlackNs, "20us"),
   parkWake(LINUX_DEFAULT_SLACK_NS, "50us"),
-  pacedPeer(LEAST_SLACK_NS, "1us"),
-  pacedPeer(BACKOFF_DEFAULTS.timerSlackNs, "20us"),
-  pacedPeer(LINUX_DEFAULT_SLACK_NS, "50us"),
-  pacedPeer("spin", "spin")
+  ...PEER_SLACKS_US.map((us) => pacedPeer({ _tag: "park", slackNs: us * 1_000, tag: `${us}us` })),
+  ...PEER_PERIODS_US.map((us) => pacedPeer({ _tag: "periodic", periodNs: us * 1_000, tag: `${us}us` })),
+  pacedPeer({ _tag: "spin" })
 ]
 
 export const suite: Suite = {
@@ -373,7 +410,7 @@ export const suite: Suite = {
     "plain loop and Effect Stream run on ONE thread; velox-unthrottled-workers is two threads (ingress | order-book + bundler + output), -ingress-book splits after the book, -per-stage runs four loops on the machine's two cores.",
     `Latency at ${RATE / 1000}k/s (Poisson, seeded; the engine as npm start runs it: Bundler 16 or 100 µs): velox-latency-p50/p99-us = per bundle closed by SIZE, Output's clock on receipt − the ingress timestamp (tsNs, the scheduled arrival) of the transaction that closed it: one transaction's transit through all four stages, no waiting for a bundle to fill. velox-bundle-latency-* = per bundle (all), receipt − its FIRST transaction's tsNs: transit plus the wait for the bundle to close (≤ 100 µs timeout + 25 µs timer period). Percentiles are histogram bucket upper bounds (≤ 3.1% above). Window 2 s after 300 ms of warm-up.`,
     "CPU = process.cpuUsage() of the whole program (all threads) over the timed window, % of one core. Details: mainCpuPercent (the main thread), sourceLoopCpuPercent (the loop running the ingress), otherLoopsCpuPercent (the other velox loops), from Linux per-thread scheduler stats. Idle: Ingress at 1 transaction/s (Poisson), 1.5 s window.",
-    `os-paced-100k-* (peer, nothing of velox): one bare thread parks (Atomics.wait with a timeout, timer slack 1/20/50 µs) until each arrival of the same ${RATE / 1000}k/s Poisson schedule as Ingress (its seeded arrival stream), handles all due, and records arrival → handled for every arrival of a 2 s window; CPU = the thread's own. os-spin-*: the same thread spinning on the clock (the VM's own tail). If the parked peer misses the target at every slack, so must any loop that parks between arrivals.`,
+    `os-paced-100k-* (peer, nothing of velox): one bare thread parks (Atomics.wait with a timeout, timer slack 1/10/20/30/50 µs) until each arrival of the same ${RATE / 1000}k/s Poisson schedule as Ingress (its seeded arrival stream), handles all due, and records arrival → handled for every arrival of a 2 s window; CPU = the thread's own. os-periodic-100k-*-period-T: the same thread waking every T (20/30/40 µs, slack 1 µs) and handling all due. os-spin-*: the same thread spinning on the clock (the VM's own tail). Details: closingP99Us = the same arrivals sampled as velox-latency-p99-us samples them (the arrival closing a bundle of 16 by size), which over-weights stalls. If no peer policy meets the target, no loop built on them can.`,
     "others: share of the machine's CPU other processes used (plus hypervisor steal) during the case's runs, median. The 2-worker rows need both cores; the latency rows suffer from any time slicing (a descheduled spinning loop is milliseconds of latency)."
   ]
 }

@@ -308,7 +308,8 @@ export class StageRunner {
       const r = this.runSlice(Infinity)
       if (typeof r !== "number") return r
       if (backoff === undefined) {
-        this.idle.idle(0)
+        if (paced && !this.sourceDone && this.unsettled === undefined && !this.blocked()) this.spinUntil(this.wakeAtNs())
+        else this.idle.idle(0)
         continue
       }
       // Park no longer than until a timer or the source is due (if neither, until rung). Blocked on a
@@ -318,6 +319,20 @@ export class StageRunner {
       if (paced) backoff.parkUntilDue()
       else backoff.idle(0)
     }
+  }
+
+  /**
+   * Spinning with a live paced source: spins on the clock until the source or a timer is due (or a stop
+   * or an abort), instead of running empty passes. Nothing else can give the loop work before then, and an
+   * empty pass asks every stage for its clock and deadlines: doubles boxed on the heap, millions a
+   * second, a young-generation collection (a pause of the loop) every second or so.
+   */
+  private spinUntil(dueNs: number): void {
+    const nowNs = this.o.nowNs
+    const control = this.control
+    while (
+      nowNs() < dueNs && Atomics.load(control, C.STOP_INDEX) === 0 && Atomics.load(control, C.ABORT_INDEX) === 0
+    ) this.idle.idle(0)
   }
 
   /**
