@@ -169,6 +169,20 @@ export interface L2BookLogic extends Stage.StageLogic<typeof L2Update.spec, type
   snapshot(symbol: number, n?: number): BookSnapshot
 }
 
+// Where each `L2Update` field is: a record's stride and the field's index, in elements of its array's
+// type (module constants, which the JIT folds into the loop's address arithmetic).
+const fieldAt = (name: string, bytes: number) => L2Update.fields.find((f) => f.name === name)!.offset / bytes
+const STRIDE_64 = L2Update.byteLength / 8
+const STRIDE_32 = L2Update.byteLength / 4
+const STRIDE_16 = L2Update.byteLength / 2
+const SEQ_AT = fieldAt("seq", 8)
+const TS_AT = fieldAt("exchangeTsNs", 8)
+const PRICE_AT = fieldAt("price", 8)
+const SIZE_AT = fieldAt("size", 8)
+const SYMBOL_AT = fieldAt("symbol", 4)
+const SIDE_AT = fieldAt("side", 2)
+const OP_AT = fieldAt("op", 2)
+
 /**
  * Builds the stage's logic for a decoded config: empty books, every one waiting for a snapshot (or
  * live from `firstSeq`).
@@ -198,6 +212,11 @@ export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>)
   const touched = (s: number) => l2.touched(s)
   const nextSeq = (s: number) => l2.expectedSeq(s)
   let lastTimerNs = -Infinity
+  // The batch loop reads the records straight from their region's typed arrays, at the layout's
+  // offsets: the per-field accessors' closures cost ~15% of an update at one symbol. `halves` (for
+  // the u16 fields) is made once per input region, not per batch.
+  let words: Int32Array<ArrayBufferLike> = new Int32Array(0)
+  let halves: Uint16Array<ArrayBufferLike> = new Uint16Array(0)
   // The top of book the books hold, as a `Bbo` record. Out of the batch loop, which it would make too
   // large for the JIT to inline the books' update path into (a change publishes for one update in six).
   const publish = (out: Stage.Emitter<typeof Bbo.spec>, accounts: number, seq: number, ts: number, symbol: number) => {
@@ -225,23 +244,31 @@ export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>)
       nextWakeNs: () => lastTimerNs + DEPTH_POLL_NS
     }),
     onBatch(input, start, count, out) {
-      // Accessors in locals: one property load per batch, not per record.
-      const f = input.fields
-      const seqIn = f.seq, tsIn = f.exchangeTsNs, priceIn = f.price, sizeIn = f.size
-      const symbolIn = f.symbol, sideIn = f.side, opIn = f.op
+      if (input.words !== words) {
+        words = input.words
+        halves = new Uint16Array(words.buffer, words.byteOffset, words.length * 2)
+      }
+      const f64 = input.words64, i32 = words, u16 = halves
       const end = start + count
       let applied = 0
       for (let i = start; i < end; i++) {
-        const symbol = symbolIn.get(i)
-        const seq = seqIn.get(i)
-        const r = l2.apply(symbol, opIn.get(i), sideIn.get(i), priceIn.get(i), sizeIn.get(i), seq)
+        const symbol = i32[i * STRIDE_32 + SYMBOL_AT]! >>> 0
+        const seq = f64[i * STRIDE_64 + SEQ_AT]!
+        const r = l2.apply(
+          symbol,
+          u16[i * STRIDE_16 + OP_AT]!,
+          u16[i * STRIDE_16 + SIDE_AT]!,
+          f64[i * STRIDE_64 + PRICE_AT]!,
+          f64[i * STRIDE_64 + SIZE_AT]!,
+          seq
+        )
         if (r === K.APPLIED) {
           applied++
           continue
         }
         // A top of book to publish: a change (accounting for this update), or the stale mark (for none).
         if (r === K.APPLIED_TOP || l2.announceStale) {
-          publish(out, r === K.APPLIED_TOP ? 1 : 0, seq, tsIn.get(i), symbol)
+          publish(out, r === K.APPLIED_TOP ? 1 : 0, seq, f64[i * STRIDE_64 + TS_AT]!, symbol)
           if (r === K.APPLIED_TOP) continue
         }
         if (r === K.DROPPED_STALE) out.drop(STALE)
