@@ -174,14 +174,18 @@ export interface L2BookLogic extends Stage.StageLogic<typeof L2Update.spec, type
 const fieldAt = (name: string, bytes: number) => L2Update.fields.find((f) => f.name === name)!.offset / bytes
 const STRIDE_64 = L2Update.byteLength / 8
 const STRIDE_32 = L2Update.byteLength / 4
-const STRIDE_16 = L2Update.byteLength / 2
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+// A u16 field is read from its 32-bit word: the word's index, and the shift to its half.
+const halfShift = (name: string) => (((fieldAt(name, 2) & 1) === 1) === LITTLE_ENDIAN ? 16 : 0)
 const SEQ_AT = fieldAt("seq", 8)
 const TS_AT = fieldAt("exchangeTsNs", 8)
 const PRICE_AT = fieldAt("price", 8)
 const SIZE_AT = fieldAt("size", 8)
 const SYMBOL_AT = fieldAt("symbol", 4)
-const SIDE_AT = fieldAt("side", 2)
-const OP_AT = fieldAt("op", 2)
+const SIDE_AT = fieldAt("side", 2) >>> 1
+const SIDE_SHIFT = halfShift("side")
+const OP_AT = fieldAt("op", 2) >>> 1
+const OP_SHIFT = halfShift("op")
 
 /**
  * Builds the stage's logic for a decoded config: empty books, every one waiting for a snapshot (or
@@ -212,11 +216,6 @@ export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>)
   const touched = (s: number) => l2.touched(s)
   const nextSeq = (s: number) => l2.expectedSeq(s)
   let lastTimerNs = -Infinity
-  // The batch loop reads the records straight from their region's typed arrays, at the layout's
-  // offsets: the per-field accessors' closures cost ~15% of an update at one symbol. `halves` (for
-  // the u16 fields) is made once per input region, not per batch.
-  let words: Int32Array<ArrayBufferLike> = new Int32Array(0)
-  let halves: Uint16Array<ArrayBufferLike> = new Uint16Array(0)
   // The top of book the books hold, as a `Bbo` record. Out of the batch loop, which it would make too
   // large for the JIT to inline the books' update path into (a change publishes for one update in six).
   const publish = (out: Stage.Emitter<typeof Bbo.spec>, accounts: number, seq: number, ts: number, symbol: number) => {
@@ -244,11 +243,9 @@ export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>)
       nextWakeNs: () => lastTimerNs + DEPTH_POLL_NS
     }),
     onBatch(input, start, count, out) {
-      if (input.words !== words) {
-        words = input.words
-        halves = new Uint16Array(words.buffer, words.byteOffset, words.length * 2)
-      }
-      const f64 = input.words64, i32 = words, u16 = halves
+      // The records read straight from their region's word arrays at the layout's offsets: the
+      // per-field accessors' closures cost more than the book's own checks at one symbol.
+      const f64 = input.words64, i32 = input.words
       const end = start + count
       let applied = 0
       for (let i = start; i < end; i++) {
@@ -256,8 +253,8 @@ export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>)
         const seq = f64[i * STRIDE_64 + SEQ_AT]!
         const r = l2.apply(
           symbol,
-          u16[i * STRIDE_16 + OP_AT]!,
-          u16[i * STRIDE_16 + SIDE_AT]!,
+          (i32[i * STRIDE_32 + OP_AT]! >>> OP_SHIFT) & 0xffff,
+          (i32[i * STRIDE_32 + SIDE_AT]! >>> SIDE_SHIFT) & 0xffff,
           f64[i * STRIDE_64 + PRICE_AT]!,
           f64[i * STRIDE_64 + SIZE_AT]!,
           seq
