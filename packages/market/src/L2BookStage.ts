@@ -243,8 +243,8 @@ export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>)
       nextWakeNs: () => lastTimerNs + DEPTH_POLL_NS
     }),
     onBatch(input, start, count, out) {
-      // The records read straight from their region's word arrays at the layout's offsets: the
-      // per-field accessors' closures cost more than the book's own checks at one symbol.
+      // The records read straight from their region's word arrays at the layout's offsets (constants),
+      // not through the per-field accessor closures (each loads its array, stride and index).
       const f64 = input.words64, i32 = input.words
       const end = start + count
       let applied = 0
