@@ -19,7 +19,7 @@ export const make = async (name: string, symbols: number, view: View, batch: num
   const logic = unsafe.makeL2BookLogic({
     symbols,
     ...(name === "old-w128" ? { windowTicks: 128 } : {}),
-    ...(name === "velox-reserved" ? { reserveLadders: true } : {})
+    ...(name.endsWith("-reserved") ? { reserveLadders: true } : {})
   })
   const out = RecordLayout.view(Bbo.Bbo, new ArrayBuffer(batch * Bbo.Bbo.byteLength), 0, batch)
   let pos = 0

@@ -169,6 +169,24 @@ export interface L2BookLogic extends Stage.StageLogic<typeof L2Update.spec, type
   snapshot(symbol: number, n?: number): BookSnapshot
 }
 
+// Where each `L2Update` field is: a record's stride and the field's index, in elements of its array's
+// type (module constants, which the JIT folds into the loop's address arithmetic).
+const fieldAt = (name: string, bytes: number) => L2Update.fields.find((f) => f.name === name)!.offset / bytes
+const STRIDE_64 = L2Update.byteLength / 8
+const STRIDE_32 = L2Update.byteLength / 4
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+// A u16 field is read from its 32-bit word: the word's index, and the shift to its half.
+const halfShift = (name: string) => (((fieldAt(name, 2) & 1) === 1) === LITTLE_ENDIAN ? 16 : 0)
+const SEQ_AT = fieldAt("seq", 8)
+const TS_AT = fieldAt("exchangeTsNs", 8)
+const PRICE_AT = fieldAt("price", 8)
+const SIZE_AT = fieldAt("size", 8)
+const SYMBOL_AT = fieldAt("symbol", 4)
+const SIDE_AT = fieldAt("side", 2) >>> 1
+const SIDE_SHIFT = halfShift("side")
+const OP_AT = fieldAt("op", 2) >>> 1
+const OP_SHIFT = halfShift("op")
+
 /**
  * Builds the stage's logic for a decoded config: empty books, every one waiting for a snapshot (or
  * live from `firstSeq`).
@@ -225,23 +243,29 @@ export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>)
       nextWakeNs: () => lastTimerNs + DEPTH_POLL_NS
     }),
     onBatch(input, start, count, out) {
-      // Accessors in locals: one property load per batch, not per record.
-      const f = input.fields
-      const seqIn = f.seq, tsIn = f.exchangeTsNs, priceIn = f.price, sizeIn = f.size
-      const symbolIn = f.symbol, sideIn = f.side, opIn = f.op
+      // The records read straight from their region's word arrays at the layout's offsets (constants),
+      // not through the per-field accessor closures (each loads its array, stride and index).
+      const f64 = input.words64, i32 = input.words
       const end = start + count
       let applied = 0
       for (let i = start; i < end; i++) {
-        const symbol = symbolIn.get(i)
-        const seq = seqIn.get(i)
-        const r = l2.apply(symbol, opIn.get(i), sideIn.get(i), priceIn.get(i), sizeIn.get(i), seq)
+        const symbol = i32[i * STRIDE_32 + SYMBOL_AT]! >>> 0
+        const seq = f64[i * STRIDE_64 + SEQ_AT]!
+        const r = l2.apply(
+          symbol,
+          (i32[i * STRIDE_32 + OP_AT]! >>> OP_SHIFT) & 0xffff,
+          (i32[i * STRIDE_32 + SIDE_AT]! >>> SIDE_SHIFT) & 0xffff,
+          f64[i * STRIDE_64 + PRICE_AT]!,
+          f64[i * STRIDE_64 + SIZE_AT]!,
+          seq
+        )
         if (r === K.APPLIED) {
           applied++
           continue
         }
         // A top of book to publish: a change (accounting for this update), or the stale mark (for none).
         if (r === K.APPLIED_TOP || l2.announceStale) {
-          publish(out, r === K.APPLIED_TOP ? 1 : 0, seq, tsIn.get(i), symbol)
+          publish(out, r === K.APPLIED_TOP ? 1 : 0, seq, f64[i * STRIDE_64 + TS_AT]!, symbol)
           if (r === K.APPLIED_TOP) continue
         }
         if (r === K.DROPPED_STALE) out.drop(STALE)

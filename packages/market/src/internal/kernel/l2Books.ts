@@ -248,9 +248,11 @@ export class L2Books extends OrderBooks {
       const old = this.putNear(h, side, price, next, op === ADD ? ABSENT : PRESENT)
       if (old >= 0) {
         this.slots[q] = seq + 1
-        return head[h + BEST] !== best || (price === best && next !== old)
-          ? this.publishUpdate(symbol, side, price, next)
-          : APPLIED
+        const now = head[h + BEST]!
+        if (now === best && (price !== best || next === old)) return APPLIED
+        // The best moved or was resized: the published top (the block's, the book's before this
+        // update) differs on this side, so it is written without comparing it.
+        return this.publishSide(symbol, side, now, now === price ? next : this.bestSize(symbol, side))
       }
     }
     return this.applyInOrder(symbol, op, side, price, size, seq)
@@ -402,6 +404,43 @@ export class L2Books extends OrderBooks {
       : this.compare(symbol, head[b + BID_PRICE_WORD]!, slots[q + BID_SIZE_SLOT]!, best, bestSize, 0)
   }
 
+  /**
+   * Publishes a live book's top after an update that changed `side`'s best to `price` with `size` lots:
+   * the other side is the block's, as published.
+   */
+  private publishSide(symbol: number, side: number, price: number, size: number): number {
+    const b = symbol * SYMBOL_WORDS
+    const head = this.head
+    const slots = this.slots
+    const q = symbol * SLOTS
+    // Bid and ask words (and slots) are adjacent: `+ side` picks the side without a branch.
+    head[b + BID_PRICE_WORD + side] = price
+    slots[q + BID_SIZE_SLOT + side] = size
+    const bid = head[b + BID_PRICE_WORD]!
+    const ask = head[b + ASK_PRICE_WORD]!
+    const state = bid === 0 || ask === 0 ? 0 : bid > ask ? CROSSED_FLAG : bid === ask ? LOCKED_FLAG : 0
+    const word = head[b + STATE_WORD]!
+    const before = (word >>> FLAGS_SHIFT) & 15
+    if (state !== before) this.flagsChanged(symbol, word, before, state)
+    this.bidPrice = bid
+    this.bidSize = slots[q + BID_SIZE_SLOT]!
+    this.askPrice = ask
+    this.askSize = slots[q + ASK_SIZE_SLOT]!
+    this.flags = state
+    return APPLIED_TOP
+  }
+
+  /** The crossed / locked state of a symbol's published top changed: stored, counted, shown. */
+  private flagsChanged(symbol: number, word: number, before: number, state: number): void {
+    this.head[symbol * SYMBOL_WORDS + STATE_WORD] = (word & ~(15 << FLAGS_SHIFT)) | (state << FLAGS_SHIFT)
+    if ((state & ~before & (CROSSED_FLAG | LOCKED_FLAG)) !== 0) {
+      this.status?.add(symbol, state === CROSSED_FLAG ? CROSSED_EVENTS : LOCKED_EVENTS, 1)
+    }
+    if ((state ^ before) & (CROSSED_FLAG | LOCKED_FLAG)) {
+      this.status?.setTop(symbol, (state & CROSSED_FLAG ? CROSSED_BIT : 0) | (state & LOCKED_FLAG ? LOCKED_BIT : 0))
+    }
+  }
+
   /** Publishes the top of book if it differs from the last published for the symbol (or `mark` is set). */
   private compare(symbol: number, bid: number, bidSize: number, ask: number, askSize: number, mark: number): number {
     const state = bid === 0 || ask === 0 ? 0 : bid > ask ? CROSSED_FLAG : bid === ask ? LOCKED_FLAG : 0
@@ -419,13 +458,7 @@ export class L2Books extends OrderBooks {
     head[b + ASK_PRICE_WORD] = ask
     slots[q + BID_SIZE_SLOT] = bidSize
     slots[q + ASK_SIZE_SLOT] = askSize
-    head[b + STATE_WORD] = (word & ~(15 << FLAGS_SHIFT)) | (state << FLAGS_SHIFT)
-    if ((state & ~before & (CROSSED_FLAG | LOCKED_FLAG)) !== 0) {
-      this.status?.add(symbol, state === CROSSED_FLAG ? CROSSED_EVENTS : LOCKED_EVENTS, 1)
-    }
-    if ((state ^ before) & (CROSSED_FLAG | LOCKED_FLAG)) {
-      this.status?.setTop(symbol, (state & CROSSED_FLAG ? CROSSED_BIT : 0) | (state & LOCKED_FLAG ? LOCKED_BIT : 0))
-    }
+    if (state !== before) this.flagsChanged(symbol, word, before, state)
     this.bidPrice = bid
     this.bidSize = bidSize
     this.askPrice = ask

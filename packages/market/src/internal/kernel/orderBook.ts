@@ -457,8 +457,9 @@ export class OrderBooks {
    */
   protected putNear(h: number, side: number, price: number, size: number, presence: number): number {
     if (
-      !((price | 0) === price && price >= 1 && price <= this.maxTick && size >= (presence === ABSENT ? 1 : 0) &&
-        size <= SMALL_MAX && Math.floor(size) === size)
+      // `(size | 0) === size`: an integer in the int32 range, so at most SMALL_MAX once ≥ 0.
+      !((price | 0) === price && price >= 1 && price <= this.maxTick && (size | 0) === size &&
+        size >= (presence === ABSENT ? 1 : 0))
     ) return NOT_NEAR
     const head = this.head
     const flip = flipOf(side)
@@ -469,16 +470,24 @@ export class OrderBooks {
     const old = this.sizes[at]!
     if ((old === 0) !== (presence === ABSENT) || old === BIG) return NOT_NEAR
     if (size === 0 && price === head[h + BEST]) {
-      // The best empties: the next best is the window's next live tick, unless the window must move
-      // (none there, or deeper than half the window), which `put` does.
-      const next = this.nextLive(h, key)
-      if (next < 0 || next - head[h + ANCHOR]! >= this.windowTicks >>> 1) return NOT_NEAR
-      head[h + BEST] = next ^ flip
+      if (!this.bestEmptiesNear(h, flip, key)) return NOT_NEAR
     } else if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
     this.sizes[at] = size
     if (old === 0) this.bits[at >>> 5]! |= 1 << (at & 31)
     else if (size === 0) this.bits[at >>> 5]! &= ~(1 << (at & 31))
     return old
+  }
+
+  /**
+   * `putNear`'s best level empties: the next best is the window's next live tick, unless the window
+   * must move (none there, or deeper than half the window), which `put` does (false, nothing changed).
+   * Out of `putNear`, to keep it small enough for the JIT to inline into a caller's loop.
+   */
+  private bestEmptiesNear(h: number, flip: number, key: number): boolean {
+    const next = this.nextLive(h, key)
+    if (next < 0 || next - this.head[h + ANCHOR]! >= this.windowTicks >>> 1) return false
+    this.head[h + BEST] = next ^ flip
+    return true
   }
 
   /** Empties both sides of `symbol` (a feed reset or snapshot start). Returns {@link OK} or a code. */
