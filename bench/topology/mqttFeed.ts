@@ -12,8 +12,8 @@
  * published with nothing subscribed to them; the timer then runs from the subscriber's connect to the
  * N-th message counted (the peer) or handed to the pipeline (velox). An untimed warm-up (20,000 messages
  * into a bare client) comes first, and velox's pipeline is running before its clock starts. CPU time
- * per message (the whole process, and its main thread) is reported beside each. Only mosquitto and the
- * subscriber run while timed. Checked: the peer counted exactly N; velox received N, dropped and
+ * per message (the whole process, its main thread, the sink's thread) is reported beside each. Only
+ * mosquitto and the subscriber run while timed. Checked: the peer counted exactly N; velox received N, dropped and
  * dead-lettered none, and its counts balance.
  *
  * Latency: a simulator in this process publishes at `rate` for `warmupMs + windowMs`; p50/p99 from each
@@ -27,6 +27,7 @@ import { FeedStatus } from "@velox/market"
 import { Mosquitto, MqttClient, MqttConfig, MqttCredentials, MqttFeed, MqttPublisher, QuotePayload } from "@velox/mqtt"
 import { NodeStageHost } from "@velox/node"
 import { InconclusiveRun } from "../harness.ts"
+import { loopCpuNs } from "./loopCpu.ts"
 import { QuoteSink } from "./mqttSink.ts"
 
 export type Params =
@@ -58,12 +59,15 @@ const pipeline = Effect.gen(function*() {
   }
 })
 
-/** CPU time (µs) of the whole process (every thread) and of the main thread alone, since `from`. */
-const cpuSince = (from?: { readonly process: NodeJS.CpuUsage; readonly main: NodeJS.CpuUsage }) => {
-  const now = { process: process.cpuUsage(), main: process.threadCpuUsage() }
-  if (from === undefined) return { start: now, processUs: 0, mainUs: 0 }
+/**
+ * CPU time (µs) of the whole process (every thread), of the main thread alone, and of velox's loop
+ * threads (the sink's; Linux only, else 0), since `from`.
+ */
+const cpuSince = (from?: { readonly process: NodeJS.CpuUsage; readonly main: NodeJS.CpuUsage; readonly loopsNs: number }) => {
+  const now = { process: process.cpuUsage(), main: process.threadCpuUsage(), loopsNs: loopCpuNs().others }
+  if (from === undefined) return { start: now, processUs: 0, mainUs: 0, loopsUs: 0 }
   const us = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => a.user + a.system - b.user - b.system
-  return { start: now, processUs: us(now.process, from.process), mainUs: us(now.main, from.main) }
+  return { start: now, processUs: us(now.process, from.process), mainUs: us(now.main, from.main), loopsUs: (now.loopsNs - from.loopsNs) / 1000 }
 }
 
 const checked = (feed: MqttFeed.MqttFeed["Service"], expected?: number) => {
@@ -164,6 +168,7 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
       ...(params.format === "json" ? { bareParseJsonKmsgPerSecond: params.messages / parseJsonSeconds / 1000 } : {}),
       veloxCpuUsPerMsg: veloxUsed.processUs / params.messages,
       veloxMainCpuUsPerMsg: veloxUsed.mainUs / params.messages,
+      veloxSinkCpuUsPerMsg: veloxUsed.loopsUs / params.messages,
       bareCpuUsPerMsg: bareUsed.processUs / params.messages,
       messages: params.messages
     }

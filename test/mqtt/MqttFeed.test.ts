@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import createDebug from "debug"
 import { Effect } from "effect"
 import { Symbols } from "@velox/market"
 import { Mosquitto, MqttFeed, MqttPublisher, QuotePayload } from "@velox/mqtt"
@@ -31,5 +32,31 @@ describe("MqttFeed against mosquitto", () => {
         assert.isTrue(stats.balanced)
         assert.isTrue(feed.health().ready, feed.health().reasons.join("; "))
       }).pipe(Effect.scoped, Effect.provide(layer))
+    }).pipe(Effect.scoped))
+
+  it.live("mqtt.js's own trace still shows through the feed's client once `mqttjs:client` is enabled (DEBUG=mqttjs*)", () =>
+    Effect.gen(function*() {
+      const broker = yield* Mosquitto.start()
+      const lines: Array<string> = []
+      const before = { log: createDebug.log, namespaces: createDebug.disable() }
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          createDebug.log = before.log
+          createDebug.enable(before.namespaces)
+        })
+      )
+      createDebug.enable("mqttjs:client")
+      createDebug.log = (...args: Array<unknown>) => {
+        lines.push(args.join(" "))
+      }
+      yield* Effect.gen(function*() {
+        const feed = yield* MqttFeed.MqttFeed
+        yield* feed.client.connected
+        const publisher = yield* MqttPublisher.make({ url: broker.url })
+        yield* publisher.publish("quotes/x/fx", QuotePayload.encodeJson({ symbol: "EURUSD", seq: 1, bid: 1, ask: 2 }), 1)
+        yield* waitFor(() => feed.stats().received === 1)
+      }).pipe(Effect.scoped, Effect.provide(feedLayer({ url: broker.url, topics: ["quotes/#"], qos: 1 })))
+      // Only the feed's client receives a PUBLISH (the publisher's gets a PUBACK).
+      assert.isTrue(lines.some((line) => line.includes("mqttjs:client") && line.includes("handlePublish")), lines.slice(0, 5).join("\n"))
     }).pipe(Effect.scoped))
 })
