@@ -37,7 +37,7 @@ import {
   Timeframe
 } from "@velox/market"
 import { MqttClient, MqttConfig, MqttCredentials, MqttFeed } from "@velox/mqtt"
-import { NodeCli, NodeJournal, NodeJournalSink, NodePipelineRuntime, NodePipelineServer } from "@velox/node"
+import { NodeCli, NodeJournal, NodeJournalSink, NodePipelineRuntime, NodePipelineServer, NodeStageHost } from "@velox/node"
 import { Discard } from "./discard.ts"
 import * as Data from "./tickServerData.ts"
 import { routes, type Stores } from "./tickServerHttp.ts"
@@ -398,4 +398,6 @@ const command = Command.make("velox-tick-server", flags, tickServer).pipe(
   )
 )
 
-NodeCli.run(command, { version: "0.1.0" })
+// The stage threads run at nice 10: on a machine with fewer cores than busy threads, the main thread
+// (the HTTP answers: /ticks, /ohlc, /ws, the ops surface) runs first when it has work.
+NodeCli.run(command, { version: "0.1.0", layer: NodeStageHost.layerWith({ threadNice: 10 }) })

@@ -15,6 +15,36 @@ import { stageWorkerData } from "./internal/stageThread.ts"
 const entry = new URL(`./internal/stageWorker.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url)
 
 /**
+ * Options of the worker-thread host.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /**
+   * The nice value (0–19) each stage thread gives itself before its loop starts, below the main
+   * thread's. On a machine with fewer cores than busy threads, the scheduler then runs the main thread
+   * (HTTP, health, the ops surface) first when it has work, and the stage loops take what is left.
+   * Default 0: the threads keep the process's priority. Linux only (elsewhere it does nothing).
+   */
+  readonly threadNice?: number
+}
+
+/**
+ * Provides `StageHost` with worker threads, with `options`.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerWith = (options: Options = {}): Layer.Layer<StageHost> => {
+  const nice = options.threadNice ?? 0
+  if (!(Number.isInteger(nice) && nice >= 0 && nice <= 19)) {
+    throw new RangeError(`NodeStageHost: threadNice must be an integer from 0 to 19, got ${nice}`)
+  }
+  return Layer.sync(StageHost, () => make(nice))
+}
+
+/**
  * Provides `StageHost` with worker threads.
  *
  * @example
@@ -30,7 +60,9 @@ const entry = new URL(`./internal/stageWorker.${import.meta.url.endsWith(".ts") 
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<StageHost> = Layer.sync(StageHost, () => {
+export const layer: Layer.Layer<StageHost> = layerWith()
+
+const make = (nice: number): StageHost["Service"] => {
   const running = new Map<string, Worker>()
   return StageHost.of({
     entryModule: entryModule(),
@@ -38,7 +70,7 @@ export const layer: Layer.Layer<StageHost> = Layer.sync(StageHost, () => {
       Effect.callback<HostOutcome, StageHostError>((resume) => {
         let worker: Worker
         try {
-          worker = new Worker(entry, { workerData: stageWorkerData(spec), name: `velox:${spec.name}` })
+          worker = new Worker(entry, { workerData: stageWorkerData(spec, nice), name: `velox:${spec.name}` })
         } catch (e) {
           resume(Effect.fail(new StageHostError({ host: spec.name, message: String(e) })))
           return
@@ -73,7 +105,7 @@ export const layer: Layer.Layer<StageHost> = Layer.sync(StageHost, () => {
         return true
       })
   })
-})
+}
 
 /** The URL Node gave the program's entry module (`node program.ts`: its real path), if there is one. */
 const entryModule = (): string | undefined => {

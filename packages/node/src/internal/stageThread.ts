@@ -11,11 +11,15 @@ const MARKER = "@velox/node/stageThread"
 interface StageWorkerData {
   readonly [MARKER]: true
   readonly spec: HostSpec
+  /** The nice value the thread gives itself before its loop starts (0: it keeps its creator's). */
+  readonly nice: number
 }
 
-export const stageWorkerData = (spec: HostSpec): StageWorkerData => ({ [MARKER]: true, spec })
+export const stageWorkerData = (spec: HostSpec, nice: number): StageWorkerData => ({ [MARKER]: true, spec, nice })
 
 export const specOf = (data: unknown): HostSpec => (data as StageWorkerData).spec
+
+export const niceOf = (data: unknown): number => (data as StageWorkerData).nice
 
 /** Runs this code in a stage host thread? */
 export const inStageThread = (): boolean =>
