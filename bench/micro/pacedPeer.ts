@@ -33,8 +33,7 @@
  * it is in velox's at the same rate (`latencyMaxUs` shows it).
  */
 import { Sfc32 } from "@velox/market/unsafe"
-import { readlinkSync, writeFileSync } from "node:fs"
-import { InconclusiveRun } from "../harness.ts"
+import { setTimerSlack } from "./parkWake.ts"
 
 export interface Params {
   readonly rate: number
@@ -52,15 +51,6 @@ const ARRIVAL_STREAM = 0x5bd1e995
 /** The engine's Bundler at its defaults (`Bundler.ts`): 16 updates or 100 µs after the first. */
 const BUNDLE_SIZE = 16
 const BUNDLE_TIMEOUT_NS = 100_000
-
-const setTimerSlack = (slackNs: number): void => {
-  try {
-    const tid = readlinkSync("/proc/thread-self").split("/").pop()
-    writeFileSync(`/proc/${tid}/timerslack_ns`, String(slackNs))
-  } catch (e) {
-    throw new InconclusiveRun(`cannot set this thread's timer slack here (Linux only): ${String(e)}`)
-  }
-}
 
 export const run = async (params: Params): Promise<Record<string, number>> => {
   const spin = params.slackNs === "spin"

@@ -21,13 +21,18 @@ export interface Params {
   readonly durationMs: number
 }
 
-export const run = async (params: Params): Promise<Record<string, number>> => {
+/** Sets the calling thread's timer slack, or ends the run as inconclusive where it cannot (not Linux). */
+export const setTimerSlack = (slackNs: number): void => {
   try {
     const tid = readlinkSync("/proc/thread-self").split("/").pop()
-    writeFileSync(`/proc/${tid}/timerslack_ns`, String(params.slackNs))
+    writeFileSync(`/proc/${tid}/timerslack_ns`, String(slackNs))
   } catch (e) {
     throw new InconclusiveRun(`cannot set this thread's timer slack here (Linux only): ${String(e)}`)
   }
+}
+
+export const run = async (params: Params): Promise<Record<string, number>> => {
+  setTimerSlack(params.slackNs)
   const word = new Int32Array(new SharedArrayBuffer(4))
   const oversleepNs = new Float64Array(Math.ceil((params.durationMs * 1e3) / params.waitUs) + 1)
   let waits = 0
