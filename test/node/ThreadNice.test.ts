@@ -9,17 +9,17 @@ import { Pipeline } from "@velox/core"
 import { Counter, CountingSink } from "@velox/core/stages"
 import { NodeStageHost } from "@velox/node"
 import { getPriority } from "node:os"
-import { ThreadNiceProbe } from "../fixtures/threadNiceProbe.ts"
+import { NICE_SLOT, ThreadProbe } from "../fixtures/threadProbe.ts"
 
 const niceSeenBy = (host: NodeStageHost.Options | undefined) =>
   Effect.gen(function*() {
-    const seen = new Int32Array(new SharedArrayBuffer(4)).fill(-100)
+    const seen = new Int32Array(new SharedArrayBuffer(8)).fill(-100)
     yield* Pipeline.runToEnd(
       Pipeline.from(Counter, { count: 1_000 })
-        .via(ThreadNiceProbe, { seen: seen.buffer as SharedArrayBuffer }, { placement: "worker" })
+        .via(ThreadProbe, { seen: seen.buffer as SharedArrayBuffer }, { placement: "worker" })
         .to(CountingSink, {})
     ).pipe(Effect.provide(host === undefined ? NodeStageHost.layer : NodeStageHost.layerWith(host)))
-    return Atomics.load(seen, 0)
+    return Atomics.load(seen, NICE_SLOT)
   })
 
 describe.skipIf(process.platform !== "linux")("stage thread priority", () => {

@@ -8,18 +8,18 @@ import { Effect } from "effect"
 import { IdleStrategy, Pipeline } from "@velox/core"
 import { Counter, CountingSink } from "@velox/core/stages"
 import { NodeStageHost } from "@velox/node"
-import { ownTimerSlack, TimerSlackProbe } from "../fixtures/timerSlackProbe.ts"
+import { ownTimerSlack, SLACK_SLOT, ThreadProbe } from "../fixtures/threadProbe.ts"
 
 const slackSeenBy = (options: Pipeline.RunOptions) =>
   Effect.gen(function*() {
-    const seen = new SharedArrayBuffer(4)
+    const seen = new SharedArrayBuffer(8)
     yield* Pipeline.runToEnd(
       Pipeline.from(Counter, { count: 1_000 })
-        .via(TimerSlackProbe, { seen }, { placement: "worker" })
+        .via(ThreadProbe, { seen }, { placement: "worker" })
         .to(CountingSink, {}),
       options
     ).pipe(Effect.provide(NodeStageHost.layer))
-    return Atomics.load(new Int32Array(seen), 0)
+    return Atomics.load(new Int32Array(seen), SLACK_SLOT)
   })
 
 // Where /proc has no timer slack (not Linux), the platform cannot set it and says nothing.
