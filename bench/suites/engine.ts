@@ -67,6 +67,8 @@ const velox = (name: string, label: string, topology: ThroughputParams["topology
 
 const LATENCY_DETAILS = [
   "latencyMaxUs",
+  "latencySamples",
+  "closingP99Us",
   "closingSamples",
   "bundles",
   "timeoutShare",
@@ -104,8 +106,8 @@ const curvePoint = (rate: number, tag: string, idle: "backoff" | "slack-1us" | "
       warmupMs: 300,
       windowMs: 2_000,
       startTimeoutMs: 20_000,
-      // At 10k/s a bundle of 16 rarely fills before its 100 µs timeout: few or no closing samples.
-      minClosingSamples: 0,
+      // Every transaction is a sample: 20 000 in the window at 10k/s.
+      minLatencySamples: 1_000,
       idle: idle === "spin" ? "spin" : "backoff",
       ...(idle === "slack-1us" ? { timerSlackNs: LEAST_SLACK_NS } : {}),
       ...(idle === "slack-50us" ? { timerSlackNs: LINUX_DEFAULT_SLACK_NS } : {})
@@ -258,7 +260,7 @@ const jobs: ReadonlyArray<Job> = [
       warmupMs: 300,
       windowMs: 2_000,
       startTimeoutMs: 20_000,
-      minClosingSamples: 500
+      minLatencySamples: 1_000
     } satisfies LatencyParams,
     runs: RUNS,
     metrics: [
@@ -280,7 +282,7 @@ const jobs: ReadonlyArray<Job> = [
       warmupMs: 300,
       windowMs: 2_000,
       startTimeoutMs: 20_000,
-      minClosingSamples: 500,
+      minLatencySamples: 1_000,
       idle: "spin"
     } satisfies LatencyParams,
     runs: VARIANT_RUNS,
@@ -301,7 +303,7 @@ const jobs: ReadonlyArray<Job> = [
       warmupMs: 300,
       windowMs: 2_000,
       startTimeoutMs: 20_000,
-      minClosingSamples: 500
+      minLatencySamples: 1_000
     } satisfies LatencyParams,
     runs: VARIANT_RUNS,
     metrics: [
@@ -338,7 +340,7 @@ const jobs: ReadonlyArray<Job> = [
       warmupMs: 200,
       windowMs: 1_500,
       startTimeoutMs: 20_000,
-      minClosingSamples: 0
+      minLatencySamples: 0
     } satisfies LatencyParams,
     runs: RUNS,
     metrics: [{ name: "engine/velox-idle-cpu-percent", key: "cpuPercent", unit: "% core", target: { op: "<", value: 1 } }],
@@ -354,7 +356,7 @@ const jobs: ReadonlyArray<Job> = [
       warmupMs: 200,
       windowMs: 1_500,
       startTimeoutMs: 20_000,
-      minClosingSamples: 0
+      minLatencySamples: 0
     } satisfies LatencyParams,
     runs: VARIANT_RUNS,
     metrics: [{ name: "engine/velox-idle-cpu-percent-workers", key: "cpuPercent", unit: "% core" }],
