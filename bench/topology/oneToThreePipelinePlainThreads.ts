@@ -24,6 +24,9 @@
  * | W1_BELL, W2_BELL: 1 = that side may be parked | the parker arms, a waker disarms | Atomics.store |
  * | W1_PARKS, W2_PARKS: parks so far | that side | Atomics.store |
  *
+ * And in a second buffer, per side, f64 [busy ms, records] (`BUSY_W1`, `BUSY_W2`, 128 bytes apart):
+ * the time its batches' work took (plain stores, one writer; a detail, not a result).
+ *
  * Idle, when a side cannot move (W1: the ring is full; W2: it is empty): `spin` pauses and polls;
  * `park` polls for `spinNs` (velox's backoff default, 50 µs), then arms its bell, re-checks and
  * `Atomics.wait`s until the other side rings (velox's doorbell protocol, written out). Sequences are
@@ -49,6 +52,10 @@ export const W2_BELL = 160
 export const W1_PARKS = 192
 export const W2_PARKS = 224
 const CONTROL_BYTES = (W2_PARKS + 32) * 4
+/** f64 index of each side's [busy ms, records] (16 f64 = 128 bytes apart). */
+export const BUSY_W1 = 0
+export const BUSY_W2 = 16
+const BUSY_BYTES = (BUSY_W2 + 16) * 8
 
 export interface Params {
   readonly idle: "spin" | "park"
@@ -77,7 +84,13 @@ interface Sample {
   readonly wallMs: number
   readonly cpuUs: number
   readonly threadsNs: number
+  /** Per side: [busy ms, records in batches counted]. */
+  readonly w1Busy: readonly [number, number]
+  readonly w2Busy: readonly [number, number]
 }
+
+const nsPerRecord = (a: readonly [number, number], b: readonly [number, number]): number =>
+  ((b[0] - a[0]) * 1e6) / (b[1] - a[1])
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -90,8 +103,10 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   const control = new SharedArrayBuffer(CONTROL_BYTES)
   const words = new Int32Array(control)
   const slots = new SharedArrayBuffer(ringCapacity * 32)
+  const busyBuffer = new SharedArrayBuffer(BUSY_BYTES)
+  const busy = new Float64Array(busyBuffer)
   const gate = makeGate()
-  const base = { control, slots, capacity: ringCapacity, batch, idle: params.idle, spinNs: params.spinNs, gate }
+  const base = { control, slots, busy: busyBuffer, capacity: ringCapacity, batch, idle: params.idle, spinNs: params.spinNs, gate }
   const w1 = startWorker<PlainThreadsReport>(WORKER, { ...base, role: "w1" } satisfies PlainThreadsWorkerData, [], W1_NAME)
   const w2 = startWorker<PlainThreadsReport>(WORKER, { ...base, role: "w2" } satisfies PlainThreadsWorkerData, [], "peer:w2")
   await Promise.all([w1.ready, w2.ready])
@@ -99,6 +114,8 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
 
   const sample = (): Sample => {
     const checked = Atomics.load(words, HEAD)
+    // Right after HEAD (the fill is tail − head at one moment): published and not yet checked.
+    const fill = (Atomics.load(words, TAIL) - checked) / ringCapacity
     const cpu = process.cpuUsage()
     const threads = loopCpuNs(W1_NAME, THREAD_PREFIX)
     const w1Parks = Atomics.load(words, W1_PARKS)
@@ -106,10 +123,12 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
       checked,
       parks: w1Parks + Atomics.load(words, W2_PARKS),
       w1Parks,
-      fill: (Atomics.load(words, TAIL) - checked) / ringCapacity,
+      fill,
       wallMs: performance.now(),
       cpuUs: cpu.user + cpu.system,
-      threadsNs: threads.source + threads.others
+      threadsNs: threads.source + threads.others,
+      w1Busy: [busy[BUSY_W1]!, busy[BUSY_W1 + 1]!],
+      w2Busy: [busy[BUSY_W2]!, busy[BUSY_W2 + 1]!]
     }
   }
   const stop = () => {
@@ -153,6 +172,10 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     parksPerMrec: ((b.parks - a.parks) / timed) * 1e6,
     sourceParksPerMrec: ((b.w1Parks - a.w1Parks) / timed) * 1e6,
     otherParksPerMrec: ((b.parks - b.w1Parks - (a.parks - a.w1Parks)) / timed) * 1e6,
-    ringFill: (a.fill + b.fill) / 2
+    ringFill: (a.fill + b.fill) / 2,
+    // Each side's work per record (its batches' time, those the OS interrupted left out), in ns: the
+    // slower side bounds the pair at 1e3 / max Mrec/s with a core each; their sum is the one-thread loop's.
+    w1NsPerRecord: nsPerRecord(a.w1Busy, b.w1Busy),
+    w2NsPerRecord: nsPerRecord(a.w2Busy, b.w2Busy)
   }
 }

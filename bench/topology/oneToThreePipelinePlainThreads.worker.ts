@@ -20,6 +20,8 @@ export interface PlainThreadsWorkerData {
   readonly idle: "spin" | "park"
   readonly spinNs: number
   readonly gate: Int32Array
+  /** Per side, f64 [busy ms, records] (`W.BUSY_*`): the time spent in its work, batch by batch. */
+  readonly busy: SharedArrayBuffer
 }
 
 export interface PlainThreadsReport {
@@ -33,6 +35,23 @@ export interface PlainThreadsReport {
 
 const data = workerData as PlainThreadsWorkerData
 const words = new Int32Array(data.control)
+const busy = new Float64Array(data.busy)
+/**
+ * A batch's work (with its hand-off: the store that publishes or releases it, and the bell) takes
+ * microseconds; one that took longer was interrupted by the OS: not counted.
+ */
+const INTERRUPTED_MS = 0.2
+
+/**
+ * Adds a batch's work time to this side's busy figure, unless the OS interrupted it. Plain f64 stores
+ * (one writer; the main thread reads two sums for a detail, an aligned 8-byte store is not torn on x64).
+ */
+const countBusy = (at: number, t0: number, t1: number): void => {
+  if (t1 - t0 < INTERRUPTED_MS) {
+    busy[at] = busy[at]! + (t1 - t0)
+    busy[at + 1] = busy[at + 1]! + batch
+  }
+}
 const batch = data.batch
 const mask = data.capacity - 1
 // One view per batch-sized run of slots, made once: a batch never wraps (capacity is a multiple of the
@@ -112,6 +131,7 @@ const runW1 = (): PlainThreadsReport => {
       }
     }
     idler.worked()
+    const t0 = performance.now()
     generate(f64, u32, seq, batch)
     copy(f64, ringBatches[(tail & mask) / batch]!, batch)
     tail += batch
@@ -119,6 +139,7 @@ const runW1 = (): PlainThreadsReport => {
     // publish: every slot written before this store is visible to W2 once it loads TAIL.
     Atomics.store(words, W.TAIL, tail)
     ring(W.W2_BELL)
+    countBusy(W.BUSY_W1, t0, performance.now())
   }
   // publish: CLOSED after the final TAIL.
   Atomics.store(words, W.CLOSED, 1)
@@ -148,6 +169,7 @@ const runW2 = (): PlainThreadsReport => {
       }
     }
     idler.worked()
+    const t0 = performance.now()
     const slots = ringBatches[(head & mask) / batch]!
     // One comparison per batch: a lost, repeated or reordered batch (a torn record fails its check).
     if (slots[0] !== head) misordered++
@@ -158,6 +180,7 @@ const runW2 = (): PlainThreadsReport => {
     // publish: the slots may be overwritten (and the main thread samples HEAD as the sink's progress).
     Atomics.store(words, W.HEAD, head)
     ring(W.W1_BELL)
+    countBusy(W.BUSY_W2, t0, performance.now())
   }
   return { records: head, good, misordered }
 }
