@@ -97,7 +97,17 @@ const plainThreads = (name: string, label: string, idle: PlainThreadsParams["idl
   } satisfies PlainThreadsParams,
   runs,
   metrics: [{ name, key: "mrecPerSecond", unit: "Mrec/s" }],
-  details: ["mrecPerCpuSecond", "timedRecords", "cpuCores", "parksPerMrec", "sourceParksPerMrec", "otherParksPerMrec", "ringFill"]
+  details: [
+    "mrecPerCpuSecond",
+    "w1NsPerRecord",
+    "w2NsPerRecord",
+    "timedRecords",
+    "cpuCores",
+    "parksPerMrec",
+    "sourceParksPerMrec",
+    "otherParksPerMrec",
+    "ringFill"
+  ]
 })
 
 const jobs: ReadonlyArray<Job> = [
@@ -247,7 +257,7 @@ export const suite: Suite = {
     "Every run is a fresh process (velox: with fresh workers); runs are interleaved round by round. Ratio rows pair the runs of one round (median/min/max of the per-round ratios).",
     `Mrec/s = millions of records per second through the sink. velox: the pipeline's own stats, Δ sink IN ÷ Δ sink LAST_COMMIT_NS between two snapshots ${TIMING.durationMs} ms apart, taken ${TIMING.warmupMs} ms after the first records reached the sink (wallMrecPerSecond in the details: the same Δ IN over the main thread's clock). Peers: ${TIMING.warmupMs} ms untimed, then records checked in ${TIMING.durationMs} ms of wall time.`,
     `velox rows use the run defaults (batch ${BATCH}, rings of ${RING_CAPACITY} slots, BackoffIdleStrategy) unless the name says otherwise (-spin: BusySpin everywhere; -batch-1024). velox-workers-3 is two threads (counter + pt-1 | pt-2 + pt-3 + sink); -per-stage gives each of the five stages its own worker.`,
-    "plain-threads-3: the plain loop's functions split across two worker threads as velox-workers-3 splits the stages (W1 generate + copy into the ring | W2 copy out, copy, check + count), a hand-written SPSC ring of 16384 slots, no velox code; -spin never parks, the headline polls 50 µs then parks on a bell (velox's backoff, written out). ratio-plain-threads-vs-plain-loop is what a second thread buys a hand-written loop here: the ceiling for ratio-velox-workers-vs-fused.",
+    "plain-threads-3: the plain loop's functions split across two worker threads as velox-workers-3 splits the stages (W1 generate + copy into the ring | W2 copy out, copy, check + count), a hand-written SPSC ring of 16384 slots, no velox code; -spin never parks, the headline polls 50 µs then parks on a bell (velox's backoff, written out). w1NsPerRecord / w2NsPerRecord: each thread's work per record with its hand-off (batches the OS interrupted left out): with a core each, the pair runs at 1e3 ÷ the larger. ratio-plain-threads-vs-plain-loop is what a second thread buys a hand-written loop here: the ceiling for ratio-velox-workers-vs-fused.",
     "plain loop and Effect Stream run on ONE thread. effect-stream-3 moves one object per record (chunks of 256); -chunked moves one Float64Array of 256 records per element and copies it (slice) per stage.",
     "Details: mrecPerCpuSecond = records per CPU second of the velox loop threads (the plain loop: its thread), comparable on a busy machine; cpuCores = CPU time of the whole process over the timed span, in cores (two busy threads show ~2; more threads than cores share them); sinkBatch = records per sink pass; parksPerMrec = parks of all loops per million records (sourceParksPerMrec: the counter's loop, a producer waiting for room; otherParksPerMrec: the loops fed by rings); ringFill = how full the rings between threads were at the two samples (mean share of capacity).",
     "others: share of the machine's CPU other processes used (plus hypervisor steal) during the case's runs, median. The 2-worker rows need both cores.",
