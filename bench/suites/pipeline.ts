@@ -21,6 +21,7 @@ import type { Params as EffectStreamParams } from "../micro/oneToThreePipelineEf
 import type { Params as PlainLoopParams } from "../micro/oneToThreePipelinePlainLoop.ts"
 import type { Params as MetricsOverheadParams } from "../topology/metricsOverhead.ts"
 import type { Params as PlainThreadsParams } from "../topology/oneToThreePipelinePlainThreads.ts"
+import type { Params as SharedCopyParams } from "../micro/sharedCopy.ts"
 import type { Params as VeloxParams } from "../topology/oneToThreePipelineThroughput.ts"
 
 /** The 2-worker rows are bimodal run to run on the development VM (see bench/README.md): 7 runs. */
@@ -38,6 +39,7 @@ const RING_CAPACITY = 16_384
 const VELOX = new URL("../topology/oneToThreePipelineThroughput.ts", import.meta.url)
 const PLAIN_LOOP = new URL("../micro/oneToThreePipelinePlainLoop.ts", import.meta.url)
 const EFFECT_STREAM = new URL("../micro/oneToThreePipelineEffectStream.ts", import.meta.url)
+const SHARED_COPY = new URL("../micro/sharedCopy.ts", import.meta.url)
 const PLAIN_THREADS = new URL("../topology/oneToThreePipelinePlainThreads.ts", import.meta.url)
 const METRICS_OVERHEAD = new URL("../topology/metricsOverhead.ts", import.meta.url)
 
@@ -181,6 +183,19 @@ const jobs: ReadonlyArray<Job> = [
   ),
   plainThreads("pipeline/plain-threads-3-spin", "plain threads, spinning (never parks)", "spin", VARIANT_RUNS),
   {
+    label: "below velox: copying a batch of 256 × 32-byte records, in private and in shared memory (one thread)",
+    module: SHARED_COPY,
+    params: { reps: 200_000 } satisfies SharedCopyParams,
+    runs: VARIANT_RUNS,
+    metrics: [
+      { name: "pipeline/os-copy-ns-private-copywithin", key: "privateCopyWithinNs", unit: "ns" },
+      { name: "pipeline/os-copy-ns-shared-copywithin", key: "sharedCopyWithinNs", unit: "ns" },
+      { name: "pipeline/os-copy-ns-shared-set", key: "sharedSetNs", unit: "ns" },
+      { name: "pipeline/os-copy-ns-loop-from-shared", key: "loopFromSharedNs", unit: "ns" },
+      { name: "pipeline/os-copy-ns-loop-to-shared", key: "loopToSharedNs", unit: "ns" }
+    ]
+  },
+  {
     label: "Effect Stream: record objects, map ×4, runFold (one thread)",
     module: EFFECT_STREAM,
     params: { ...TIMING, shape: "records", chunk: BATCH } satisfies EffectStreamParams,
@@ -258,6 +273,7 @@ export const suite: Suite = {
     `Mrec/s = millions of records per second through the sink. velox: the pipeline's own stats, Δ sink IN ÷ Δ sink LAST_COMMIT_NS between two snapshots ${TIMING.durationMs} ms apart, taken ${TIMING.warmupMs} ms after the first records reached the sink (wallMrecPerSecond in the details: the same Δ IN over the main thread's clock). Peers: ${TIMING.warmupMs} ms untimed, then records checked in ${TIMING.durationMs} ms of wall time.`,
     `velox rows use the run defaults (batch ${BATCH}, rings of ${RING_CAPACITY} slots, BackoffIdleStrategy) unless the name says otherwise (-spin: BusySpin everywhere; -batch-1024). velox-workers-3 is two threads (counter + pt-1 | pt-2 + pt-3 + sink); -per-stage gives each of the five stages its own worker.`,
     "plain-threads-3: the plain loop's functions split across two worker threads as velox-workers-3 splits the stages (W1 generate + copy into the ring | W2 copy out, copy, check + count), a hand-written SPSC ring of 16384 slots, no velox code; -spin never parks, the headline polls 50 µs then parks on a bell (velox's backoff, written out). w1NsPerRecord / w2NsPerRecord: each thread's work per record with its hand-off (batches the OS interrupted left out): with a core each, the pair runs at 1e3 ÷ the larger. ratio-plain-threads-vs-plain-loop is what a second thread buys a hand-written loop here: the ceiling for ratio-velox-workers-vs-fused.",
+    "os-copy-ns-*: ns per record to copy a batch of 256 × 32 B in one thread: copyWithin in a private ArrayBuffer (a fused hand-off), copyWithin and set in a SharedArrayBuffer (V8 copies shared memory with relaxed atomics), the f64 word loop from and into shared memory (the ring copies of a split pipeline, velox's and the bare peer's).",
     "plain loop and Effect Stream run on ONE thread. effect-stream-3 moves one object per record (chunks of 256); -chunked moves one Float64Array of 256 records per element and copies it (slice) per stage.",
     "Details: mrecPerCpuSecond = records per CPU second of the velox loop threads (the plain loop: its thread), comparable on a busy machine; cpuCores = CPU time of the whole process over the timed span, in cores (two busy threads show ~2; more threads than cores share them); sinkBatch = records per sink pass; parksPerMrec = parks of all loops per million records (sourceParksPerMrec: the counter's loop, a producer waiting for room; otherParksPerMrec: the loops fed by rings); ringFill = how full the rings between threads were at the two samples (mean share of capacity).",
     "others: share of the machine's CPU other processes used (plus hypervisor steal) during the case's runs, median. The 2-worker rows need both cores.",
