@@ -147,7 +147,9 @@ export const makeLogic = (
       // One clock reading per batch, and only while recording: every update of the batch arrived now.
       if (latency !== undefined && latency.recording()) {
         const receiptNs = nowNs!()
-        for (let i = start; i < end; i++) latency.record(OutputLatency.TRANSACTION, receiptNs - tsNs.get(i))
+        for (let i = start; i < end; i++) {
+          latency.record(OutputLatency.TRANSACTION, receiptNs - tsNs.get(i))
+        }
       }
       for (let i = start; i < end; i++) {
         const ts = tsNs.get(i)

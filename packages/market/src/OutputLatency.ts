@@ -1,8 +1,9 @@
 /**
- * Latency histograms of the engine's {@link Output} sink, in a `SharedArrayBuffer`: how long after
- * their ingress timestamps (`tsNs`, the pipeline clock) bundles reach the output. Pass the buffer in
- * the sink's config (`latency`), switch recording on and off from any thread ({@link startRecording},
- * {@link stopRecording}), and read it with {@link read} once the sink's loop has ended.
+ * Latency histograms of the engine's {@link Output} sink and its {@link Bundler}, in a
+ * `SharedArrayBuffer`: how long after their ingress timestamps (`tsNs`, the pipeline clock) bundles
+ * reach the output, and transactions the bundler. Pass the buffer in the sink's config (`latency`), and
+ * in the bundler's for the per-transaction histogram; switch recording on and off from any thread
+ * ({@link startRecording}, {@link stopRecording}), and read it with {@link read} once their loops ended.
  *
  * Per bundle, with `receiptNs` the output loop's clock when its `onBatch` starts (one reading per
  * batch, the pipeline clock of that thread, comparable across threads to within its calibration):
@@ -52,8 +53,8 @@
  *
  * Reading. Each histogram's counts are plain f64 writes of one thread, so {@link read} is exact once
  * the writers' loops have ended (after the run's drain): stop recording, stop or drain the pipeline,
- * then read. A read while they run may see a count mid-update. JS `Atomics` are sequentially consistent; the
- * recording word is the only one accessed atomically.
+ * then read. A read while they run may see a count mid-update. JS `Atomics` are sequentially
+ * consistent; the recording word is the only one accessed atomically.
  *
  * @since 0.1.0
  */
