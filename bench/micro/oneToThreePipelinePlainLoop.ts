@@ -26,14 +26,16 @@ export interface Params {
 }
 
 /** f64 words per 32-byte record. */
-const F64S = 4
+export const F64S = 4
 /** Number of distinct keys, as the Counter's default. */
 const KEYS = 16
 
 // Small functions called once per batch (the shape of a stage's batch handler): V8 optimises them as
-// ordinary hot functions instead of relying on on-stack replacement of one big loop.
+// ordinary hot functions instead of relying on on-stack replacement of one big loop. The two-thread
+// peer (`topology/oneToThreePipelinePlainThreads.ts`) runs these same functions, split across threads.
 
-const generate = (f64: Float64Array, u32: Uint32Array, seq: number, n: number): void => {
+/** Writes `n` records with sequences `seq ..` (the counter's work). */
+export const generate = (f64: Float64Array, u32: Uint32Array, seq: number, n: number): void => {
   for (let i = 0; i < n; i++) {
     const s = seq + i
     const o = i * F64S
@@ -45,7 +47,8 @@ const generate = (f64: Float64Array, u32: Uint32Array, seq: number, n: number): 
   }
 }
 
-const copy = (from: Float64Array, to: Float64Array, n: number): void => {
+/** Copies `n` whole records (a pass-through's work). */
+export const copy = (from: Float64Array, to: Float64Array, n: number): void => {
   for (let i = 0; i < n; i++) {
     const o = i * F64S
     to[o] = from[o]!
@@ -55,8 +58,8 @@ const copy = (from: Float64Array, to: Float64Array, n: number): void => {
   }
 }
 
-/** Records whose `check` matches their `seq`. */
-const checkAndCount = (f64: Float64Array, n: number): number => {
+/** Records whose `check` matches their `seq` (the sink's work). */
+export const checkAndCount = (f64: Float64Array, n: number): number => {
   let ok = 0
   for (let i = 0; i < n; i++) {
     const o = i * F64S

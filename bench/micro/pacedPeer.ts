@@ -20,18 +20,23 @@
  *
  * - `cpuPercent`: this thread's CPU time (`process.threadCpuUsage()`) over the window, % of one core.
  *   `processCpuPercent` (details): the whole process, Node's helper threads included.
- * - `latencyP50Us` / `latencyP99Us` / `latencyMaxUs`: over every arrival in the window (exact, sorted).
- * - `closingP99Us` / `closingSamples`: the same arrivals sampled as the engine's `velox-latency-p99-us`
- *   samples them: the arrivals are cut into bundles as the Bundler cuts them (16, or a timeout 100 µs
- *   after the first arrival, checked at each wake-up — spinning: continuously), and only the arrival
- *   that closes a bundle by size is a sample. A stall turns its backlog into size-closed bundles (their
- *   arrivals are all handled at once), so this sample (~1 in 60 arrivals) over-weights stalls: one 5 ms
- *   stall is 0.25% of all arrivals but ~1% of the closing samples.
+ * - `latencyP50Us` / `latencyP99Us` / `latencyMaxUs`: over every arrival in the window, as the engine's
+ *   `velox-latency-p99-us` covers every transaction: recorded into the same `OutputLatency` histogram
+ *   (its `TRANSACTION` one) and read with the same percentiles (bucket upper bounds, within 3.1%), so
+ *   the two differ only in what they measure.
+ * - `closingP99Us` / `closingSamples`: the same arrivals sampled as the engine's closing-bundle
+ *   histogram samples them (its `closingP99Us` detail): the arrivals are cut into bundles as the Bundler
+ *   cuts them (16, or a timeout 100 µs after the first arrival, checked at each wake-up — spinning:
+ *   continuously), and only the arrival that closes a bundle by size is a sample. A stall turns its
+ *   backlog into size-closed bundles (their arrivals are all handled at once), so this sample (~1 in 60
+ *   arrivals) over-weights stalls: one 5 ms stall is 0.25% of all arrivals but ~1% of the closing
+ *   samples.
  * - `wakesPerSecond`: parks that ended (by timeout: nothing notifies the word), per second.
  *
  * On a busy machine the thread falls behind (descheduled for milliseconds): that is in its figures, as
  * it is in velox's at the same rate (`latencyMaxUs` shows it).
  */
+import { OutputLatency } from "@velox/market"
 import { Sfc32 } from "@velox/market/unsafe"
 import { setTimerSlack } from "./parkWake.ts"
 
@@ -58,8 +63,8 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   const word = new Int32Array(new SharedArrayBuffer(4))
   const arrivals = new Sfc32(params.seed ^ ARRIVAL_STREAM)
   const meanGapNs = 1e9 / params.rate
-  const latencyNs = new Float64Array(Math.ceil((params.rate * params.windowMs) / 1e3 * 1.5) + 1_000)
-  const closingNs = new Float64Array(latencyNs.length)
+  const latency = OutputLatency.make()
+  const recorder = new OutputLatency.Recorder(latency)
   const periodNs = params.periodNs
   const nowNs = () => performance.now() * 1e6
   const startNs = nowNs()
@@ -67,7 +72,6 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   const endNs = windowStartNs + params.windowMs * 1e6
   let next = startNs - Math.log(arrivals.nextOpenUnit()) * meanGapNs
   let handled = 0
-  let closed = 0
   let inBundle = 0
   let bundleOpenNs = 0
   let tick = startNs
@@ -89,11 +93,14 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     // Handle every arrival due by now, each with this reading as its handling time.
     while (next <= now) {
       checksum = (checksum + Math.imul(handled + 1, 0x9e3779b1)) | 0
-      const sampled = recording && next >= windowStartNs && handled < latencyNs.length
-      if (sampled) latencyNs[handled++] = now - next
+      const sampled = recording && next >= windowStartNs
+      if (sampled) {
+        recorder.record(OutputLatency.TRANSACTION, now - next)
+        handled++
+      }
       if (inBundle++ === 0) bundleOpenNs = next
       if (inBundle === BUNDLE_SIZE) {
-        if (sampled) closingNs[closed++] = now - next
+        if (sampled) recorder.record(OutputLatency.CLOSING, now - next)
         inBundle = 0
       }
       next -= Math.log(arrivals.nextOpenUnit()) * meanGapNs
@@ -116,19 +123,17 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   const whole = process.cpuUsage(process0)
   const windowMs = (now - recordingSinceNs) / 1e6
   if (handled < 100) throw new Error(`only ${handled} arrivals handled in ${windowMs.toFixed(0)} ms (checksum ${checksum})`)
-  if (handled === latencyNs.length) throw new Error(`more than ${handled} arrivals in ${windowMs.toFixed(0)} ms at ${params.rate}/s`)
-  const sorted = latencyNs.subarray(0, handled).sort()
-  const at = (q: number) => sorted[Math.min(handled - 1, Math.floor(q * handled))]! / 1e3
-  const maxNs = sorted[handled - 1]!
-  const closing = closingNs.subarray(0, closed).sort()
+  const { closing, transaction } = OutputLatency.read(latency)
+  if (transaction.count !== handled) throw new Error(`recorded ${transaction.count} of ${handled} arrivals`)
+  const at = (q: number) => OutputLatency.percentileNs(transaction, q) / 1e3
   return {
     cpuPercent: ((cpu.user + cpu.system) / 1e3 / windowMs) * 100,
     processCpuPercent: ((whole.user + whole.system) / 1e3 / windowMs) * 100,
     latencyP50Us: at(0.5),
     latencyP99Us: at(0.99),
-    latencyMaxUs: maxNs / 1e3,
-    closingP99Us: closed === 0 ? NaN : closing[Math.min(closed - 1, Math.floor(0.99 * closed))]! / 1e3,
-    closingSamples: closed,
+    latencyMaxUs: transaction.maxNs / 1e3,
+    closingP99Us: OutputLatency.percentileNs(closing, 0.99) / 1e3,
+    closingSamples: closing.count,
     arrivals: handled,
     ratePerSecond: (handled / windowMs) * 1e3,
     wakesPerSecond: (wakes / windowMs) * 1e3

@@ -8,6 +8,7 @@
  *   velox workers      W1: counter ─► pt-1 ══► W2: pt-2 ─► pt-3 ─► sink
  *   velox per stage    W1: counter ══► W2: pt-1 ══► W3: pt-2 ══► W4: pt-3 ══► W5: sink
  *   plain loop         one thread: generate ─► copy ─► copy ─► copy ─► check + count   (batch by batch)
+ *   plain threads      W1: generate ─► copy ══► W2: copy ─► copy ─► check + count  (the same, hand-written ring)
  *   Effect Stream      one thread: seqs ─► map record ─► map copy ×3 ─► runFold check + count
  *                      (─► a call in the same thread, ══► a ring between threads)
  * ```
@@ -19,6 +20,8 @@ import type { Job, Suite, Target } from "../harness.ts"
 import type { Params as EffectStreamParams } from "../micro/oneToThreePipelineEffectStream.ts"
 import type { Params as PlainLoopParams } from "../micro/oneToThreePipelinePlainLoop.ts"
 import type { Params as MetricsOverheadParams } from "../topology/metricsOverhead.ts"
+import type { Params as PlainThreadsParams } from "../topology/oneToThreePipelinePlainThreads.ts"
+import type { Params as SharedCopyParams } from "../micro/sharedCopy.ts"
 import type { Params as VeloxParams } from "../topology/oneToThreePipelineThroughput.ts"
 
 /** The 2-worker rows are bimodal run to run on the development VM (see bench/README.md): 7 runs. */
@@ -36,6 +39,8 @@ const RING_CAPACITY = 16_384
 const VELOX = new URL("../topology/oneToThreePipelineThroughput.ts", import.meta.url)
 const PLAIN_LOOP = new URL("../micro/oneToThreePipelinePlainLoop.ts", import.meta.url)
 const EFFECT_STREAM = new URL("../micro/oneToThreePipelineEffectStream.ts", import.meta.url)
+const SHARED_COPY = new URL("../micro/sharedCopy.ts", import.meta.url)
+const PLAIN_THREADS = new URL("../topology/oneToThreePipelinePlainThreads.ts", import.meta.url)
 const METRICS_OVERHEAD = new URL("../topology/metricsOverhead.ts", import.meta.url)
 
 /** Alternating 1.5 s windows without and with the ops server and a 1 s /metrics scraper, ABBA. */
@@ -73,6 +78,33 @@ const velox = (
     "threads",
     "cpuCores",
     "sinkBatch",
+    "parksPerMrec",
+    "sourceParksPerMrec",
+    "otherParksPerMrec",
+    "ringFill"
+  ]
+})
+
+/** The plain loop's work on two threads, where velox-workers-3 splits it (no velox code). */
+const plainThreads = (name: string, label: string, idle: PlainThreadsParams["idle"], runs: number): Job => ({
+  label,
+  module: PLAIN_THREADS,
+  params: {
+    ...TIMING,
+    idle,
+    spinNs: 50_000,
+    batch: BATCH,
+    ringCapacity: RING_CAPACITY,
+    startTimeoutMs: 20_000
+  } satisfies PlainThreadsParams,
+  runs,
+  metrics: [{ name, key: "mrecPerSecond", unit: "Mrec/s" }],
+  details: [
+    "mrecPerCpuSecond",
+    "w1NsPerRecord",
+    "w2NsPerRecord",
+    "timedRecords",
+    "cpuCores",
     "parksPerMrec",
     "sourceParksPerMrec",
     "otherParksPerMrec",
@@ -143,6 +175,26 @@ const jobs: ReadonlyArray<Job> = [
     metrics: [{ name: "pipeline/plain-loop-3", key: "mrecPerSecond", unit: "Mrec/s" }],
     details: ["mrecPerCpuSecond", "timedRecords"]
   },
+  plainThreads(
+    "pipeline/plain-threads-3",
+    "plain threads: the plain loop's work split W1 generate + copy | W2 copy ×2 + check, hand-written ring (spin 50 µs, then park)",
+    "park",
+    RUNS
+  ),
+  plainThreads("pipeline/plain-threads-3-spin", "plain threads, spinning (never parks)", "spin", VARIANT_RUNS),
+  {
+    label: "below velox: copying a batch of 256 × 32-byte records, in private and in shared memory (one thread)",
+    module: SHARED_COPY,
+    params: { reps: 200_000 } satisfies SharedCopyParams,
+    runs: VARIANT_RUNS,
+    metrics: [
+      { name: "pipeline/os-copy-ns-private-copywithin", key: "privateCopyWithinNs", unit: "ns" },
+      { name: "pipeline/os-copy-ns-shared-copywithin", key: "sharedCopyWithinNs", unit: "ns" },
+      { name: "pipeline/os-copy-ns-shared-set", key: "sharedSetNs", unit: "ns" },
+      { name: "pipeline/os-copy-ns-loop-from-shared", key: "loopFromSharedNs", unit: "ns" },
+      { name: "pipeline/os-copy-ns-loop-to-shared", key: "loopToSharedNs", unit: "ns" }
+    ]
+  },
   {
     label: "Effect Stream: record objects, map ×4, runFold (one thread)",
     module: EFFECT_STREAM,
@@ -189,6 +241,26 @@ export const suite: Suite = {
       denominator: "pipeline/effect-stream-3-chunked"
     },
     {
+      name: "pipeline/ratio-plain-threads-vs-plain-loop",
+      numerator: "pipeline/plain-threads-3",
+      denominator: "pipeline/plain-loop-3"
+    },
+    {
+      name: "pipeline/ratio-plain-threads-spin-vs-plain-loop",
+      numerator: "pipeline/plain-threads-3-spin",
+      denominator: "pipeline/plain-loop-3"
+    },
+    {
+      name: "pipeline/ratio-velox-workers-vs-plain-threads",
+      numerator: "pipeline/velox-workers-3",
+      denominator: "pipeline/plain-threads-3"
+    },
+    {
+      name: "pipeline/ratio-velox-workers-spin-vs-plain-threads-spin",
+      numerator: "pipeline/velox-workers-3-spin",
+      denominator: "pipeline/plain-threads-3-spin"
+    },
+    {
       name: "pipeline/ratio-velox-workers-vs-fused",
       numerator: "pipeline/velox-workers-3",
       denominator: "pipeline/velox-fused-3",
@@ -200,6 +272,8 @@ export const suite: Suite = {
     "Every run is a fresh process (velox: with fresh workers); runs are interleaved round by round. Ratio rows pair the runs of one round (median/min/max of the per-round ratios).",
     `Mrec/s = millions of records per second through the sink. velox: the pipeline's own stats, Δ sink IN ÷ Δ sink LAST_COMMIT_NS between two snapshots ${TIMING.durationMs} ms apart, taken ${TIMING.warmupMs} ms after the first records reached the sink (wallMrecPerSecond in the details: the same Δ IN over the main thread's clock). Peers: ${TIMING.warmupMs} ms untimed, then records checked in ${TIMING.durationMs} ms of wall time.`,
     `velox rows use the run defaults (batch ${BATCH}, rings of ${RING_CAPACITY} slots, BackoffIdleStrategy) unless the name says otherwise (-spin: BusySpin everywhere; -batch-1024). velox-workers-3 is two threads (counter + pt-1 | pt-2 + pt-3 + sink); -per-stage gives each of the five stages its own worker.`,
+    "plain-threads-3: the plain loop's functions split across two worker threads as velox-workers-3 splits the stages (W1 generate + copy into the ring | W2 copy out, copy, check + count), a hand-written SPSC ring of 16384 slots, no velox code; -spin never parks, the headline polls 50 µs then parks on a bell (velox's backoff, written out). w1NsPerRecord / w2NsPerRecord: each thread's work per record with its hand-off (batches the OS interrupted left out): with a core each, the pair runs at 1e3 ÷ the larger. ratio-plain-threads-vs-plain-loop is what a second thread buys a hand-written loop here: the ceiling for ratio-velox-workers-vs-fused.",
+    "os-copy-ns-*: ns per record to copy a batch of 256 × 32 B in one thread: copyWithin in a private ArrayBuffer (a fused hand-off), copyWithin and set in a SharedArrayBuffer (V8 copies shared memory with relaxed atomics), the f64 word loop from and into shared memory (the ring copies of a split pipeline, velox's and the bare peer's).",
     "plain loop and Effect Stream run on ONE thread. effect-stream-3 moves one object per record (chunks of 256); -chunked moves one Float64Array of 256 records per element and copies it (slice) per stage.",
     "Details: mrecPerCpuSecond = records per CPU second of the velox loop threads (the plain loop: its thread), comparable on a busy machine; cpuCores = CPU time of the whole process over the timed span, in cores (two busy threads show ~2; more threads than cores share them); sinkBatch = records per sink pass; parksPerMrec = parks of all loops per million records (sourceParksPerMrec: the counter's loop, a producer waiting for room; otherParksPerMrec: the loops fed by rings); ringFill = how full the rings between threads were at the two samples (mean share of capacity).",
     "others: share of the machine's CPU other processes used (plus hypervisor steal) during the case's runs, median. The 2-worker rows need both cores.",

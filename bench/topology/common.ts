@@ -65,7 +65,9 @@ export interface BenchWorker<R> {
 export const startWorker = <R>(
   url: URL,
   data: unknown,
-  transferList: ReadonlyArray<TransferListItem> = []
+  transferList: ReadonlyArray<TransferListItem> = [],
+  /** The thread's name (what `/proc/self/task/*\/comm` shows, cut to 15 characters). */
+  name?: string
 ): BenchWorker<R> => {
   const ready = Promise.withResolvers<void>()
   const done = Promise.withResolvers<R>()
@@ -75,7 +77,7 @@ export const startWorker = <R>(
     ready.reject(e)
     done.reject(e)
   }
-  const worker = new Worker(url, { workerData: data, transferList: [...transferList] })
+  const worker = new Worker(url, { workerData: data, transferList: [...transferList], ...(name === undefined ? {} : { name }) })
   let messages = 0
   worker.on("message", (m: unknown) => {
     if (messages++ === 0) ready.resolve()

@@ -1,12 +1,13 @@
 /**
- * Output's latency recording: the shared buffer's layout, the buckets, what the sink records (driven by
+ * Output's and the Bundler's latency recording: the shared buffer's layout, the buckets, what the sink records (driven by
  * hand with an injected clock), and the pipeline handing every loop's clock to `make` (real workers).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Schema } from "effect"
 import { Pipeline, Stage } from "@velox/core"
-import { Bundle, Bundler, Ingress, OrderBookStage, Output, OutputLatency, OutputTotals } from "@velox/market"
+import { BookUpdate, Bundle, Bundler, Ingress, OrderBookStage, Output, OutputLatency, OutputTotals } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
+import { makeLogic as makeBundlerLogic } from "../../packages/market/src/Bundler.ts"
 import { makeLogic } from "../../packages/market/src/Output.ts"
 import { CaptureEmitter, viewOf } from "../fixtures/captureEmitter.ts"
 
@@ -24,18 +25,20 @@ const bundle = (id: number, openNs: number, closeNs: number, reason: number): Bu
 })
 
 describe("OutputLatency: the shared buffer's layout", () => {
-  it("every offset is where the drawing puts it: magic, recording, then two histograms of 4 + 865 f64 from byte 64", () => {
+  it("every offset is where the drawing puts it: magic, recording, then three histograms of 4 + 865 f64 from byte 64", () => {
     assert.strictEqual(OutputLatency.MAGIC_OFFSET, 0)
     assert.strictEqual(OutputLatency.RECORDING_OFFSET, 4)
     assert.strictEqual(OutputLatency.CLOSING_OFFSET, 64)
     assert.strictEqual(OutputLatency.BUCKET_COUNT, 865)
     assert.strictEqual(OutputLatency.HISTOGRAM_BYTES, 6952)
     assert.strictEqual(OutputLatency.OLDEST_OFFSET, 7016)
-    assert.strictEqual(OutputLatency.BYTE_LENGTH, 13968)
+    assert.strictEqual(OutputLatency.TRANSACTION_OFFSET, 13968)
+    assert.strictEqual(OutputLatency.BYTE_LENGTH, 20920)
     const buffer = OutputLatency.make()
-    assert.strictEqual(buffer.byteLength, 13968)
+    assert.strictEqual(buffer.byteLength, 20920)
     assert.strictEqual(new Int32Array(buffer)[0], OutputLatency.MAGIC)
     assert.isTrue(OutputLatency.isLatency(buffer))
+    assert.isFalse(OutputLatency.isLatency(new SharedArrayBuffer(20920)))
     assert.isFalse(OutputLatency.isLatency(new SharedArrayBuffer(13968)))
     assert.isFalse(OutputLatency.isLatency(new SharedArrayBuffer(56)))
     // The recorder's words land there: count, sumNs, maxNs, negatives, then bucket 0 at byte 96.
@@ -51,6 +54,9 @@ describe("OutputLatency: the shared buffer's layout", () => {
     assert.deepStrictEqual([f[8], f[9], f[10], f[11], f[12 + 5]], [1, 5, 5, 0, 1])
     const oldest = 7016 / 8
     assert.deepStrictEqual([f[oldest], f[oldest + 1], f[oldest + 2], f[oldest + 3], f[oldest + 4], f[oldest + 4 + 7]], [2, 7, 7, 1, 1, 1])
+    r.record(OutputLatency.TRANSACTION, 9)
+    const transaction = 13968 / 8
+    assert.deepStrictEqual([f[transaction], f[transaction + 1], f[transaction + 2], f[transaction + 4 + 9]], [1, 9, 9, 1])
     OutputLatency.stopRecording(buffer)
     assert.isFalse(r.recording())
   })
@@ -104,6 +110,40 @@ describe("OutputLatency: buckets", () => {
   })
 })
 
+describe("Bundler: every transaction's latency", () => {
+  const updates = (tsNs: ReadonlyArray<number>) =>
+    viewOf(BookUpdate.BookUpdate, tsNs.map((ts, i) => ({ txId: i, tsNs: ts, price: 100, levelSize: 1, bestBid: 99, bestAsk: 101, symbol: 0, side: 0, kind: 0 })))
+
+  it("records every update while recording is on, from one clock reading per batch, whether or not its bundle filled", () => {
+    let reads = 0
+    let now = 1_000
+    const nowNs = () => (reads++, now)
+    const latency = OutputLatency.make()
+    const logic = makeBundlerLogic({ maxSize: 16, latency }, { nowNs })
+    const out = new CaptureEmitter(Bundle.Bundle)
+    logic.onBatch(updates([900, 950]), 0, 2, out) // off: not recorded, the clock not read
+    assert.strictEqual(reads, 0)
+    OutputLatency.startRecording(latency)
+    now = 2_000
+    logic.onBatch(updates([1_990, 1_960, 1_900]), 0, 3, out) // 10, 40, 100; no bundle closes
+    assert.strictEqual(reads, 1)
+    OutputLatency.stopRecording(latency)
+    logic.onBatch(updates([1_999]), 0, 1, out)
+    assert.strictEqual(reads, 1)
+    const { transaction, closing, oldest } = OutputLatency.read(latency)
+    assert.strictEqual(transaction.count, 3)
+    assert.strictEqual(transaction.maxNs, 100)
+    assert.deepStrictEqual([transaction.buckets[10], transaction.buckets[40], transaction.buckets[OutputLatency.bucketOf(100)]], [1, 1, 1])
+    // The bundler writes its own histogram only.
+    assert.strictEqual(closing.count + oldest.count, 0)
+    assert.strictEqual(out.emitted, 0)
+  })
+
+  it("without a clock it refuses a latency buffer instead of recording nothing", () => {
+    assert.throws(() => makeBundlerLogic({ latency: OutputLatency.make() }), TypeError)
+  })
+})
+
 describe("Output: latency recording", () => {
   it("records only while recording is on: every bundle from its openNs, size-closed bundles also from their closeNs", () => {
     const latency = OutputLatency.make()
@@ -152,6 +192,8 @@ describe("Output: latency recording", () => {
   it("a buffer that is not a latency buffer is refused by the config", () => {
     assert.isFalse(Schema.is(Output.config)({ latency: new SharedArrayBuffer(64) }))
     assert.isTrue(Schema.is(Output.config)({ latency: OutputLatency.make() }))
+    assert.isFalse(Schema.is(Bundler.config)({ latency: new SharedArrayBuffer(13968) }))
+    assert.isTrue(Schema.is(Bundler.config)({ latency: OutputLatency.make() }))
   })
 
   for (const placement of ["fused", "worker"] as const) {
@@ -161,14 +203,17 @@ describe("Output: latency recording", () => {
         OutputLatency.startRecording(latency)
         const pipeline = Pipeline.from(Ingress, { count: 20_000, rate: 1_000_000, symbols: 4, seed: 3 })
           .via(OrderBookStage, { symbols: 4 })
-          .via(Bundler, {})
+          .via(Bundler, { latency })
           .to(Output, { latency }, { placement })
         const { ledger, stats } = yield* Pipeline.runToEnd(pipeline).pipe(Effect.provide(NodeStageHost.layer))
         assert.isTrue(ledger.balanced)
         const c = OutputTotals.read(stats)
-        const { closing, oldest } = OutputLatency.read(latency)
+        const { closing, oldest, transaction } = OutputLatency.read(latency)
         assert.strictEqual(oldest.count, c.bundles)
         assert.strictEqual(closing.count, c.sizeFlushes)
+        // The bundler, in the output's loop or the one before it, recorded every transaction bundled.
+        assert.strictEqual(transaction.count, c.transactions)
+        assert.strictEqual(transaction.negatives, 0)
         // Readings on the pipeline clock: a bundle reaches the output after its first transaction's
         // timestamp (in one thread exactly; across threads up to the clocks' calibration error).
         if (placement === "fused") {

@@ -162,6 +162,25 @@ describe("OneToOneRing kernel", () => {
       assert.strictEqual(producer.claim(4), 1)
     })
 
+    it("room is exact below what is wanted and a lower bound above it, re-reading HEAD only when it must", () => {
+      const { handle, view } = makeRing(8)
+      const producer = new OneToOneRing.RingProducer(handle)
+      const consumer = new OneToOneRing.RingConsumer(handle)
+      produce(producer, view, 0, 6)
+      assert.strictEqual(producer.room(2), 2)
+      consumer.poll(6)
+      consumer.release(4)
+      // The cached HEAD still says 2 free: enough for 1 or 2, so HEAD is not read again.
+      assert.strictEqual(producer.room(1), 2)
+      assert.strictEqual(producer.room(2), 2)
+      // Wanting more than the cache shows re-reads HEAD: the exact count.
+      assert.strictEqual(producer.room(3), 6)
+      assert.strictEqual(producer.room(8), 6)
+      produce(producer, view, 6, 6)
+      assert.strictEqual(producer.room(1), 0, "full: exact")
+      assert.strictEqual(producer.freeSlots(), 0)
+    })
+
     it("an unpublished claim is invisible to the consumer and replaced by the next claim", () => {
       const { handle, view } = makeRing(8)
       const producer = new OneToOneRing.RingProducer(handle)

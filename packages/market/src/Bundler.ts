@@ -27,6 +27,12 @@
  * bundle. `emit(count)` accounts for a bundle's updates when it closes. Per update the work is three
  * field reads and a compare; nothing is allocated.
  *
+ * Latency. With `latency` set (a buffer from {@link OutputLatency.make}, usually the one given to
+ * {@link Output}) and recording switched on, the bundler reads its loop's pipeline clock once per batch
+ * and adds, per update, that receipt time minus the update's `tsNs` to the buffer's
+ * {@link OutputLatency.TRANSACTION} histogram: every transaction's transit from its ingress timestamp
+ * to the bundler, with no waiting for a bundle to fill.
+ *
  * @example
  * ```ts
  * import { Pipeline } from "@velox/core"
@@ -44,6 +50,7 @@ import { Schema } from "effect"
 import { Stage } from "@velox/core"
 import { BookUpdate } from "./BookUpdate.ts"
 import { Bundle, FlushReason, MAX_COUNT } from "./Bundle.ts"
+import * as OutputLatency from "./OutputLatency.ts"
 
 /**
  * The default largest bundle: 16 updates.
@@ -70,15 +77,18 @@ export const DEFAULT_TIMEOUT_NS = 100_000
 export const TIMER_PERIOD_NS = DEFAULT_TIMEOUT_NS / 4
 
 /**
- * The bundler configuration: `maxSize` (1 .. {@link MAX_COUNT}, default {@link DEFAULT_MAX_SIZE}) and
- * `timeoutNs` (> 0, default {@link DEFAULT_TIMEOUT_NS}; `Infinity` disables the timeout).
+ * The bundler configuration: `maxSize` (1 .. {@link MAX_COUNT}, default {@link DEFAULT_MAX_SIZE}),
+ * `timeoutNs` (> 0, default {@link DEFAULT_TIMEOUT_NS}; `Infinity` disables the timeout) and `latency`
+ * (from {@link OutputLatency.make}: record every transaction's transit to the bundler, while recording
+ * is switched on).
  *
  * @category models
  * @since 0.1.0
  */
 export const Config = Schema.Struct({
   maxSize: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_COUNT }))),
-  timeoutNs: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0)))
+  timeoutNs: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0))),
+  latency: Schema.optional(OutputLatency.LatencyBuffer)
 })
 
 /**
@@ -92,14 +102,23 @@ const OPEN = 0
 const NEWEST = 1
 
 /**
- * The bundler logic for a config (what the stage runs; tests drive it directly).
+ * The bundler logic for a config (what the stage runs; tests drive it directly). With `latency` set it
+ * needs the loop's clock: the pipeline passes its {@link Stage.StageContext}.
  *
  * @category unsafe
  * @since 0.1.0
  */
-export const makeLogic = (config: Config): Stage.StageLogic<typeof BookUpdate.spec, typeof Bundle.spec> => {
+export const makeLogic = (
+  config: Config,
+  context?: Pick<Stage.StageContext, "nowNs">
+): Stage.StageLogic<typeof BookUpdate.spec, typeof Bundle.spec> => {
   const maxSize = config.maxSize ?? DEFAULT_MAX_SIZE
   const timeoutNs = config.timeoutNs ?? DEFAULT_TIMEOUT_NS
+  if (config.latency !== undefined && context === undefined) {
+    throw new TypeError("Bundler: recording latency needs the loop's clock (a StageContext)")
+  }
+  const latency = config.latency === undefined ? undefined : new OutputLatency.Recorder(config.latency)
+  const nowNs = context?.nowNs
   // The open bundle, held as scalars: no record copies, nothing allocated per update. Its two times
   // live in a typed array: a closure's `let` holding a double is boxed afresh on every write.
   let count = 0
@@ -125,6 +144,13 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof BookUpdate.sp
       const txId = input.fields.txId
       const tsNs = input.fields.tsNs
       const end = start + n
+      // One clock reading per batch, and only while recording: every update of the batch arrived now.
+      if (latency !== undefined && latency.recording()) {
+        const receiptNs = nowNs!()
+        for (let i = start; i < end; i++) {
+          latency.record(OutputLatency.TRANSACTION, receiptNs - tsNs.get(i))
+        }
+      }
       for (let i = start; i < end; i++) {
         const ts = tsNs.get(i)
         if (count === 0) {

@@ -53,10 +53,6 @@ import { Bundle, FlushReason, MAX_COUNT } from "./Bundle.ts"
 import * as OutputLatency from "./OutputLatency.ts"
 import { checksumOf, counters, gauges, NAME } from "./OutputTotals.ts"
 
-const Latency = Schema.declare((u): u is SharedArrayBuffer => OutputLatency.isLatency(u), {
-  expected: "a latency buffer from OutputLatency.make()"
-})
-
 /**
  * The output configuration, every key optional: `maxCount` (the largest valid bundle, default
  * {@link MAX_COUNT}), `latency` (from {@link OutputLatency.make}: record how long after their ingress
@@ -67,7 +63,7 @@ const Latency = Schema.declare((u): u is SharedArrayBuffer => OutputLatency.isLa
  */
 export const Config = Schema.Struct({
   maxCount: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_COUNT }))),
-  latency: Schema.optional(Latency)
+  latency: Schema.optional(OutputLatency.LatencyBuffer)
 })
 
 /**

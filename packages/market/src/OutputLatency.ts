@@ -1,8 +1,9 @@
 /**
- * Latency histograms of the engine's {@link Output} sink, in a `SharedArrayBuffer`: how long after
- * their ingress timestamps (`tsNs`, the pipeline clock) bundles reach the output. Pass the buffer in
- * the sink's config (`latency`), switch recording on and off from any thread ({@link startRecording},
- * {@link stopRecording}), and read it with {@link read} once the sink's loop has ended.
+ * Latency histograms of the engine's {@link Output} sink and its {@link Bundler}, in a
+ * `SharedArrayBuffer`: how long after their ingress timestamps (`tsNs`, the pipeline clock) bundles
+ * reach the output, and transactions the bundler. Pass the buffer in the sink's config (`latency`), and
+ * in the bundler's for the per-transaction histogram; switch recording on and off from any thread
+ * ({@link startRecording}, {@link stopRecording}), and read it with {@link read} once their loops ended.
  *
  * Per bundle, with `receiptNs` the output loop's clock when its `onBatch` starts (one reading per
  * batch, the pipeline clock of that thread, comparable across threads to within its calibration):
@@ -16,6 +17,12 @@
  * - **oldest**: `receiptNs − openNs`, for every bundle: its first transaction's ingress timestamp to
  *   the output, i.e. transit plus the wait for the bundle to close (up to the bundle timeout plus the
  *   bundler's timer period). The end-to-end latency of each bundle's longest-waiting transaction.
+ * - **transaction**: recorded by the {@link Bundler} when it is given the same buffer (its own
+ *   `latency`), per book update on receipt: `receiptNs − tsNs` with `receiptNs` the bundler loop's
+ *   clock when its `onBatch` starts. Every transaction's transit from its ingress timestamp through the
+ *   order book to the bundler, with no waiting for a bundle to fill: the unbiased sample of what
+ *   **closing** samples only at bundles that fill (which over-weights stalls: a stall's backlog fills
+ *   bundles, so a 5 ms stall is 0.25% of the transactions but ~1% of the closing samples).
  *
  * ```
  *  byte  0 ┌──────────────────┬──────────────────┐
@@ -27,12 +34,14 @@
  *  byte 64 ├─────────────────────────────────────┤  ┐
  *          │ closing: count        f64           │  │
  *  byte 72 │          sumNs        f64           │  │
- *  byte 80 │          maxNs        f64           │  │ the sink, plain writes
- *  byte 88 │          negatives    f64           │  │ (one writer); read after
- *  byte 96 │          buckets      865 × f64     │  │ the sink's loop ended
- * byte 7016├─────────────────────────────────────┤  │
- *          │ oldest:  the same, 6952 bytes       │  │
- * byte13968└─────────────────────────────────────┘  ┘
+ *  byte 80 │          maxNs        f64           │  │ plain writes, one writer
+ *  byte 88 │          negatives    f64           │  │ each (closing, oldest: the
+ *  byte 96 │          buckets      865 × f64     │  │ sink; transaction: the
+ * byte 7016├─────────────────────────────────────┤  │ bundler); read after
+ *          │ oldest:  the same, 6952 bytes       │  │ their loops ended
+ * byte13968├─────────────────────────────────────┤  │
+ *          │ transaction: the same, 6952 bytes   │  │
+ * byte20920└─────────────────────────────────────┘  ┘
  * ```
  *
  * Buckets: a latency of `v` whole ns lands in bucket `v` below 64 ns (exact); above, in one of 32
@@ -40,15 +49,17 @@
  * within 1/32 (3.1%) of any value in it; the last bucket holds everything from 2^31 ns (2.1 s) up.
  * A negative reading (two threads' clocks disagree by up to their calibration error) counts in
  * `negatives` and in bucket 0. Recording costs one clock read per batch and a few f64 adds per
- * bundle; nothing is allocated.
+ * bundle (per update, at the bundler); nothing is allocated.
  *
- * Reading. The counts are plain f64 writes of one thread, so {@link read} is exact once that thread's
- * loop has ended (after the run's drain): stop recording, stop or drain the pipeline, then read. A read
- * while the sink runs may see a count mid-update. JS `Atomics` are sequentially consistent; the
- * recording word is the only one accessed atomically.
+ * Reading. Each histogram's counts are plain f64 writes of one thread, so {@link read} is exact once
+ * the writers' loops have ended (after the run's drain): stop recording, stop or drain the pipeline,
+ * then read. A read while they run may see a count mid-update. JS `Atomics` are sequentially
+ * consistent; the recording word is the only one accessed atomically.
  *
  * @since 0.1.0
  */
+
+import { Schema } from "effect"
 
 /**
  * The first word of a latency buffer.
@@ -84,21 +95,27 @@ const HEADER_WORDS = 4
 export const HISTOGRAM_BYTES = (HEADER_WORDS + BUCKET_COUNT) * 8
 /** @category layout @since 0.1.0 */
 export const OLDEST_OFFSET = CLOSING_OFFSET + HISTOGRAM_BYTES
-/** The size of a latency buffer in bytes (13968). @category layout @since 0.1.0 */
-export const BYTE_LENGTH = OLDEST_OFFSET + HISTOGRAM_BYTES
+/** @category layout @since 0.1.0 */
+export const TRANSACTION_OFFSET = OLDEST_OFFSET + HISTOGRAM_BYTES
+/** The size of a latency buffer in bytes (20920). @category layout @since 0.1.0 */
+export const BYTE_LENGTH = TRANSACTION_OFFSET + HISTOGRAM_BYTES
 
 /**
- * Which histogram: {@link CLOSING} (size-closed bundles, from the closing transaction) or
- * {@link OLDEST} (every bundle, from its first transaction).
+ * Which histogram: {@link CLOSING} (size-closed bundles, from the closing transaction), {@link OLDEST}
+ * (every bundle, from its first transaction) or {@link TRANSACTION} (every transaction, at the bundler).
  *
  * @category models
  * @since 0.1.0
  */
-export type Histogram = typeof CLOSING | typeof OLDEST
+export type Histogram = typeof CLOSING | typeof OLDEST | typeof TRANSACTION
 /** @category models @since 0.1.0 */
 export const CLOSING = 0 as const
 /** @category models @since 0.1.0 */
 export const OLDEST = 1 as const
+/** @category models @since 0.1.0 */
+export const TRANSACTION = 2 as const
+
+const HISTOGRAM_OFFSETS = [CLOSING_OFFSET, OLDEST_OFFSET, TRANSACTION_OFFSET] as const
 
 const RECORDING_INDEX = RECORDING_OFFSET >> 2
 const COUNT = 0
@@ -194,6 +211,14 @@ export const isLatency = (u: unknown): u is SharedArrayBuffer =>
   u instanceof SharedArrayBuffer && u.byteLength === BYTE_LENGTH && new Int32Array(u, 0, 1)[0] === MAGIC
 
 /**
+ * A latency buffer in a stage's config (`Output`'s and `Bundler`'s `latency`).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const LatencyBuffer = Schema.declare(isLatency, { expected: "a latency buffer from OutputLatency.make()" })
+
+/**
  * Switches recording on: the sink records every batch it starts from now on. Any thread.
  *
  * @category constructors
@@ -231,7 +256,7 @@ export interface HistogramSnapshot {
 }
 
 /**
- * Both histograms as read.
+ * The three histograms as read.
  *
  * @category models
  * @since 0.1.0
@@ -239,6 +264,7 @@ export interface HistogramSnapshot {
 export interface Snapshot {
   readonly closing: HistogramSnapshot
   readonly oldest: HistogramSnapshot
+  readonly transaction: HistogramSnapshot
 }
 
 const readHistogram = (buffer: SharedArrayBuffer, offset: number): HistogramSnapshot => {
@@ -254,14 +280,18 @@ const readHistogram = (buffer: SharedArrayBuffer, offset: number): HistogramSnap
 }
 
 /**
- * Reads both histograms. Exact once the sink's loop has ended (see the module comment).
+ * Reads the three histograms. Exact once the loops of their writers have ended (see the module comment).
  *
  * @category metrics
  * @since 0.1.0
  */
 export const read = (buffer: SharedArrayBuffer): Snapshot => {
   if (!isLatency(buffer)) throw new TypeError(`not a latency buffer from OutputLatency.make() (${BYTE_LENGTH} bytes)`)
-  return { closing: readHistogram(buffer, CLOSING_OFFSET), oldest: readHistogram(buffer, OLDEST_OFFSET) }
+  return {
+    closing: readHistogram(buffer, CLOSING_OFFSET),
+    oldest: readHistogram(buffer, OLDEST_OFFSET),
+    transaction: readHistogram(buffer, TRANSACTION_OFFSET)
+  }
 }
 
 /**
@@ -284,23 +314,22 @@ export const percentileNs = (h: HistogramSnapshot, q: number): number => {
 }
 
 /**
- * The sink's side: checks the recording word once per batch and adds latencies. One thread.
+ * The writing side (the sink; the bundler for {@link TRANSACTION}): checks the recording word once per
+ * batch and adds latencies. One thread per histogram.
  *
  * @category unsafe
  * @since 0.1.0
  */
 export class Recorder {
   private readonly control: Int32Array
-  private readonly closing: Float64Array
-  private readonly oldest: Float64Array
+  private readonly histograms: ReadonlyArray<Float64Array>
 
   constructor(buffer: SharedArrayBuffer) {
     if (!isLatency(buffer)) {
       throw new TypeError(`latency must be a buffer from OutputLatency.make() (${BYTE_LENGTH} bytes, magic ${MAGIC})`)
     }
     this.control = new Int32Array(buffer, 0, 2)
-    this.closing = new Float64Array(buffer, CLOSING_OFFSET, HEADER_WORDS + BUCKET_COUNT)
-    this.oldest = new Float64Array(buffer, OLDEST_OFFSET, HEADER_WORDS + BUCKET_COUNT)
+    this.histograms = HISTOGRAM_OFFSETS.map((offset) => new Float64Array(buffer, offset, HEADER_WORDS + BUCKET_COUNT))
   }
 
   /** Whether to record this batch: one atomic load. */
@@ -311,7 +340,7 @@ export class Recorder {
 
   /** Adds one latency of `ns` to `histogram`. */
   record(histogram: Histogram, ns: number): void {
-    const h = histogram === CLOSING ? this.closing : this.oldest
+    const h = this.histograms[histogram]!
     h[COUNT]! += 1
     if (ns < 0) {
       h[NEGATIVES]! += 1

@@ -221,6 +221,16 @@ export class RingProducer {
     this.consumerBell.ring()
   }
 
+  /**
+   * Free slots, exactly when fewer than `wanted`, else at least `wanted`: HEAD is re-read only when the
+   * cached value shows fewer (HEAD only grows, so the cached count is a lower bound). A loop asks this
+   * once per pass: while the ring has room it does not pull HEAD's cache line from the consumer's core.
+   */
+  room(wanted: number): number {
+    const free = this.capacity - ((this.tail - this.cachedHead) | 0)
+    return free >= wanted ? free : this.freeSlots()
+  }
+
   /** Free slots as last seen, refreshing HEAD. */
   freeSlots(): number {
     this.cachedHead = Atomics.load(this.words, this.headIndex)

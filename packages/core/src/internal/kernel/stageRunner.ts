@@ -262,8 +262,8 @@ export class StageRunner {
    * full dead-letter ring (the control plane's reader rings it).
    */
   private blocked(): boolean {
-    for (let i = 0; i < this.o.outputs.length; i++) if (this.o.outputs[i]!.freeSlots() === 0) return true
-    return this.o.deadLetters !== undefined && this.o.deadLetters.producer.freeSlots() === 0
+    for (let i = 0; i < this.o.outputs.length; i++) if (this.o.outputs[i]!.room(1) === 0) return true
+    return this.o.deadLetters !== undefined && this.o.deadLetters.producer.room(1) === 0
   }
 
   private hasWork(): boolean {
@@ -403,13 +403,13 @@ export class StageRunner {
     // Take no more than the outputs can hold, so a 1:1 pass never waits for space mid-pass (a fiber
     // host must not block; a worker then never publishes early). A full output: nothing to do.
     for (let i = 0; i < o.outputs.length; i++) {
-      const room = o.outputs[i]!.freeSlots()
+      const room = o.outputs[i]!.room(max)
       if (room < max) max = room
     }
     // Nor more than the dead-letter ring can take, should every record fail: the reader of that ring
     // is the control plane, on the main thread, which a fiber host must never wait for.
     if (o.deadLetters !== undefined) {
-      const room = o.deadLetters.producer.freeSlots()
+      const room = o.deadLetters.producer.room(max)
       if (room < max) max = room
     }
     if (max === 0) return 0
