@@ -1,14 +1,16 @@
 /** One contender of `l2Ab.ts` (see there): a pass over the records, and the tops it published. */
 import { RecordLayout, type Stage } from "@velox/core"
 import { Bbo, L2Update } from "@velox/market"
-import { PlainL2 } from "../micro/l2Plain.ts"
 import { passPlain } from "../micro/l2Updates.ts"
 
 type View = RecordLayout.RecordView<typeof L2Update.L2Update.spec>
 
 export const make = async (name: string, symbols: number, view: View, batch: number) => {
-  if (name === "plain") {
-    const plain = new PlainL2(symbols, batch)
+  if (name.startsWith("plain")) {
+    // plain-aK / plain-gK: the floor with an early touch (`ahead` K, `group` K). Its own module instance.
+    const { PlainL2 } = await import(`../micro/l2Plain.ts?${name}`)
+    const touch = /-([ag])(\d+)$/.exec(name)
+    const plain = new PlainL2(symbols, batch, touch === null ? {} : { [touch[1] === "a" ? "ahead" : "group"]: Number(touch[2]) })
     return {
       pass: (n: number) => passPlain(plain, view, n),
       written: () => plain.written,
