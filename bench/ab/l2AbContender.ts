@@ -20,8 +20,8 @@ export const make = async (name: string, symbols: number, view: View, batch: num
   const unsafe = name.startsWith("old") ? await import("./old/Unsafe.ts" as string) : await import("@velox/market/unsafe")
   const logic = unsafe.makeL2BookLogic({
     symbols,
-    ...(name === "old-w128" ? { windowTicks: 128 } : {}),
-    ...(name.endsWith("-reserved") ? { reserveLadders: true } : {})
+    ...(/-w\d+/.test(name) ? { windowTicks: Number(/-w(\d+)/.exec(name)![1]) } : {}),
+    ...(name.includes("-reserved") ? { reserveLadders: true } : {})
   })
   const out = RecordLayout.view(Bbo.Bbo, new ArrayBuffer(batch * Bbo.Bbo.byteLength), 0, batch)
   let pos = 0
