@@ -7,8 +7,10 @@
  * ```
  *   node --conditions=@velox/source bench/ab/l2Ab.ts <symbols> <contender,…> [rounds]
  *   contenders: velox (the stage's logic, defaults), velox-reserved (reserveLadders), plain (the floor),
+ *               plain-aK, plain-gK (the floor with an early touch K records ahead, or in groups of K: EarlyTouch),
  *               old, old-w128, old-reserved (the stage's logic from bench/ab/old, a copy of packages/market/src at an
- *               older commit: git archive <commit> packages/market/src | tar -x --strip-components=3 -C bench/ab/old)
+ *               older commit: git archive <commit> packages/market/src | tar -x --strip-components=3 -C bench/ab/old);
+ *               a velox or old contender with -wN runs a window of N ticks (velox-reserved-w256)
  * ```
  */
 import { RecordLayout } from "@velox/core"

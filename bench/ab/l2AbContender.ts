@@ -1,14 +1,16 @@
 /** One contender of `l2Ab.ts` (see there): a pass over the records, and the tops it published. */
 import { RecordLayout, type Stage } from "@velox/core"
 import { Bbo, L2Update } from "@velox/market"
-import { PlainL2 } from "../micro/l2Plain.ts"
 import { passPlain } from "../micro/l2Updates.ts"
 
 type View = RecordLayout.RecordView<typeof L2Update.L2Update.spec>
 
 export const make = async (name: string, symbols: number, view: View, batch: number) => {
-  if (name === "plain") {
-    const plain = new PlainL2(symbols, batch)
+  if (name.startsWith("plain")) {
+    // plain-aK / plain-gK: the floor with an early touch (`ahead` K, `group` K). Its own module instance.
+    const { PlainL2 } = await import(`../micro/l2Plain.ts?${name}`)
+    const touch = /-([ag])(\d+)$/.exec(name)
+    const plain = new PlainL2(symbols, batch, touch === null ? {} : { [touch[1] === "a" ? "ahead" : "group"]: Number(touch[2]) })
     return {
       pass: (n: number) => passPlain(plain, view, n),
       written: () => plain.written,
@@ -18,8 +20,8 @@ export const make = async (name: string, symbols: number, view: View, batch: num
   const unsafe = name.startsWith("old") ? await import("./old/Unsafe.ts" as string) : await import("@velox/market/unsafe")
   const logic = unsafe.makeL2BookLogic({
     symbols,
-    ...(name === "old-w128" ? { windowTicks: 128 } : {}),
-    ...(name.endsWith("-reserved") ? { reserveLadders: true } : {})
+    ...(/-w\d+/.test(name) ? { windowTicks: Number(/-w(\d+)/.exec(name)![1]) } : {}),
+    ...(name.includes("-reserved") ? { reserveLadders: true } : {})
   })
   const out = RecordLayout.view(Bbo.Bbo, new ArrayBuffer(batch * Bbo.Bbo.byteLength), 0, batch)
   let pos = 0

@@ -76,9 +76,27 @@ const nextKey = (lo: number, hi: number, from: number, end: number): number => {
   return -1
 }
 
+/**
+ * Software prefetch by early touch, for measuring it (JavaScript has no prefetch instruction): a plain
+ * load of a later record's header word and ladder slot, summed into {@link PlainL2.touched} so the JIT
+ * keeps it, so that the out-of-order core starts those misses early. `ahead`: each record touches the
+ * one `ahead` records on; `group` (a power of two): every `group` records, the next `group` records are
+ * touched in one tight loop, their misses in flight together. Neither is on by default: both measured
+ * slower on this flow (bench/README.md, the `l2` suite's sixth look).
+ */
+export interface EarlyTouch {
+  readonly ahead?: number
+  readonly group?: number
+}
+
 export class PlainL2 {
   readonly symbols: number
   private readonly batch: number
+  /** Early touch (see {@link EarlyTouch}): records ahead, and group size; 0 for none. */
+  private readonly ahead: number
+  private readonly group: number
+  /** What the early touches read, kept so the JIT cannot drop the loads. */
+  touched = 0
   readonly mem: Int32Array
   private readonly seqs: Float64Array
   private readonly farKey: Int32Array
@@ -92,9 +110,12 @@ export class PlainL2 {
   private readonly outWords: Uint32Array
   private pos = 0
 
-  constructor(symbols: number, batch: number) {
+  constructor(symbols: number, batch: number, touch: EarlyTouch = {}) {
     this.symbols = symbols
     this.batch = batch
+    this.ahead = touch.ahead ?? 0
+    this.group = touch.group ?? 0
+    if (this.group & (this.group - 1)) throw new RangeError(`group must be a power of two: ${this.group}`)
     this.mem = new Int32Array(symbols * BLOCK_WORDS)
     this.seqs = new Float64Array(this.mem.buffer)
     this.farKey = new Int32Array(symbols * 2 * FAR_MAX)
@@ -112,8 +133,17 @@ export class PlainL2 {
   pass(f64: Float64Array, u32: Uint32Array, u16: Uint16Array, start: number, count: number): void {
     const mem = this.mem
     const seqs = this.seqs
+    const ahead = this.ahead
+    const group = this.group
+    const end = start + count
     let applied = 0
-    for (let i = start; i < start + count; i++) {
+    let touched = 0
+    for (let i = start; i < end; i++) {
+      // Early touches (off unless asked for): measured slower, see EarlyTouch.
+      if (ahead !== 0 && i + ahead < end) touched += this.touch(f64, u32, u16, i + ahead)
+      if (group !== 0 && ((i - start) & (group - 1)) === 0) {
+        for (let j = i + group; j < end && j < i + 2 * group; j++) touched += this.touch(f64, u32, u16, j)
+      }
       const symbol = u32[i * IN_U32 + 8]!
       const side = u16[i * IN_U16 + 18]!
       const op = u16[i * IN_U16 + 19]!
@@ -147,7 +177,17 @@ export class PlainL2 {
       if (this.other(b, symbol, op, side, seq, i, f64)) applied++
     }
     this.applied += applied
+    this.touched += touched
     this.fold()
+  }
+
+  /** Loads record `j`'s header word and ladder slot (an early touch); returns their sum. */
+  private touch(f64: Float64Array, u32: Uint32Array, u16: Uint16Array, j: number): number {
+    const s = u32[j * IN_U32 + 8]!
+    if (s >= this.symbols) return 0
+    const side = u16[j * IN_U16 + 18]! & 1
+    const key = f64[j * IN_F64 + 2]! ^ ((side - 1) & KEY_FLIP)
+    return this.mem[s * BLOCK_WORDS + STATE]! + this.mem[s * BLOCK_WORDS + LADDER + side * TICKS + (key & 63)]!
   }
 
   /** A level outside the window (or not in it): slide the window to it, else the far list. */
