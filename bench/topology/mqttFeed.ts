@@ -12,7 +12,7 @@
  * published with nothing subscribed to them; the timer then runs from the subscriber's connect to the
  * N-th message counted (the peer) or handed to the pipeline (velox). An untimed warm-up (20,000 messages
  * into a bare client) comes first, and velox's pipeline is running before its clock starts. CPU time
- * per message (the whole process, its main thread, the sink's thread) is reported beside each. Only
+ * per message (the whole process, its main thread, the sink's thread, and the broker's) is reported beside each. Only
  * mosquitto and the subscriber run while timed. Checked: the peer counted exactly N; velox received N, dropped and
  * dead-lettered none, and its counts balance.
  *
