@@ -143,8 +143,9 @@ export class EdgeQueue {
 
   /**
    * How to run a pass of the edge's loop from here (its fiber host sets it while the loop runs):
-   * a `backpressure` edge then passes a batch (32 records or more) offered to an empty queue straight into the loop's
-   * output, one copy instead of two (into the queue, then out of it), with no wait for the loop's turn.
+   * a `backpressure` edge then passes a batch (32 records or more) offered to an empty queue straight
+   * into the loop's output, one copy instead of two (into the queue, then out of it), with no wait for
+   * the loop's turn.
    */
   setPump(pump: (() => number) | undefined): void {
     this.pump = pump

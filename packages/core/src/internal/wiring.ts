@@ -70,11 +70,11 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
   )
   /**
    * How a loop idles. One whose every input comes from a loop on the main thread (a fiber host: a source
-   * edge offered to from the event loop's callbacks) parks as soon as it finds nothing to do, until rung:
-   * that producer's records come a turn of the event loop at a time (a socket read's worth), further
-   * apart than a spin lasts, and it rings the bell of a parked consumer with each. Spinning, and timed
-   * parks that wake to find nothing, would only take CPU from the main thread and the machine's other
-   * processes (a broker beside it on a small machine).
+   * edge, offered to from the event loop's callbacks, or a stage placed in a fiber) parks as soon as it
+   * finds nothing to do, until rung: that producer's records come a turn of the event loop at a time (a
+   * socket read's worth), further apart than a spin lasts, and it rings the bell of a parked consumer
+   * with each. Spinning, and timed parks that wake to find nothing, would only take CPU from the main
+   * thread and the machine's other processes (a broker beside it on a small machine).
    */
   const idleOf = (h: PlannedHost): "spin" | BackoffOptions => {
     const idle = options.idle
