@@ -33,3 +33,23 @@ export const loopCpuNs = (
   }
   return { source, others }
 }
+
+/**
+ * CPU time (ns) of another process, every thread of it (`/proc/<pid>/task/<tid>/schedstat`): a broker
+ * beside the bench process, which shares the machine's cores with it. 0 where /proc is not there.
+ */
+export const processCpuNs = (pid: number): number => {
+  let ns = 0
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0])
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+  } catch {
+    // No /proc, or the process is gone.
+  }
+  return ns
+}

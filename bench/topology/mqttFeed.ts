@@ -12,7 +12,7 @@
  * published with nothing subscribed to them; the timer then runs from the subscriber's connect to the
  * N-th message counted (the peer) or handed to the pipeline (velox). An untimed warm-up (20,000 messages
  * into a bare client) comes first, and velox's pipeline is running before its clock starts. CPU time
- * per message (the whole process, its main thread, the sink's thread) is reported beside each. Only
+ * per message (the whole process, its main thread, the sink's thread, and the broker's) is reported beside each. Only
  * mosquitto and the subscriber run while timed. Checked: the peer counted exactly N; velox received N, dropped and
  * dead-lettered none, and its counts balance.
  *
@@ -27,7 +27,7 @@ import { FeedStatus } from "@velox/market"
 import { Mosquitto, MqttClient, MqttConfig, MqttCredentials, MqttFeed, MqttPublisher, QuotePayload } from "@velox/mqtt"
 import { NodeStageHost } from "@velox/node"
 import { InconclusiveRun } from "../harness.ts"
-import { loopCpuNs } from "./loopCpu.ts"
+import { loopCpuNs, processCpuNs } from "./loopCpu.ts"
 import { QuoteSink } from "./mqttSink.ts"
 
 export type Params =
@@ -60,14 +60,20 @@ const pipeline = Effect.gen(function*() {
 })
 
 /**
- * CPU time (µs) of the whole process (every thread), of the main thread alone, and of velox's loop
- * threads (the sink's; Linux only, else 0), since `from`.
+ * CPU time (µs) of the whole process (every thread), of the main thread alone, of velox's loop threads
+ * (the sink's), and of the broker (process `brokerPid`), since `from` (Linux only for the last two, else 0).
  */
-const cpuSince = (from?: { readonly process: NodeJS.CpuUsage; readonly main: NodeJS.CpuUsage; readonly loopsNs: number }) => {
-  const now = { process: process.cpuUsage(), main: process.threadCpuUsage(), loopsNs: loopCpuNs().others }
-  if (from === undefined) return { start: now, processUs: 0, mainUs: 0, loopsUs: 0 }
+const cpuSince = (brokerPid: number, from?: { readonly process: NodeJS.CpuUsage; readonly main: NodeJS.CpuUsage; readonly loopsNs: number; readonly brokerNs: number }) => {
+  const now = { process: process.cpuUsage(), main: process.threadCpuUsage(), loopsNs: loopCpuNs().others, brokerNs: processCpuNs(brokerPid) }
+  if (from === undefined) return { start: now, processUs: 0, mainUs: 0, loopsUs: 0, brokerUs: 0 }
   const us = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => a.user + a.system - b.user - b.system
-  return { start: now, processUs: us(now.process, from.process), mainUs: us(now.main, from.main), loopsUs: (now.loopsNs - from.loopsNs) / 1000 }
+  return {
+    start: now,
+    processUs: us(now.process, from.process),
+    mainUs: us(now.main, from.main),
+    loopsUs: (now.loopsNs - from.loopsNs) / 1000,
+    brokerUs: (now.brokerNs - from.brokerNs) / 1000
+  }
 }
 
 const checked = (feed: MqttFeed.MqttFeed["Service"], expected?: number) => {
@@ -124,6 +130,7 @@ const bareClient = (url: string, clientId: string, messages: number, handle: (pa
 const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
   Effect.gen(function*() {
     const broker = yield* Mosquitto.start({ config: ["queue_qos0_messages true", "max_inflight_messages 0"] })
+    const brokerPid = broker.pid() ?? 0
     const payloads = Array.from({ length: params.messages }, (_, i) => {
       const symbol = SYMBOLS[i % SYMBOLS.length]!
       const q = { symbol, seq: i + 1, bid: 1.1 + (i % 100) / 1e4, ask: 1.1002 + (i % 100) / 1e4, bidSize: 100, askSize: 200, exchangeTsNs: Date.now() * 1e6 }
@@ -138,9 +145,9 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
 
     // The peer: mqtt.js counting messages.
     yield* backlog(broker.url, "bench-bare", payloads)
-    const bareCpu = cpuSince()
+    const bareCpu = cpuSince(brokerPid)
     const bareSeconds = yield* bareClient(broker.url, "bench-bare", params.messages, (payload) => payload.length)
-    const bareUsed = cpuSince(bareCpu.start)
+    const bareUsed = cpuSince(brokerPid, bareCpu.start)
     // Informational (JSON only): the same client parsing each payload with JSON.parse, reading its bid.
     let parseJsonSeconds = NaN
     if (params.format === "json") {
@@ -151,13 +158,13 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
     // velox: the same backlog through the feed into a pipeline.
     yield* backlog(broker.url, "bench-velox", payloads)
     const { attach } = yield* pipeline
-    const veloxCpu = cpuSince()
+    const veloxCpu = cpuSince(brokerPid)
     const t0 = performance.now()
     const [veloxSeconds, veloxUsed] = yield* Effect.gen(function*() {
       const feed = yield* attach
       yield* waitUntil(() => feed.stats().dispatched >= params.messages)
       const seconds = (performance.now() - t0) / 1000
-      const used = cpuSince(veloxCpu.start)
+      const used = cpuSince(brokerPid, veloxCpu.start)
       checked(feed, params.messages)
       return [seconds, used] as const
     }).pipe(
@@ -171,7 +178,10 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
       veloxCpuUsPerMsg: veloxUsed.processUs / params.messages,
       veloxMainCpuUsPerMsg: veloxUsed.mainUs / params.messages,
       veloxSinkCpuUsPerMsg: veloxUsed.loopsUs / params.messages,
+      veloxBrokerCpuUsPerMsg: veloxUsed.brokerUs / params.messages,
       bareCpuUsPerMsg: bareUsed.processUs / params.messages,
+      bareMainCpuUsPerMsg: bareUsed.mainUs / params.messages,
+      bareBrokerCpuUsPerMsg: bareUsed.brokerUs / params.messages,
       messages: params.messages
     }
   })

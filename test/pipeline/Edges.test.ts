@@ -194,6 +194,37 @@ describe("source edges", () => {
       assert.isTrue(seqs.every((r, i) => r === i), "records out of order")
     }).pipe(Effect.scoped, provide))
 
+  it.live("backpressure: a socket read's worth (32 records or more) goes straight on; a few records queue for the loop's next pass", () =>
+    Effect.gen(function*() {
+      const captured = CaptureSink.allocate(Sequenced, 1 + 100 + 32 + 5)
+      const edge = Edge.source(Sequenced, { name: "feed", capacity: 1024 })
+      const handle = yield* Pipeline.run(Pipeline.from(edge).to(CaptureSink.make(Sequenced), captured, { placement: "worker" }))
+      const writer = handle.writer(edge)
+      const batch = (from: number, size: number) => {
+        const view = RecordLayout.view(Sequenced, new ArrayBuffer(size * Sequenced.byteLength), 0, size)
+        for (let i = 0; i < size; i++) RecordLayout.writeUnsafe(view, i, record(from + i))
+        return view
+      }
+      const feed = () => stage(handle.ledger(), "feed")
+      // The edge's loop has run once: its pass is there to be pumped.
+      assert.isTrue(writer.offerUnsafe(record(0)))
+      yield* until(() => feed().emitted === 1)
+      // 100 and 32 records: passed on at once (nothing queued, the edge's `emitted` already counts them).
+      assert.strictEqual(writer.offerBatchUnsafe(batch(1, 100)), 100)
+      assert.deepStrictEqual([writer.queued(), feed().emitted], [0, 101])
+      assert.strictEqual(writer.offerBatchUnsafe(batch(101, 32)), 32)
+      assert.deepStrictEqual([writer.queued(), feed().emitted], [0, 133])
+      // 5 records: queued, and passed on by the loop's next pass.
+      assert.strictEqual(writer.offerBatchUnsafe(batch(133, 5)), 5)
+      assert.deepStrictEqual([writer.queued(), feed().emitted], [5, 133])
+      yield* writer.end
+      yield* handle.done
+      const ledger = handle.ledger()
+      assert.isTrue(ledger.balanced, Ledger.format(ledger))
+      const seqs = CaptureSink.records(Sequenced, captured).map((r) => r.seq)
+      assert.deepStrictEqual(seqs, Array.from({ length: 138 }, (_, i) => i))
+    }).pipe(Effect.scoped, provide))
+
   it.live("with batchSize 4096, one pass takes a whole 4096-record batch (a loop's dead-letter ring holds at least a batch)", () =>
     Effect.gen(function*() {
       const size = 4096

@@ -49,7 +49,7 @@ export interface EdgeWriter<F extends FieldSpec> {
   /**
    * Offers a whole record batch of the edge's layout (all of `batch`'s slots, or `start .. start +
    * count − 1`), copied bit for bit, unchecked; waits for room under `backpressure`. Returns how many
-   * records were queued. Under `backpressure`, a batch of 256 records or more offered to an empty queue
+   * records were queued. Under `backpressure`, a batch of 32 records or more offered to an empty queue
    * is copied straight into the pipeline's ring while it has room (one copy, not two), the rest queued.
    */
   readonly offerBatch: (batch: RecordView<F>, start?: number, count?: number) => Effect.Effect<number, EdgeError>

@@ -68,6 +68,20 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
   const handles = plan.rings.map((r) =>
     makeRing({ capacity: plan.ringCapacity, slotBytes: r.slotBytes, consumerBell: bellOf(r.consumer), producerBell: bellOf(r.producer) })
   )
+  /**
+   * How a loop idles. One whose every input comes from a loop on the main thread (a fiber host: a source
+   * edge, offered to from the event loop's callbacks, or a stage placed in a fiber) parks as soon as it
+   * finds nothing to do, until rung: that producer's records come a turn of the event loop at a time (a
+   * socket read's worth), further apart than a spin lasts, and it rings the bell of a parked consumer
+   * with each. Spinning, and timed parks that wake to find nothing, would only take CPU from the main
+   * thread and the machine's other processes (a broker beside it on a small machine).
+   */
+  const idleOf = (h: PlannedHost): "spin" | BackoffOptions => {
+    const idle = options.idle
+    if (idle === "spin" || h.placement === "fiber" || h.inputs.length === 0) return idle
+    if (!h.inputs.every((r) => plan.hosts[plan.rings[r]!.producer]!.placement === "fiber")) return idle
+    return { ...idle, spinNs: 0, minParkNs: idle.maxParkNs ?? Infinity }
+  }
   const hosts = plan.hosts.map((h, index): WiredHost => {
     const stages = h.stages.map((i) => plan.stages[i]!)
     const out = h.output
@@ -116,7 +130,7 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
         control: C.makeControlBlock(),
         bell: bellOf(index),
         batchSize: plan.batchSize,
-        idle: options.idle,
+        idle: idleOf(h),
         maxRecordCrashes: options.maxRecordCrashes,
         epochNs
       }
