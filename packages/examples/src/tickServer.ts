@@ -33,7 +33,7 @@ import {
   Throttle,
   ThrottleStats,
   TickStore,
-  TickStoreSink,
+  TickStoreTap,
   Timeframe
 } from "@velox/market"
 import { MqttClient, MqttConfig, MqttCredentials, MqttFeed } from "@velox/mqtt"
@@ -287,23 +287,24 @@ const serve = (options: Options, running: Deferred.Deferred<Running>) =>
       }))
     }
 
-    const quotes = feed.source(symbols)
+    // Feed → health → throttle → tick store as one chain: consecutive stages fuse into one loop (one
+    // thread), where a tee starts a loop per branch. With --no-persist bars join it, and the whole ingest
+    // is one thread, which leaves a core to the HTTP answers on a two-core machine (README).
+    const stored = feed.source(symbols)
       .via(FeedHealth, { status: tables.feed })
       .via(Throttle, { symbols: capacity, thresholdPercent: options.thresholdPercent, maxIntervalMs: options.maxIntervalMs, stats: tables.throttle })
-    const pipeline = quotes.broadcast((b) => [
-      b.to(TickStoreSink, { store: ticks }),
-      ...(options.persist
-        ? [
-          b.via(Bars, barsConfig).to(NodeJournalSink.sink, { directory: dirs.bars, timeField: "startNs", stats: tables.barsJournal }),
-          b.to(NodeJournalSink.sink, {
-            directory: dirs.ticks,
-            timeField: "exchangeTsNs",
-            retentionBytes: options.retentionMb * 2 ** 20,
-            stats: tables.ticksJournal
-          })
-        ]
-        : [b.via(Bars, barsConfig).to(Discard, {})])
-    ])
+      .via(TickStoreTap, { store: ticks })
+    const pipeline = options.persist
+      ? stored.broadcast((b) => [
+        b.via(Bars, barsConfig).to(NodeJournalSink.sink, { directory: dirs.bars, timeField: "startNs", stats: tables.barsJournal }),
+        b.to(NodeJournalSink.sink, {
+          directory: dirs.ticks,
+          timeField: "exchangeTsNs",
+          retentionBytes: options.retentionMb * 2 ** 20,
+          stats: tables.ticksJournal
+        })
+      ])
+      : stored.via(Bars, barsConfig).to(Discard, {})
 
     // The hub and the server before the pipeline, so that they outlive its drain (/ready: 503 "draining").
     const hub = yield* Hub.make(tables.stores, { ...Hub.DEFAULT_HUB_OPTIONS, queueEvents: options.wsQueue })

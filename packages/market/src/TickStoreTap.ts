@@ -1,0 +1,71 @@
+/**
+ * The tick store as a step of a chain: it appends every quote to its symbol's ring in a
+ * {@link TickStore}, as {@link TickStoreSink} does, and passes the quote on unchanged, in order.
+ *
+ *   Quote ─▶ tick-store ─▶ Quote (every stored quote) ─▶ the next stage (bars, a journal, …)
+ *                 ├─▶ TickStore (shared memory: any thread reads it)
+ *                 └─▶ dead letters: UnknownSymbol (id ≥ the store's symbols), not passed on
+ *
+ * Why a tap beside the sink: consecutive stages fuse into one loop (one thread), but a tee starts a
+ * loop of its own for each branch. `throttle → TickStoreTap → Bars` runs in the throttle's loop, where
+ * `throttle` teed to `TickStoreSink` and `Bars` takes three threads, two rings and a wake-up of each
+ * branch per batch. On a machine with few cores, the threads saved are a core left for the rest (the
+ * tick server: HTTP answers while ingesting, README "Market data and the tick server").
+ *
+ * Each quote is stored and passed on, or refused, so the ledger line is `in = emitted + refused`, and
+ * `emitted` counts the ticks stored. The store is the state, in shared memory, as for the sink.
+ *
+ * @example
+ * ```ts
+ * import { Pipeline, type Stage } from "@velox/core"
+ * import { type Bar, BarStats, BarStore, Bars, QuoteGenerator, Symbols, Throttle, TickStore, TickStoreTap } from "@velox/market"
+ *
+ * declare const barSink: Stage.StageDefinition<typeof Bar.Bar.spec, never, {}> // a journal, …
+ * const symbols = Symbols.make(8, QuoteGenerator.instrumentNames(8))
+ * const store = TickStore.make({ symbols: 8 })
+ * const timeframesMs = [1_000, 60_000]
+ * const pipeline = Pipeline.from(QuoteGenerator, { symbols, rate: 10_000 })
+ *   .via(Throttle, { symbols: 8 })
+ *   .via(TickStoreTap, { store })
+ *   .via(Bars, { symbols: 8, timeframesMs, store: BarStore.make({ symbols: 8, timeframesMs }), stats: BarStats.make(8, timeframesMs) })
+ *   .to(barSink, {})
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Stage } from "@velox/core"
+import { storeQuotes, storeWriter } from "./internal/storeQuotes.ts"
+import { Quote } from "./Quote.ts"
+import { Config, errors } from "./TickStoreSink.ts"
+
+/**
+ * The tap's logic for a decoded config (`store`: a store from `TickStore.make`).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, typeof Quote.spec> => {
+  const writer = storeWriter(config.store)
+  return {
+    onBatch(input, start, count, out) {
+      storeQuotes(writer, input, start, count, out, true)
+    }
+  }
+}
+
+/**
+ * The tick store tap (name `tick-store`, config and errors as {@link TickStoreSink}'s). See the
+ * module comment.
+ *
+ * @category stages
+ * @since 0.1.0
+ */
+export const TickStoreTap = Stage.make({
+  name: "tick-store",
+  module: import.meta.url,
+  input: Quote,
+  output: Quote,
+  config: Config,
+  errors,
+  make: makeLogic
+})
