@@ -25,7 +25,7 @@
  */
 import { Schema } from "effect"
 import { Stage } from "@velox/core"
-import { storeQuotes, storeWriter } from "./internal/storeQuotes.ts"
+import { storeLogic } from "./internal/storeQuotes.ts"
 import { Quote } from "./Quote.ts"
 import * as TickStore from "./TickStore.ts"
 
@@ -59,14 +59,7 @@ export const errors = ["UnknownSymbol"] as const
  * @category constructors
  * @since 0.1.0
  */
-export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, never> => {
-  const writer = storeWriter(config.store)
-  return {
-    onBatch(input, start, count, out) {
-      storeQuotes(writer, input, start, count, out, false)
-    }
-  }
-}
+export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, never> => storeLogic(config.store, false)
 
 /**
  * The tick store sink (name `tick-store`). See the module comment.

@@ -34,7 +34,7 @@
  * @since 0.1.0
  */
 import { Stage } from "@velox/core"
-import { storeQuotes, storeWriter } from "./internal/storeQuotes.ts"
+import { storeLogic } from "./internal/storeQuotes.ts"
 import { Quote } from "./Quote.ts"
 import { Config, errors } from "./TickStoreSink.ts"
 
@@ -44,14 +44,7 @@ import { Config, errors } from "./TickStoreSink.ts"
  * @category constructors
  * @since 0.1.0
  */
-export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, typeof Quote.spec> => {
-  const writer = storeWriter(config.store)
-  return {
-    onBatch(input, start, count, out) {
-      storeQuotes(writer, input, start, count, out, true)
-    }
-  }
-}
+export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, typeof Quote.spec> => storeLogic(config.store, true)
 
 /**
  * The tick store tap (name `tick-store`, config and errors as {@link TickStoreSink}'s). See the

@@ -7,17 +7,12 @@ import { geometry, RingsWriter } from "./kernel/recordRings.ts"
 import * as Q from "./quoteWords.ts"
 import type { Quote } from "../Quote.ts"
 
-/** The writer of a tick store (made by `TickStore.make`), for one stage's loop. */
-export const storeWriter = (store: SharedArrayBuffer): RingsWriter =>
-  // The store says how many ticks of a symbol may wait unpublished (its readers allow for them).
-  new RingsWriter(store, geometry(store)!.user[1])
-
 /**
  * Appends the batch's quotes to their symbols' rings and publishes each symbol's once; a quote whose
  * symbol the store has no ring for is dead-lettered (`UnknownSymbol`, code 0). Then the stored ones
  * are accounted (`passOn` false) or forwarded in order (`passOn` true).
  */
-export const storeQuotes = (
+const storeQuotes = (
   writer: RingsWriter,
   input: RecordLayout.RecordView<typeof Quote.spec>,
   start: number,
@@ -51,4 +46,15 @@ export const storeQuotes = (
   writer.flush()
   if (!passOn) out.account(stored)
   else if (end > run) out.forward(input, run, end - run)
+}
+
+/** A stage's logic writing to `store` (made by `TickStore.make`): the sink's (`passOn` false) or the tap's. */
+export const storeLogic = <O extends RecordLayout.FieldSpec>(store: SharedArrayBuffer, passOn: boolean): Stage.StageLogic<typeof Quote.spec, O> => {
+  // The store says how many ticks of a symbol may wait unpublished (its readers allow for them).
+  const writer = new RingsWriter(store, geometry(store)!.user[1])
+  return {
+    onBatch(input, start, count, out) {
+      storeQuotes(writer, input, start, count, out, passOn)
+    }
+  }
 }
