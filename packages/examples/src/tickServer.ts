@@ -33,7 +33,7 @@ import {
   Throttle,
   ThrottleStats,
   TickStore,
-  TickStoreTap,
+  TickStoreRelay,
   Timeframe
 } from "@velox/market"
 import { MqttClient, MqttConfig, MqttCredentials, MqttFeed } from "@velox/mqtt"
@@ -293,7 +293,7 @@ const serve = (options: Options, running: Deferred.Deferred<Running>) =>
     const stored = feed.source(symbols)
       .via(FeedHealth, { status: tables.feed })
       .via(Throttle, { symbols: capacity, thresholdPercent: options.thresholdPercent, maxIntervalMs: options.maxIntervalMs, stats: tables.throttle })
-      .via(TickStoreTap, { store: ticks })
+      .via(TickStoreRelay, { store: ticks })
     const pipeline = options.persist
       ? stored.broadcast((b) => [
         b.via(Bars, barsConfig).to(NodeJournalSink.sink, { directory: dirs.bars, timeField: "startNs", stats: tables.barsJournal }),

@@ -1,6 +1,6 @@
 /**
  * The tick store's write loop, shared by the sink (`TickStoreSink`: each stored quote accounted) and
- * the tap (`TickStoreTap`: each stored quote passed on unchanged, in runs).
+ * the relay (`TickStoreRelay`: each stored quote passed on unchanged, in runs).
  */
 import type { RecordLayout, Stage } from "@velox/core"
 import { geometry, RingsWriter } from "./kernel/recordRings.ts"
@@ -48,7 +48,7 @@ const storeQuotes = (
   else if (end > run) out.forward(input, run, end - run)
 }
 
-/** A stage's logic writing to `store` (made by `TickStore.make`): the sink's (`passOn` false) or the tap's. */
+/** A stage's logic writing to `store` (made by `TickStore.make`): the sink's (`passOn` false) or the relay's. */
 export const storeLogic = <O extends RecordLayout.FieldSpec>(store: SharedArrayBuffer, passOn: boolean): Stage.StageLogic<typeof Quote.spec, O> => {
   // The store says how many ticks of a symbol may wait unpublished (its readers allow for them).
   const writer = new RingsWriter(store, geometry(store)!.user[1])

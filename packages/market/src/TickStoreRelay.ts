@@ -6,19 +6,20 @@
  *                 ├─▶ TickStore (shared memory: any thread reads it)
  *                 └─▶ dead letters: UnknownSymbol (id ≥ the store's symbols), not passed on
  *
- * Why a tap beside the sink: consecutive stages fuse into one loop (one thread), but a tee starts a
- * loop of its own for each branch. `throttle → TickStoreTap → Bars` runs in the throttle's loop, where
+ * Why a relay beside the sink: consecutive stages fuse into one loop (one thread), but a tee starts a
+ * loop of its own for each branch. `throttle → TickStoreRelay → Bars` runs in the throttle's loop, where
  * `throttle` teed to `TickStoreSink` and `Bars` takes three threads, two rings and a wake-up of each
  * branch per batch. On a machine with few cores, the threads saved are a core left for the rest (the
  * tick server: HTTP answers while ingesting, README "Market data and the tick server").
  *
  * Each quote is stored and passed on, or refused, so the ledger line is `in = emitted + refused`, and
- * `emitted` counts the ticks stored. The store is the state, in shared memory, as for the sink.
+ * `emitted` counts the ticks stored. Its stage name is `tick-store`, like the sink's, so ledgers and
+ * reconciliations read the same with either. The store is the state, in shared memory, as for the sink.
  *
  * @example
  * ```ts
  * import { Pipeline, type Stage } from "@velox/core"
- * import { type Bar, BarStats, BarStore, Bars, QuoteGenerator, Symbols, Throttle, TickStore, TickStoreTap } from "@velox/market"
+ * import { type Bar, BarStats, BarStore, Bars, QuoteGenerator, Symbols, Throttle, TickStore, TickStoreRelay } from "@velox/market"
  *
  * declare const barSink: Stage.StageDefinition<typeof Bar.Bar.spec, never, {}> // a journal, …
  * const symbols = Symbols.make(8, QuoteGenerator.instrumentNames(8))
@@ -26,7 +27,7 @@
  * const timeframesMs = [1_000, 60_000]
  * const pipeline = Pipeline.from(QuoteGenerator, { symbols, rate: 10_000 })
  *   .via(Throttle, { symbols: 8 })
- *   .via(TickStoreTap, { store })
+ *   .via(TickStoreRelay, { store })
  *   .via(Bars, { symbols: 8, timeframesMs, store: BarStore.make({ symbols: 8, timeframesMs }), stats: BarStats.make(8, timeframesMs) })
  *   .to(barSink, {})
  * ```
@@ -39,7 +40,7 @@ import { Quote } from "./Quote.ts"
 import { Config, errors } from "./TickStoreSink.ts"
 
 /**
- * The tap's logic for a decoded config (`store`: a store from `TickStore.make`).
+ * The relay's logic for a decoded config (`store`: a store from `TickStore.make`).
  *
  * @category constructors
  * @since 0.1.0
@@ -47,13 +48,13 @@ import { Config, errors } from "./TickStoreSink.ts"
 export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, typeof Quote.spec> => storeLogic(config.store, true)
 
 /**
- * The tick store tap (name `tick-store`, config and errors as {@link TickStoreSink}'s). See the
+ * The tick store relay (name `tick-store`, config and errors as {@link TickStoreSink}'s). See the
  * module comment.
  *
  * @category stages
  * @since 0.1.0
  */
-export const TickStoreTap = Stage.make({
+export const TickStoreRelay = Stage.make({
   name: "tick-store",
   module: import.meta.url,
   input: Quote,

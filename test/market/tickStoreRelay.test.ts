@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Schema } from "effect"
 import { Quote, TickStore } from "@velox/market"
-import { makeTickStoreLogic, makeTickStoreTapLogic } from "@velox/market/unsafe"
+import { makeTickStoreLogic, makeTickStoreRelayLogic } from "@velox/market/unsafe"
 import { CaptureEmitter } from "../fixtures/captureEmitter.ts"
 import { feedBatches } from "../fixtures/feedBatches.ts"
 import { arbitraryQuoteStep, planQuotes } from "../fixtures/quoteSteps.ts"
@@ -14,7 +14,7 @@ const int = (minimum: number, maximum: number) => Arbitrary.schema(Schema.Int.ch
 const contents = (store: SharedArrayBuffer) =>
   Array.from({ length: SYMBOLS }, (_, s) => TickStore.snapshot(store, s, TickStore.readable(store)))
 
-describe("TickStoreTap: the tick store as a step of a chain", () => {
+describe("TickStoreRelay: the tick store as a step of a chain", () => {
   it.prop(
     "stores what the sink stores, refuses what it refuses, and passes every stored quote on unchanged, in order",
     {
@@ -25,24 +25,24 @@ describe("TickStoreTap: the tick store as a step of a chain", () => {
     ({ lengths, steps }) => {
       const quotes = planQuotes(steps, { unitNs: 1e6, startNs: 1e12 })
       const sinkStore = TickStore.make({ symbols: SYMBOLS, depth: DEPTH })
-      const tapStore = TickStore.make({ symbols: SYMBOLS, depth: DEPTH })
+      const relayStore = TickStore.make({ symbols: SYMBOLS, depth: DEPTH })
       const sinkOut = new CaptureEmitter(undefined)
-      const tapOut = new CaptureEmitter(Quote.Quote)
+      const relayOut = new CaptureEmitter(Quote.Quote)
       feedBatches(makeTickStoreLogic({ store: sinkStore }), Quote.Quote, quotes, lengths, sinkOut)
-      feedBatches(makeTickStoreTapLogic({ store: tapStore }), Quote.Quote, quotes, lengths, tapOut)
+      feedBatches(makeTickStoreRelayLogic({ store: relayStore }), Quote.Quote, quotes, lengths, relayOut)
 
       const known = quotes.filter((q) => q.symbol < SYMBOLS)
-      assert.deepStrictEqual(tapOut.take(), known)
-      assert.strictEqual(tapOut.emitted, known.length)
+      assert.deepStrictEqual(relayOut.take(), known)
+      assert.strictEqual(relayOut.emitted, known.length)
       assert.strictEqual(sinkOut.delivered, known.length)
-      assert.deepStrictEqual(tapOut.deadLetters, sinkOut.deadLetters)
-      assert.deepStrictEqual(tapOut.deadLetters.map((d) => d.record.seq), quotes.filter((q) => q.symbol >= SYMBOLS).map((q) => q.seq))
-      assert.isTrue(tapOut.deadLetters.every((d) => d.code === 0))
-      assert.deepStrictEqual(contents(tapStore), contents(sinkStore))
+      assert.deepStrictEqual(relayOut.deadLetters, sinkOut.deadLetters)
+      assert.deepStrictEqual(relayOut.deadLetters.map((d) => d.record.seq), quotes.filter((q) => q.symbol >= SYMBOLS).map((q) => q.seq))
+      assert.isTrue(relayOut.deadLetters.every((d) => d.code === 0))
+      assert.deepStrictEqual(contents(relayStore), contents(sinkStore))
       // And what the store holds is the newest of each symbol's quotes, newest first.
       for (let s = 0; s < SYMBOLS; s++) {
         const mine = known.filter((q) => q.symbol === s).reverse()
-        assert.deepStrictEqual(contents(tapStore)[s], mine.slice(0, TickStore.readable(tapStore)))
+        assert.deepStrictEqual(contents(relayStore)[s], mine.slice(0, TickStore.readable(relayStore)))
       }
     }
   )
