@@ -59,6 +59,15 @@ export interface BackoffOptions {
    * lateness at the most wake-ups; `idle: "spin"` for none.
    */
   readonly timerSlackNs?: number
+  /**
+   * How long a loop with a paced source (one that says when its next record is due) lets due records
+   * gather after a pass that took some, in ns, before it polls the source again: each record may come
+   * up to this late, and a source of one record a µs is taken ~`pacedBatchNs / 1000` records a pass,
+   * with a park between, instead of a pass (and its fixed cost) for every few records, back to back,
+   * never parking. A pass that fills a whole batch polls again at once. Default 100 µs; 0 polls as soon
+   * as a record is due.
+   */
+  readonly pacedBatchNs?: number
 }
 
 export const BACKOFF_DEFAULTS = {
@@ -66,7 +75,8 @@ export const BACKOFF_DEFAULTS = {
   maxSpins: Infinity,
   minParkNs: 1_000,
   maxParkNs: Infinity,
-  timerSlackNs: 20_000
+  timerSlackNs: 20_000,
+  pacedBatchNs: 100_000
 } as const
 
 const SPINNING = 0
