@@ -3,10 +3,13 @@
  * throttled, kept per symbol in shared memory, aggregated into OHLC bars, persisted in durable
  * journals, and served over HTTP and WebSocket on 127.0.0.1:7999.
  *
- *   quote feed ──▶ feed-health ──▶ throttle ──┬──▶ tick-store            TickStore  ─▶ /ticks, /ws
- *   (generator:    (FeedStatus:    (Throttle-  ├──▶ bars ──▶ journal      BarStore   ─▶ /ohlc, /ws
- *   N symbols,      /ready 503      Stats)     │            <data>/bars
- *   R quotes/s)     "feed stale")              └──▶ journal <data>/ticks (500 ticks or 30 s a batch)
+ *   quote feed ──▶ feed-health ──▶ throttle ──▶ tick-store ──┬──▶ bars ──▶ journal <data>/bars
+ *   (generator:    (FeedStatus:    (Throttle-   (TickStore:  └──▶ journal <data>/ticks (500 ticks or 30 s a batch)
+ *   N symbols,      /ready 503      Stats)       /ticks, /ws)       (BarStore: /ohlc, /ws)
+ *   R quotes/s)     "feed stale")
+ *
+ *   One thread runs the feed, health, throttle and tick store (and bars, with --no-persist): a chain
+ *   fuses into one loop, a tee would start a thread per branch.
  *
  *   velox-tick-server [--port 7999] [--symbols 8] [--rate 1000] [--mqtt URL] [--data tick-server-data] [--no-persist] …
  *
