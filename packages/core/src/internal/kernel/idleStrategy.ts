@@ -60,8 +60,9 @@ export interface BackoffOptions {
    */
   readonly timerSlackNs?: number
   /**
-   * How long a loop with a paced source (one that says when its next record is due) lets due records
-   * gather after a pass that took some, in ns, before it polls the source again: each record may come
+   * How long a loop with a paced source (one that says when its next record is due), on a thread of
+   * its own, lets due records gather after a pass that took some, in ns, before it polls the source
+   * again (a source edge, in a fiber, is polled as soon as it holds records): each record may come
    * up to this late, and a source of one record a µs is taken ~`pacedBatchNs / 1000` records a pass,
    * with a park between, instead of a pass (and its fixed cost) for every few records, back to back,
    * never parking. A pass that fills a whole batch polls again at once. Default 100 µs; 0 polls as soon

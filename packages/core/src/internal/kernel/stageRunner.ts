@@ -124,6 +124,12 @@ export class StageRunner {
   private readonly pacedBatchNs: number
   /** A paced source is not polled before this (pipeline time): its due records gather meanwhile. */
   private sourceNotBeforeNs = -Infinity
+  /**
+   * Does this loop let a paced source's records gather (`pacedBatchNs`)? Only a loop that runs on its
+   * own thread (`run`): a fiber host's source is an edge (due while its queue holds records), whose
+   * writers pump a pass at once, and a fiber host would wait for the event loop's timers.
+   */
+  private gathering = false
   private readonly wakers: ReadonlyArray<StageLogic>
   private ended: Array<boolean>
   private sourceDone = false
@@ -316,6 +322,7 @@ export class StageRunner {
   run(): RunOutcome {
     const backoff = this.idle instanceof BackoffIdleStrategy ? this.idle : undefined
     const paced = this.source?.nextWakeNs !== undefined
+    this.gathering = paced && this.pacedBatchNs > 0
     for (;;) {
       const r = this.runSlice(Infinity)
       if (typeof r !== "number") return r
@@ -412,7 +419,7 @@ export class StageRunner {
     const source = this.source!
     this.current = 0
     const n = source.onPoll(t0, max, this.first.emitter)
-    if (n > 0 && n < max && source.nextWakeNs !== undefined) this.sourceNotBeforeNs = t0 + this.pacedBatchNs
+    if (this.gathering && n > 0 && n < max) this.sourceNotBeforeNs = t0 + this.pacedBatchNs
     return n
   }
 
