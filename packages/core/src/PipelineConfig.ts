@@ -10,7 +10,7 @@
  * | `IDLE` `backoff` (park when idle) or `spin` | backoff |
  * | `TIMER_SLACK_NS` how late a parked loop's timed wake-up may come (backoff; `BackoffOptions.timerSlackNs`) | 20000 |
  * | `SPIN_NS` how long a loop fed by rings polls after its last batch before it parks (backoff; `BackoffOptions.spinNs`; 0: at once) | 50000 |
- * | `PACED_BATCH_NS` how long a loop with a paced source lets due records gather after a pass before it polls again (backoff; `BackoffOptions.pacedBatchNs`; 0: as soon as one is due) | 100000 |
+ * | `PACED_BATCH_NS` how long a loop with a paced source lets due records gather after a pass before it polls again (backoff; `BackoffOptions.pacedBatchNs`; 0: as soon as one is due) | 0 |
  * | `MAX_RECORD_CRASHES` crashes on one record before it is dead-lettered | 3 |
  * | `MAX_RESTARTS` crashes of one host tolerated within `RESTART_WINDOW`; one more fails the run | 5 |
  * | `RESTART_WINDOW` the window `MAX_RESTARTS` counts crashes in | 1 minute |
