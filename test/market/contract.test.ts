@@ -2,7 +2,7 @@ import { describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Schema } from "effect"
 import type { RecordLayout, Stage } from "@velox/core"
 import { StageContract } from "@velox/core/testing"
-import { BarStats, BarStore, Bars, FeedHealth, FeedStatus, Quote, Throttle, ThrottleStats, TickStore, TickStoreSink } from "@velox/market"
+import { BarStats, BarStore, Bars, FeedHealth, FeedStatus, Quote, Throttle, ThrottleStats, TickStore, TickStoreSink, TickStoreRelay } from "@velox/market"
 import { NodeStageHost } from "@velox/node"
 import { arbitraryQuoteStep, planQuotes } from "../fixtures/quoteSteps.ts"
 
@@ -38,6 +38,8 @@ describe("the market-data stages keep the stage contract", () => {
   it.live("Throttle", () => check(Throttle, { symbols: SYMBOLS, stats: ThrottleStats.make(SYMBOLS), maxIntervalMs: 500 }))
 
   it.live("TickStoreSink", () => check(TickStoreSink, { store: TickStore.make({ symbols: SYMBOLS, depth: 16 }) }))
+
+  it.live("TickStoreRelay", () => check(TickStoreRelay, { store: TickStore.make({ symbols: SYMBOLS, depth: 16 }) }))
 
   it.live("FeedHealth", () => check(FeedHealth, { status: FeedStatus.make({ symbols: SYMBOLS, feedGapMs: 1, symbolGapMs: 1 }) }))
 

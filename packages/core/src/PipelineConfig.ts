@@ -10,6 +10,7 @@
  * | `IDLE` `backoff` (park when idle) or `spin` | backoff |
  * | `TIMER_SLACK_NS` how late a parked loop's timed wake-up may come (backoff; `BackoffOptions.timerSlackNs`) | 20000 |
  * | `SPIN_NS` how long a loop fed by rings polls after its last batch before it parks (backoff; `BackoffOptions.spinNs`; 0: at once) | 50000 |
+ * | `PACED_BATCH_NS` how long a loop with a paced source lets due records gather after a pass before it polls again (backoff; `BackoffOptions.pacedBatchNs`; 0: as soon as one is due) | 0 |
  * | `MAX_RECORD_CRASHES` crashes on one record before it is dead-lettered | 3 |
  * | `MAX_RESTARTS` crashes of one host tolerated within `RESTART_WINDOW`; one more fails the run | 5 |
  * | `RESTART_WINDOW` the window `MAX_RESTARTS` counts crashes in | 1 minute |
@@ -57,6 +58,7 @@ export interface PipelineSettings {
   readonly idle: "backoff" | "spin"
   readonly timerSlackNs: number
   readonly spinNs: number
+  readonly pacedBatchNs: number
   readonly maxRecordCrashes: number
   readonly maxRestarts: number
   readonly restartWindow: Duration.Duration
@@ -80,6 +82,9 @@ export const config: Config.Config<PipelineSettings> = Config.all({
   ),
   spinNs: Config.schema(nonNegativeInt("must be a non-negative integer (ns)"), "SPIN_NS").pipe(
     Config.withDefault(BACKOFF_DEFAULTS.spinNs)
+  ),
+  pacedBatchNs: Config.schema(nonNegativeInt("must be a non-negative integer (ns)"), "PACED_BATCH_NS").pipe(
+    Config.withDefault(BACKOFF_DEFAULTS.pacedBatchNs)
   ),
   maxRecordCrashes: Config.schema(positiveInt("must be a positive integer"), "MAX_RECORD_CRASHES").pipe(
     Config.withDefault(DEFAULTS.maxRecordCrashes)
@@ -155,7 +160,7 @@ export const layerFile = (
 export const toRunOptions = (s: PipelineSettings): RunOptions => ({
   ringCapacity: s.ringCapacity,
   batchSize: s.batchSize,
-  idle: s.idle === "spin" ? "spin" : { timerSlackNs: s.timerSlackNs, spinNs: s.spinNs },
+  idle: s.idle === "spin" ? "spin" : { timerSlackNs: s.timerSlackNs, spinNs: s.spinNs, pacedBatchNs: s.pacedBatchNs },
   maxRecordCrashes: s.maxRecordCrashes,
   restart: restartBackoff(s.restartDelay),
   restartBudget: { maxRestarts: s.maxRestarts, window: s.restartWindow },

@@ -20,6 +20,7 @@ describe("PipelineConfig", () => {
       assert.strictEqual(s.idle, "backoff")
       assert.strictEqual(s.timerSlackNs, 20_000)
       assert.strictEqual(s.spinNs, 50_000)
+      assert.strictEqual(s.pacedBatchNs, 0)
       assert.strictEqual(Duration.toMillis(s.drainTimeout), 10_000)
     }))
 
@@ -66,12 +67,12 @@ describe("PipelineConfig", () => {
   it.effect("settings become run options", () =>
     Effect.gen(function*() {
       const s = yield* read(ConfigProvider.fromUnknown({
-        VELOX: { RING_CAPACITY: 1024, BATCH_SIZE: 64, TIMER_SLACK_NS: 1000, SPIN_NS: 0 }
+        VELOX: { RING_CAPACITY: 1024, BATCH_SIZE: 64, TIMER_SLACK_NS: 1000, SPIN_NS: 0, PACED_BATCH_NS: 100000 }
       }))
       const options = PipelineConfig.toRunOptions(s)
       assert.strictEqual(options.ringCapacity, 1024)
       assert.strictEqual(options.batchSize, 64)
-      assert.deepStrictEqual(options.idle, { timerSlackNs: 1000, spinNs: 0 }, "SPIN_NS 0: park at once")
+      assert.deepStrictEqual(options.idle, { timerSlackNs: 1000, spinNs: 0, pacedBatchNs: 100_000 }, "SPIN_NS 0: park at once")
       const spin = yield* read(ConfigProvider.fromUnknown({ VELOX: { IDLE: "spin", TIMER_SLACK_NS: 1000 } }))
       assert.strictEqual(PipelineConfig.toRunOptions(spin).idle, "spin", "a spinning loop never parks: no slack to set")
     }))
@@ -88,5 +89,12 @@ describe("PipelineConfig", () => {
       const error = yield* read(ConfigProvider.fromEnv({ env: { VELOX_SPIN_NS: "-5" } })).pipe(Effect.flip)
       assert.include(error.message, "SPIN_NS")
       assert.include(error.message, "got -5")
+    }))
+
+  it.effect("a paced batch time that is not a non-negative integer fails naming the key and the value", () =>
+    Effect.gen(function*() {
+      const error = yield* read(ConfigProvider.fromEnv({ env: { VELOX_PACED_BATCH_NS: "1.5" } })).pipe(Effect.flip)
+      assert.include(error.message, "PACED_BATCH_NS")
+      assert.include(error.message, "got 1.5")
     }))
 })

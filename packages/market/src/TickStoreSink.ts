@@ -25,8 +25,7 @@
  */
 import { Schema } from "effect"
 import { Stage } from "@velox/core"
-import { geometry, RingsWriter } from "./internal/kernel/recordRings.ts"
-import * as Q from "./internal/quoteWords.ts"
+import { storeLogic } from "./internal/storeQuotes.ts"
 import { Quote } from "./Quote.ts"
 import * as TickStore from "./TickStore.ts"
 
@@ -60,35 +59,7 @@ export const errors = ["UnknownSymbol"] as const
  * @category constructors
  * @since 0.1.0
  */
-export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, never> => {
-  // The store says how many ticks of a symbol may wait unpublished (its readers allow for them).
-  const writer = new RingsWriter(config.store, geometry(config.store)!.user[1])
-  const symbols = writer.keys
-  return {
-    onBatch(input, start, count, out) {
-      // The symbol read straight from the record words (see quoteWords.ts); each tick copied as a
-      // Quote's ten words written out (a tick store's records are Quotes: `TickStore.isStore`).
-      const u = input.words
-      const words = input.words64
-      const ring = writer.words64
-      const end = start + count
-      let stored = 0
-      for (let i = start; i < end; i++) {
-        const symbol = u[i * Q.STRIDE32 + Q.SYMBOL]! >>> 0
-        if (symbol < symbols) {
-          Q.copyQuote(ring, writer.slotWord(symbol), words, i * Q.STRIDE)
-          writer.appended(symbol)
-          stored++
-        } else {
-          out.deadLetter(0, input, i)
-        }
-      }
-      // One publish per symbol and batch, not per tick.
-      writer.flush()
-      out.account(stored)
-    }
-  }
-}
+export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, never> => storeLogic(config.store, false)
 
 /**
  * The tick store sink (name `tick-store`). See the module comment.

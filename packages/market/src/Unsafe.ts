@@ -31,9 +31,10 @@ export { L2Flow as L2FlowKernel } from "./internal/kernel/l2Flow.ts"
 export * as L2StatusKernel from "./internal/kernel/l2Status.ts"
 /** The L2 book stage's logic, to drive it in-process (the stage itself is `L2BookStage` of `@velox/market`). */
 export { makeLogic as makeL2BookLogic } from "./L2BookStage.ts"
-/** The market-data stages' logic, to drive them in-process (the stages are `Throttle`, `TickStoreSink`, `Bars`, `FeedHealth`, `QuoteGenerator`). */
+/** The market-data stages' logic, to drive them in-process (the stages are `Throttle`, `TickStoreSink`, `TickStoreRelay`, `Bars`, `FeedHealth`, `QuoteGenerator`). */
 export { makeLogic as makeThrottleLogic } from "./Throttle.ts"
 export { makeLogic as makeTickStoreLogic } from "./TickStoreSink.ts"
+export { makeLogic as makeTickStoreRelayLogic } from "./TickStoreRelay.ts"
 export { makeLogic as makeBarsLogic } from "./Bars.ts"
 export { makeLogic as makeFeedHealthLogic } from "./FeedHealth.ts"
 export { makeLogic as makeQuoteGeneratorLogic } from "./QuoteGenerator.ts"

@@ -30,7 +30,7 @@ import {
   ParkingSpaceWaiter,
   STAGE_THREW_CODE
 } from "./emitters.ts"
-import { BackoffIdleStrategy, type BackoffOptions, BusySpinIdleStrategy, type IdleStrategy } from "./idleStrategy.ts"
+import { BACKOFF_DEFAULTS, BackoffIdleStrategy, type BackoffOptions, BusySpinIdleStrategy, type IdleStrategy } from "./idleStrategy.ts"
 import { END_OF_STREAM, RingConsumer, type RingHandle, type RingProducer, ringView } from "./oneToOneRing.ts"
 import type { CounterCells } from "./counters.ts"
 import type { Layout, RecordView } from "./recordLayout.ts"
@@ -120,6 +120,16 @@ export class StageRunner {
   private start = 0
   private nextTimerNs: number
   private readonly periodic: boolean
+  /** See `BackoffOptions.pacedBatchNs`. */
+  private readonly pacedBatchNs: number
+  /** A paced source is not polled before this (pipeline time): its due records gather meanwhile. */
+  private sourceNotBeforeNs = -Infinity
+  /**
+   * Does this loop let a paced source's records gather (`pacedBatchNs`)? Only a loop that runs on its
+   * own thread (`run`): a fiber host's source is an edge (due while its queue holds records), whose
+   * writers pump a pass at once, and a fiber host would wait for the event loop's timers.
+   */
+  private gathering = false
   private readonly wakers: ReadonlyArray<StageLogic>
   private ended: Array<boolean>
   private sourceDone = false
@@ -162,6 +172,8 @@ export class StageRunner {
         ...options.idle,
         maxParkNs: options.idle.maxParkNs ?? Infinity
       }, options.nowNs)
+    this.pacedBatchNs = options.idle === "spin" ? 0 : (options.idle.pacedBatchNs ?? BACKOFF_DEFAULTS.pacedBatchNs)
+    if (!(this.pacedBatchNs >= 0)) throw new RangeError(`pacedBatchNs must be >= 0: pacedBatchNs=${this.pacedBatchNs}`)
     this.nextTimerNs = options.nowNs() + options.timerPeriodNs
     // Members with a timer but no nextWakeNs need the periodic tick; the others say when they are due.
     this.periodic = options.members.some((m) => m.hasTimer && (m.logic as StageLogic).nextWakeNs === undefined)
@@ -251,10 +263,16 @@ export class StageRunner {
   wakeAtNs(): number {
     let due = this.timerDueNs()
     if (this.source !== undefined && !this.sourceDone && this.source.nextWakeNs !== undefined) {
-      const t = this.source.nextWakeNs()
+      const t = this.sourceDueNs()
       if (t < due) due = t
     }
     return due
+  }
+
+  /** When the paced source is next worth a poll: its next record's time, not before `sourceNotBeforeNs`. */
+  private sourceDueNs(): number {
+    const t = this.source!.nextWakeNs!()
+    return t > this.sourceNotBeforeNs ? t : this.sourceNotBeforeNs
   }
 
   /**
@@ -274,7 +292,7 @@ export class StageRunner {
     if (this.timerDueNs() <= now) return true
     if (this.source !== undefined) {
       if (this.sourceDone || Atomics.load(this.control, C.STOP_INDEX) !== 0) return true
-      return this.source.nextWakeNs === undefined || this.source.nextWakeNs() <= now
+      return this.source.nextWakeNs === undefined || this.sourceDueNs() <= now
     }
     for (let i = 0; i < this.consumers.length; i++) {
       if (!this.ended[i] && this.consumers[i]!.hasWork()) return true
@@ -304,6 +322,7 @@ export class StageRunner {
   run(): RunOutcome {
     const backoff = this.idle instanceof BackoffIdleStrategy ? this.idle : undefined
     const paced = this.source?.nextWakeNs !== undefined
+    this.gathering = paced && this.pacedBatchNs > 0
     for (;;) {
       const r = this.runSlice(Infinity)
       if (typeof r !== "number") return r
@@ -395,6 +414,15 @@ export class StageRunner {
     }
   }
 
+  /** Polls the source; a paced one that caught up (fewer than `max` records) is next polled `pacedBatchNs` on. */
+  private poll(t0: number, max: number): number {
+    const source = this.source!
+    this.current = 0
+    const n = source.onPoll(t0, max, this.first.emitter)
+    if (this.gathering && n > 0 && n < max) this.sourceNotBeforeNs = t0 + this.pacedBatchNs
+    return n
+  }
+
   /** One pass; returns the records handled, or END_OF_STREAM when input (or the source) is done. */
   private pass(): number {
     const o = this.o
@@ -419,8 +447,8 @@ export class StageRunner {
     if (this.source !== undefined) {
       if (!this.sourceDone && Atomics.load(this.control, C.STOP_INDEX) !== 0) this.sourceDone = true
       if (this.sourceDone) return END_OF_STREAM
-      this.current = 0
-      const n = this.source.onPoll(t0, max, this.first.emitter)
+      // A paced source that was just polled is left to gather records (a pass woken by a timer, say).
+      const n = t0 < this.sourceNotBeforeNs ? 0 : this.poll(t0, max)
       if (n === SOURCE_EXHAUSTED) {
         this.sourceDone = true
       } else {
