@@ -154,6 +154,8 @@ export class StageRunner {
   private pendingOutcome: RunOutcome | undefined
   /** A pass whose code is done and whose spilled outputs wait for room before it commits. */
   private unsettled: Unsettled | undefined
+  /** When the last pass's code ended (its `t1`): the next pass's start, if that one follows at once. */
+  private passEndNs = 0
 
   constructor(options: RunnerOptions) {
     this.o = options
@@ -364,6 +366,11 @@ export class StageRunner {
     this.begin()
     try {
       let work = 0
+      // A loop fed by rings that runs passes back to back starts each where the one before ended: one
+      // clock read a pass, not two (a read costs ~0.1 µs in a worker, ~0.5 ns a record at batch 256).
+      // A source reads the clock afresh: its records may be due by the time it polls. (A chained pass's
+      // latency sample then covers the commit of the pass before it: the samples tile the busy time.)
+      let startNs = NaN
       for (let i = 0; i < maxPasses; i++) {
         if (Atomics.load(this.control, C.ABORT_INDEX) !== 0) return this.finish({ _tag: "Aborted" })
         const unsettled = this.unsettled
@@ -374,13 +381,14 @@ export class StageRunner {
           work = unsettled.work
           continue
         }
-        work = this.pass()
+        work = this.pass(startNs)
         if (work === END_OF_STREAM) {
           this.drain()
           return this.unsettled === undefined ? this.endDrain() : 0
         }
         if (work === 0 || this.unsettled !== undefined) return 0
         if (maxPasses === Infinity) this.idle.idle(work)
+        if (this.source === undefined) startNs = this.passEndNs
       }
       return work
     } catch (error) {
@@ -423,8 +431,11 @@ export class StageRunner {
     return n
   }
 
-  /** One pass; returns the records handled, or END_OF_STREAM when input (or the source) is done. */
-  private pass(): number {
+  /**
+   * One pass; returns the records handled, or END_OF_STREAM when input (or the source) is done.
+   * `startNs`: when it starts, if the caller knows (the end of the pass just before); NaN: read the clock.
+   */
+  private pass(startNs = NaN): number {
     const o = this.o
     const singleStep = Atomics.load(this.control, C.SINGLE_STEP_INDEX)
     let max = singleStep > 0 || this.quarantineAt >= 0 ? 1 : o.batchSize
@@ -441,7 +452,7 @@ export class StageRunner {
       if (room < max) max = room
     }
     if (max === 0) return 0
-    const t0 = o.nowNs()
+    const t0 = Number.isNaN(startNs) ? o.nowNs() : startNs
     let work = 0
     this.polledThisPass = 0
     if (this.source !== undefined) {
@@ -505,6 +516,7 @@ export class StageRunner {
       }
     }
     const t1 = o.nowNs()
+    this.passEndNs = t1
     this.timersFired = false
     if (t1 >= this.timerDueNs()) {
       this.fireTimers(t1)

@@ -1,0 +1,118 @@
+/**
+ * `StageRunner`'s pass timing: a loop fed by a ring that runs passes back to back reads the clock once a
+ * pass (each pass starts where the one before ended), and still times and commits every pass — each
+ * batch in the latency histogram, LAST_COMMIT_NS the last pass's end — while a loop that starts again
+ * after returning reads the clock afresh.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { makeCountersBuffer } from "../src/internal/kernel/counters.ts"
+import { makeDoorbellRef } from "../src/internal/kernel/doorbell.ts"
+import { buildRunner, type HostSpec } from "../src/internal/kernel/host.ts"
+import { makeControlBlock } from "../src/internal/kernel/hostControlDescriptor.ts"
+import { makeRing, RingProducer, ringView } from "../src/internal/kernel/oneToOneRing.ts"
+import { makeStatsBuffer, readStageStats, statsRef } from "../src/internal/kernel/stageStats.ts"
+import { CountingSink, PassThrough, Sequenced } from "../src/stages/index.ts"
+import { checkOf } from "../src/stages/Sequenced.ts"
+
+const BATCH = 16
+
+/** A pass-through and a counting sink behind one ring, built as a worker builds its loop. */
+const chain = () => {
+  const ring = makeRing({ capacity: 8 * BATCH, slotBytes: Sequenced.byteLength })
+  const definitions = [PassThrough, CountingSink]
+  const stats = makeStatsBuffer(definitions.length)
+  const spec: HostSpec = {
+    name: "w2",
+    members: definitions.map((d, i) => ({
+      module: d.module,
+      stage: d.name,
+      instance: `${d.name}#${i}`,
+      config: {},
+      statsIndex: i,
+      counterIndex: 0,
+      lane: 0,
+      lanes: 1,
+      input: undefined,
+      output: undefined
+    })),
+    inputs: [ring],
+    output: { _tag: "None" },
+    deadLetters: makeRing({ capacity: 16, slotBytes: 64 }),
+    stats,
+    counters: makeCountersBuffer(8),
+    control: makeControlBlock(),
+    bell: makeDoorbellRef(),
+    batchSize: BATCH,
+    idle: {},
+    maxRecordCrashes: 3,
+    epochNs: 0
+  }
+  const runner = buildRunner(spec, definitions)
+  const producer = new RingProducer(ring)
+  const view = ringView(ring, Sequenced)
+  let seq = 0
+  /** Publishes `n` good records. */
+  const publish = (n: number) => {
+    assert.strictEqual(producer.claim(n), n)
+    for (let i = 0; i < n; i++, seq++) {
+      const slot = producer.claimIndex + i
+      view.fields.seq.set(slot, seq)
+      view.fields.check.set(slot, checkOf(seq))
+    }
+    producer.publish(n)
+  }
+  const member = (i: number) => readStageStats(statsRef(stats, i))
+  return { runner, publish, member }
+}
+
+/** Counts the loop's clock reads (its clock reads `performance.now()`) while `f` runs. */
+const clockReads = (f: () => void): number => {
+  const now = performance.now
+  let reads = 0
+  performance.now = function(this: typeof performance) {
+    reads++
+    return now.call(this)
+  }
+  try {
+    f()
+  } finally {
+    performance.now = now
+  }
+  return reads
+}
+
+describe("StageRunner pass timing", () => {
+  it("reads the clock once a pass back to back, and commits every pass with its time", () => {
+    const { member, publish, runner } = chain()
+    publish(4 * BATCH)
+    let handled: unknown
+    // Patched before the first read: the loop's clock holds the `performance` object, not its method.
+    const reads = clockReads(() => {
+      handled = runner.runSlice(4)
+    })
+    assert.strictEqual(handled, BATCH)
+    // The first pass reads its start; every pass reads its end.
+    assert.strictEqual(reads, 1 + 4)
+    for (const i of [0, 1]) {
+      const s = member(i)
+      assert.strictEqual(s.in, 4 * BATCH)
+      assert.strictEqual(s.batches, 4)
+      // Every pass is in the histogram, with all its records.
+      assert.strictEqual(s.latencyLog2.reduce((a, b) => a + b, 0), 4 * BATCH)
+    }
+    assert.strictEqual(member(1).emitted, 4 * BATCH)
+    const lastCommit = member(1).lastCommitNs
+    assert.isAbove(lastCommit, 0)
+
+    // A new slice starts afresh: its first pass reads the clock for its start again.
+    publish(BATCH)
+    const again = clockReads(() => {
+      handled = runner.runSlice(4)
+    })
+    assert.strictEqual(handled, 0)
+    // One pass with work (its start and end), then one that finds nothing (its end: a timer may be due).
+    assert.strictEqual(again, 3)
+    assert.strictEqual(member(1).in, 5 * BATCH)
+    assert.isAtLeast(member(1).lastCommitNs, lastCommit)
+  })
+})
