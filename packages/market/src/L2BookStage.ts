@@ -151,6 +151,12 @@ export const errorCodeOf = (kernelCode: number): number => ERROR_OF[-kernelCode]
 
 const STALE = 0
 const DUPLICATE = 1
+// The outcomes the batch loop tests, module-local: V8 folds these into the loop, where it would read
+// the kernel's exported bindings through their module cells, with a hole check, at every use.
+const APPLIED = K.APPLIED
+const APPLIED_TOP = K.APPLIED_TOP
+const DROPPED_STALE = K.DROPPED_STALE
+const DROPPED_DUPLICATE = K.DROPPED_DUPLICATE
 /** How often a stage with a depth mailbox looks at it, when idle too. */
 const DEPTH_POLL_NS = 1_000_000
 
@@ -259,17 +265,17 @@ export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>)
           f64[i * STRIDE_64 + SIZE_AT]!,
           seq
         )
-        if (r === K.APPLIED) {
+        if (r === APPLIED) {
           applied++
           continue
         }
         // A top of book to publish: a change (accounting for this update), or the stale mark (for none).
-        if (r === K.APPLIED_TOP || l2.announceStale) {
-          publish(out, r === K.APPLIED_TOP ? 1 : 0, seq, f64[i * STRIDE_64 + TS_AT]!, symbol)
-          if (r === K.APPLIED_TOP) continue
+        if (r === APPLIED_TOP || l2.announceStale) {
+          publish(out, r === APPLIED_TOP ? 1 : 0, seq, f64[i * STRIDE_64 + TS_AT]!, symbol)
+          if (r === APPLIED_TOP) continue
         }
-        if (r === K.DROPPED_STALE) out.drop(STALE)
-        else if (r === K.DROPPED_DUPLICATE) out.drop(DUPLICATE)
+        if (r === DROPPED_STALE) out.drop(STALE)
+        else if (r === DROPPED_DUPLICATE) out.drop(DUPLICATE)
         else out.deadLetter(ERROR_OF[-r]!, input, i)
       }
       // Applied updates that changed no top of book: delivered with no output record of their own.
