@@ -482,7 +482,8 @@ export class OrderBooks {
     // A home ladder's address does not wait for the block's load: the slot's miss overlaps the block's.
     const at = (this.homes ? ((h >>> 4) * 2 + side) * this.windowTicks : head[h + LADDER]!) + (key & this.mask)
     const old = this.sizes[at]!
-    if ((old === 0) !== (presence === NEW_LEVEL) || old === BIG) return NOT_NEAR
+    // Branches, not two booleans compared (which the JIT materialises): empty must be a new level's slot.
+    if (old === 0 ? presence !== NEW_LEVEL : presence === NEW_LEVEL || old === BIG) return NOT_NEAR
     if (size === 0 && price === head[h + BEST_W]) {
       if (!this.bestEmptiesNear(h, flip, key)) return NOT_NEAR
     } else if (key < (head[h + BEST_W]! ^ flip)) head[h + BEST_W] = price
