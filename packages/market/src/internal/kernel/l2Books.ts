@@ -106,17 +106,41 @@ import {
   tableSymbols
 } from "./l2Status.ts"
 
+// The hot path's constants, module-local. V8 reads an exported or imported binding through its module
+// cell, with a hole check, at every use (about six instructions, never folded); a module-local `const`
+// it folds into the code. So the constants `apply`'s fast path and the publish use are copied here,
+// and this module's own exported ones are defined here and exported below their local name.
+const WORDS = SYMBOL_WORDS
+const SIDE_W = SIDE_WORDS
+const BEST_W = BEST
+const BID_SIDE = BID
+const ASK_SIDE = ASK
+const NEW_LEVEL = ABSENT
+const OLD_LEVEL = PRESENT
+const LIVE_STATE = LIVE
+const OP_ADD = 0
+const OP_UPDATE = 1
+const OP_DELETE = 2
+const OP_SNAPSHOT_BEGIN = 3
+const OP_SNAPSHOT_LEVEL = 4
+const OP_SNAPSHOT_END = 5
+const OUT_APPLIED = 0
+const OUT_APPLIED_TOP = 1
+const FLAG_LOCKED = 1
+const FLAG_CROSSED = 2
+const SEQ_MAX = Number.MAX_SAFE_INTEGER
+
 /** Operations. */
-export const ADD = 0 as const
-export const UPDATE = 1 as const
-export const DELETE = 2 as const
-export const SNAPSHOT_BEGIN = 3 as const
-export const SNAPSHOT_LEVEL = 4 as const
-export const SNAPSHOT_END = 5 as const
+export const ADD = OP_ADD
+export const UPDATE = OP_UPDATE
+export const DELETE = OP_DELETE
+export const SNAPSHOT_BEGIN = OP_SNAPSHOT_BEGIN
+export const SNAPSHOT_LEVEL = OP_SNAPSHOT_LEVEL
+export const SNAPSHOT_END = OP_SNAPSHOT_END
 
 /** Outcomes (≥ 0). */
-export const APPLIED = 0 as const
-export const APPLIED_TOP = 1 as const
+export const APPLIED = OUT_APPLIED
+export const APPLIED_TOP = OUT_APPLIED_TOP
 export const DROPPED_STALE = 2 as const
 export const DROPPED_DUPLICATE = 3 as const
 
@@ -130,8 +154,8 @@ export const INVALID_SEQUENCE = -10 as const
 export const SNAPSHOT_MISMATCH = -11 as const
 
 /** Top-of-book flags. */
-export const LOCKED_FLAG = 1 as const
-export const CROSSED_FLAG = 2 as const
+export const LOCKED_FLAG = FLAG_LOCKED
+export const CROSSED_FLAG = FLAG_CROSSED
 /** The book went out of sync: the prices are the last published, no longer live. */
 export const STALE_FLAG = 4 as const
 /** Published at the end of a snapshot. */
@@ -156,7 +180,7 @@ const FLAGS_SHIFT = 4
 const TOUCHED_BIT = 256
 
 /** Largest sequence number: f64 integers are exact to 2^53. */
-export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER
+export const MAX_SEQUENCE = SEQ_MAX
 
 export interface L2BooksOptions extends OrderBooksOptions {
   /** Books start LIVE and empty, expecting this sequence number; without it they wait for a snapshot. */
@@ -191,11 +215,11 @@ export class L2Books extends OrderBooks {
     this.slots = new Float64Array(head.buffer, head.byteOffset, head.length >>> 1)
     const firstSeq = options.firstSeq
     if (firstSeq !== undefined) {
-      if (!(Number.isInteger(firstSeq) && firstSeq >= 0 && firstSeq <= MAX_SEQUENCE)) {
+      if (!(Number.isInteger(firstSeq) && firstSeq >= 0 && firstSeq <= SEQ_MAX)) {
         throw new RangeError(`firstSeq must be an integer in 0..2^53 - 1: firstSeq=${firstSeq}`)
       }
       for (let s = 0; s < options.symbols; s++) {
-        head[s * SYMBOL_WORDS + STATE_WORD] = LIVE
+        head[s * WORDS + STATE_WORD] = LIVE_STATE
         this.slots[s * SLOTS + SEQ_SLOT] = firstSeq
       }
     }
@@ -214,12 +238,12 @@ export class L2Books extends OrderBooks {
 
   /** The sync state of `symbol` (`WAITING`, `LIVE`, `STALE`, `RESYNCING`, `REFRESHING`); -1 for a bad symbol. */
   syncOf(symbol: number): number {
-    return (symbol >>> 0) === symbol && symbol < this.symbols ? this.head[symbol * SYMBOL_WORDS + STATE_WORD]! & SYNC_BITS : -1
+    return (symbol >>> 0) === symbol && symbol < this.symbols ? this.head[symbol * WORDS + STATE_WORD]! & SYNC_BITS : -1
   }
 
   /** Whether `symbol` had an update since this book was made (its status row is this book's). */
   touched(symbol: number): boolean {
-    return (symbol >>> 0) === symbol && symbol < this.symbols && (this.head[symbol * SYMBOL_WORDS + STATE_WORD]! & TOUCHED_BIT) !== 0
+    return (symbol >>> 0) === symbol && symbol < this.symbols && (this.head[symbol * WORDS + STATE_WORD]! & TOUCHED_BIT) !== 0
   }
 
   /** The sequence number `symbol` expects next when LIVE (else the snapshot's, or what it last expected). */
@@ -236,20 +260,20 @@ export class L2Books extends OrderBooks {
     // a live book's block holds its top, so the rest is not read. Anything else — and anything this
     // path would refuse — goes the general way, with the book as it was.
     const head = this.head
-    const b = symbol * SYMBOL_WORDS
+    const b = symbol * WORDS
     const q = symbol * SLOTS + SEQ_SLOT
     if (
-      (head[b + STATE_WORD]! & (SYNC_BITS | TOUCHED_BIT)) === (LIVE | TOUCHED_BIT) && seq === this.slots[q] &&
-      seq < MAX_SEQUENCE && (op >>> 0) < SNAPSHOT_BEGIN && (side === BID || side === ASK)
+      (head[b + STATE_WORD]! & (SYNC_BITS | TOUCHED_BIT)) === (LIVE_STATE | TOUCHED_BIT) && seq === this.slots[q] &&
+      seq < SEQ_MAX && (op >>> 0) < OP_SNAPSHOT_BEGIN && (side === BID_SIDE || side === ASK_SIDE)
     ) {
-      const h = b + side * SIDE_WORDS
-      const best = head[h + BEST]!
-      const next = op === DELETE ? 0 : size
-      const old = this.putNear(h, side, price, next, op === ADD ? ABSENT : PRESENT)
+      const h = b + side * SIDE_W
+      const best = head[h + BEST_W]!
+      const next = op === OP_DELETE ? 0 : size
+      const old = this.putNear(h, side, price, next, op === OP_ADD ? NEW_LEVEL : OLD_LEVEL)
       if (old >= 0) {
         this.slots[q] = seq + 1
-        const now = head[h + BEST]!
-        if (now === best && (price !== best || next === old)) return APPLIED
+        const now = head[h + BEST_W]!
+        if (now === best && (price !== best || next === old)) return OUT_APPLIED
         // The best moved or was resized: the published top (the block's, the book's before this
         // update) differs on this side, so it is written without comparing it.
         return this.publishSide(symbol, side, now, now === price ? next : this.bestSize(symbol, side))
@@ -260,23 +284,23 @@ export class L2Books extends OrderBooks {
 
   /** `apply` past the symbol check: every case, in the order of the checks the module comment lists. */
   private applyInOrder(symbol: number, op: number, side: number, price: number, size: number, seq: number): number {
-    const b = symbol * SYMBOL_WORDS
+    const b = symbol * WORDS
     const word = this.head[b + STATE_WORD]!
     if ((word & TOUCHED_BIT) === 0) this.touch(symbol)
-    if (!(seq >= 0 && seq <= MAX_SEQUENCE && Math.floor(seq) === seq)) return INVALID_SEQUENCE
-    if (!((op >>> 0) === op && op <= SNAPSHOT_END)) return BAD_OP
+    if (!(seq >= 0 && seq <= SEQ_MAX && Math.floor(seq) === seq)) return INVALID_SEQUENCE
+    if (!((op >>> 0) === op && op <= OP_SNAPSHOT_END)) return BAD_OP
     const slots = this.slots
     const q = symbol * SLOTS + SEQ_SLOT
     const state = word & SYNC_BITS
-    if (op < SNAPSHOT_BEGIN) {
-      if (state === LIVE) {
+    if (op < OP_SNAPSHOT_BEGIN) {
+      if (state === LIVE_STATE) {
         const next = slots[q]!
         if (seq !== next) return seq < next ? DROPPED_DUPLICATE : this.gap(symbol, seq - next)
         slots[q] = next + 1
         // Add: a new level (size ≥ 1); Update: a level's new size (0 removes it); Delete: it goes.
-        const r = op === ADD
-          ? (size === 0 ? this.zeroAdd(symbol, side, price) : this.put(symbol, side, price, size, ABSENT))
-          : this.put(symbol, side, price, op === UPDATE ? size : 0, PRESENT)
+        const r = op === OP_ADD
+          ? (size === 0 ? this.zeroAdd(symbol, side, price) : this.put(symbol, side, price, size, NEW_LEVEL))
+          : this.put(symbol, side, price, op === OP_UPDATE ? size : 0, OLD_LEVEL)
         if (r < 0) {
           this.goStale(symbol)
           return r
@@ -288,35 +312,35 @@ export class L2Books extends OrderBooks {
       if (state !== STALE) this.goStale(symbol)
       return DROPPED_STALE
     }
-    if (op === SNAPSHOT_BEGIN) {
-      if (state === LIVE && seq < slots[q]!) return DROPPED_DUPLICATE
+    if (op === OP_SNAPSHOT_BEGIN) {
+      if (state === LIVE_STATE && seq < slots[q]!) return DROPPED_DUPLICATE
       this.clear(symbol)
-      this.setSync(symbol, state === LIVE || state === REFRESHING ? REFRESHING : RESYNCING)
+      this.setSync(symbol, state === LIVE_STATE || state === REFRESHING ? REFRESHING : RESYNCING)
       slots[q] = seq
-      return APPLIED
+      return OUT_APPLIED
     }
     if (state === RESYNCING || state === REFRESHING) {
       if (seq !== slots[q]) {
         this.goStale(symbol)
         return SNAPSHOT_MISMATCH
       }
-      if (op === SNAPSHOT_LEVEL) {
+      if (op === OP_SNAPSHOT_LEVEL) {
         // A level replaces any at its price; size 0 is refused (as an Add's), after side and price.
         const r = size === 0 ? this.zeroAdd(symbol, side, price) : this.set(symbol, side, price, size)
         if (r < 0) {
           this.goStale(symbol)
           return r
         }
-        return APPLIED
+        return OUT_APPLIED
       }
       // SnapshotEnd: live again.
       this.status?.add(symbol, SNAPSHOTS, 1)
       if (state === RESYNCING) this.status?.add(symbol, RESYNCS, 1)
-      this.setSync(symbol, LIVE)
+      this.setSync(symbol, LIVE_STATE)
       slots[q] = seq + 1
       return this.publish(symbol, SNAPSHOT_FLAG)
     }
-    if (state === LIVE && seq < slots[q]!) return DROPPED_DUPLICATE // the rest of an old snapshot
+    if (state === LIVE_STATE && seq < slots[q]!) return DROPPED_DUPLICATE // the rest of an old snapshot
     // A snapshot level or end whose begin this book never saw: a message lost.
     if (state !== STALE) this.goStale(symbol)
     return DROPPED_STALE
@@ -329,7 +353,7 @@ export class L2Books extends OrderBooks {
    * state (a restarted stage starts its books over, and says so symbol by symbol as updates arrive).
    */
   private touch(symbol: number): void {
-    const w = symbol * SYMBOL_WORDS + STATE_WORD
+    const w = symbol * WORDS + STATE_WORD
     this.head[w]! |= TOUCHED_BIT
     this.status?.setSync(symbol, this.head[w]! & SYNC_BITS)
     this.status?.setTop(symbol, 0)
@@ -353,7 +377,7 @@ export class L2Books extends OrderBooks {
   private goStale(symbol: number): void {
     this.setSync(symbol, STALE)
     this.status?.add(symbol, STALE_EVENTS, 1)
-    const b = symbol * SYMBOL_WORDS
+    const b = symbol * WORDS
     const head = this.head
     this.bidPrice = head[b + BID_PRICE_WORD]!
     this.askPrice = head[b + ASK_PRICE_WORD]!
@@ -365,7 +389,7 @@ export class L2Books extends OrderBooks {
   }
 
   private setSync(symbol: number, sync: number): void {
-    const w = symbol * SYMBOL_WORDS + STATE_WORD
+    const w = symbol * WORDS + STATE_WORD
     this.head[w] = (this.head[w]! & ~SYNC_BITS) | sync
     this.status?.setSync(symbol, sync)
   }
@@ -385,11 +409,11 @@ export class L2Books extends OrderBooks {
    * Most updates so read no ladder slot beyond the one they changed.
    */
   private publishUpdate(symbol: number, side: number, price: number, size: number): number {
-    const b = symbol * SYMBOL_WORDS
+    const b = symbol * WORDS
     const head = this.head
     const slots = this.slots
     const q = symbol * SLOTS
-    const best = head[b + side * SIDE_WORDS + BEST]! // symbol and side were checked by the update
+    const best = head[b + side * SIDE_W + BEST_W]! // symbol and side were checked by the update
     // Bid and ask words (and slots) are adjacent: `+ side` picks the side without a branch.
     const was = head[b + BID_PRICE_WORD + side]!
     const bestSize = best === 0
@@ -399,7 +423,7 @@ export class L2Books extends OrderBooks {
       : best === was
       ? slots[q + BID_SIZE_SLOT + side]!
       : this.bestSize(symbol, side)
-    return side === BID
+    return side === BID_SIDE
       ? this.compare(symbol, best, bestSize, head[b + ASK_PRICE_WORD]!, slots[q + ASK_SIZE_SLOT]!, 0)
       : this.compare(symbol, head[b + BID_PRICE_WORD]!, slots[q + BID_SIZE_SLOT]!, best, bestSize, 0)
   }
@@ -409,7 +433,7 @@ export class L2Books extends OrderBooks {
    * the other side is the block's, as published.
    */
   private publishSide(symbol: number, side: number, price: number, size: number): number {
-    const b = symbol * SYMBOL_WORDS
+    const b = symbol * WORDS
     const head = this.head
     const slots = this.slots
     const q = symbol * SLOTS
@@ -418,7 +442,7 @@ export class L2Books extends OrderBooks {
     slots[q + BID_SIZE_SLOT + side] = size
     const bid = head[b + BID_PRICE_WORD]!
     const ask = head[b + ASK_PRICE_WORD]!
-    const state = bid === 0 || ask === 0 ? 0 : bid > ask ? CROSSED_FLAG : bid === ask ? LOCKED_FLAG : 0
+    const state = bid === 0 || ask === 0 ? 0 : bid > ask ? FLAG_CROSSED : bid === ask ? FLAG_LOCKED : 0
     const word = head[b + STATE_WORD]!
     const before = (word >>> FLAGS_SHIFT) & 15
     if (state !== before) this.flagsChanged(symbol, word, before, state)
@@ -427,24 +451,24 @@ export class L2Books extends OrderBooks {
     this.askPrice = ask
     this.askSize = slots[q + ASK_SIZE_SLOT]!
     this.flags = state
-    return APPLIED_TOP
+    return OUT_APPLIED_TOP
   }
 
   /** The crossed / locked state of a symbol's published top changed: stored, counted, shown. */
   private flagsChanged(symbol: number, word: number, before: number, state: number): void {
-    this.head[symbol * SYMBOL_WORDS + STATE_WORD] = (word & ~(15 << FLAGS_SHIFT)) | (state << FLAGS_SHIFT)
-    if ((state & ~before & (CROSSED_FLAG | LOCKED_FLAG)) !== 0) {
-      this.status?.add(symbol, state === CROSSED_FLAG ? CROSSED_EVENTS : LOCKED_EVENTS, 1)
+    this.head[symbol * WORDS + STATE_WORD] = (word & ~(15 << FLAGS_SHIFT)) | (state << FLAGS_SHIFT)
+    if ((state & ~before & (FLAG_CROSSED | FLAG_LOCKED)) !== 0) {
+      this.status?.add(symbol, state === FLAG_CROSSED ? CROSSED_EVENTS : LOCKED_EVENTS, 1)
     }
-    if ((state ^ before) & (CROSSED_FLAG | LOCKED_FLAG)) {
-      this.status?.setTop(symbol, (state & CROSSED_FLAG ? CROSSED_BIT : 0) | (state & LOCKED_FLAG ? LOCKED_BIT : 0))
+    if ((state ^ before) & (FLAG_CROSSED | FLAG_LOCKED)) {
+      this.status?.setTop(symbol, (state & FLAG_CROSSED ? CROSSED_BIT : 0) | (state & FLAG_LOCKED ? LOCKED_BIT : 0))
     }
   }
 
   /** Publishes the top of book if it differs from the last published for the symbol (or `mark` is set). */
   private compare(symbol: number, bid: number, bidSize: number, ask: number, askSize: number, mark: number): number {
-    const state = bid === 0 || ask === 0 ? 0 : bid > ask ? CROSSED_FLAG : bid === ask ? LOCKED_FLAG : 0
-    const b = symbol * SYMBOL_WORDS
+    const state = bid === 0 || ask === 0 ? 0 : bid > ask ? FLAG_CROSSED : bid === ask ? FLAG_LOCKED : 0
+    const b = symbol * WORDS
     const head = this.head
     const slots = this.slots
     const q = symbol * SLOTS
@@ -453,7 +477,7 @@ export class L2Books extends OrderBooks {
     if (
       mark === 0 && state === before && bid === head[b + BID_PRICE_WORD] && bidSize === slots[q + BID_SIZE_SLOT] &&
       ask === head[b + ASK_PRICE_WORD] && askSize === slots[q + ASK_SIZE_SLOT]
-    ) return APPLIED
+    ) return OUT_APPLIED
     head[b + BID_PRICE_WORD] = bid
     head[b + ASK_PRICE_WORD] = ask
     slots[q + BID_SIZE_SLOT] = bidSize
@@ -464,6 +488,6 @@ export class L2Books extends OrderBooks {
     this.askPrice = ask
     this.askSize = askSize
     this.flags = state | mark
-    return APPLIED_TOP
+    return OUT_APPLIED_TOP
   }
 }

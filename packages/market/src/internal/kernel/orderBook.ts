@@ -70,14 +70,28 @@
  * value), and a pool that cannot grow any more (2^31 slots) throws `RangeError`.
  */
 
+// Module-local constants for the hot paths. V8 reads an exported binding through its module cell, with
+// a hole check, at every use (never folded), and folds a module-local `const` into the code: the
+// exported constants below are defined from these, and the class uses these.
+const BID_SIDE = 0
+const ASK_SIDE = 1
+const NO_BEST = 0
+const ANY_LEVEL = 0
+const NEW_LEVEL = 1
+const OLD_LEVEL = 2
+const BEST_W = 1
+const SIDE_W = 3
+const WORDS = 16
+const SIZE_MAX = Number.MAX_SAFE_INTEGER
+
 /** The bid side (buyers). */
-export const BID = 0 as const
+export const BID = BID_SIDE
 /** The ask side (sellers). */
-export const ASK = 1 as const
+export const ASK = ASK_SIDE
 export type Side = typeof BID | typeof ASK
 
 /** `bestBid` / `bestAsk` / `best` result for a side with no levels (valid ticks start at 1). */
-export const EMPTY = 0 as const
+export const EMPTY = NO_BEST
 /** `clear` result. */
 export const OK = 0 as const
 
@@ -109,11 +123,11 @@ const SMALL_MAX = 0x7fffffff
 const BIG = -1
 
 /** `put` presence: the level may or may not exist (what `set` does). */
-export const ANY = 0 as const
+export const ANY = ANY_LEVEL
 /** `put` presence: the level must not exist (a feed's "new level"). */
-export const ABSENT = 1 as const
+export const ABSENT = NEW_LEVEL
 /** `put` presence: the level must exist (a feed's "change" or "delete"). */
-export const PRESENT = 2 as const
+export const PRESENT = OLD_LEVEL
 
 export type ErrorCode =
   | typeof PRICE_OUT_OF_RANGE
@@ -134,7 +148,7 @@ export const MAX_WINDOW_TICKS = 1 << 24
 /** Highest tick a book accepts: ticks are int32 so keys are one `^`. Rebase larger grids. */
 export const MAX_TICK = 0x7fffffff
 /** Largest size a level may hold. */
-export const MAX_SIZE = Number.MAX_SAFE_INTEGER
+export const MAX_SIZE = SIZE_MAX
 /** Most symbols one `OrderBooks` holds. */
 export const MAX_SYMBOLS = 1 << 24
 
@@ -176,13 +190,13 @@ export const sizeCode = (size: number, min: number): number => {
 /** Key of the window's first tick; {@link NO_ANCHOR} while the side is empty (and has no ladder). */
 const ANCHOR = 0
 /** Best price (a tick, not a key), 0 while the side is empty. */
-export const BEST = 1
+export const BEST = BEST_W
 /** Index of the side's ladder's first slot in `sizes`. */
 const LADDER = 2
 /** Int32 words per side header. */
-export const SIDE_WORDS = 3
+export const SIDE_WORDS = SIDE_W
 /** Int32 words per symbol block. */
-export const SYMBOL_WORDS = 16
+export const SYMBOL_WORDS = WORDS
 /** The first word of a symbol's block free for a subclass (words 6..15: 40 bytes, f64 slots 3..7). */
 export const OWNER_WORD = 6
 
@@ -292,12 +306,12 @@ export class OrderBooks {
     this.mask = windowTicks - 1
     this.wordMask = (windowTicks >>> 5) - 1
     this.slack = windowTicks >>> 2
-    this.head = new Int32Array(symbols * SYMBOL_WORDS)
-    for (let h = 0; h < this.head.length; h += SYMBOL_WORDS) {
+    this.head = new Int32Array(symbols * WORDS)
+    for (let h = 0; h < this.head.length; h += WORDS) {
       this.head[h + ANCHOR] = NO_ANCHOR
-      this.head[h + SIDE_WORDS + ANCHOR] = NO_ANCHOR
+      this.head[h + SIDE_W + ANCHOR] = NO_ANCHOR
     }
-    this.far = new Int32Array(symbols * 2 * SIDE_WORDS)
+    this.far = new Int32Array(symbols * 2 * SIDE_W)
     this.sizes = new Int32Array(sides * windowTicks)
     this.bits = new Int32Array((sides * windowTicks) >>> 5)
     this.ladderFree = new Int32Array(sides)
@@ -325,11 +339,11 @@ export class OrderBooks {
   /** Adds `size` lots at `price`. Returns the level's new size or a code. */
   add(symbol: number, side: number, price: number, size: number): number {
     if (
-      !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID || side === ASK) &&
+      !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID_SIDE || side === ASK_SIDE) &&
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
-    if (!(size >= 1 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 1)
-    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    if (!(size >= 1 && size <= SIZE_MAX && Math.floor(size) === size)) return sizeCode(size, 1)
+    const h = symbol * WORDS + side * SIDE_W
     const head = this.head
     const flip = flipOf(side)
     const key = price ^ flip
@@ -338,10 +352,10 @@ export class OrderBooks {
     if (((key - head[h + ANCHOR]!) >>> 0) < this.windowTicks) {
       const at = head[h + LADDER]! + (key & this.mask)
       const next = this.sizeAt(at) + size
-      if (next > MAX_SIZE) return SIZE_OVERFLOW
+      if (next > SIZE_MAX) return SIZE_OVERFLOW
       this.store(at, next)
       this.bits[at >>> 5]! |= 1 << (at & 31)
-      if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
+      if (key < (head[h + BEST_W]! ^ flip)) head[h + BEST_W] = price
       return next
     }
     return this.putOutside(h, flip, key, size, true)
@@ -350,11 +364,11 @@ export class OrderBooks {
   /** Removes `size` lots at `price`; more than the level holds is refused. Returns the level's new size or a code. */
   cancel(symbol: number, side: number, price: number, size: number): number {
     if (
-      !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID || side === ASK) &&
+      !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID_SIDE || side === ASK_SIDE) &&
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
-    if (!(size >= 1 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 1)
-    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    if (!(size >= 1 && size <= SIZE_MAX && Math.floor(size) === size)) return sizeCode(size, 1)
+    const h = symbol * WORDS + side * SIDE_W
     const flip = flipOf(side)
     const key = price ^ flip
     const head = this.head
@@ -378,14 +392,14 @@ export class OrderBooks {
    * `best(symbol, side)` first for the traded price.
    */
   trade(symbol: number, side: number, size: number): number {
-    if (!((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID || side === ASK))) {
+    if (!((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID_SIDE || side === ASK_SIDE))) {
       return this.checkCode(symbol, side)
     }
-    if (!(size >= 1 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 1)
-    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    if (!(size >= 1 && size <= SIZE_MAX && Math.floor(size) === size)) return sizeCode(size, 1)
+    const h = symbol * WORDS + side * SIDE_W
     const head = this.head
-    const best = head[h + BEST]!
-    if (best === EMPTY) return CANCEL_EXCEEDS_LEVEL
+    const best = head[h + BEST_W]!
+    if (best === NO_BEST) return CANCEL_EXCEEDS_LEVEL
     const flip = flipOf(side)
     const key = best ^ flip
     const at = head[h + LADDER]! + (key & this.mask) // the best level is always in the window
@@ -398,7 +412,7 @@ export class OrderBooks {
 
   /** Sets the level at `price` to `size` lots (0 removes it), as L2 feeds send. Returns `size` or a code. */
   set(symbol: number, side: number, price: number, size: number): number {
-    return this.put(symbol, side, price, size, ANY)
+    return this.put(symbol, side, price, size, ANY_LEVEL)
   }
 
   /**
@@ -409,11 +423,11 @@ export class OrderBooks {
    */
   put(symbol: number, side: number, price: number, size: number, presence: number): number {
     if (
-      !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID || side === ASK) &&
+      !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID_SIDE || side === ASK_SIDE) &&
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
-    if (!(size >= 0 && size <= MAX_SIZE && Math.floor(size) === size)) return sizeCode(size, 0)
-    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    if (!(size >= 0 && size <= SIZE_MAX && Math.floor(size) === size)) return sizeCode(size, 0)
+    const h = symbol * WORDS + side * SIDE_W
     const head = this.head
     const flip = flipOf(side)
     const key = price ^ flip
@@ -421,7 +435,7 @@ export class OrderBooks {
     if (((key - anchor) >>> 0) < this.windowTicks) {
       const at = head[h + LADDER]! + (key & this.mask)
       const old = this.sizes[at]!
-      if (presence !== ANY && (old === 0) !== (presence === ABSENT)) return old === 0 ? LEVEL_MISSING : LEVEL_EXISTS
+      if (presence !== ANY_LEVEL && (old === 0) !== (presence === NEW_LEVEL)) return old === 0 ? LEVEL_MISSING : LEVEL_EXISTS
       if (size === 0) {
         if (old === 0) return 0
         this.sizes[at] = 0
@@ -429,15 +443,15 @@ export class OrderBooks {
       }
       this.store(at, size)
       this.bits[at >>> 5]! |= 1 << (at & 31)
-      if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
+      if (key < (head[h + BEST_W]! ^ flip)) head[h + BEST_W] = price
       return size
     }
     if (key < anchor) { // better than every level (or an empty side's): nothing rests there
-      if (presence === PRESENT) return LEVEL_MISSING
+      if (presence === OLD_LEVEL) return LEVEL_MISSING
       return size === 0 ? 0 : this.putOutside(h, flip, key, size, false)
     }
     const found = this.farFind(h, key)
-    if (presence !== ANY && (found < 0) !== (presence === ABSENT)) return found < 0 ? LEVEL_MISSING : LEVEL_EXISTS
+    if (presence !== ANY_LEVEL && (found < 0) !== (presence === NEW_LEVEL)) return found < 0 ? LEVEL_MISSING : LEVEL_EXISTS
     const at = this.far[this.farOf(h) + FAR_AT]!
     if (size === 0) return found < 0 ? 0 : this.takeFar(h, key, this.farSizes[at + found]!)
     if (found >= 0) {
@@ -459,7 +473,7 @@ export class OrderBooks {
     if (
       // `(size | 0) === size`: an integer in the int32 range, so at most SMALL_MAX once ≥ 0.
       !((price | 0) === price && price >= 1 && price <= this.maxTick && (size | 0) === size &&
-        size >= (presence === ABSENT ? 1 : 0))
+        size >= (presence === NEW_LEVEL ? 1 : 0))
     ) return NOT_NEAR
     const head = this.head
     const flip = flipOf(side)
@@ -468,10 +482,11 @@ export class OrderBooks {
     // A home ladder's address does not wait for the block's load: the slot's miss overlaps the block's.
     const at = (this.homes ? ((h >>> 4) * 2 + side) * this.windowTicks : head[h + LADDER]!) + (key & this.mask)
     const old = this.sizes[at]!
-    if ((old === 0) !== (presence === ABSENT) || old === BIG) return NOT_NEAR
-    if (size === 0 && price === head[h + BEST]) {
+    // Branches, not two booleans compared (which the JIT materialises): empty must be a new level's slot.
+    if (old === 0 ? presence !== NEW_LEVEL : presence === NEW_LEVEL || old === BIG) return NOT_NEAR
+    if (size === 0 && price === head[h + BEST_W]) {
       if (!this.bestEmptiesNear(h, flip, key)) return NOT_NEAR
-    } else if (key < (head[h + BEST]! ^ flip)) head[h + BEST] = price
+    } else if (key < (head[h + BEST_W]! ^ flip)) head[h + BEST_W] = price
     this.sizes[at] = size
     if (old === 0) this.bits[at >>> 5]! |= 1 << (at & 31)
     else if (size === 0) this.bits[at >>> 5]! &= ~(1 << (at & 31))
@@ -486,7 +501,7 @@ export class OrderBooks {
   private bestEmptiesNear(h: number, flip: number, key: number): boolean {
     const next = this.nextLive(h, key)
     if (next < 0 || next - this.head[h + ANCHOR]! >= this.windowTicks >>> 1) return false
-    this.head[h + BEST] = next ^ flip
+    this.head[h + BEST_W] = next ^ flip
     return true
   }
 
@@ -495,7 +510,7 @@ export class OrderBooks {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     const head = this.head
     const far = this.far
-    for (let h = symbol * SYMBOL_WORDS; h < symbol * SYMBOL_WORDS + 2 * SIDE_WORDS; h += SIDE_WORDS) {
+    for (let h = symbol * WORDS; h < symbol * WORDS + 2 * SIDE_W; h += SIDE_W) {
       const fh = this.farOf(h)
       if (head[h + ANCHOR] === NO_ANCHOR) continue
       const ladder = head[h + LADDER]!
@@ -515,20 +530,20 @@ export class OrderBooks {
   /** Highest bid tick, {@link EMPTY} (0) when there are no bids, or {@link UNKNOWN_SYMBOL}. */
   bestBid(symbol: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    return this.head[symbol * SYMBOL_WORDS + BEST]!
+    return this.head[symbol * WORDS + BEST_W]!
   }
 
   /** Lowest ask tick, {@link EMPTY} (0) when there are no asks, or {@link UNKNOWN_SYMBOL}. */
   bestAsk(symbol: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    return this.head[symbol * SYMBOL_WORDS + SIDE_WORDS + BEST]!
+    return this.head[symbol * WORDS + SIDE_W + BEST_W]!
   }
 
   /** Best tick of `side` (highest bid, lowest ask), {@link EMPTY} when the side is empty, or a code. */
   best(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    if (side !== BID && side !== ASK) return INVALID_SIDE
-    return this.head[symbol * SYMBOL_WORDS + side * SIDE_WORDS + BEST]!
+    if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
+    return this.head[symbol * WORDS + side * SIDE_W + BEST_W]!
   }
 
   /**
@@ -539,36 +554,36 @@ export class OrderBooks {
   readTop(symbol: number, out: Float64Array, offset: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     const head = this.head
-    const h = symbol * SYMBOL_WORDS
-    const bid = head[h + BEST]!
-    const ask = head[h + SIDE_WORDS + BEST]!
+    const h = symbol * WORDS
+    const bid = head[h + BEST_W]!
+    const ask = head[h + SIDE_W + BEST_W]!
     out[offset] = bid
     // The best level is always in the window. Bid keys are `price ^ KEY_FLIP`, ask keys the price.
-    out[offset + 1] = bid === EMPTY ? 0 : this.sizeAt(head[h + LADDER]! + ((bid ^ KEY_FLIP) & this.mask))
+    out[offset + 1] = bid === NO_BEST ? 0 : this.sizeAt(head[h + LADDER]! + ((bid ^ KEY_FLIP) & this.mask))
     out[offset + 2] = ask
-    out[offset + 3] = ask === EMPTY ? 0 : this.sizeAt(head[h + SIDE_WORDS + LADDER]! + (ask & this.mask))
+    out[offset + 3] = ask === NO_BEST ? 0 : this.sizeAt(head[h + SIDE_W + LADDER]! + (ask & this.mask))
     return OK
   }
 
   /** Size resting at the best level of `side` (0 when the side is empty), or a code. */
   bestSize(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    if (side !== BID && side !== ASK) return INVALID_SIDE
-    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
-    const best = this.head[h + BEST]!
+    if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
+    const h = symbol * WORDS + side * SIDE_W
+    const best = this.head[h + BEST_W]!
     // The best level is always in the window.
-    return best === EMPTY ? 0 : this.sizeAt(this.head[h + LADDER]! + ((best ^ flipOf(side)) & this.mask))
+    return best === NO_BEST ? 0 : this.sizeAt(this.head[h + LADDER]! + ((best ^ flipOf(side)) & this.mask))
   }
 
   /** Worst (farthest from the top) tick of `side`, {@link EMPTY} when the side is empty, or a code. */
   worst(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    if (side !== BID && side !== ASK) return INVALID_SIDE
-    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
+    const h = symbol * WORDS + side * SIDE_W
     const far = this.far
     const fh = this.farOf(h)
     const head = this.head
-    if (head[h + BEST] === EMPTY) return EMPTY
+    if (head[h + BEST_W] === NO_BEST) return NO_BEST
     const flip = flipOf(side)
     if (far[fh + FAR_LENGTH] !== 0) return this.farKeys[far[fh + FAR_AT]!]! ^ flip
     const anchor = head[h + ANCHOR]!
@@ -578,10 +593,10 @@ export class OrderBooks {
   /** Size resting at `price` (0 when no level), or a code ({@link PRICE_OUT_OF_RANGE} for a non-tick price). */
   levelSize(symbol: number, side: number, price: number): number {
     if (
-      !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID || side === ASK) &&
+      !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID_SIDE || side === ASK_SIDE) &&
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
-    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    const h = symbol * WORDS + side * SIDE_W
     const far = this.far
     const fh = this.farOf(h)
     const key = price ^ flipOf(side)
@@ -595,8 +610,8 @@ export class OrderBooks {
   /** Number of non-empty levels on `side`, or a code. Counts the window's bitmap: O(windowTicks / 32). */
   levelCount(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    if (side !== BID && side !== ASK) return INVALID_SIDE
-    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
+    const h = symbol * WORDS + side * SIDE_W
     const far = this.far
     const fh = this.farOf(h)
     let n = far[fh + FAR_LENGTH]!
@@ -618,18 +633,18 @@ export class OrderBooks {
    */
   depth(symbol: number, side: number, n: number, out: Float64Array): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    if (side !== BID && side !== ASK) return INVALID_SIDE
-    const h = symbol * SYMBOL_WORDS + side * SIDE_WORDS
+    if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
+    const h = symbol * WORDS + side * SIDE_W
     const far = this.far
     const fh = this.farOf(h)
     const head = this.head
     let k = Math.min(n, out.length >> 1)
-    if (!(k >= 1) || head[h + BEST] === EMPTY) return 0 // also n <= 0 or NaN
+    if (!(k >= 1) || head[h + BEST_W] === NO_BEST) return 0 // also n <= 0 or NaN
     k = Math.floor(k)
     const flip = flipOf(side)
     const ladder = head[h + LADDER]!
     let i = 0
-    for (let key = head[h + BEST]! ^ flip; ; ) {
+    for (let key = head[h + BEST_W]! ^ flip; ; ) {
       out[2 * i] = key ^ flip
       out[2 * i + 1] = this.sizeAt(ladder + (key & this.mask))
       if (++i === k) return i
@@ -673,7 +688,7 @@ export class OrderBooks {
   /** The code for a failed symbol / side / price test (the price is the only one left). */
   private checkCode(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    if (side !== BID && side !== ASK) return INVALID_SIDE
+    if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
     return PRICE_OUT_OF_RANGE
   }
 
@@ -694,7 +709,7 @@ export class OrderBooks {
     const at = head[h + LADDER]! + (key & this.mask)
     this.store(at, size)
     this.bits[at >>> 5]! |= 1 << (at & 31)
-    head[h + BEST] = key ^ flip
+    head[h + BEST_W] = key ^ flip
     return size
   }
 
@@ -705,7 +720,7 @@ export class OrderBooks {
    */
   private emptied(h: number, flip: number, key: number, at: number): number {
     this.bits[at >>> 5]! &= ~(1 << (at & 31))
-    if (key === (this.head[h + BEST]! ^ flip)) this.bestEmptied(h, flip, key)
+    if (key === (this.head[h + BEST_W]! ^ flip)) this.bestEmptied(h, flip, key)
     return 0
   }
 
@@ -716,7 +731,7 @@ export class OrderBooks {
     const head = this.head
     const next = this.nextLive(h, key)
     if (next >= 0) {
-      head[h + BEST] = next ^ flip
+      head[h + BEST_W] = next ^ flip
       // Deeper than half the window: move it on, so the depth behind the new best is on the fast path.
       if (next - head[h + ANCHOR]! >= this.windowTicks >>> 1) this.moveWindowUp(h, next - this.slack)
       return
@@ -728,7 +743,7 @@ export class OrderBooks {
     }
     const nearest = this.farKeys[far[fh + FAR_AT]! + length - 1]!
     this.moveWindowUp(h, nearest - this.slack)
-    head[h + BEST] = nearest ^ flip
+    head[h + BEST_W] = nearest ^ flip
   }
 
   /**
@@ -844,7 +859,7 @@ export class OrderBooks {
     const head = this.head
     if (!this.homes) this.ladderFree[this.ladderFreeCount++] = head[h + LADDER]!
     head[h + ANCHOR] = NO_ANCHOR
-    head[h + BEST] = EMPTY
+    head[h + BEST_W] = NO_BEST
   }
 
   private growLadders(): void {
@@ -903,7 +918,7 @@ export class OrderBooks {
     if (i < length && this.farKeys[far[fh + FAR_AT]! + i] === key) {
       const f = far[fh + FAR_AT]! + i
       const next = add ? this.farSizes[f]! + size : size
-      if (next > MAX_SIZE) return SIZE_OVERFLOW
+      if (next > SIZE_MAX) return SIZE_OVERFLOW
       this.farSizes[f] = next
       return next
     }
