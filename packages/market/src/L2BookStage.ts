@@ -60,6 +60,7 @@ import { Bbo } from "./Bbo.ts"
 import { DepthResponder, mailboxShape } from "./internal/kernel/depthMailbox.ts"
 import * as K from "./internal/kernel/l2Books.ts"
 import { tableSymbols } from "./internal/kernel/l2Status.ts"
+import { wordIndex } from "./internal/layoutWords.ts"
 import { bookOptions, reservationError } from "./internal/bookConfig.ts"
 import type { OrderBooks } from "./internal/kernel/orderBook.ts"
 import * as L2Status from "./L2Status.ts"
@@ -177,12 +178,12 @@ export interface L2BookLogic extends Stage.StageLogic<typeof L2Update.spec, type
 
 // Where each `L2Update` field is: a record's stride and the field's index, in elements of its array's
 // type (module constants, which the JIT folds into the loop's address arithmetic).
-const fieldAt = (name: string, bytes: number) => L2Update.fields.find((f) => f.name === name)!.offset / bytes
+const fieldAt = (name: keyof typeof L2Update.spec & string, bytes: 2 | 4 | 8) => wordIndex(L2Update, name, bytes)
 const STRIDE_64 = L2Update.byteLength / 8
 const STRIDE_32 = L2Update.byteLength / 4
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 // A u16 field is read from its 32-bit word: the word's index, and the shift to its half.
-const halfShift = (name: string) => (((fieldAt(name, 2) & 1) === 1) === LITTLE_ENDIAN ? 16 : 0)
+const halfShift = (name: keyof typeof L2Update.spec & string) => (((fieldAt(name, 2) & 1) === 1) === LITTLE_ENDIAN ? 16 : 0)
 const SEQ_AT = fieldAt("seq", 8)
 const TS_AT = fieldAt("exchangeTsNs", 8)
 const PRICE_AT = fieldAt("price", 8)
@@ -194,7 +195,7 @@ const OP_AT = fieldAt("op", 2) >>> 1
 const OP_SHIFT = halfShift("op")
 // Where each `Bbo` field is written, the same way (a `u32` field from its 32-bit word: the values written
 // there, a symbol index and the flags, are below 2^31).
-const bboAt = (name: string, bytes: number) => Bbo.fields.find((f) => f.name === name)!.offset / bytes
+const bboAt = (name: keyof typeof Bbo.spec & string, bytes: 4 | 8) => wordIndex(Bbo, name, bytes)
 const BBO_STRIDE_64 = Bbo.byteLength / 8
 const BBO_STRIDE_32 = Bbo.byteLength / 4
 const BBO_SEQ_AT = bboAt("seq", 8)

@@ -4,20 +4,19 @@
  * closure call. Computed from the layout, so they follow it.
  */
 import { Quote } from "../Quote.ts"
-
-const offsetOf = (name: keyof typeof Quote.spec): number => Quote.fields.find((f) => f.name === name)!.offset
+import { wordIndex } from "./layoutWords.ts"
 
 /** A record's length in 8-byte words (`view.words64`). */
 export const STRIDE = Quote.byteLength / 8
 /** A record's length in 4-byte words (`view.words`). */
 export const STRIDE32 = Quote.byteLength / 4
 /** f64 fields, in 8-byte words from the record's start. */
-export const EXCHANGE_TS = offsetOf("exchangeTsNs") / 8
-export const BID = offsetOf("bid") / 8
-export const ASK = offsetOf("ask") / 8
-export const LAST_SIZE = offsetOf("lastSize") / 8
+export const EXCHANGE_TS = wordIndex(Quote, "exchangeTsNs", 8)
+export const BID = wordIndex(Quote, "bid", 8)
+export const ASK = wordIndex(Quote, "ask", 8)
+export const LAST_SIZE = wordIndex(Quote, "lastSize", 8)
 /** The u32 symbol id, in 4-byte words from the record's start (read it `>>> 0`: `view.words` is signed). */
-export const SYMBOL = offsetOf("symbol") / 4
+export const SYMBOL = wordIndex(Quote, "symbol", 4)
 
 if (STRIDE !== 10) throw new Error(`copyQuote copies 10 words; a Quote is ${STRIDE}`)
 
