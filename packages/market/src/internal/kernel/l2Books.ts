@@ -77,7 +77,6 @@
  */
 import {
   ABSENT,
-  ASK,
   BEST,
   BID,
   NEAR_OUTCOMES,
@@ -115,7 +114,6 @@ const WORDS = SYMBOL_WORDS
 const SIDE_W = SIDE_WORDS
 const BEST_W = BEST
 const BID_SIDE = BID
-const ASK_SIDE = ASK
 const NEW_LEVEL = ABSENT
 const OLD_LEVEL = PRESENT
 const LIVE_STATE = LIVE
@@ -277,7 +275,7 @@ export class L2Books extends OrderBooks {
       this.slots[q] = seq + 1
       // The published top (the block's: the book's before this update) differs only on this side, and
       // only if its best moved or was resized; so it is written without comparing it.
-      return near === NEAR_KEPT_CODE ? OUT_APPLIED : this.publishSide(h, price, next)
+      return near === NEAR_KEPT_CODE ? OUT_APPLIED : this.publishSide(symbol, side, price, next)
     }
     return this.applyInOrder(symbol, op, side, price, size, seq)
   }
@@ -431,16 +429,14 @@ export class L2Books extends OrderBooks {
 
   /**
    * Publishes a live book's top after an update at `price` (the level now holds `size` lots) that moved
-   * or resized the best of the side whose header is `h`: the other side is the block's, as published.
+   * or resized `side`'s best: the other side is the block's, as published.
    */
-  private publishSide(h: number, price: number, size: number): number {
-    const symbol = h >>> 4 // a side's header is `symbol * WORDS + side * SIDE_W`
-    const side = (h & 15) >>> 1
+  private publishSide(symbol: number, side: number, price: number, size: number): number {
     const b = symbol * WORDS
     const head = this.head
     const slots = this.slots
     const q = symbol * SLOTS
-    const best = head[h + BEST_W]!
+    const best = head[b + side * SIDE_W + BEST_W]!
     // Bid and ask words (and slots) are adjacent: `+ side` picks the side without a branch.
     head[b + BID_PRICE_WORD + side] = best
     slots[q + BID_SIZE_SLOT + side] = best === price ? size : this.bestSize(symbol, side)
