@@ -179,20 +179,20 @@ export interface L2BookLogic extends Stage.StageLogic<typeof L2Update.spec, type
 // Where each `L2Update` field is: a record's stride and the field's index, in elements of its array's
 // type (module constants, which the JIT folds into the loop's address arithmetic).
 const fieldAt = (name: keyof typeof L2Update.spec & string, bytes: 2 | 4 | 8) => wordIndex(L2Update, name, bytes)
-const STRIDE_64 = L2Update.byteLength / 8
 const STRIDE_32 = L2Update.byteLength / 4
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
-// A u16 field is read from its 32-bit word: the word's index, and the shift to its half.
-const halfShift = (name: keyof typeof L2Update.spec & string) => (((fieldAt(name, 2) & 1) === 1) === LITTLE_ENDIAN ? 16 : 0)
+// `side` and `op` share one 32-bit word; a u16 field is read from it as `(word << left) >>> 16`, where
+// `left` is 16 for its low half and 0 for its high half (in the platform's byte order).
+const leftShift = (name: keyof typeof L2Update.spec & string) => (((fieldAt(name, 2) & 1) === 1) === LITTLE_ENDIAN ? 0 : 16)
 const SEQ_AT = fieldAt("seq", 8)
 const TS_AT = fieldAt("exchangeTsNs", 8)
 const PRICE_AT = fieldAt("price", 8)
 const SIZE_AT = fieldAt("size", 8)
 const SYMBOL_AT = fieldAt("symbol", 4)
-const SIDE_AT = fieldAt("side", 2) >>> 1
-const SIDE_SHIFT = halfShift("side")
-const OP_AT = fieldAt("op", 2) >>> 1
-const OP_SHIFT = halfShift("op")
+const SIDE_OP_AT = fieldAt("side", 2) >>> 1
+const SIDE_LEFT = leftShift("side")
+const OP_LEFT = leftShift("op")
+if (fieldAt("op", 2) >>> 1 !== SIDE_OP_AT) throw new Error("L2Update: side and op must share a 32-bit word")
 // Where each `Bbo` field is written, the same way (a `u32` field from its 32-bit word: the values written
 // there, a symbol index and the flags, are below 2^31).
 const bboAt = (name: keyof typeof Bbo.spec & string, bytes: 4 | 8) => wordIndex(Bbo, name, bytes)
@@ -236,23 +236,6 @@ export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>)
   const touched = (s: number) => l2.touched(s)
   const nextSeq = (s: number) => l2.expectedSeq(s)
   let lastTimerNs = -Infinity
-  // The top of book the books hold, as a `Bbo` record (a change publishes for one update in six). Out
-  // of the batch loop, and written straight into the output region's word arrays (as the loop reads its
-  // input) rather than through eight accessor closures: the JIT inlines it into the loop anyway, and a
-  // smaller body leaves its inlining budget to the books' update path (`putNear`).
-  const publish = (out: Stage.Emitter<typeof Bbo.spec>, accounts: number, seq: number, ts: number, symbol: number) => {
-    const slot = out.emit(accounts)
-    const f64 = out.view.words64, i32 = out.view.words
-    const at = slot * BBO_STRIDE_64
-    f64[at + BBO_SEQ_AT] = seq
-    f64[at + BBO_TS_AT] = ts
-    f64[at + BBO_BID_PRICE_AT] = l2.bidPrice
-    f64[at + BBO_BID_SIZE_AT] = l2.bidSize
-    f64[at + BBO_ASK_PRICE_AT] = l2.askPrice
-    f64[at + BBO_ASK_SIZE_AT] = l2.askSize
-    i32[slot * BBO_STRIDE_32 + BBO_SYMBOL_AT] = symbol
-    i32[slot * BBO_STRIDE_32 + BBO_FLAGS_AT] = l2.flags
-  }
   return {
     l2,
     book,
@@ -267,19 +250,26 @@ export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>)
     }),
     onBatch(input, start, count, out) {
       // The records read straight from their region's word arrays at the layout's offsets (constants),
-      // not through the per-field accessor closures (each loads its array, stride and index).
+      // not through the per-field accessor closures (each loads its array, stride and index); the `Bbo`
+      // records written the same way. Every outcome is handled here, in the loop, not in functions of
+      // its own: V8 never inlines a function this large (over 460 bytes of bytecode) into its caller, so
+      // the loop is always a compilation unit of its own, and its whole inlining budget (920 bytes) goes
+      // to the calls it makes — first the books' update path (`apply`, then `putNear`), which must be
+      // inlined whatever the call counts the JIT saw (a feed starts with snapshots, not that path).
       const f64 = input.words64, i32 = input.words
       const end = start + count
       let applied = 0
       for (let i = start; i < end; i++) {
-        const symbol = i32[i * STRIDE_32 + SYMBOL_AT]! >>> 0
-        const seq = f64[i * STRIDE_64 + SEQ_AT]!
+        const w = i * STRIDE_32 // the record's first int32 word; its first f64 word is half that
+        const sideOp = i32[w + SIDE_OP_AT]!
+        const symbol = i32[w + SYMBOL_AT]! >>> 0
+        const seq = f64[(w >>> 1) + SEQ_AT]!
         const r = l2.apply(
           symbol,
-          (i32[i * STRIDE_32 + OP_AT]! >>> OP_SHIFT) & 0xffff,
-          (i32[i * STRIDE_32 + SIDE_AT]! >>> SIDE_SHIFT) & 0xffff,
-          f64[i * STRIDE_64 + PRICE_AT]!,
-          f64[i * STRIDE_64 + SIZE_AT]!,
+          (sideOp << OP_LEFT) >>> 16,
+          (sideOp << SIDE_LEFT) >>> 16,
+          f64[(w >>> 1) + PRICE_AT]!,
+          f64[(w >>> 1) + SIZE_AT]!,
           seq
         )
         if (r === APPLIED) {
@@ -288,7 +278,17 @@ export const makeLogic = (config: Config, context?: Partial<Stage.StageContext>)
         }
         // A top of book to publish: a change (accounting for this update), or the stale mark (for none).
         if (r === APPLIED_TOP || l2.announceStale) {
-          publish(out, r === APPLIED_TOP ? 1 : 0, seq, f64[i * STRIDE_64 + TS_AT]!, symbol)
+          const slot = out.emit(r === APPLIED_TOP ? 1 : 0)
+          const o64 = out.view.words64, o32 = out.view.words
+          const at = slot * BBO_STRIDE_64
+          o64[at + BBO_SEQ_AT] = seq
+          o64[at + BBO_TS_AT] = f64[(w >>> 1) + TS_AT]!
+          o64[at + BBO_BID_PRICE_AT] = l2.bidPrice
+          o64[at + BBO_BID_SIZE_AT] = l2.bidSize
+          o64[at + BBO_ASK_PRICE_AT] = l2.askPrice
+          o64[at + BBO_ASK_SIZE_AT] = l2.askSize
+          o32[slot * BBO_STRIDE_32 + BBO_SYMBOL_AT] = symbol
+          o32[slot * BBO_STRIDE_32 + BBO_FLAGS_AT] = l2.flags
           if (r === APPLIED_TOP) continue
         }
         if (r === DROPPED_STALE) out.drop(STALE)

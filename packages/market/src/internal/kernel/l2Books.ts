@@ -77,9 +77,9 @@
  */
 import {
   ABSENT,
-  ASK,
   BEST,
   BID,
+  NEAR_OUTCOMES,
   OrderBooks,
   type OrderBooksOptions,
   OWNER_WORD,
@@ -114,10 +114,11 @@ const WORDS = SYMBOL_WORDS
 const SIDE_W = SIDE_WORDS
 const BEST_W = BEST
 const BID_SIDE = BID
-const ASK_SIDE = ASK
 const NEW_LEVEL = ABSENT
 const OLD_LEVEL = PRESENT
 const LIVE_STATE = LIVE
+const NOT_NEAR_CODE = NEAR_OUTCOMES.NOT_NEAR
+const NEAR_KEPT_CODE = NEAR_OUTCOMES.NEAR_KEPT
 const OP_ADD = 0
 const OP_UPDATE = 1
 const OP_DELETE = 2
@@ -178,6 +179,9 @@ const SYNC_BITS = 15
 const FLAGS_SHIFT = 4
 /** Set once the symbol's first update arrived (its row in the status table is then this book's). */
 const TOUCHED_BIT = 256
+/** The state word's bits `apply`'s fast path tests, and their value there: LIVE, touched. */
+const SYNC_TOUCHED = SYNC_BITS | TOUCHED_BIT
+const LIVE_TOUCHED = LIVE_STATE | TOUCHED_BIT
 
 /** Largest sequence number: f64 integers are exact to 2^53. */
 export const MAX_SEQUENCE = SEQ_MAX
@@ -254,36 +258,31 @@ export class L2Books extends OrderBooks {
   /** Applies one update; returns its outcome (see the module comment). */
   apply(symbol: number, op: number, side: number, price: number, size: number, seq: number): number {
     this.announceStale = false
-    if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return -5 // UNKNOWN_SYMBOL
     // Most updates in one pass: a live book's next incremental, at a level in the near window, that
     // does not move the window. The top of book changed only if the update moved the best or resized it:
     // a live book's block holds its top, so the rest is not read. Anything else — and anything this
     // path would refuse — goes the general way, with the book as it was.
-    const head = this.head
     const b = symbol * WORDS
-    const q = symbol * SLOTS + SEQ_SLOT
-    if (
-      (head[b + STATE_WORD]! & (SYNC_BITS | TOUCHED_BIT)) === (LIVE_STATE | TOUCHED_BIT) && seq === this.slots[q] &&
-      seq < SEQ_MAX && (op >>> 0) < OP_SNAPSHOT_BEGIN && (side === BID_SIDE || side === ASK_SIDE)
-    ) {
-      const h = b + side * SIDE_W
-      const best = head[h + BEST_W]!
-      const next = op === OP_DELETE ? 0 : size
-      const old = this.putNear(h, side, price, next, op === OP_ADD ? NEW_LEVEL : OLD_LEVEL)
-      if (old >= 0) {
-        this.slots[q] = seq + 1
-        const now = head[h + BEST_W]!
-        if (now === best && (price !== best || next === old)) return OUT_APPLIED
-        // The best moved or was resized: the published top (the block's, the book's before this
-        // update) differs on this side, so it is written without comparing it.
-        return this.publishSide(symbol, side, now, now === price ? next : this.bestSize(symbol, side))
-      }
+    const q = (b >>> 1) + SEQ_SLOT
+    const live = (symbol >>> 0) === symbol && symbol < this.symbols &&
+      (this.head[b + STATE_WORD]! & SYNC_TOUCHED) === LIVE_TOUCHED && seq === this.slots[q] && seq < SEQ_MAX &&
+      (op >>> 0) === op && op < OP_SNAPSHOT_BEGIN && side === (side & 1) // BID or ASK
+    // `putNear` is called for every update (a header < 0 when this is not its case): see there why.
+    const h = b + side * SIDE_W
+    const next = op === OP_DELETE ? 0 : size
+    const near = this.putNear(live ? h : -1, side, price, next, op === OP_ADD)
+    if (near !== NOT_NEAR_CODE) {
+      this.slots[q] = seq + 1
+      // The published top (the block's: the book's before this update) differs only on this side, and
+      // only if its best moved or was resized; so it is written without comparing it.
+      return near === NEAR_KEPT_CODE ? OUT_APPLIED : this.publishSide(symbol, side, price, next)
     }
     return this.applyInOrder(symbol, op, side, price, size, seq)
   }
 
-  /** `apply` past the symbol check: every case, in the order of the checks the module comment lists. */
+  /** `apply`'s every case, in the order of the checks the module comment lists. */
   private applyInOrder(symbol: number, op: number, side: number, price: number, size: number, seq: number): number {
+    if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return -5 // UNKNOWN_SYMBOL
     const b = symbol * WORDS
     const word = this.head[b + STATE_WORD]!
     if ((word & TOUCHED_BIT) === 0) this.touch(symbol)
@@ -429,17 +428,18 @@ export class L2Books extends OrderBooks {
   }
 
   /**
-   * Publishes a live book's top after an update that changed `side`'s best to `price` with `size` lots:
-   * the other side is the block's, as published.
+   * Publishes a live book's top after an update at `price` (the level now holds `size` lots) that moved
+   * or resized `side`'s best: the other side is the block's, as published.
    */
   private publishSide(symbol: number, side: number, price: number, size: number): number {
     const b = symbol * WORDS
     const head = this.head
     const slots = this.slots
     const q = symbol * SLOTS
+    const best = head[b + side * SIDE_W + BEST_W]!
     // Bid and ask words (and slots) are adjacent: `+ side` picks the side without a branch.
-    head[b + BID_PRICE_WORD + side] = price
-    slots[q + BID_SIZE_SLOT + side] = size
+    head[b + BID_PRICE_WORD + side] = best
+    slots[q + BID_SIZE_SLOT + side] = best === price ? size : this.bestSize(symbol, side)
     const bid = head[b + BID_PRICE_WORD]!
     const ask = head[b + ASK_PRICE_WORD]!
     const state = bid === 0 || ask === 0 ? 0 : bid > ask ? FLAG_CROSSED : bid === ask ? FLAG_LOCKED : 0

@@ -117,6 +117,12 @@ export const LEVEL_MISSING = -8 as const
 
 /** `putNear`: not its case (the book unchanged); `put` handles it. */
 const NOT_NEAR = -1
+/** `putNear`: applied, the side's best unchanged. */
+const NEAR_KEPT = 0
+/** `putNear`: applied, and the side's best moved (a better level, or the best emptied) or was resized. */
+const NEAR_BEST = 1
+/** `putNear`'s outcomes, for a subclass. */
+export const NEAR_OUTCOMES = { NOT_NEAR, NEAR_KEPT, NEAR_BEST } as const
 /** Largest size a ladder slot holds itself (int32 lots); larger ones take the overflow path. */
 const SMALL_MAX = 0x7fffffff
 /** A ladder slot whose size is past {@link SMALL_MAX}: the size is in the overflow array. */
@@ -463,34 +469,43 @@ export class OrderBooks {
 
   /**
    * `put`'s common case, for a subclass's hot path: a valid level of a valid side (the caller checked
-   * symbol and side; `h` is the side's header) whose presence is as required ({@link ABSENT} or
-   * {@link PRESENT}), in the near window, that does not move the window (a best level that empties
-   * leaves its successor in the window's nearer half). Returns the level's old size, or
-   * {@link NOT_NEAR} — the book unchanged — for anything else, which `put` handles. A
-   * size change of a live level writes no bitmap word: one ladder slot is all the update touches.
+   * symbol and side; `h` is the side's header) that is new (`add`: {@link ABSENT}, size ≥ 1) or present
+   * ({@link PRESENT}), in the near window, that does not move the window (a best level that empties
+   * leaves its successor in the window's nearer half). Returns {@link NEAR_KEPT} (the side's best
+   * unchanged), {@link NEAR_BEST} (the best moved, or its level was resized), or {@link NOT_NEAR} — the
+   * book unchanged — for anything else, which `put` handles; `h < 0` is always `NOT_NEAR`. A size
+   * change of a live level writes no bitmap word: one ladder slot is all the update touches.
+   *
+   * Small on purpose, and meant to be called for every update, `h < 0` when the caller's own tests
+   * failed: the JIT inlines a call into a stage's batch loop only if it fits the loop's inlining budget
+   * (920 bytes of bytecode) and the call was frequent when the loop was compiled — which a call made
+   * only when the caller's tests pass is not, while a feed starts with snapshots.
    */
-  protected putNear(h: number, side: number, price: number, size: number, presence: number): number {
-    if (
-      // `(size | 0) === size`: an integer in the int32 range, so at most SMALL_MAX once ≥ 0.
-      !((price | 0) === price && price >= 1 && price <= this.maxTick && (size | 0) === size &&
-        size >= (presence === NEW_LEVEL ? 1 : 0))
-    ) return NOT_NEAR
+  protected putNear(h: number, side: number, price: number, size: number, add: boolean): number {
+    if (h < 0) return NOT_NEAR
     const head = this.head
-    const flip = flipOf(side)
+    const flip = (side - 1) >>> 1 // flipOf(side): bid 2^31 - 1, ask 0
     const key = price ^ flip
-    if (((key - head[h + ANCHOR]!) >>> 0) >= this.windowTicks) return NOT_NEAR
-    // A home ladder's address does not wait for the block's load: the slot's miss overlaps the block's.
+    // The slot's address does not wait for the block's load when the ladders are reserved (the slot's
+    // miss overlaps the block's); it is in the pool whatever the key, so it is read before the tests.
     const at = (this.homes ? ((h >>> 4) * 2 + side) * this.windowTicks : head[h + LADDER]!) + (key & this.mask)
-    const old = this.sizes[at]!
-    // Branches, not two booleans compared (which the JIT materialises): empty must be a new level's slot.
-    if (old === 0 ? presence !== NEW_LEVEL : presence === NEW_LEVEL || old === BIG) return NOT_NEAR
-    if (size === 0 && price === head[h + BEST_W]) {
-      if (!this.bestEmptiesNear(h, flip, key)) return NOT_NEAR
-    } else if (key < (head[h + BEST_W]! ^ flip)) head[h + BEST_W] = price
-    this.sizes[at] = size
-    if (old === 0) this.bits[at >>> 5]! |= 1 << (at & 31)
-    else if (size === 0) this.bits[at >>> 5]! &= ~(1 << (at & 31))
-    return old
+    const sizes = this.sizes
+    const old = sizes[at]!
+    const best = head[h + BEST_W]!
+    if (
+      // The price an int32 tick in 1..maxTick in the window; `(size | 0) === size`: int32 lots. An Add's
+      // slot is empty and its size ≥ 1; another's holds lots (BIG, a size past int32, is < 0).
+      !((key ^ flip) === price && price >= 1 && price <= this.maxTick && (size | 0) === size &&
+        ((key - head[h + ANCHOR]!) >>> 0) < this.windowTicks && (add ? old === 0 && size > 0 : old > 0 && size >= 0) &&
+        (size !== 0 || price !== best || this.bestEmptiesNear(h, flip, key)))
+    ) return NOT_NEAR
+    sizes[at] = size
+    // A level opened or closed flips its bit (`1 << at` shifts by `at & 31`); a size change does not.
+    if (old === 0 || size === 0) this.bits[at >>> 5]! ^= 1 << at
+    if (price === best) return size === old ? NEAR_KEPT : NEAR_BEST // resized, or emptied (the best moved on)
+    if (key > (best ^ flip)) return NEAR_KEPT
+    head[h + BEST_W] = price // a better level
+    return NEAR_BEST
   }
 
   /**
