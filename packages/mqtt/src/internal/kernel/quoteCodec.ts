@@ -135,6 +135,11 @@ export class QuoteDecoder {
     this.format = format
   }
 
+  /** Numbers the byte scanner read through `Number` on their text (past its exact paths). */
+  get numbersViaText(): number {
+    return this.json.viaText
+  }
+
   /**
    * Decodes `payload` into `slot` of `view`, stamping `receiveTsNs` and `epoch`; `OK` or a negative
    * code (the slot's content is then undefined).
@@ -404,6 +409,9 @@ const SYMBOL = -2
 /** 10^0 … 10^22: every one exact in a double. */
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`))
 const TWO_53 = 2 ** 53
+const TWO_26 = 2 ** 26
+/** Digits read past 2^53 into an integer's low part: m × 10^4 + low stays below 2^67, split exactly in `number`. */
+const LOW_DIGITS = 4
 
 const [QUOTE, BACKSLASH, COMMA, COLON, OPEN, CLOSE, MINUS, PLUS, DOT, ZERO, NINE] = [0x22, 0x5c, 0x2c, 0x3a, 0x7b, 0x7d, 0x2d, 0x2b, 0x2e, 0x30, 0x39]
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
@@ -413,8 +421,9 @@ const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0
  * numbers (`symbol` a string of printable ASCII without escapes) and whose other keys hold a number, a
  * string, `true`, `false` or `null`. `scan` is true when the payload is exactly that, in JSON's strict
  * grammar, and the numbers are then in `values` (with their bits in `present`), each the double
- * `JSON.parse` would give (Clinger's fast path for up to 15–16 digits, else the digits through
- * `Number`, which rounds as `JSON.parse` does). Anything else (an escape, nesting, a syntax error, a
+ * `JSON.parse` would give: exact for up to 15–16 significant digits (Clinger's fast path: the digits
+ * as an integer below 2^53 times or over an exact power of ten) and for integers of up to 20 digits
+ * (times in ns), else the digits through `Number`, which rounds as `JSON.parse` does. Anything else (an escape, nesting, a syntax error, a
  * non-ASCII symbol, a number that is not finite) is false: `JSON.parse` reads it instead.
  */
 class JsonQuoteScanner {
@@ -423,6 +432,8 @@ class JsonQuoteScanner {
   present = 0
   symbolStart = -1
   symbolEnd = -1
+  /** Numbers read through `Number` on their text (past the exact paths), since the scanner was made. */
+  viaText = 0
   private end = 0
 
   scan(b: Uint8Array): boolean {
@@ -506,10 +517,13 @@ class JsonQuoteScanner {
     const negative = b[i] === MINUS
     if (negative) i++
     if (i >= end) return -1
-    // The digits as an integer `m` with trailing zeros held back in `zeros`, times 10^`k`.
+    // The digits as an integer `m` with trailing zeros held back in `zeros`, times 10^`k`. Past 2^53 the
+    // next (up to LOW_DIGITS) digits go into `low`: the integer is then m × 10^`lowDigits` + low.
     let m = 0
     let zeros = 0
     let k = 0
+    let low = 0
+    let lowDigits = -1
     let exact = true
     let c = b[i]!
     // JSON has no leading zeros: "0" alone, or "0." / "0e".
@@ -521,13 +535,29 @@ class JsonQuoteScanner {
       const runStart = i
       for (; i < end && (c = b[i]!) >= ZERO && c <= NINE; i++) {
         if (c === ZERO) zeros++
-        else if (exact) {
+        else if (!exact) continue
+        else if (lowDigits < 0) {
           const next = zeros < 22 ? m * POW10[zeros + 1]! + (c - ZERO) : TWO_53
           if (next < TWO_53) {
             m = next
             zeros = 0
-          } else exact = false
-        }
+          } else {
+            // m takes what zeros still fit below 2^53 (the longest prefix), `low` the rest.
+            while (zeros > 0 && m > 0 && m * 10 < TWO_53) {
+              m *= 10
+              zeros--
+            }
+            if (zeros < LOW_DIGITS) {
+              low = c - ZERO
+              lowDigits = zeros + 1
+              zeros = 0
+            } else exact = false
+          }
+        } else if (lowDigits + zeros < LOW_DIGITS) {
+          low = low * POW10[zeros + 1]! + (c - ZERO)
+          lowDigits += zeros + 1
+          zeros = 0
+        } else exact = false
       }
       if (fraction) {
         if (i === runStart) return -1
@@ -554,10 +584,18 @@ class JsonQuoteScanner {
     const e = k + zeros
     let v: number
     if (exact && m === 0) v = 0
-    else if (exact && e >= 0 && e <= 22) v = m * POW10[e]!
-    else if (exact && e < 0 && e >= -22) v = m / POW10[-e]!
-    else {
-      // Past the fast path: the digits as text, rounded as JSON.parse rounds them.
+    else if (exact && lowDigits < 0 && e >= 0 && e <= 22) v = m * POW10[e]!
+    else if (exact && lowDigits < 0 && e < 0 && e >= -22) v = m / POW10[-e]!
+    else if (exact && e >= 0 && lowDigits + e <= LOW_DIGITS) {
+      // An integer of 17–20 digits (a time in ns): m × 10^(lowDigits + e) + low × 10^e, in two parts that
+      // are each exact (m = hi × 2^26 + lo: hi × 10^4 < 2^41, lo × 10^4 + low < 2^40): their sum is the
+      // only rounding, the correct one, as JSON.parse's.
+      const scale = POW10[lowDigits + e]!
+      const hi = Math.floor(m / TWO_26)
+      v = hi * scale * TWO_26 + ((m - hi * TWO_26) * scale + low * POW10[e]!)
+    } else {
+      // Past the exact paths: the digits as text, rounded as JSON.parse rounds them.
+      this.viaText++
       let text = ""
       for (let j = negative ? start + 1 : start; j < i; j++) text += String.fromCharCode(b[j]!)
       v = Number(text)
