@@ -34,7 +34,7 @@ export type Params =
   | { readonly mode: "throughput"; readonly format: "json" | "binary"; readonly messages: number }
   | { readonly mode: "latency"; readonly format: "json" | "binary"; readonly rate: number; readonly warmupMs: number; readonly windowMs: number }
 
-const SYMBOLS = ["EURUSD", "AAPL", "GBPUSD", "MSFT", "USDJPY", "GOOG", "EURGBP", "AMZN"]
+const SYMBOLS = 8
 
 const waitUntil = (condition: () => boolean) =>
   Effect.gen(function*() {
@@ -131,10 +131,11 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
   Effect.gen(function*() {
     const broker = yield* Mosquitto.start({ config: ["queue_qos0_messages true", "max_inflight_messages 0"] })
     const brokerPid = broker.pid() ?? 0
-    const payloads = Array.from({ length: params.messages }, (_, i) => {
-      const symbol = SYMBOLS[i % SYMBOLS.length]!
-      const q = { symbol, seq: i + 1, bid: 1.1 + (i % 100) / 1e4, ask: 1.1002 + (i % 100) / 1e4, bidSize: 100, askSize: 200, exchangeTsNs: Date.now() * 1e6 }
-      return [`quotes/${symbol}`, params.format === "json" ? QuotePayload.encodeJson(q) : QuotePayload.encodeBinary(q)] as const
+    // The simulator's quotes: issue 9's random walks, every price a whole number of ticks (as a feed prints it).
+    const next = MqttPublisher.quotes({ symbols: SYMBOLS })
+    const payloads = Array.from({ length: params.messages }, () => {
+      const q = next(Date.now() * 1e6)
+      return [`quotes/${q.symbol}`, params.format === "json" ? QuotePayload.encodeJson(q) : QuotePayload.encodeBinary(q)] as const
     })
 
     // Warm-up, untimed: mqtt.js's parsing compiled before either side is timed (the peer would
