@@ -435,12 +435,19 @@ class JsonQuoteScanner {
   /** Numbers read through `Number` on their text (past the exact paths), since the scanner was made. */
   viaText = 0
   private end = 0
+  /** A DataView of the last payload's memory (keys are compared 4 bytes at a time). */
+  private memory: ArrayBufferLike | undefined
+  private data: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
 
   scan(b: Uint8Array): boolean {
     this.present = 0
     this.symbolStart = -1
     const end = b.length
     this.end = end
+    if (b.buffer !== this.memory) {
+      this.memory = b.buffer
+      this.data = new DataView(b.buffer)
+    }
     let i = this.skip(b, 0)
     if (i >= end || b[i] !== OPEN) return false
     i = this.skip(b, i + 1)
@@ -449,8 +456,8 @@ class JsonQuoteScanner {
       // A key: plain ASCII without escapes (anything else is a key we would not know anyway, but check it).
       if (i >= end || b[i] !== QUOTE) return false
       const keyStart = i + 1
-      let key = knownKeyAt(b, keyStart)
-      if (key !== UNKNOWN_KEY) i = keyStart + KEY_BYTES[key - SYMBOL]!.length + 1
+      let key = knownKeyAt(b, this.data, keyStart)
+      if (key !== UNKNOWN_KEY) i = keyStart + KEY_LENGTHS[key - SYMBOL]! + 1
       else {
         i = this.string(b, keyStart)
         if (i < 0) return false
@@ -512,6 +519,34 @@ class JsonQuoteScanner {
 
   /** A JSON number from `i` into `values[slot]`: the index after it, or -1 (not JSON's grammar, or not finite). */
   private number(b: Uint8Array, i: number, slot: number): number {
+    // Most prices and sizes: at most 15 digits in all and no exponent. Their digits are an integer
+    // below 10^15, exact, and one division by an exact power of ten rounds it as JSON.parse does.
+    const end = this.end
+    const start = i
+    const negative = b[i] === MINUS
+    if (negative) i++
+    const first = i
+    let m = 0
+    let c = 0
+    for (; i < end && (c = b[i]!) >= ZERO && c <= NINE; i++) m = m * 10 + (c - ZERO)
+    const integerDigits = i - first
+    // JSON has no leading zeros: "0" alone, or "0." / "0e".
+    if (integerDigits === 0 || (integerDigits > 1 && b[first] === ZERO)) return -1
+    let fractionDigits = 0
+    if (i < end && b[i] === DOT) {
+      const fractionStart = ++i
+      for (; i < end && (c = b[i]!) >= ZERO && c <= NINE; i++) m = m * 10 + (c - ZERO)
+      fractionDigits = i - fractionStart
+      if (fractionDigits === 0) return -1
+    }
+    if (integerDigits + fractionDigits > 15 || (i < end && (b[i] === 0x65 || b[i] === 0x45))) return this.longNumber(b, start, slot)
+    const v = fractionDigits === 0 ? m : m / POW10[fractionDigits]!
+    this.values[slot] = negative ? -v : v
+    return i
+  }
+
+  /** `number` past 15 digits, or with an exponent. */
+  private longNumber(b: Uint8Array, i: number, slot: number): number {
     const end = this.end
     const start = i
     const negative = b[i] === MINUS
@@ -612,15 +647,45 @@ const KEY_BYTES = [SYMBOL_KEY, new Uint8Array(0), ...NUMBER_KEYS]
 const KEYS_BY_FIRST_BYTE: ReadonlyArray<ReadonlyArray<number>> = Array.from({ length: 128 }, (_, c) =>
   KEY_BYTES.flatMap((key, k) => (key[0] === c ? [k + SYMBOL] : [])))
 
-/** The known key at `start` (just after its opening quote), with its closing quote: its scanner slot, or `UNKNOWN_KEY`. */
-const knownKeyAt = (b: Uint8Array, start: number): number => {
+/**
+ * Each known key with its closing quote (4–13 bytes) as little-endian 32-bit words, compared 4 bytes
+ * at a time: `KEY_WORDS` words at `KEY_WORD_OFFSETS` (the last one overlapping the one before), 4 a
+ * key (a shorter key repeats its last word), by scanner slot − `SYMBOL`.
+ */
+const KEY_WORDS = new Int32Array(KEY_BYTES.length * 4)
+const KEY_LENGTHS = Int32Array.from(KEY_BYTES, (key) => key.length)
+const KEY_WORD_OFFSETS = new Int32Array(KEY_BYTES.length * 4)
+KEY_BYTES.forEach((key, k) => {
+  if (key.length === 0) return
+  const bytes = [...key, QUOTE]
+  const offsets: Array<number> = []
+  for (let o = 0; o + 4 < bytes.length; o += 4) offsets.push(o)
+  offsets.push(bytes.length - 4)
+  for (let w = 0; w < 4; w++) {
+    const o = offsets[Math.min(w, offsets.length - 1)]!
+    KEY_WORD_OFFSETS[k * 4 + w] = o
+    KEY_WORDS[k * 4 + w] = bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)
+  }
+})
+
+/**
+ * The known key at `start` of `b` (just after its opening quote), with its closing quote: its scanner
+ * slot, or `UNKNOWN_KEY`. `d` views `b`'s memory.
+ */
+const knownKeyAt = (b: Uint8Array, d: DataView<ArrayBufferLike>, start: number): number => {
   const first = b[start]!
   if (!(first < 128)) return UNKNOWN_KEY
   const candidates = KEYS_BY_FIRST_BYTE[first]!
+  const at = b.byteOffset + start
   for (let c = 0; c < candidates.length; c++) {
-    const slot = candidates[c]!
-    const key = KEY_BYTES[slot - SYMBOL]!
-    if (start + key.length < b.length && b[start + key.length] === QUOTE && sameBytes(key, b, start)) return slot
+    const k = (candidates[c]! - SYMBOL) * 4
+    if (start + KEY_LENGTHS[k >> 2]! >= b.length) continue
+    if (
+      d.getInt32(at + KEY_WORD_OFFSETS[k]!, true) === KEY_WORDS[k] &&
+      d.getInt32(at + KEY_WORD_OFFSETS[k + 1]!, true) === KEY_WORDS[k + 1] &&
+      d.getInt32(at + KEY_WORD_OFFSETS[k + 2]!, true) === KEY_WORDS[k + 2] &&
+      d.getInt32(at + KEY_WORD_OFFSETS[k + 3]!, true) === KEY_WORDS[k + 3]
+    ) return k / 4 + SYMBOL
   }
   return UNKNOWN_KEY
 }
