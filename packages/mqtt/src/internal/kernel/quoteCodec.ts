@@ -435,6 +435,8 @@ class JsonQuoteScanner {
   /** Numbers read through `Number` on their text (past the exact paths), since the scanner was made. */
   viaText = 0
   private end = 0
+  /** The scanner slots of the last payload's keys, in order (`UNKNOWN_KEY` for others): tried first. */
+  private readonly order = new Int8Array(16).fill(UNKNOWN_KEY)
   /** A DataView of the last payload's memory (keys are compared 4 bytes at a time). */
   private memory: ArrayBufferLike | undefined
   private data: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
@@ -452,19 +454,31 @@ class JsonQuoteScanner {
     if (i >= end || b[i] !== OPEN) return false
     i = this.skip(b, i + 1)
     if (i < end && b[i] === CLOSE) return this.skip(b, i + 1) === end
-    for (;;) {
+    const order = this.order
+    for (let k = 0;; k++) {
       // A key: plain ASCII without escapes (anything else is a key we would not know anyway, but check it).
       if (i >= end || b[i] !== QUOTE) return false
       const keyStart = i + 1
-      let key = knownKeyAt(b, this.data, keyStart)
+      // A feed's messages keep their keys in one order: the previous message's k-th key first.
+      let key = k < order.length ? order[k]! : UNKNOWN_KEY
+      if (key === UNKNOWN_KEY || !keyAt(b, this.data, keyStart, key)) {
+        key = knownKeyAt(b, this.data, keyStart)
+        if (k < order.length) order[k] = key
+      }
       if (key !== UNKNOWN_KEY) i = keyStart + KEY_LENGTHS[key - SYMBOL]! + 1
       else {
         i = this.string(b, keyStart)
         if (i < 0) return false
       }
-      i = this.skip(b, i)
-      if (i >= end || b[i] !== COLON) return false
-      i = this.skip(b, i + 1)
+      // The separators without spaces around them (as JSON.stringify writes them) need no skipping.
+      if (i < end && b[i] === COLON) {
+        i++
+        if (i < end && isSpace(b[i]!)) i = this.skip(b, i)
+      } else {
+        i = this.skip(b, i)
+        if (i >= end || b[i] !== COLON) return false
+        i = this.skip(b, i + 1)
+      }
       if (i >= end) return false
       const c = b[i]!
       if (key === SYMBOL) {
@@ -493,6 +507,11 @@ class JsonQuoteScanner {
       } else {
         i = literal(b, i)
         if (i < 0) return false
+      }
+      if (i < end && b[i] === COMMA) {
+        i++
+        if (i < end && isSpace(b[i]!)) i = this.skip(b, i)
+        continue
       }
       i = this.skip(b, i)
       if (i >= end) return false
@@ -676,18 +695,21 @@ const knownKeyAt = (b: Uint8Array, d: DataView<ArrayBufferLike>, start: number):
   const first = b[start]!
   if (!(first < 128)) return UNKNOWN_KEY
   const candidates = KEYS_BY_FIRST_BYTE[first]!
-  const at = b.byteOffset + start
   for (let c = 0; c < candidates.length; c++) {
-    const k = (candidates[c]! - SYMBOL) * 4
-    if (start + KEY_LENGTHS[k >> 2]! >= b.length) continue
-    if (
-      d.getInt32(at + KEY_WORD_OFFSETS[k]!, true) === KEY_WORDS[k] &&
-      d.getInt32(at + KEY_WORD_OFFSETS[k + 1]!, true) === KEY_WORDS[k + 1] &&
-      d.getInt32(at + KEY_WORD_OFFSETS[k + 2]!, true) === KEY_WORDS[k + 2] &&
-      d.getInt32(at + KEY_WORD_OFFSETS[k + 3]!, true) === KEY_WORDS[k + 3]
-    ) return k / 4 + SYMBOL
+    if (keyAt(b, d, start, candidates[c]!)) return candidates[c]!
   }
   return UNKNOWN_KEY
+}
+
+/** Whether the known key of scanner slot `slot`, with its closing quote, is at `start` of `b` (`d` views `b`'s memory). */
+const keyAt = (b: Uint8Array, d: DataView<ArrayBufferLike>, start: number, slot: number): boolean => {
+  const k = (slot - SYMBOL) * 4
+  if (start + KEY_LENGTHS[k >> 2]! >= b.length) return false
+  const at = b.byteOffset + start
+  return d.getInt32(at + KEY_WORD_OFFSETS[k]!, true) === KEY_WORDS[k] &&
+    d.getInt32(at + KEY_WORD_OFFSETS[k + 1]!, true) === KEY_WORDS[k + 1] &&
+    d.getInt32(at + KEY_WORD_OFFSETS[k + 2]!, true) === KEY_WORDS[k + 2] &&
+    d.getInt32(at + KEY_WORD_OFFSETS[k + 3]!, true) === KEY_WORDS[k + 3]
 }
 
 const sameBytes = (key: Uint8Array, b: Uint8Array, start: number): boolean => {
