@@ -410,6 +410,16 @@ const SYMBOL = -2
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`))
 const TWO_53 = 2 ** 53
 const TWO_26 = 2 ** 26
+/**
+ * m × scale + low, rounded once (as JSON.parse rounds the integer): with m below 2^53 split as
+ * hi × 2^26 + lo, scale ≤ 10^5 and low < 10^5, both hi × scale (times 2^26) and lo × scale + low are
+ * integers below 2^44, exact, so their sum is the only rounding.
+ */
+const exactSum = (m: number, scale: number, low: number): number => {
+  const hi = Math.floor(m / TWO_26)
+  return hi * scale * TWO_26 + ((m - hi * TWO_26) * scale + low)
+}
+
 /** Digits read past 2^53 into an integer's low part: m × 10^4 + low stays below 2^67, split exactly in `number`. */
 const LOW_DIGITS = 4
 
@@ -553,17 +563,13 @@ class JsonQuoteScanner {
     // JSON has no leading zeros: "0" alone, or "0." / "0e".
     if (integerDigits === 0 || (integerDigits > 1 && b[first] === ZERO)) return -1
     if (integerDigits === 15 && i < end && (c = b[i]!) >= ZERO && c <= NINE) {
-      // An integer of 16–20 digits (a time in ns): m × 10^r + low, m its first 15 digits, summed in two
-      // parts that are each exact (m = hi × 2^26 + lo: hi × 10^5 < 2^41, lo × 10^5 + low < 2^43), so
-      // that the one rounding is JSON.parse's.
+      // An integer of 16–20 digits (a time in ns): m × 10^r + low, m its first 15 digits (r ≤ 5).
       const lowStart = i
       let low = 0
       for (; i < end && (c = b[i]!) >= ZERO && c <= NINE; i++) low = low * 10 + (c - ZERO)
       const r = i - lowStart
       if (r > 5 || (i < end && (b[i] === DOT || b[i] === 0x65 || b[i] === 0x45))) return this.longNumber(b, start, slot)
-      const scale = POW10[r]!
-      const hi = Math.floor(m / TWO_26)
-      const v = hi * scale * TWO_26 + ((m - hi * TWO_26) * scale + low)
+      const v = exactSum(m, POW10[r]!, low)
       this.values[slot] = negative ? -v : v
       return i
     }
@@ -657,12 +663,8 @@ class JsonQuoteScanner {
     else if (exact && lowDigits < 0 && e >= 0 && e <= 22) v = m * POW10[e]!
     else if (exact && lowDigits < 0 && e < 0 && e >= -22) v = m / POW10[-e]!
     else if (exact && e >= 0 && lowDigits + e <= LOW_DIGITS) {
-      // An integer of 17–20 digits (a time in ns): m × 10^(lowDigits + e) + low × 10^e, in two parts that
-      // are each exact (m = hi × 2^26 + lo: hi × 10^4 < 2^41, lo × 10^4 + low < 2^40): their sum is the
-      // only rounding, the correct one, as JSON.parse's.
-      const scale = POW10[lowDigits + e]!
-      const hi = Math.floor(m / TWO_26)
-      v = hi * scale * TWO_26 + ((m - hi * TWO_26) * scale + low * POW10[e]!)
+      // An integer of 17–20 digits written with an exponent or a fraction of zeros: m × 10^(lowDigits + e) + low × 10^e.
+      v = exactSum(m, POW10[lowDigits + e]!, low * POW10[e]!)
     } else {
       // Past the exact paths: the digits as text, rounded as JSON.parse rounds them.
       this.viaText++
