@@ -13,6 +13,14 @@ const setup = (format: C.PayloadFormat = "auto", capacity = 16) => {
 
 const text = (s: string) => new TextEncoder().encode(s)
 
+/** A seeded xorshift32: `random(n)` is an integer in 0 … n − 1. */
+const xorshift = (seed: number) => (n: number) => {
+  seed ^= seed << 13
+  seed ^= seed >>> 17
+  seed ^= seed << 5
+  return (seed >>> 0) % n
+}
+
 const full: C.QuoteMessage = {
   symbol: "EURUSD",
   seq: 42,
@@ -233,13 +241,7 @@ describe("quote payloads", () => {
 
     it("integers of 16–20 digits (times in ns) are exact without Number, halfway cases included; other long numbers go through it", () => {
       const { decoder, table, view } = setup("json", 64)
-      let seed = 0x2545f491
-      const random = (n: number) => {
-        seed ^= seed << 13
-        seed ^= seed >>> 17
-        seed ^= seed << 5
-        return (seed >>> 0) % n
-      }
+      const random = xorshift(0x2545f491)
       const digits = (n: number) => Array.from({ length: n }, (_, i) => (i === 0 ? 1 + random(9) : random(10))).join("")
       const integers: Array<string> = [
         "9007199254740993", "18014398509481985", "1764432000123456789", "17644320001234567000", "99999999999999999999", "18446744073709551615",
@@ -280,13 +282,7 @@ describe("quote payloads", () => {
     it("random damage to a payload: whatever the bytes, the same code, words and record as JSON.parse", () => {
       const { decoder, table, view } = setup("json", 50_000)
       const alphabet = text(`{}[]":,.-+eE0123456789 \t\n\\ntrufalsXYZsymbolbidask\u00e9`)
-      let seed = 0x9e3779b9
-      const random = (n: number) => {
-        seed ^= seed << 13
-        seed ^= seed >>> 17
-        seed ^= seed << 5
-        return (seed >>> 0) % n
-      }
+      const random = xorshift(0x9e3779b9)
       for (let round = 0; round < 20_000; round++) {
         const bytes = Array.from(text(C.encodeJson({ ...full, symbol: `S${random(50)}`, seq: random(1000), bid: random(10_000) / 1000 })))
         for (let edits = 1 + random(3); edits > 0; edits--) {
