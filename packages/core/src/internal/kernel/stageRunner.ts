@@ -156,7 +156,12 @@ export class StageRunner {
   private pendingOutcome: RunOutcome | undefined
   /** A pass whose code is done and whose spilled outputs wait for room before it commits. */
   private unsettled: Unsettled | undefined
-  /** When the last pass's code ended (its `t1`): the next pass's start, if that one follows at once. */
+  /**
+   * When the pass being committed started and when its code ended (`t1`; the next pass's start, if that
+   * one follows at once). Fields, not arguments: a double passed to a call that is not inlined is boxed,
+   * 16 bytes of garbage each, several a pass.
+   */
+  private passStartNs = 0
   private passEndNs = 0
 
   constructor(options: RunnerOptions) {
@@ -536,7 +541,8 @@ export class StageRunner {
       this.timersFired = true
     }
     // A timer may have changed state without emitting: a stage with snapshots commits it too.
-    if (work > 0 || this.anyPending() || (this.timersFired && this.snapshotting)) this.commit(t0, t1, work, singleStep)
+    this.passStartNs = t0
+    if (work > 0 || this.anyPending() || (this.timersFired && this.snapshotting)) this.commit(work, singleStep)
     return work
   }
 
@@ -575,30 +581,34 @@ export class StageRunner {
    * committed, and input released. Outputs spilled by a full ring (a loop that never waits) must be in
    * the ring first: until then the pass is `unsettled`, and `runSlice` finishes it (`settle`).
    */
-  private commit(t0: number, t1: number, work: number, singleStep: number, draining = false): void {
+  private commit(work: number, singleStep: number, draining = false): void {
     const members = this.o.members
     const last = members.length - 1
     for (let i = 0; i < last; i++) members[i]!.emitter.flush()
     if (this.snapshotting) this.takeSnapshots(draining)
     members[last]!.emitter.flush()
     if (!this.last.emitter.settle()) {
-      this.unsettled = { t0, t1, work, singleStep, draining }
+      this.unsettled = { t0: this.passStartNs, t1: this.passEndNs, work, singleStep, draining }
       return
     }
-    this.record(t0, t1, work, singleStep)
+    this.record(work, singleStep)
   }
 
   /** Commits an unsettled pass once its spilled outputs are all in the rings; false while they are not. */
   private settle(unsettled: Unsettled): boolean {
     if (!this.last.emitter.settle()) return false
     this.unsettled = undefined
-    this.record(unsettled.t0, unsettled.t1, unsettled.work, unsettled.singleStep)
+    this.passStartNs = unsettled.t0
+    this.passEndNs = unsettled.t1
+    this.record(unsettled.work, unsettled.singleStep)
     return true
   }
 
   /** A pass's outputs are all published: its counts are committed, and its input released. */
-  private record(t0: number, t1: number, work: number, singleStep: number): void {
+  private record(work: number, singleStep: number): void {
     const members = this.o.members
+    const t0 = this.passStartNs
+    const t1 = this.passEndNs
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!
       const delivered = this.deliveredThisPass[i]!
@@ -686,7 +696,9 @@ export class StageRunner {
       // Push this member's flush into the next member before that one drains.
       m.emitter.flush()
     }
-    this.commit(this.o.nowNs(), this.o.nowNs(), 0, 0, true)
+    this.passStartNs = this.o.nowNs()
+    this.passEndNs = this.o.nowNs()
+    this.commit(0, 0, true)
   }
 
   /** After the drain's commit: releases what was retained (everything is emitted), closes the outputs. */
