@@ -19,18 +19,20 @@ export interface Stores {
 /** Ticks `/ticks` returns unless asked, and bars `/ohlc` returns. */
 export const DEFAULT_LIMIT = 100
 
+/** A JSON answer already encoded, never cached. */
+const jsonText = (text: string, status = 200) =>
+  HttpServerResponse.text(text, { status, contentType: "application/json; charset=utf-8", headers: { "cache-control": "no-store" } })
+
 /** A JSON answer, never cached. */
-export const json = (body: unknown, status = 200) =>
-  HttpServerResponse.text(JSON.stringify(body), {
-    status,
-    contentType: "application/json; charset=utf-8",
-    headers: { "cache-control": "no-store" }
-  })
+export const json = (body: unknown, status = 200) => jsonText(JSON.stringify(body), status)
 
 const error = (status: number, message: string) => json({ error: message }, status)
 
-/** An ISO time (ms) from ns since the epoch; null for a time that is not one. */
-const isoOf = (ns: number): string | null => (Number.isFinite(ns) ? new Date(ns / 1e6).toISOString() : null)
+/** Milliseconds either side of the epoch a Date holds. */
+const MAX_DATE_MS = 8.64e15
+
+/** An ISO time (ms) from ns since the epoch; null for a time that is not one (not finite, or past what a Date holds). */
+const isoOf = (ns: number): string | null => (Math.abs(ns / 1e6) <= MAX_DATE_MS ? new Date(ns / 1e6).toISOString() : null)
 
 /** A tick as the API shows it: the symbol's name, the exchange time as ISO, then every field. */
 export const tickJson = (name: string, q: Quote.Record) => ({
@@ -47,6 +49,23 @@ export const tickJson = (name: string, q: Quote.Record) => ({
   receiveTsNs: q.receiveTsNs,
   epoch: q.epoch
 })
+
+/** A string or null as JSON, for strings that need no escapes (ISO times). */
+const quoted = (text: string | null): string => (text === null ? "null" : `"${text}"`)
+
+/** A number as JSON (NaN and ±Infinity as null, as JSON.stringify writes them). */
+const num = (x: number): string => (Number.isFinite(x) ? String(x) : "null")
+
+/**
+ * A tick as {@link tickJson} shows it, written as one string after `prefix` (`{"symbol":"EURUSD"` for
+ * `/ticks`, `{"type":"tick","symbol":"EURUSD"` for `/ws`): the same bytes as `JSON.stringify` of the
+ * object, without building it (half the time of a `/ticks` answer's encoding; the hub encodes each
+ * tick once for every subscriber).
+ */
+export const tickText = (prefix: string, q: Quote.Record): string =>
+  `${prefix},"time":${quoted(isoOf(q.exchangeTsNs))},"seq":${num(q.seq)},` +
+  `"bid":${num(q.bid)},"ask":${num(q.ask)},"bidSize":${num(q.bidSize)},"askSize":${num(q.askSize)},"last":${num(q.last)},` +
+  `"lastSize":${num(q.lastSize)},"exchangeTsNs":${num(q.exchangeTsNs)},"receiveTsNs":${num(q.receiveTsNs)},"epoch":${num(q.epoch)}}`
 
 /** A price to 12 significant digits: a mid of two cents prices (187.40 and 187.41) shows as 187.405, not 187.40499999999997. */
 const price = (x: number): number => Number(x.toPrecision(12))
@@ -101,8 +120,8 @@ export const routes = (stores: Stores): ReadonlyArray<NodePipelineServer.Route> 
     if (typeof symbol !== "number") return symbol
     const limit = limitOf(query, maxTicks)
     if (typeof limit !== "number") return limit
-    const name = symbols.nameOf(symbol)!
-    return json(TickStore.snapshot(stores.ticks, symbol, limit).map((q) => tickJson(name, q)))
+    const prefix = `{"symbol":${JSON.stringify(symbols.nameOf(symbol)!)}`
+    return jsonText(`[${TickStore.snapshot(stores.ticks, symbol, limit).map((q) => tickText(prefix, q)).join(",")}]`)
   })
   const ohlc = Effect.map(queryOf, (query) => {
     const symbol = symbolOf(symbols, query)

@@ -24,9 +24,9 @@ import { Effect, Schedule, Schema, type Scope } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Socket } from "effect/socket"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { BarStore, type Quote, Symbols, TickStore, Timeframe } from "@velox/market"
+import { BarStore, Symbols, TickStore, Timeframe } from "@velox/market"
 import type { NodePipelineServer } from "@velox/node"
-import { barJson, type Stores } from "./tickServerHttp.ts"
+import { barJson, type Stores, tickText } from "./tickServerHttp.ts"
 
 /** How the hub runs. */
 export interface HubOptions {
@@ -127,18 +127,6 @@ const Subscription = Schema.Union([
 const decodeSubscription = Schema.decodeUnknownOption(Subscription)
 const EXPECTED = `expected {"type":"subscribe","symbols":["EURUSD"],"timeframes":["1m"]} or {"type":"unsubscribe","symbols":["EURUSD"]}`
 
-/** A number as JSON (NaN and ±Infinity as null, as JSON.stringify writes them). */
-const num = (x: number): string => (Number.isFinite(x) ? String(x) : "null")
-
-/**
- * A tick event, built as one string (the hub encodes each tick once for every subscriber): the fields
- * of `/ticks`, after `prefix` (`{"type":"tick","symbol":"EURUSD"`).
- */
-const tickEvent = (prefix: string, q: Quote.Record): string =>
-  `${prefix},"time":${Number.isFinite(q.exchangeTsNs) ? `"${new Date(q.exchangeTsNs / 1e6).toISOString()}"` : "null"},"seq":${num(q.seq)},` +
-  `"bid":${num(q.bid)},"ask":${num(q.ask)},"bidSize":${num(q.bidSize)},"askSize":${num(q.askSize)},"last":${num(q.last)},` +
-  `"lastSize":${num(q.lastSize)},"exchangeTsNs":${num(q.exchangeTsNs)},"receiveTsNs":${num(q.receiveTsNs)},"epoch":${num(q.epoch)}}`
-
 /** Adds `client` to the set of `key` in `map`. */
 const join = (map: Map<number, Set<Client>>, key: number, client: Client) => {
   const set = map.get(key) ?? new Set<Client>()
@@ -184,7 +172,7 @@ export const make = (stores: Stores, options: HubOptions = DEFAULT_HUB_OPTIONS) 
           tickCursors.set(symbol, got.cursor)
           if (got.missed > 0) for (const c of subscribers) c.lose(got.missed, counts)
           for (const q of got.ticks) {
-            const event = tickEvent(prefix, q)
+            const event = tickText(prefix, q)
             for (const c of subscribers) c.offer(event, counts)
           }
           if (got.ticks.length < step) break
