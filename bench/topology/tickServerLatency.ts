@@ -64,13 +64,16 @@ const checkVelox = ({ body, status }: { readonly status: number; readonly body: 
 }
 
 /** The peer, started on `body`; resolves once it listens. */
-const startPeer = (body: string, timeoutMs: number): Promise<{ readonly url: string; readonly child: ChildProcess; readonly dir: string }> => {
+const startPeer = (body: string, timeoutMs: number, lifetimeS: number): Promise<{ readonly url: string; readonly child: ChildProcess; readonly dir: string }> => {
   const dir = mkdtempSync(join(tmpdir(), "bench-ticks-peer-"))
   writeFileSync(join(dir, "body.json"), body)
-  const child = spawn(process.execPath, [PEER, join(dir, "body.json")], { stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(process.execPath, [PEER, join(dir, "body.json"), String(lifetimeS)], { stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the node:http peer did not listen within ${timeoutMs} ms: ${output}`)), timeoutMs)
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`the node:http peer did not listen within ${timeoutMs} ms: ${output}`))
+    }, timeoutMs)
     child.stderr!.on("data", (d: Buffer) => (output += d))
     child.stdout!.on("data", (d: Buffer) => {
       output += d
@@ -102,7 +105,8 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     await waitFor(() => fetch(`${server.url}/ready`).then((r) => r.status), (s) => s === 200, params.startTimeoutMs, "/ready")
     // The peer's body: a real answer (its ten ticks fill in once the store holds them).
     const sample = await waitFor(() => get(agents.velox, server.url + PATH), (a) => a.status === 200 && JSON.parse(a.body).length === 10, params.startTimeoutMs, "ten EURUSD ticks")
-    peer = await startPeer(sample.body, params.startTimeoutMs)
+    // Its lifetime: the tick server's (tickServerProcess.ts), so neither outlives a killed bench process.
+    peer = await startPeer(sample.body, params.startTimeoutMs, Math.ceil(params.startTimeoutMs / 1000) + 120)
     const urls = { velox: server.url + PATH, peer: peer.url + PATH }
     const latencies = { velox: [] as Array<number>, peer: [] as Array<number> }
     const one = async (who: "velox" | "peer", timed: boolean) => {

@@ -5,7 +5,10 @@
  * server on this machine takes: the same client, loopback and scheduler, no routing, no store read,
  * no JSON.
  *
- *   node tickServerPeer.ts <body.json>   → prints "peer on http://127.0.0.1:PORT"; SIGTERM stops it
+ *   node tickServerPeer.ts <body.json> <lifetime-s>   → prints "peer on http://127.0.0.1:PORT"; SIGTERM stops it
+ *
+ * It exits by itself after its lifetime, as the tick server does with `--duration`: a bench process
+ * killed by the harness's timeout leaves nothing running on a shared machine.
  */
 import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
@@ -21,3 +24,4 @@ server.listen(0, "127.0.0.1", () => {
   console.log(`peer on http://127.0.0.1:${address.port}`)
 })
 process.once("SIGTERM", () => server.close(() => process.exit(0)))
+setTimeout(() => process.exit(0), Number(process.argv[3]) * 1000).unref()
