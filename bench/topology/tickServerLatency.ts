@@ -15,7 +15,7 @@
  * as the peer's body and start the peer, warm up (requests untimed), then for `windowMs` send
  * requests back to back, velox and the peer in turn (the order swapped every pair), and time each one
  * from the request to the body's last byte. Both get the same client code (`node:http` with a
- * keep-alive agent of one socket each: `fetch` added 0.2–0.5 ms of its own at the p50, bench/README),
+ * keep-alive agent of one socket each: `fetch` added about 0.4 ms of its own at the p50, bench/README),
  * in the same minutes, so a tail both show is the machine's, not the server's. Returns p50, p99 and
  * max in ms for each, and the ingest the server achieved over the window (quotes its throttle saw per
  * second, from /stats). Checked: every velox answer is 200 with 10 EURUSD ticks, newest first; every
