@@ -86,11 +86,17 @@ export const barJson = (name: string, b: Bar.Record) => ({
   startNs: b.startNs
 })
 
-type Query = URLSearchParams
+/** The query the router parsed: a repeated parameter's first value, as `URLSearchParams.get` reads it. */
+type Query = HttpServerRequest.ParsedSearchParams["Service"]
+
+const param = (query: Query, name: string): string | null => {
+  const value = query[name]
+  return value === undefined ? null : typeof value === "string" ? value : value[0] ?? null
+}
 
 /** The symbol's id, or the error to answer. */
 const symbolOf = (symbols: Symbols.View, query: Query): number | HttpServerResponse.HttpServerResponse => {
-  const name = query.get("symbol")
+  const name = param(query, "symbol")
   if (name === null || name === "") return error(400, "symbol is required: /ticks?symbol=EURUSD")
   const id = symbols.idOf(name)
   return id < 0 ? error(404, `unknown symbol: ${name}`) : id
@@ -98,16 +104,11 @@ const symbolOf = (symbols: Symbols.View, query: Query): number | HttpServerRespo
 
 /** `limit`, or the error to answer: an integer in 1..max. */
 const limitOf = (query: Query, max: number): number | HttpServerResponse.HttpServerResponse => {
-  const text = query.get("limit")
+  const text = param(query, "limit")
   if (text === null) return Math.min(DEFAULT_LIMIT, max)
   const limit = Number(text)
   return /^[0-9]+$/.test(text) && limit >= 1 && limit <= max ? limit : error(400, `limit must be an integer in 1..${max}: limit=${text}`)
 }
-
-const queryOf = Effect.gen(function*() {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  return new URL(request.url, "http://localhost").searchParams
-})
 
 /** The routes, over `stores`. */
 export const routes = (stores: Stores): ReadonlyArray<NodePipelineServer.Route> => {
@@ -115,20 +116,21 @@ export const routes = (stores: Stores): ReadonlyArray<NodePipelineServer.Route> 
   const maxTicks = TickStore.readable(stores.ticks)
   const maxBars = BarStore.describe(stores.bars).depth - 1
   const timeframes = BarStore.timeframes(stores.bars)
-  const ticks = Effect.map(queryOf, (query) => {
+  const newestTicks = TickStore.snapshotter(stores.ticks)
+  const ticks = Effect.map(HttpServerRequest.ParsedSearchParams, (query) => {
     const symbol = symbolOf(symbols, query)
     if (typeof symbol !== "number") return symbol
     const limit = limitOf(query, maxTicks)
     if (typeof limit !== "number") return limit
     const prefix = `{"symbol":${JSON.stringify(symbols.nameOf(symbol)!)}`
-    return jsonText(`[${TickStore.snapshot(stores.ticks, symbol, limit).map((q) => tickText(prefix, q)).join(",")}]`)
+    return jsonText(`[${newestTicks(symbol, limit).map((q) => tickText(prefix, q)).join(",")}]`)
   })
-  const ohlc = Effect.map(queryOf, (query) => {
+  const ohlc = Effect.map(HttpServerRequest.ParsedSearchParams, (query) => {
     const symbol = symbolOf(symbols, query)
     if (typeof symbol !== "number") return symbol
     const limit = limitOf(query, maxBars)
     if (typeof limit !== "number") return limit
-    const text = query.get("timeframe") ?? "1m"
+    const text = param(query, "timeframe") ?? "1m"
     const timeframeMs = Timeframe.parse(text)
     if (timeframeMs === undefined || !timeframes.includes(timeframeMs)) {
       return error(400, `timeframe must be one of ${timeframes.map(Timeframe.format).join(", ")}: timeframe=${text}`)
