@@ -102,7 +102,15 @@ interface Sample {
   readonly cpuUs: number
   /** CPU time of the velox loop threads (0 without /proc). */
   readonly loopsNs: number
+  /** Of those, the counter's loop (the first thread; every stage when fused). */
+  readonly sourceLoopNs: number
 }
+
+/** The counter's loop thread (`velox:<host>`, its host named after its first stage). */
+const SOURCE_THREAD = "velox:counter"
+
+/** CPU ns per record of one kind of loop over the timed span (NaN without /proc, or without such a loop). */
+const cpuNsPerRecord = (ns: number, records: number): number => (ns > 0 ? ns / records : NaN)
 
 const sinkOf = (snapshot: Pipeline.Snapshot) => snapshot.stages[snapshot.stages.length - 1]!
 
@@ -110,7 +118,7 @@ const sample = (handle: Pipeline.PipelineHandle): Sample => {
   const snapshot = handle.stats()
   const sink = sinkOf(snapshot)
   const cpu = process.cpuUsage()
-  const loops = loopCpuNs()
+  const loops = loopCpuNs(SOURCE_THREAD)
   return {
     in: sink.in,
     lastCommitNs: sink.lastCommitNs,
@@ -122,7 +130,8 @@ const sample = (handle: Pipeline.PipelineHandle): Sample => {
       : snapshot.rings.reduce((n, r) => n + r.fill / r.capacity, 0) / snapshot.rings.length,
     wallMs: performance.now(),
     cpuUs: cpu.user + cpu.system,
-    loopsNs: loops.source + loops.others
+    loopsNs: loops.source + loops.others,
+    sourceLoopNs: loops.source
   }
 }
 
@@ -215,6 +224,11 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     cpuCores: (b.cpuUs - a.cpuUs) / 1e3 / wallMs,
     // Records per CPU second of the velox loops (of the whole process without /proc): the rate a busy
     // machine does not dilute.
-    mrecPerCpuSecond: b.loopsNs > a.loopsNs ? (timed / (b.loopsNs - a.loopsNs)) * 1e3 : timed / (b.cpuUs - a.cpuUs)
+    mrecPerCpuSecond: b.loopsNs > a.loopsNs ? (timed / (b.loopsNs - a.loopsNs)) * 1e3 : timed / (b.cpuUs - a.cpuUs),
+    // Each kind of loop's CPU per record: the counter's thread, and the others (with two workers, the
+    // second thread). The busy thread's figure is its work per record, hand-offs and commits included;
+    // a thread that waits spins or parks, so its figure is an upper bound (read \`ringFill\` for which).
+    sourceCpuNsPerRecord: cpuNsPerRecord(b.sourceLoopNs - a.sourceLoopNs, timed),
+    otherCpuNsPerRecord: cpuNsPerRecord(b.loopsNs - b.sourceLoopNs - (a.loopsNs - a.sourceLoopNs), timed)
   }
 }

@@ -52,7 +52,7 @@ const start = (args: ReadonlyArray<string>): Promise<Server> =>
 
 const get = async (url: string) => {
   const response = await fetch(url)
-  return { status: response.status, type: response.headers.get("content-type") ?? "", text: await response.text() }
+  return { status: response.status, type: response.headers.get("content-type") ?? "", cache: response.headers.get("cache-control"), text: await response.text() }
 }
 const getJson = async (url: string) => {
   const r = await get(url)
@@ -86,6 +86,7 @@ describe("velox-tick-server over HTTP", () => {
 
       const ticks = await waitFor(() => getJson(`${server.url}/ticks?symbol=EURUSD&limit=10`), (r) => r.body.length === 10, "10 EURUSD ticks")
       assert.include(ticks.type, "application/json")
+      assert.strictEqual(ticks.cache, "no-store")
       for (let i = 0; i < 10; i++) {
         const t = ticks.body[i]
         assert.strictEqual(t.symbol, "EURUSD")
@@ -114,6 +115,7 @@ describe("velox-tick-server over HTTP", () => {
       for (const [path, status, message] of errors) {
         const r = await getJson(`${server.url}${path}`)
         assert.strictEqual(r.status, status, path)
+        assert.deepStrictEqual([r.type, r.cache], ["application/json; charset=utf-8", "no-store"], path)
         assert.include(r.body.error, message, path)
       }
 

@@ -5,7 +5,8 @@ import { isWhole } from "../fixtures/tickQuotes.ts"
 
 /**
  * A writer thread fills a small store flat out (it laps each ring thousands of times) while the main
- * thread reads it: snapshots and a follower must never return a torn quote, nor quotes out of order.
+ * thread reads it: snapshots (one-off and through a snapshotter) and a follower must never return a torn
+ * quote, nor quotes out of order.
  */
 describe("the tick store read from the main thread while another thread writes", () => {
   it("snapshots and followers see whole quotes, in order, with every miss counted", async () => {
@@ -31,11 +32,16 @@ describe("the tick store read from the main thread while another thread writes",
     let returned = 0
     let shortReads = 0
     const newestSeen = new Array<number>(keys).fill(0)
+    const newest = TickStore.snapshotter(store)
+    let previous: { readonly ticks: ReadonlyArray<unknown>; readonly text: string } | undefined
     // Read until the writer has lapped every ring many times (or enough reads were made).
     for (let round = 0; round < 6_000; round++) {
       const key = round % keys
       const limit = 1 + (round % (depth - 1))
-      const ticks = TickStore.snapshot(store, key, limit)
+      // Every other read through one snapshotter (its buffer reused and grown): the same promises.
+      const ticks = round % 2 === 0 ? TickStore.snapshot(store, key, limit) : newest(key, limit)
+      if (previous !== undefined && JSON.stringify(previous.ticks) !== previous.text) assert.fail("a later read changed ticks an earlier one returned")
+      previous = { ticks, text: JSON.stringify(ticks) }
       snapshots++
       returned += ticks.length
       if (ticks.length < limit) shortReads++

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
 import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Schedule, Scope } from "effect"
 import { TestConsole } from "effect/testing"
-import { HttpServerResponse } from "effect/http"
+import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Edge, Pipeline } from "@velox/core"
 import { checkOf, Counter, CountingSink, Filter, Sequenced } from "@velox/core/stages"
 import { NodeLogger, NodePipelineServer, NodeStageHost } from "@velox/node"
@@ -423,4 +423,30 @@ describe("NodePipelineServer", () => {
       assert.deepStrictEqual(framesOf(socket.frames, "stats")[0].mine, { answer: 42 })
       socket.ws.close()
     }).pipe(Effect.provide(Layer.merge(NodeStageHost.layer, serverConfig))))
+
+  it.live("a route reads its query as the router parsed it; at Debug each request is logged with method, path, status and time, below Debug not at all", () =>
+    Effect.gen(function*() {
+      const echo: NodePipelineServer.Route = {
+        path: "/echo",
+        handler: Effect.map(HttpServerRequest.ParsedSearchParams, (query) => HttpServerResponse.text(JSON.stringify(query)))
+      }
+      const served = (level: "Debug" | "Info") =>
+        Effect.gen(function*() {
+          const server = yield* NodePipelineServer.make(undefined, { routes: [echo] })
+          const answer = yield* getJson(`${server.url}/echo?symbol=BRK.B&limit=5&limit=6&name=a%20b`)
+          const missing = yield* get(`${server.url}/nowhere`)
+          return { answer, missing, lines: (yield* TestConsole.errorLines).map((l) => JSON.parse(String(l))) }
+        }).pipe(Effect.scoped, Effect.provide(NodeLogger.layer({ format: "json", level })), Effect.provide(TestConsole.layer), Effect.provide(serverConfig))
+
+      const debug = yield* served("Debug")
+      assert.deepStrictEqual(debug.answer.body, { symbol: "BRK.B", limit: ["5", "6"], name: "a b" })
+      assert.strictEqual(debug.missing.status, 404)
+      const logged = debug.lines.filter((e) => e.message === "http request")
+      assert.deepStrictEqual(logged.map((e) => [e.annotations.method, e.annotations.path, e.annotations.status]), [["GET", "/echo", 200], ["GET", "/nowhere", 404]])
+      for (const e of logged) assert.isAtLeast(e.annotations.ms, 0)
+
+      const info = yield* served("Info")
+      assert.strictEqual(info.answer.status, 200)
+      assert.deepStrictEqual(info.lines.filter((e) => e.message === "http request"), [])
+    }))
 })

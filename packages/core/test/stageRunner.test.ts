@@ -2,7 +2,8 @@
  * `StageRunner`'s pass timing: a loop fed by a ring that runs passes back to back reads the clock once a
  * pass (each pass starts where the one before ended), and still times and commits every pass — each
  * batch in the latency histogram, LAST_COMMIT_NS the last pass's end — while a loop that starts again
- * after returning reads the clock afresh.
+ * after returning reads the clock afresh. A pass that finds its rings empty reads no clock (a read boxes a
+ * double: a waiting loop's polls would be garbage), unless a member's timer may be due.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { makeCountersBuffer } from "../src/internal/kernel/counters.ts"
@@ -11,15 +12,18 @@ import { buildRunner, type HostSpec } from "../src/internal/kernel/host.ts"
 import { makeControlBlock } from "../src/internal/kernel/hostControlDescriptor.ts"
 import { makeRing, RingProducer, ringView } from "../src/internal/kernel/oneToOneRing.ts"
 import { makeStatsBuffer, readStageStats, statsRef } from "../src/internal/kernel/stageStats.ts"
-import { CountingSink, PassThrough, Sequenced } from "../src/stages/index.ts"
+import { Batcher, CountingSink, PassThrough, Sequenced } from "../src/stages/index.ts"
 import { checkOf } from "../src/stages/Sequenced.ts"
 
 const BATCH = 16
 
-/** A pass-through and a counting sink behind one ring, built as a worker builds its loop. */
-const chain = () => {
+/** A pass-through (or `first`) and a counting sink behind one ring, built as a worker builds its loop. */
+const chain = (first: { readonly definition: typeof PassThrough | typeof Batcher; readonly config: unknown } = {
+  definition: PassThrough,
+  config: {}
+}) => {
   const ring = makeRing({ capacity: 8 * BATCH, slotBytes: Sequenced.byteLength })
-  const definitions = [PassThrough, CountingSink]
+  const definitions = [first.definition, CountingSink]
   const stats = makeStatsBuffer(definitions.length)
   const spec: HostSpec = {
     name: "w2",
@@ -27,7 +31,7 @@ const chain = () => {
       module: d.module,
       stage: d.name,
       instance: `${d.name}#${i}`,
-      config: {},
+      config: i === 0 ? first.config : {},
       statsIndex: i,
       counterIndex: 0,
       lane: 0,
@@ -110,9 +114,46 @@ describe("StageRunner pass timing", () => {
       handled = runner.runSlice(4)
     })
     assert.strictEqual(handled, 0)
-    // One pass with work (its start and end), then one that finds nothing (its end: a timer may be due).
-    assert.strictEqual(again, 3)
+    // One pass with work (its start and end), then one that finds nothing: no member has a timer, so
+    // it reads no clock.
+    assert.strictEqual(again, 2)
     assert.strictEqual(member(1).in, 5 * BATCH)
     assert.isAtLeast(member(1).lastCommitNs, lastCommit)
+  })
+
+  it("reads no clock in a pass that finds nothing, and commits nothing for it", () => {
+    const { member, publish, runner } = chain()
+    publish(BATCH)
+    assert.strictEqual(runner.runSlice(1), BATCH)
+    const before = member(1)
+    let handled: unknown
+    const reads = clockReads(() => {
+      for (let i = 0; i < 100; i++) handled = runner.runSlice(1)
+    })
+    assert.strictEqual(handled, 0)
+    assert.strictEqual(reads, 0)
+    const after = member(1)
+    assert.strictEqual(after.batches, before.batches)
+    assert.strictEqual(after.lastCommitNs, before.lastCommitNs)
+    assert.strictEqual(after.heartbeat, before.heartbeat)
+    // Records that come later are timed from a fresh start: the first poll that finds them reads it.
+    publish(BATCH)
+    const busy = clockReads(() => {
+      handled = runner.runSlice(1)
+    })
+    assert.strictEqual(handled, BATCH)
+    assert.strictEqual(busy, 2)
+    assert.isAbove(member(1).lastCommitNs, before.lastCommitNs)
+    assert.strictEqual(member(1).latencyLog2.reduce((a, b) => a + b, 0), 2 * BATCH)
+  })
+
+  it("reads its end in a pass that finds nothing when a member has a timer: it may be due", () => {
+    const { publish, runner } = chain({ definition: Batcher, config: { size: 4 } })
+    publish(BATCH)
+    assert.strictEqual(runner.runSlice(1), BATCH)
+    const reads = clockReads(() => {
+      assert.strictEqual(runner.runSlice(1), 0)
+    })
+    assert.strictEqual(reads, 1)
   })
 })

@@ -1,7 +1,8 @@
 /**
  * The tick server's `/ws`: clients subscribe to symbols and get their ticks and bar closes as JSON.
  *
- *   tick store ─┐  (shared memory, followed every pollMs on the main thread: the pipeline never waits)
+ *   tick store ─┐  (shared memory, followed every pollMs on the main thread while a client is subscribed:
+ *               │   the pipeline never waits; with nobody subscribed the hub sleeps)
  *   bar store  ─┴─▶ hub ─▶ each tick / bar encoded once ─▶ client queue (bounded, drop-oldest) ─▶ socket
  *                                                           client queue …                    ─▶ socket
  *
@@ -20,13 +21,13 @@
  * other clients. Events the hub itself could not read in time (more than the store keeps between two
  * polls) are counted as dropped for every subscriber.
  */
-import { Effect, Schedule, Schema, type Scope } from "effect"
+import { Effect, Schema, type Scope } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Socket } from "effect/socket"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { BarStore, type Quote, Symbols, TickStore, Timeframe } from "@velox/market"
+import { BarStore, Symbols, TickStore, Timeframe } from "@velox/market"
 import type { NodePipelineServer } from "@velox/node"
-import { barJson, type Stores } from "./tickServerHttp.ts"
+import { barJson, type Stores, tickText } from "./tickServerHttp.ts"
 
 /** How the hub runs. */
 export interface HubOptions {
@@ -54,6 +55,30 @@ export interface HubStats {
   readonly sent: number
   /** Events dropped: by slow clients' queues, and by the hub falling behind a store. */
   readonly dropped: number
+  /** Times the hub read the stores: every `pollMs` while a client is subscribed, never while none is. */
+  readonly polls: number
+}
+
+/** Waits until `ready()` holds (one waiter at a time); call `wake()` after anything that may have made it hold. */
+class Waiter {
+  private resume: (() => void) | undefined
+  private readonly ready: () => boolean
+  constructor(ready: () => boolean) {
+    this.ready = ready
+  }
+  readonly wait: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    if (this.ready()) return resume(Effect.void)
+    this.resume = () => resume(Effect.void)
+    return Effect.sync(() => {
+      this.resume = undefined
+    })
+  })
+  wake(): void {
+    const resume = this.resume
+    if (resume === undefined || !this.ready()) return
+    this.resume = undefined
+    resume()
+  }
 }
 
 /**
@@ -70,7 +95,7 @@ class Client {
   private readonly ring: Array<string>
   private head = 0
   private size = 0
-  private wake: (() => void) | undefined
+  private readonly filled = new Waiter(() => this.size > 0)
   constructor(capacity: number) {
     this.ring = new Array<string>(capacity)
   }
@@ -86,11 +111,7 @@ class Client {
     this.ring[tail < capacity ? tail : tail - capacity] = event
     this.size++
     stats.queued++
-    if (this.wake !== undefined) {
-      const wake = this.wake
-      this.wake = undefined
-      wake()
-    }
+    this.filled.wake()
   }
   lose(n: number, stats: { dropped: number }): void {
     this.unreported += n
@@ -98,13 +119,9 @@ class Client {
     stats.dropped += n
   }
   /** Waits until the queue holds an event. */
-  readonly nonEmpty: Effect.Effect<void> = Effect.callback<void>((resume) => {
-    if (this.size > 0) return resume(Effect.void)
-    this.wake = () => resume(Effect.void)
-    return Effect.sync(() => {
-      this.wake = undefined
-    })
-  })
+  get nonEmpty(): Effect.Effect<void> {
+    return this.filled.wait
+  }
   /** Takes up to `max` events, oldest first, joined with commas. */
   take(max: number): { readonly count: number; readonly joined: string } {
     const n = this.size < max ? this.size : max
@@ -126,18 +143,6 @@ const Subscription = Schema.Union([
 ])
 const decodeSubscription = Schema.decodeUnknownOption(Subscription)
 const EXPECTED = `expected {"type":"subscribe","symbols":["EURUSD"],"timeframes":["1m"]} or {"type":"unsubscribe","symbols":["EURUSD"]}`
-
-/** A number as JSON (NaN and ±Infinity as null, as JSON.stringify writes them). */
-const num = (x: number): string => (Number.isFinite(x) ? String(x) : "null")
-
-/**
- * A tick event, built as one string (the hub encodes each tick once for every subscriber): the fields
- * of `/ticks`, after `prefix` (`{"type":"tick","symbol":"EURUSD"`).
- */
-const tickEvent = (prefix: string, q: Quote.Record): string =>
-  `${prefix},"time":${Number.isFinite(q.exchangeTsNs) ? `"${new Date(q.exchangeTsNs / 1e6).toISOString()}"` : "null"},"seq":${num(q.seq)},` +
-  `"bid":${num(q.bid)},"ask":${num(q.ask)},"bidSize":${num(q.bidSize)},"askSize":${num(q.askSize)},"last":${num(q.last)},` +
-  `"lastSize":${num(q.lastSize)},"exchangeTsNs":${num(q.exchangeTsNs)},"receiveTsNs":${num(q.receiveTsNs)},"epoch":${num(q.epoch)}}`
 
 /** Adds `client` to the set of `key` in `map`. */
 const join = (map: Map<number, Set<Client>>, key: number, client: Client) => {
@@ -168,7 +173,9 @@ export const make = (stores: Stores, options: HubOptions = DEFAULT_HUB_OPTIONS) 
     // Where the hub is in each followed ring; a ring is followed from its newest end when its first subscriber comes.
     const tickCursors = new Map<number, number>()
     const barCursors = new Map<number, number>()
-    const counts = { queued: 0, sent: 0, dropped: 0 }
+    const counts = { queued: 0, sent: 0, dropped: 0, polls: 0 }
+    // The poll runs only while someone is subscribed: with nobody listening the main thread sleeps.
+    const listening = new Waiter(() => tickSubscribers.size + barSubscribers.size > 0)
 
     // Ticks read and fanned out per step of a poll: between steps the poll yields, so that the HTTP
     // surface (/stats, /ready, /ticks) and the writers are served while a hub that fell behind catches
@@ -177,6 +184,7 @@ export const make = (stores: Stores, options: HubOptions = DEFAULT_HUB_OPTIONS) 
     const step = Math.min(TickStore.describe(stores.ticks).depth, options.stepTicks)
 
     const poll = Effect.gen(function*() {
+      counts.polls++
       for (const [symbol, subscribers] of tickSubscribers) {
         const prefix = `{"type":"tick","symbol":${JSON.stringify(symbols.nameOf(symbol))}`
         for (;;) {
@@ -184,7 +192,7 @@ export const make = (stores: Stores, options: HubOptions = DEFAULT_HUB_OPTIONS) 
           tickCursors.set(symbol, got.cursor)
           if (got.missed > 0) for (const c of subscribers) c.lose(got.missed, counts)
           for (const q of got.ticks) {
-            const event = tickEvent(prefix, q)
+            const event = tickText(prefix, q)
             for (const c of subscribers) c.offer(event, counts)
           }
           if (got.ticks.length < step) break
@@ -202,7 +210,7 @@ export const make = (stores: Stores, options: HubOptions = DEFAULT_HUB_OPTIONS) 
         }
       }
     })
-    yield* poll.pipe(Effect.repeat(Schedule.spaced(options.pollMs)), Effect.forkScoped)
+    yield* listening.wait.pipe(Effect.andThen(poll), Effect.andThen(Effect.sleep(options.pollMs)), Effect.forever, Effect.forkScoped)
 
     /** Applies one client message; the frames to answer with. */
     const onMessage = (client: Client, text: string): Array<string> => {
@@ -246,6 +254,7 @@ export const make = (stores: Stores, options: HubOptions = DEFAULT_HUB_OPTIONS) 
           }
         }
       }
+      listening.wake()
       const problems = [
         unknown.length === 0 ? "" : `unknown symbols: ${unknown.join(", ")}`,
         badTimeframes.length === 0 ? "" : `unknown timeframes: ${badTimeframes.join(", ")} (kept: ${timeframes.map(Timeframe.format).join(", ")})`
@@ -325,7 +334,8 @@ export const make = (stores: Stores, options: HubOptions = DEFAULT_HUB_OPTIONS) 
         subscriptions: [...clients].reduce((n, c) => n + c.symbols.size, 0),
         queued: counts.queued,
         sent: counts.sent,
-        dropped: counts.dropped
+        dropped: counts.dropped,
+        polls: counts.polls
       })
     }
   })

@@ -149,13 +149,34 @@ export const format = (d: Description): string =>
  * @category models
  * @since 0.1.0
  */
-export const snapshot = (store: SharedArrayBuffer, symbol: number, limit: number): Array<QuoteRecord.Record> => {
+export const snapshot = (store: SharedArrayBuffer, symbol: number, limit: number): Array<QuoteRecord.Record> => snapshotter(store)(symbol, limit)
+
+/**
+ * {@link snapshot} for a reader that asks again and again (an HTTP route): the store is checked and
+ * its reader made once, and each call reuses one copy buffer (the ticks returned are fresh objects).
+ *
+ * @example
+ * ```ts
+ * import { TickStore } from "@velox/market"
+ *
+ * const store = TickStore.make({ symbols: 8, depth: 1_000 })
+ * const newest = TickStore.snapshotter(store)
+ * const ticks = newest(0, 10) // symbol 0's ten newest ticks, newest first
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const snapshotter = (store: SharedArrayBuffer): (symbol: number, limit: number) => Array<QuoteRecord.Record> => {
   const r = reader(store)
-  if (!(Number.isInteger(symbol) && symbol >= 0 && symbol < r.keys)) {
-    throw new RangeError(`symbol must be an index in 0..${r.keys - 1}: symbol=${symbol}`)
+  const read = Read.snapshotter(Quote, r)
+  return (symbol, limit) => {
+    if (!(Number.isInteger(symbol) && symbol >= 0 && symbol < r.keys)) {
+      throw new RangeError(`symbol must be an index in 0..${r.keys - 1}: symbol=${symbol}`)
+    }
+    if (!(Number.isInteger(limit) && limit >= 0)) throw new RangeError(`limit must be an integer ≥ 0: limit=${limit}`)
+    return read(symbol, limit, false)
   }
-  if (!(Number.isInteger(limit) && limit >= 0)) throw new RangeError(`limit must be an integer ≥ 0: limit=${limit}`)
-  return Read.newest(Quote, r, symbol, limit, false)
 }
 
 /**

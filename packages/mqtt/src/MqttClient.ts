@@ -431,6 +431,8 @@ export const make: Effect.Effect<MqttClient["Service"], never, MqttConfig | Mqtt
           yield* end(connection, false)
           current = undefined
           lost = true
+          // Stopped while subscribing (a feed done before its SUBACK came): not a failed attempt.
+          if (stopping()) return
           if (!(yield* retryLater(subscribed.failure))) return
           continue
         }

@@ -336,19 +336,21 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
       return true
     }
 
+    /** The run of dispatcher slots decoded into and not yet shown to feed health. */
+    let runStart = 0
+    let runLength = 0
+    const mark = () => {
+      if (runLength > 0) health.onBatch(dispatcher.view, runStart, runLength, healthOut)
+      runLength = 0
+    }
+
     /** Decodes the pending messages into the dispatcher, feed health shown each run of slots they fill. */
     const decodePending = () => {
       const n = pending
       if (n === 0) return
       pending = 0
       const nowNs = FeedStatus.wallClockNs()
-      const view = dispatcher.view
-      let runStart = 0
-      let runLength = 0
-      const mark = () => {
-        if (runLength > 0) health.onBatch(view, runStart, runLength, healthOut)
-        runLength = 0
-      }
+      runLength = 0
       for (let i = 0; i < n; i++) {
         const slot = dispatcher.writeSlot()
         const topic = pendingTopics[i]!

@@ -9,7 +9,7 @@
 import { Clock, Duration, Effect, Redacted, type Scope } from "effect"
 import mqtt from "mqtt"
 import { RecordLayout, type Stage } from "@velox/core"
-import { Quote, Symbols } from "@velox/market"
+import { Quote, QuoteGenerator, Symbols } from "@velox/market"
 import { makeQuoteGeneratorLogic } from "@velox/market/unsafe"
 import { MqttError } from "./MqttError.ts"
 import * as QuotePayload from "./QuotePayload.ts"
@@ -147,6 +147,63 @@ const TICK_MS = 5
 const MAX_PENDING = 512
 
 /**
+ * The simulator's quotes, one a call: `QuoteGenerator`'s seeded random walks for the first `symbols`
+ * instruments (EURUSD, AAPL, GBPUSD, MSFT, …), at realistic prices, each a whole number of its
+ * instrument's ticks, so that it prints as a feed prints it (`1.08123`, `187.25`, `151.204`). Each
+ * quote gets the `exchangeTsNs` it is called with. For publishers and benchmarks.
+ *
+ * @example
+ * ```ts
+ * import { MqttPublisher, QuotePayload } from "@velox/mqtt"
+ *
+ * const next = MqttPublisher.quotes({ symbols: 8 })
+ * const payload = QuotePayload.encodeJson(next(Date.now() * 1e6)) // {"symbol":"EURUSD","seq":1,…,"bid":1.08498,…}
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const quotes = (options: { readonly symbols: number; readonly seed?: number | undefined }): (exchangeTsNs: number) => QuotePayload.QuoteMessage => {
+  const table = Symbols.make(Math.max(1, options.symbols))
+  const generator = makeQuoteGeneratorLogic({ symbols: table, instruments: options.symbols, unthrottled: true, seed: options.seed ?? 1 })
+  const batch = RecordLayout.view(Quote.Quote, new ArrayBuffer(MAX_BURST * Quote.Quote.byteLength), 0, MAX_BURST)
+  let slot = 0
+  const out: Stage.Emitter<typeof Quote.Quote.spec> = {
+    view: batch,
+    emit: () => slot++,
+    forward: (input, start, count) => {
+      RecordLayout.copyRecords(input, start, batch, slot, count)
+      slot += count
+    },
+    account: () => {},
+    drop: () => {},
+    deadLetter: () => {}
+  }
+  const names = Symbols.names(table)
+  const f = batch.fields
+  let i = 0
+  return (exchangeTsNs) => {
+    if (i === slot) {
+      slot = 0
+      i = 0
+      generator.onPoll(0, MAX_BURST, out)
+    }
+    const at = i++
+    return {
+      symbol: names[f.symbol.get(at)]!,
+      seq: f.seq.get(at),
+      exchangeTsNs,
+      bid: f.bid.get(at),
+      ask: f.ask.get(at),
+      bidSize: f.bidSize.get(at),
+      askSize: f.askSize.get(at),
+      last: f.last.get(at),
+      lastSize: f.lastSize.get(at)
+    }
+  }
+}
+
+/**
  * Publishes simulated quotes at `rate` messages per second (paced in 5 ms steps) until `count`, or
  * forever. Each quote's `exchangeTsNs` is the wall-clock time it was published, so a consumer can
  * measure publish-to-arrival latency. It waits while the connection has 512 messages not yet
@@ -169,24 +226,10 @@ const MAX_PENDING = 512
  */
 export const simulate = (publisher: Publisher, options: SimulationOptions): Effect.Effect<number> =>
   Effect.gen(function*() {
-    const table = Symbols.make(Math.max(1, options.symbols))
-    const generator = makeQuoteGeneratorLogic({ symbols: table, instruments: options.symbols, unthrottled: true, seed: options.seed ?? 1 })
-    const batch = RecordLayout.view(Quote.Quote, new ArrayBuffer(MAX_BURST * Quote.Quote.byteLength), 0, MAX_BURST)
-    let slot = 0
-    const out: Stage.Emitter<typeof Quote.Quote.spec> = {
-      view: batch,
-      emit: () => slot++,
-      forward: (input, start, count) => {
-        RecordLayout.copyRecords(input, start, batch, slot, count)
-        slot += count
-      },
-      account: () => {},
-      drop: () => {},
-      deadLetter: () => {}
-    }
-    const names = Symbols.names(table)
+    const seed = options.seed ?? 1
+    const next = quotes({ symbols: options.symbols, seed })
     const topicOf = options.topic ?? ((s: string) => `quotes/${s}`)
-    const topics = names.map(topicOf)
+    const topics = new Map(QuoteGenerator.instrumentNames(options.symbols, seed).map((name) => [name, topicOf(name)]))
     const qos = options.qos ?? 0
     const count = options.count ?? Infinity
     const clock = yield* Clock.Clock
@@ -203,23 +246,11 @@ export const simulate = (publisher: Publisher, options: SimulationOptions): Effe
       }
       // A connection that cannot take more (its socket backed up) is not given more: the simulator falls behind instead.
       while (due > 0 && publisher.stats().pending < MAX_PENDING) {
-        slot = 0
-        const n = generator.onPoll(0, Math.min(due, MAX_PENDING - publisher.stats().pending), out) as number
+        const n = Math.min(due, MAX_PENDING - publisher.stats().pending)
         const nowNs = (performance.timeOrigin + performance.now()) * 1e6
         for (let i = 0; i < n; i++) {
-          const f = batch.fields
-          const q: QuotePayload.QuoteMessage = {
-            symbol: names[f.symbol.get(i)]!,
-            seq: f.seq.get(i),
-            exchangeTsNs: nowNs,
-            bid: f.bid.get(i),
-            ask: f.ask.get(i),
-            bidSize: f.bidSize.get(i),
-            askSize: f.askSize.get(i),
-            last: f.last.get(i),
-            lastSize: f.lastSize.get(i)
-          }
-          publisher.publishUnsafe(topics[f.symbol.get(i)]!, options.format === "json" ? QuotePayload.encodeJson(q) : QuotePayload.encodeBinary(q), qos)
+          const q = next(nowNs)
+          publisher.publishUnsafe(topics.get(q.symbol)!, options.format === "json" ? QuotePayload.encodeJson(q) : QuotePayload.encodeBinary(q), qos)
         }
         sent += n
         due -= n

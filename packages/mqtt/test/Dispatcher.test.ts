@@ -162,6 +162,19 @@ describe("LatencyHistogram", () => {
     assert.strictEqual(h.quantileNs(1), 10_000_000)
   })
 
+  it("each reading lands in the bucket that holds it: at powers of two, just below them, and anywhere between", () => {
+    const readings = [1024, 1025, 2047, 2048, 2049, 3000, 65_535, 65_536, 2 ** 36 - 1, 2 ** 36, 2 ** 37 - 2]
+    for (let i = 0; i < 2_000; i++) readings.push(1024 + Math.floor(Math.random() * (2 ** 37 - 1024)))
+    for (const ns of readings) {
+      const h = new LatencyHistogram()
+      h.record(ns)
+      h.record(2 ** 40) // the last bucket: the median is then the reading's bucket's upper bound
+      const upper = h.quantileNs(0.5)
+      const width = 2 ** Math.floor(Math.log2(upper - 1)) / 16
+      assert.isTrue(ns < upper && ns >= upper - width, `${ns} in (${upper - width}, ${upper}]`)
+    }
+  })
+
   it("a negative reading is counted apart and recorded as 0; an empty histogram has no quantile", () => {
     const h = new LatencyHistogram()
     assert.isNaN(h.quantileNs(0.5))

@@ -13,6 +13,14 @@ const setup = (format: C.PayloadFormat = "auto", capacity = 16) => {
 
 const text = (s: string) => new TextEncoder().encode(s)
 
+/** A seeded xorshift32: `random(n)` is an integer in 0 … n − 1. */
+const xorshift = (seed: number) => (n: number) => {
+  seed ^= seed << 13
+  seed ^= seed >>> 17
+  seed ^= seed << 5
+  return (seed >>> 0) % n
+}
+
 const full: C.QuoteMessage = {
   symbol: "EURUSD",
   seq: 42,
@@ -231,16 +239,50 @@ describe("quote payloads", () => {
       for (const p of payloads) same(decoder, table, view, text(p))
     })
 
+    it("integers of 16–20 digits (times in ns) are exact without Number, halfway cases included; other long numbers go through it", () => {
+      const { decoder, table, view } = setup("json", 64)
+      const random = xorshift(0x2545f491)
+      const digits = (n: number) => Array.from({ length: n }, (_, i) => (i === 0 ? 1 + random(9) : random(10))).join("")
+      const integers: Array<string> = [
+        "9007199254740993", "18014398509481985", "1764432000123456789", "17644320001234567000", "99999999999999999999", "18446744073709551615",
+        "18446744073709551616", "90071992547409930000", "90071992547409910000", "100000000000000000000000", "1764432000123456789000"
+      ]
+      for (let round = 0; round < 3_000; round++) {
+        integers.push(digits(16 + random(5)), digits(14 + random(3)) + "0".repeat(random(6)))
+        // Halfway between two doubles of 2^53 … 2^66, and either side of it: where rounding must break ties to even.
+        const exponent = 53 + random(14)
+        const mantissa = (1n << 52n) + BigInt(random(2 ** 26)) * BigInt(2 ** 26) + BigInt(random(2 ** 26))
+        const halfway = (mantissa << BigInt(exponent - 52)) + (1n << BigInt(exponent - 53))
+        integers.push(String(halfway), String(halfway - 1n), String(halfway + 1n))
+      }
+      /** The scanner's exact paths, from the digits: below 2^53 times 10^0…22, or m (its digits below 2^53) then four digits more, trailing zeros included. */
+      const exactPath = (n: string, plain: boolean) => {
+        // Written plainly, an integer of up to 20 digits is read exactly as it comes.
+        if (plain && n.length <= 20) return true
+        const significant = n.replace(/0+$/, "")
+        if (BigInt(significant) < 1n << 53n) return n.length - significant.length <= 22
+        const m = BigInt(significant.slice(0, 16)) < 1n << 53n ? 16 : 15
+        return n.length - m <= 4
+      }
+      for (const n of integers) {
+        for (const [payload, plain] of [[`{"symbol":"X","bid":1,"ask":1,"exchangeTsNs":${n}}`, true], [`{"symbol":"X","bid":-${n},"ask":1}`, true], [`{"symbol":"X","bid":1,"ask":${n}.0}`, false]] as const) {
+          const was = decoder.numbersViaText
+          same(decoder, table, view, text(payload))
+          assert.strictEqual(decoder.numbersViaText - was, exactPath(n, plain) ? 0 : 1, payload)
+        }
+      }
+      // An integer written with an exponent is one too; long numbers that are not integers go through Number.
+      for (const [n, viaText] of [["17644320001234567e2", 0], ["1.7644320001234567e18", 0], ["1.1057000000000001", 1], ["12345678901234567.5", 1], ["1.7644320001234567e10", 1], ["0.30000000000000004", 1], ["123456789012345678901", 1]] as const) {
+        const was = decoder.numbersViaText
+        same(decoder, table, view, text(`{"symbol":"X","bid":${n},"ask":1}`))
+        assert.strictEqual(decoder.numbersViaText - was, viaText, n)
+      }
+    })
+
     it("random damage to a payload: whatever the bytes, the same code, words and record as JSON.parse", () => {
       const { decoder, table, view } = setup("json", 50_000)
       const alphabet = text(`{}[]":,.-+eE0123456789 \t\n\\ntrufalsXYZsymbolbidask\u00e9`)
-      let seed = 0x9e3779b9
-      const random = (n: number) => {
-        seed ^= seed << 13
-        seed ^= seed >>> 17
-        seed ^= seed << 5
-        return (seed >>> 0) % n
-      }
+      const random = xorshift(0x9e3779b9)
       for (let round = 0; round < 20_000; round++) {
         const bytes = Array.from(text(C.encodeJson({ ...full, symbol: `S${random(50)}`, seq: random(1000), bid: random(10_000) / 1000 })))
         for (let edits = 1 + random(3); edits > 0; edits--) {

@@ -27,7 +27,7 @@
  * @since 0.1.0
  */
 import { createServer } from "node:http"
-import { Cause, Config, Context, Duration, Effect, Exit, Layer, Schedule, Schema, type Scope } from "effect"
+import { Cause, Config, Context, Duration, Effect, Exit, Layer, LogLevel, Schedule, Schema, type Scope } from "effect"
 import { HttpRouter, HttpServer, type HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { Socket } from "effect/socket"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -183,7 +183,12 @@ export class PipelineServer extends Context.Service<PipelineServer, {
  */
 export interface Route {
   readonly path: HttpRouter.PathInput
-  readonly handler: Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, HttpServerRequest.HttpServerRequest | Scope.Scope>
+  /** Its query is `HttpServerRequest.ParsedSearchParams`, parsed once by the router. */
+  readonly handler: Effect.Effect<
+    HttpServerResponse.HttpServerResponse,
+    unknown,
+    HttpServerRequest.HttpServerRequest | HttpServerRequest.ParsedSearchParams | Scope.Scope
+  >
 }
 
 /**
@@ -412,35 +417,34 @@ const isOversized = (error: Socket.SocketError): boolean => {
     reason.cause?.error?.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
 }
 
-/** Answers 405 to other methods than GET and HEAD, logs the request, and turns a failure into a 500. */
-const guarded = (route: Route) =>
-  logged(Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      return HttpServerResponse.text(`${request.method} is not allowed on ${route.path}; use GET\n`, { status: 405, headers: { allow: ALLOW } })
-    }
-    return yield* route.handler
-  }))
+/**
+ * Answers 405 to other methods than GET and HEAD, turns a failure into a logged 500, and logs the
+ * request at Debug; below Debug a request pays for none of that log line (path, timing, annotations).
+ */
+const guarded = (route: Route) => logged(route.handler, route.path)
 
-const logged = (
-  handler: Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, HttpServerRequest.HttpServerRequest | Scope.Scope>
-) =>
+const logged = (handler: Route["handler"], path?: HttpRouter.PathInput) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
+    if (path !== undefined && request.method !== "GET" && request.method !== "HEAD") {
+      return HttpServerResponse.text(`${request.method} is not allowed on ${path}; use GET\n`, { status: 405, headers: { allow: ALLOW } })
+    }
     const started = performance.now()
     const response = yield* handler.pipe(
       Effect.catchCause((cause) =>
         Effect.logError("request failed", cause).pipe(Effect.as(HttpServerResponse.text("internal error\n", { status: 500 })))
       )
     )
-    yield* Effect.logDebug("http request").pipe(
-      Effect.annotateLogs({
-        method: request.method,
-        path: new URL(request.url, "http://localhost").pathname,
-        status: response.status,
-        ms: Math.round((performance.now() - started) * 100) / 100
-      })
-    )
+    if (yield* LogLevel.isEnabled("Debug")) {
+      yield* Effect.logDebug("http request").pipe(
+        Effect.annotateLogs({
+          method: request.method,
+          path: new URL(request.url, "http://localhost").pathname,
+          status: response.status,
+          ms: Math.round((performance.now() - started) * 100) / 100
+        })
+      )
+    }
     return response
   })
 

@@ -26,10 +26,27 @@ export const newest = <F extends RecordLayout.FieldSpec>(
   key: number,
   limit: number,
   oldestFirst: boolean
-): Array<RecordLayout.RecordOf<F>> => {
-  const n = Math.min(limit, reader.readable)
-  const words = new Float64Array(Math.max(1, n) * (reader.recordBytes / 8))
-  return decode(layout, words, reader.newest(key, n, words), !oldestFirst)
+): Array<RecordLayout.RecordOf<F>> => snapshotter(layout, reader)(key, limit, oldestFirst)
+
+/**
+ * {@link newest} for one reader, called again and again (an HTTP route): the reader, its copy buffer
+ * and the view over it are made once, and grow only for a larger `limit`.
+ */
+export const snapshotter = <F extends RecordLayout.FieldSpec>(layout: RecordLayout.RecordLayout<F>, reader: R.RingsReader) => {
+  const wordsPerRecord = reader.recordBytes / 8
+  let words = new Float64Array(wordsPerRecord)
+  let view = RecordLayout.view(layout, words.buffer, 0, 1)
+  return (key: number, limit: number, oldestFirst: boolean): Array<RecordLayout.RecordOf<F>> => {
+    const n = Math.min(limit, reader.readable)
+    if (words.length < n * wordsPerRecord) {
+      words = new Float64Array(n * wordsPerRecord)
+      view = RecordLayout.view(layout, words.buffer, 0, n)
+    }
+    const count = reader.newest(key, n, words)
+    const out: Array<RecordLayout.RecordOf<F>> = new Array(count)
+    for (let i = 0; i < count; i++) out[oldestFirst ? count - 1 - i : i] = RecordLayout.readUnsafe(view, i)
+    return out
+  }
 }
 
 /** Records after a cursor, oldest first; `missed` counts those overwritten before the read. */

@@ -131,6 +131,8 @@ export class StageRunner {
    */
   private gathering = false
   private readonly wakers: ReadonlyArray<StageLogic>
+  /** Has a member with a timer (the periodic tick, or its own deadlines): an empty pass may fire it. */
+  private readonly timed: boolean
   private ended: Array<boolean>
   private sourceDone = false
   private polledThisPass = 0
@@ -154,7 +156,12 @@ export class StageRunner {
   private pendingOutcome: RunOutcome | undefined
   /** A pass whose code is done and whose spilled outputs wait for room before it commits. */
   private unsettled: Unsettled | undefined
-  /** When the last pass's code ended (its `t1`): the next pass's start, if that one follows at once. */
+  /**
+   * When the pass being committed started and when its code ended (`t1`; the next pass's start, if that
+   * one follows at once). Fields, not arguments: a double passed to a call that is not inlined is boxed,
+   * 16 bytes of garbage each, several a pass.
+   */
+  private passStartNs = 0
   private passEndNs = 0
 
   constructor(options: RunnerOptions) {
@@ -182,6 +189,7 @@ export class StageRunner {
     this.wakers = options.members
       .filter((m) => m.hasTimer && (m.logic as StageLogic).nextWakeNs !== undefined)
       .map((m) => m.logic as StageLogic)
+    this.timed = this.periodic || this.wakers.length > 0
     this.snapshotting = options.members.some((m) => m.logic.snapshotState !== undefined)
     this.snapshots = options.members.map((m) => m.restored)
     this.pendingSnapshots = options.members.map(() => undefined)
@@ -370,7 +378,7 @@ export class StageRunner {
       // clock read a pass, not two (a read costs ~0.1 µs in a worker, ~0.5 ns a record at batch 256).
       // A source reads the clock afresh: its records may be due by the time it polls. (A chained pass's
       // latency sample then covers the commit of the pass before it: the samples tile the busy time.)
-      let startNs = NaN
+      let chained = false
       for (let i = 0; i < maxPasses; i++) {
         if (Atomics.load(this.control, C.ABORT_INDEX) !== 0) return this.finish({ _tag: "Aborted" })
         const unsettled = this.unsettled
@@ -381,14 +389,14 @@ export class StageRunner {
           work = unsettled.work
           continue
         }
-        work = this.pass(startNs)
+        work = this.pass(chained)
         if (work === END_OF_STREAM) {
           this.drain()
           return this.unsettled === undefined ? this.endDrain() : 0
         }
         if (work === 0 || this.unsettled !== undefined) return 0
         if (maxPasses === Infinity) this.idle.idle(work)
-        if (this.source === undefined) startNs = this.passEndNs
+        chained = this.source === undefined
       }
       return work
     } catch (error) {
@@ -433,9 +441,10 @@ export class StageRunner {
 
   /**
    * One pass; returns the records handled, or END_OF_STREAM when input (or the source) is done.
-   * `startNs`: when it starts, if the caller knows (the end of the pass just before); NaN: read the clock.
+   * `chained`: it follows the pass before at once, so it starts at that pass's end (`passEndNs`); else it
+   * reads the clock. (A flag, not the time: a double argument would be boxed on every call.)
    */
-  private pass(startNs = NaN): number {
+  private pass(chained = false): number {
     const o = this.o
     const singleStep = Atomics.load(this.control, C.SINGLE_STEP_INDEX)
     let max = singleStep > 0 || this.quarantineAt >= 0 ? 1 : o.batchSize
@@ -452,10 +461,14 @@ export class StageRunner {
       if (room < max) max = room
     }
     if (max === 0) return 0
-    const t0 = Number.isNaN(startNs) ? o.nowNs() : startNs
+    // A loop fed by rings reads its start only once a poll finds records: a waiting loop polls empty
+    // rings millions of times a second, and each clock read boxes a double (16 bytes): garbage whose
+    // collections run V8 helper threads on the cores the busy loops need.
+    let t0 = chained ? this.passEndNs : NaN
     let work = 0
     this.polledThisPass = 0
     if (this.source !== undefined) {
+      if (Number.isNaN(t0)) t0 = o.nowNs()
       if (!this.sourceDone && Atomics.load(this.control, C.STOP_INDEX) !== 0) this.sourceDone = true
       if (this.sourceDone) return END_OF_STREAM
       // A paced source that was just polled is left to gather records (a pass woken by a timer, say).
@@ -485,6 +498,7 @@ export class StageRunner {
           continue
         }
         live++
+        if (Number.isNaN(t0)) t0 = o.nowNs()
         if (this.deliveredSinceStart === this.quarantineAt) {
           this.quarantine(this.views[i]!, c.readIndex)
           work += 1
@@ -515,16 +529,20 @@ export class StageRunner {
         if (i < members.length - 1) m.emitter.flush()
       }
     }
+    this.timersFired = false
+    // Nothing came and nothing is to commit: the end is read only if a timer may be due.
+    if (work === 0 && !this.timed && !this.anyPending()) return 0
     const t1 = o.nowNs()
     this.passEndNs = t1
-    this.timersFired = false
+    if (Number.isNaN(t0)) t0 = t1
     if (t1 >= this.timerDueNs()) {
       this.fireTimers(t1)
       this.nextTimerNs = t1 + o.timerPeriodNs
       this.timersFired = true
     }
     // A timer may have changed state without emitting: a stage with snapshots commits it too.
-    if (work > 0 || this.anyPending() || (this.timersFired && this.snapshotting)) this.commit(t0, t1, work, singleStep)
+    this.passStartNs = t0
+    if (work > 0 || this.anyPending() || (this.timersFired && this.snapshotting)) this.commit(work, singleStep)
     return work
   }
 
@@ -563,30 +581,34 @@ export class StageRunner {
    * committed, and input released. Outputs spilled by a full ring (a loop that never waits) must be in
    * the ring first: until then the pass is `unsettled`, and `runSlice` finishes it (`settle`).
    */
-  private commit(t0: number, t1: number, work: number, singleStep: number, draining = false): void {
+  private commit(work: number, singleStep: number, draining = false): void {
     const members = this.o.members
     const last = members.length - 1
     for (let i = 0; i < last; i++) members[i]!.emitter.flush()
     if (this.snapshotting) this.takeSnapshots(draining)
     members[last]!.emitter.flush()
     if (!this.last.emitter.settle()) {
-      this.unsettled = { t0, t1, work, singleStep, draining }
+      this.unsettled = { t0: this.passStartNs, t1: this.passEndNs, work, singleStep, draining }
       return
     }
-    this.record(t0, t1, work, singleStep)
+    this.record(work, singleStep)
   }
 
   /** Commits an unsettled pass once its spilled outputs are all in the rings; false while they are not. */
   private settle(unsettled: Unsettled): boolean {
     if (!this.last.emitter.settle()) return false
     this.unsettled = undefined
-    this.record(unsettled.t0, unsettled.t1, unsettled.work, unsettled.singleStep)
+    this.passStartNs = unsettled.t0
+    this.passEndNs = unsettled.t1
+    this.record(unsettled.work, unsettled.singleStep)
     return true
   }
 
   /** A pass's outputs are all published: its counts are committed, and its input released. */
-  private record(t0: number, t1: number, work: number, singleStep: number): void {
+  private record(work: number, singleStep: number): void {
     const members = this.o.members
+    const t0 = this.passStartNs
+    const t1 = this.passEndNs
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!
       const delivered = this.deliveredThisPass[i]!
@@ -674,7 +696,9 @@ export class StageRunner {
       // Push this member's flush into the next member before that one drains.
       m.emitter.flush()
     }
-    this.commit(this.o.nowNs(), this.o.nowNs(), 0, 0, true)
+    this.passStartNs = this.o.nowNs()
+    this.passEndNs = this.o.nowNs()
+    this.commit(0, 0, true)
   }
 
   /** After the drain's commit: releases what was retained (everything is emitted), closes the outputs. */

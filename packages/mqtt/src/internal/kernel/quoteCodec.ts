@@ -135,6 +135,11 @@ export class QuoteDecoder {
     this.format = format
   }
 
+  /** Numbers the byte scanner read through `Number` on their text (past its exact paths). */
+  get numbersViaText(): number {
+    return this.json.viaText
+  }
+
   /**
    * Decodes `payload` into `slot` of `view`, stamping `receiveTsNs` and `epoch`; `OK` or a negative
    * code (the slot's content is then undefined).
@@ -404,6 +409,19 @@ const SYMBOL = -2
 /** 10^0 … 10^22: every one exact in a double. */
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`))
 const TWO_53 = 2 ** 53
+const TWO_26 = 2 ** 26
+/**
+ * m × scale + low, rounded once (as JSON.parse rounds the integer): with m below 2^53 split as
+ * hi × 2^26 + lo, scale ≤ 10^5 and low < 10^5, both hi × scale (times 2^26) and lo × scale + low are
+ * integers below 2^44, exact, so their sum is the only rounding.
+ */
+const exactSum = (m: number, scale: number, low: number): number => {
+  const hi = Math.floor(m / TWO_26)
+  return hi * scale * TWO_26 + ((m - hi * TWO_26) * scale + low)
+}
+
+/** Digits read past 2^53 into an integer's low part: m × 10^4 + low stays below 2^67, split exactly in `number`. */
+const LOW_DIGITS = 4
 
 const [QUOTE, BACKSLASH, COMMA, COLON, OPEN, CLOSE, MINUS, PLUS, DOT, ZERO, NINE] = [0x22, 0x5c, 0x2c, 0x3a, 0x7b, 0x7d, 0x2d, 0x2b, 0x2e, 0x30, 0x39]
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
@@ -413,8 +431,9 @@ const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0
  * numbers (`symbol` a string of printable ASCII without escapes) and whose other keys hold a number, a
  * string, `true`, `false` or `null`. `scan` is true when the payload is exactly that, in JSON's strict
  * grammar, and the numbers are then in `values` (with their bits in `present`), each the double
- * `JSON.parse` would give (Clinger's fast path for up to 15–16 digits, else the digits through
- * `Number`, which rounds as `JSON.parse` does). Anything else (an escape, nesting, a syntax error, a
+ * `JSON.parse` would give: exact for up to 15–16 significant digits (Clinger's fast path: the digits
+ * as an integer below 2^53 times or over an exact power of ten) and for integers of up to 20 digits
+ * (times in ns), else the digits through `Number`, which rounds as `JSON.parse` does. Anything else (an escape, nesting, a syntax error, a
  * non-ASCII symbol, a number that is not finite) is false: `JSON.parse` reads it instead.
  */
 class JsonQuoteScanner {
@@ -423,30 +442,53 @@ class JsonQuoteScanner {
   present = 0
   symbolStart = -1
   symbolEnd = -1
+  /** Numbers read through `Number` on their text (past the exact paths), since the scanner was made. */
+  viaText = 0
   private end = 0
+  /** The scanner slots of the last payload's keys, in order (`UNKNOWN_KEY` for others): tried first. */
+  private readonly order = new Int8Array(16).fill(UNKNOWN_KEY)
+  /** A DataView of the last payload's memory (keys are compared 4 bytes at a time). */
+  private memory: ArrayBufferLike | undefined
+  private data: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
 
   scan(b: Uint8Array): boolean {
     this.present = 0
     this.symbolStart = -1
     const end = b.length
     this.end = end
+    if (b.buffer !== this.memory) {
+      this.memory = b.buffer
+      this.data = new DataView(b.buffer)
+    }
     let i = this.skip(b, 0)
     if (i >= end || b[i] !== OPEN) return false
     i = this.skip(b, i + 1)
     if (i < end && b[i] === CLOSE) return this.skip(b, i + 1) === end
-    for (;;) {
+    const order = this.order
+    for (let k = 0;; k++) {
       // A key: plain ASCII without escapes (anything else is a key we would not know anyway, but check it).
       if (i >= end || b[i] !== QUOTE) return false
       const keyStart = i + 1
-      let key = knownKeyAt(b, keyStart)
-      if (key !== UNKNOWN_KEY) i = keyStart + KEY_BYTES[key - SYMBOL]!.length + 1
+      // A feed's messages keep their keys in one order: the previous message's k-th key first.
+      let key = k < order.length ? order[k]! : UNKNOWN_KEY
+      if (key === UNKNOWN_KEY || !keyAt(b, this.data, keyStart, key)) {
+        key = knownKeyAt(b, this.data, keyStart)
+        if (k < order.length) order[k] = key
+      }
+      if (key !== UNKNOWN_KEY) i = keyStart + KEY_LENGTHS[key - SYMBOL]! + 1
       else {
         i = this.string(b, keyStart)
         if (i < 0) return false
       }
-      i = this.skip(b, i)
-      if (i >= end || b[i] !== COLON) return false
-      i = this.skip(b, i + 1)
+      // The separators without spaces around them (as JSON.stringify writes them) need no skipping.
+      if (i < end && b[i] === COLON) {
+        i++
+        if (i < end && isSpace(b[i]!)) i = this.skip(b, i)
+      } else {
+        i = this.skip(b, i)
+        if (i >= end || b[i] !== COLON) return false
+        i = this.skip(b, i + 1)
+      }
       if (i >= end) return false
       const c = b[i]!
       if (key === SYMBOL) {
@@ -476,6 +518,11 @@ class JsonQuoteScanner {
         i = literal(b, i)
         if (i < 0) return false
       }
+      if (i < end && b[i] === COMMA) {
+        i++
+        if (i < end && isSpace(b[i]!)) i = this.skip(b, i)
+        continue
+      }
       i = this.skip(b, i)
       if (i >= end) return false
       if (b[i] === CLOSE) return this.skip(b, i + 1) === end
@@ -501,15 +548,58 @@ class JsonQuoteScanner {
 
   /** A JSON number from `i` into `values[slot]`: the index after it, or -1 (not JSON's grammar, or not finite). */
   private number(b: Uint8Array, i: number, slot: number): number {
+    // Most prices and sizes: at most 15 digits in all and no exponent. Their digits are an integer
+    // below 10^15, exact, and one division by an exact power of ten rounds it as JSON.parse does.
+    const end = this.end
+    const start = i
+    const negative = b[i] === MINUS
+    if (negative) i++
+    const first = i
+    let m = 0
+    let c = 0
+    const stop = end < first + 15 ? end : first + 15
+    for (; i < stop && (c = b[i]!) >= ZERO && c <= NINE; i++) m = m * 10 + (c - ZERO)
+    const integerDigits = i - first
+    // JSON has no leading zeros: "0" alone, or "0." / "0e".
+    if (integerDigits === 0 || (integerDigits > 1 && b[first] === ZERO)) return -1
+    if (integerDigits === 15 && i < end && (c = b[i]!) >= ZERO && c <= NINE) {
+      // An integer of 16–20 digits (a time in ns): m × 10^r + low, m its first 15 digits (r ≤ 5).
+      const lowStart = i
+      let low = 0
+      for (; i < end && (c = b[i]!) >= ZERO && c <= NINE; i++) low = low * 10 + (c - ZERO)
+      const r = i - lowStart
+      if (r > 5 || (i < end && (b[i] === DOT || b[i] === 0x65 || b[i] === 0x45))) return this.longNumber(b, start, slot)
+      const v = exactSum(m, POW10[r]!, low)
+      this.values[slot] = negative ? -v : v
+      return i
+    }
+    let fractionDigits = 0
+    if (i < end && b[i] === DOT) {
+      const fractionStart = ++i
+      for (; i < end && (c = b[i]!) >= ZERO && c <= NINE; i++) m = m * 10 + (c - ZERO)
+      fractionDigits = i - fractionStart
+      if (fractionDigits === 0) return -1
+    }
+    if (integerDigits + fractionDigits > 15 || (i < end && (b[i] === 0x65 || b[i] === 0x45))) return this.longNumber(b, start, slot)
+    const v = fractionDigits === 0 ? m : m / POW10[fractionDigits]!
+    this.values[slot] = negative ? -v : v
+    return i
+  }
+
+  /** `number` past 15 digits, or with an exponent. */
+  private longNumber(b: Uint8Array, i: number, slot: number): number {
     const end = this.end
     const start = i
     const negative = b[i] === MINUS
     if (negative) i++
     if (i >= end) return -1
-    // The digits as an integer `m` with trailing zeros held back in `zeros`, times 10^`k`.
+    // The digits as an integer `m` with trailing zeros held back in `zeros`, times 10^`k`. Past 2^53 the
+    // next (up to LOW_DIGITS) digits go into `low`: the integer is then m × 10^`lowDigits` + low.
     let m = 0
     let zeros = 0
     let k = 0
+    let low = 0
+    let lowDigits = -1
     let exact = true
     let c = b[i]!
     // JSON has no leading zeros: "0" alone, or "0." / "0e".
@@ -521,13 +611,29 @@ class JsonQuoteScanner {
       const runStart = i
       for (; i < end && (c = b[i]!) >= ZERO && c <= NINE; i++) {
         if (c === ZERO) zeros++
-        else if (exact) {
+        else if (!exact) continue
+        else if (lowDigits < 0) {
           const next = zeros < 22 ? m * POW10[zeros + 1]! + (c - ZERO) : TWO_53
           if (next < TWO_53) {
             m = next
             zeros = 0
-          } else exact = false
-        }
+          } else {
+            // m takes what zeros still fit below 2^53 (the longest prefix), `low` the rest.
+            while (zeros > 0 && m > 0 && m * 10 < TWO_53) {
+              m *= 10
+              zeros--
+            }
+            if (zeros < LOW_DIGITS) {
+              low = c - ZERO
+              lowDigits = zeros + 1
+              zeros = 0
+            } else exact = false
+          }
+        } else if (lowDigits + zeros < LOW_DIGITS) {
+          low = low * POW10[zeros + 1]! + (c - ZERO)
+          lowDigits += zeros + 1
+          zeros = 0
+        } else exact = false
       }
       if (fraction) {
         if (i === runStart) return -1
@@ -554,10 +660,14 @@ class JsonQuoteScanner {
     const e = k + zeros
     let v: number
     if (exact && m === 0) v = 0
-    else if (exact && e >= 0 && e <= 22) v = m * POW10[e]!
-    else if (exact && e < 0 && e >= -22) v = m / POW10[-e]!
-    else {
-      // Past the fast path: the digits as text, rounded as JSON.parse rounds them.
+    else if (exact && lowDigits < 0 && e >= 0 && e <= 22) v = m * POW10[e]!
+    else if (exact && lowDigits < 0 && e < 0 && e >= -22) v = m / POW10[-e]!
+    else if (exact && e >= 0 && lowDigits + e <= LOW_DIGITS) {
+      // An integer of 17–20 digits written with an exponent or a fraction of zeros: m × 10^(lowDigits + e) + low × 10^e.
+      v = exactSum(m, POW10[lowDigits + e]!, low * POW10[e]!)
+    } else {
+      // Past the exact paths: the digits as text, rounded as JSON.parse rounds them.
+      this.viaText++
       let text = ""
       for (let j = negative ? start + 1 : start; j < i; j++) text += String.fromCharCode(b[j]!)
       v = Number(text)
@@ -574,17 +684,50 @@ const KEY_BYTES = [SYMBOL_KEY, new Uint8Array(0), ...NUMBER_KEYS]
 const KEYS_BY_FIRST_BYTE: ReadonlyArray<ReadonlyArray<number>> = Array.from({ length: 128 }, (_, c) =>
   KEY_BYTES.flatMap((key, k) => (key[0] === c ? [k + SYMBOL] : [])))
 
-/** The known key at `start` (just after its opening quote), with its closing quote: its scanner slot, or `UNKNOWN_KEY`. */
-const knownKeyAt = (b: Uint8Array, start: number): number => {
+/**
+ * Each known key with its closing quote (4–13 bytes) as little-endian 32-bit words, compared 4 bytes
+ * at a time: `KEY_WORDS` words at `KEY_WORD_OFFSETS` (the last one overlapping the one before), 4 a
+ * key (a shorter key repeats its last word), by scanner slot − `SYMBOL`.
+ */
+const KEY_WORDS = new Int32Array(KEY_BYTES.length * 4)
+const KEY_LENGTHS = Int32Array.from(KEY_BYTES, (key) => key.length)
+const KEY_WORD_OFFSETS = new Int32Array(KEY_BYTES.length * 4)
+KEY_BYTES.forEach((key, k) => {
+  if (key.length === 0) return
+  const bytes = [...key, QUOTE]
+  const offsets: Array<number> = []
+  for (let o = 0; o + 4 < bytes.length; o += 4) offsets.push(o)
+  offsets.push(bytes.length - 4)
+  for (let w = 0; w < 4; w++) {
+    const o = offsets[Math.min(w, offsets.length - 1)]!
+    KEY_WORD_OFFSETS[k * 4 + w] = o
+    KEY_WORDS[k * 4 + w] = bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)
+  }
+})
+
+/**
+ * The known key at `start` of `b` (just after its opening quote), with its closing quote: its scanner
+ * slot, or `UNKNOWN_KEY`. `d` views `b`'s memory.
+ */
+const knownKeyAt = (b: Uint8Array, d: DataView<ArrayBufferLike>, start: number): number => {
   const first = b[start]!
   if (!(first < 128)) return UNKNOWN_KEY
   const candidates = KEYS_BY_FIRST_BYTE[first]!
   for (let c = 0; c < candidates.length; c++) {
-    const slot = candidates[c]!
-    const key = KEY_BYTES[slot - SYMBOL]!
-    if (start + key.length < b.length && b[start + key.length] === QUOTE && sameBytes(key, b, start)) return slot
+    if (keyAt(b, d, start, candidates[c]!)) return candidates[c]!
   }
   return UNKNOWN_KEY
+}
+
+/** Whether the known key of scanner slot `slot`, with its closing quote, is at `start` of `b` (`d` views `b`'s memory). */
+const keyAt = (b: Uint8Array, d: DataView<ArrayBufferLike>, start: number, slot: number): boolean => {
+  const k = (slot - SYMBOL) * 4
+  if (start + KEY_LENGTHS[k >> 2]! >= b.length) return false
+  const at = b.byteOffset + start
+  return d.getInt32(at + KEY_WORD_OFFSETS[k]!, true) === KEY_WORDS[k] &&
+    d.getInt32(at + KEY_WORD_OFFSETS[k + 1]!, true) === KEY_WORDS[k + 1] &&
+    d.getInt32(at + KEY_WORD_OFFSETS[k + 2]!, true) === KEY_WORDS[k + 2] &&
+    d.getInt32(at + KEY_WORD_OFFSETS[k + 3]!, true) === KEY_WORDS[k + 3]
 }
 
 const sameBytes = (key: Uint8Array, b: Uint8Array, start: number): boolean => {
