@@ -198,11 +198,12 @@ export interface L2BooksOptions extends OrderBooksOptions {
  * one update at a time; read the published top of book from the fields.
  */
 export class L2Books extends OrderBooks {
+  // `declare`d fields (as `OrderBooks`'s) are set once, by the constructor alone: see there why.
   /** f64 view of the symbol blocks (8 slots per symbol). */
-  private readonly slots: Float64Array
+  declare private readonly slots: Float64Array
   /** The top of book just read. */
   private readonly now = new Float64Array(4)
-  private readonly status: StatusWriter | undefined
+  declare private readonly status: StatusWriter | undefined
 
   // The top of book to publish after `APPLIED_TOP`, or the stale record after `announceStale`.
   bidPrice = 0
@@ -236,8 +237,8 @@ export class L2Books extends OrderBooks {
             : `the status table holds ${held} symbols, the books ${options.symbols}`
         )
       }
-      this.status = new StatusWriter(options.status)
     }
+    this.status = options.status === undefined ? undefined : new StatusWriter(options.status)
   }
 
   /** The sync state of `symbol` (`WAITING`, `LIVE`, `STALE`, `RESYNCING`, `REFRESHING`); -1 for a bad symbol. */

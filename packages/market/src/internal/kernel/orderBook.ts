@@ -237,43 +237,48 @@ const flipOf = (side: number): number => (side - 1) & KEY_FLIP
  * level's new size or a negative code; `bestBid` / `bestAsk` / `levelSize` / `depth` read. One thread.
  */
 export class OrderBooks {
-  readonly symbols: number
-  readonly windowTicks: number
-  readonly maxTick: number
-  private readonly mask: number
-  private readonly wordMask: number
+  // The fields the constructor sets are `declare`d: a plain declaration is a class field, defined as
+  // `undefined` before the constructor runs, so its first store would change it — and V8 then treats
+  // it as a mutable field of any type: a hot path reloads it, and checks it, at every use (a tag test
+  // for a number, all of `ToBoolean` for `homes`). Set once, it stays a constant field, which the JIT
+  // folds into a loop that holds the book as a constant (a stage's batch loop).
+  declare readonly symbols: number
+  declare readonly windowTicks: number
+  declare readonly maxTick: number
+  declare private readonly mask: number
+  declare private readonly wordMask: number
   /** How far above the window's first tick a moved window puts the best level. */
-  private readonly slack: number
+  declare private readonly slack: number
   /**
    * `reserveLadders`: each side's ladder is its own, at `(symbol × 2 + side) × windowTicks`, an address
    * the hot path computes without reading the symbol's block first.
    */
-  private readonly homes: boolean
+  declare private readonly homes: boolean
   /** Symbol blocks: both side headers, and words a subclass may use (see {@link OWNER_WORD}). */
-  protected readonly head: Int32Array
+  declare protected readonly head: Int32Array
   /** Far headers per side (cold). */
-  private readonly far: Int32Array
+  declare private readonly far: Int32Array
   /**
    * Ladder pool: ladder `k` owns slots `k * windowTicks ..`; empty slots hold 0. Sizes in int32 lots;
    * {@link BIG} marks a size past int32, held in `big` at the same index.
    */
-  private sizes: Int32Array
+  declare private sizes: Int32Array
   /** Sizes past int32 (the overflow path), parallel to `sizes`; empty until a book first holds one. */
   private big = new Float64Array(0)
   /** Bit `j & 31` of word `j >>> 5` is set iff ladder pool slot `j` is non-empty (ladders start on a word). */
-  private bits: Int32Array
+  declare private bits: Int32Array
   /** Ladders handed out so far (free ones included). */
   private ladderTop = 0
   /** Free ladders (their first slot index), a stack. */
-  private ladderFree: Int32Array
+  declare private ladderFree: Int32Array
   private ladderFreeCount = 0
   /** Far pool: keys and sizes of far levels, in per-side blocks. */
-  private farKeys: Int32Array
-  private farSizes: Float64Array
+  declare private farKeys: Int32Array
+  declare private farSizes: Float64Array
   /** First never-used far slot. */
   private farTop = 0
   /** Head of the free list of each size class (-1: none); a free block's first key links to the next. */
-  private readonly farFree: Int32Array
+  declare private readonly farFree: Int32Array
 
   constructor(options: OrderBooksOptions) {
     const symbols = options.symbols
