@@ -29,9 +29,12 @@ export const ARMED = 1
 export const DISARMED = 0
 
 export class Doorbell {
-  readonly ref: DoorbellRef
-  private readonly word: Int32Array
-  private readonly index: number
+  // Fields the constructor sets are `declare`d: a plain declaration defines them as `undefined` first,
+  // and the constructor's store then makes V8 treat them as mutable, reloaded and re-checked at every
+  // use in a hot loop; stored once, they stay constant fields.
+  declare readonly ref: DoorbellRef
+  private declare readonly word: Int32Array
+  private declare readonly index: number
   /** Notifies this side has issued (thread-local; a busy pipeline keeps it at zero). */
   notifyCount = 0
 

@@ -58,10 +58,13 @@ const checkRecordSize = (input: RecordView, output: RecordView): void => {
 
 /** Writes dead letters (rare path: one claim and publish per record). */
 export class DeadLetterWriter {
-  readonly producer: RingProducer
-  private readonly words: Int32Array
-  private readonly wordsPerSlot: number
-  private readonly waiter: SpaceWaiter
+  // Fields the constructor sets are `declare`d: a plain declaration defines them as `undefined` first,
+  // and the constructor's store then makes V8 treat them as mutable, reloaded and re-checked at every
+  // use in a hot loop; stored once, they stay constant fields.
+  declare readonly producer: RingProducer
+  private declare readonly words: Int32Array
+  private declare readonly wordsPerSlot: number
+  private declare readonly waiter: SpaceWaiter
 
   constructor(handle: RingHandle, waiter: SpaceWaiter) {
     this.producer = new RingProducer(handle)
@@ -97,12 +100,12 @@ export abstract class AccountingEmitter<O extends FieldSpec = FieldSpec> impleme
   writtenDelta = 0
   droppedDelta = 0
   deadDelta = 0
-  readonly droppedByReason: Float64Array
-  readonly deadByCode: Float64Array
-  private readonly reasonCount: number
-  private readonly errorCount: number
-  private readonly deadLetters: DeadLetterWriter | undefined
-  private readonly stageIndex: number
+  declare readonly droppedByReason: Float64Array
+  declare readonly deadByCode: Float64Array
+  private declare readonly reasonCount: number
+  private declare readonly errorCount: number
+  private declare readonly deadLetters: DeadLetterWriter | undefined
+  private declare readonly stageIndex: number
 
   constructor(stageIndex: number, reasonCount: number, errorCount: number, deadLetters: DeadLetterWriter | undefined) {
     this.stageIndex = stageIndex
@@ -201,8 +204,8 @@ export abstract class AccountingEmitter<O extends FieldSpec = FieldSpec> impleme
  * has room: private memory that grows to the largest overflow of a pass and is kept for the next.
  */
 class Spill {
-  private readonly layout: Layout
-  private view: RecordView
+  private declare readonly layout: Layout
+  private declare view: RecordView
   private head = 0
   private tail = 0
 
@@ -254,11 +257,11 @@ class Spill {
  * ring emitter hands out no slots: it is a target of a batching emitter (`put`, `putRun`).
  */
 export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmitter<O> {
-  readonly view: RecordView<O>
-  readonly producer: RingProducer
-  private readonly window: number
-  private readonly waiter: SpaceWaiter | undefined
-  private readonly spill: Spill | undefined
+  declare readonly view: RecordView<O>
+  declare readonly producer: RingProducer
+  private declare readonly window: number
+  private declare readonly waiter: SpaceWaiter | undefined
+  private declare readonly spill: Spill | undefined
   private start = 0
   private pos = 0
   private limit = 0
@@ -403,9 +406,9 @@ export class RingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmit
  * of word stores — and allocates nothing, as a `subarray` for `set` would.
  */
 export class ScratchArena {
-  readonly buffer: ArrayBuffer
+  declare readonly buffer: ArrayBuffer
   /** The whole buffer as 8-byte words (batches are 8-byte aligned and sized). */
-  readonly words64: Float64Array
+  declare readonly words64: Float64Array
   private next = 0
 
   constructor(byteLength: number) {
@@ -430,13 +433,13 @@ const MEMMOVE_MIN_RECORDS = 16
  * each flush: the fused, routing and broadcasting emitters.
  */
 abstract class BatchingEmitter<O extends FieldSpec = FieldSpec> extends AccountingEmitter<O> {
-  readonly view: RecordView<O>
-  protected readonly capacity: number
+  declare readonly view: RecordView<O>
+  protected declare readonly capacity: number
   protected pos = 0
-  private readonly arena: Float64Array
+  private declare readonly arena: Float64Array
   /** 8-byte words per record, and the batch's first word in the arena. */
-  private readonly stride64: number
-  private readonly base64: number
+  private declare readonly stride64: number
+  private declare readonly base64: number
 
   constructor(
     layout: Layout<O>,
@@ -489,7 +492,7 @@ abstract class BatchingEmitter<O extends FieldSpec = FieldSpec> extends Accounti
 
 /** Fused placement: a private batch handed to the next stage as a plain call. */
 export class ScratchEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitter<O> {
-  private readonly downstream: (view: RecordView<O>, count: number) => void
+  private declare readonly downstream: (view: RecordView<O>, count: number) => void
 
   constructor(
     layout: Layout<O>,
@@ -528,7 +531,7 @@ export class ScratchEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmi
  * what it forwards (a source edge's records) goes straight into the ring, one copy, behind the batch.
  */
 export class RelayEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitter<O> {
-  readonly target: RingEmitter<O>
+  declare readonly target: RingEmitter<O>
 
   constructor(
     target: RingEmitter<O>,
@@ -578,9 +581,9 @@ export class RelayEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitt
 
 /** Fan-out: copies each emitted record to the ring its key picks, or to every ring. */
 export class RoutingEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitter<O> {
-  readonly targets: ReadonlyArray<RingEmitter<O>>
+  declare readonly targets: ReadonlyArray<RingEmitter<O>>
   /** Key field accessor for partitioning; undefined broadcasts. */
-  private readonly keyOf: ((slot: number) => number) | undefined
+  private declare readonly keyOf: ((slot: number) => number) | undefined
   private routedEarly = 0
 
   constructor(
@@ -668,8 +671,8 @@ export interface BroadcastPort<O extends FieldSpec = FieldSpec> {
  * published a different number.
  */
 export class BroadcastEmitter<O extends FieldSpec = FieldSpec> extends BatchingEmitter<O> {
-  private readonly ports: ReadonlyArray<BroadcastPort<O>>
-  private readonly keys: ReadonlyArray<((slot: number) => number) | undefined>
+  private declare readonly ports: ReadonlyArray<BroadcastPort<O>>
+  private declare readonly keys: ReadonlyArray<((slot: number) => number) | undefined>
 
   constructor(
     ports: ReadonlyArray<BroadcastPort<O>>,
@@ -744,7 +747,7 @@ export class BroadcastEmitter<O extends FieldSpec = FieldSpec> extends BatchingE
 
 /** A sink has no output records; it accounts for what it delivered elsewhere. */
 export class SinkEmitter extends AccountingEmitter<FieldSpec> {
-  readonly view: RecordView<FieldSpec>
+  declare readonly view: RecordView<FieldSpec>
 
   constructor(stageIndex: number, reasonCount: number, errorCount: number, deadLetters: DeadLetterWriter | undefined) {
     super(stageIndex, reasonCount, errorCount, deadLetters)
@@ -768,9 +771,9 @@ export class SinkEmitter extends AccountingEmitter<FieldSpec> {
 
 /** Waits for space by parking on the loop's own bell (the producer bell of its output rings). */
 export class ParkingSpaceWaiter implements SpaceWaiter {
-  private readonly bell: Doorbell
-  private readonly control: Int32Array
-  private readonly abortIndex: number
+  private declare readonly bell: Doorbell
+  private declare readonly control: Int32Array
+  private declare readonly abortIndex: number
   waits = 0
 
   constructor(bell: Doorbell, control: Int32Array, abortIndex: number) {

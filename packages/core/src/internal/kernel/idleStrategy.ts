@@ -93,10 +93,13 @@ const performanceNs = (): number => performance.now() * 1e6
  * for a notify while this side is actually parked.
  */
 export class BackoffIdleStrategy implements IdleStrategy {
-  readonly spinNs: number
-  readonly maxSpins: number
-  readonly minParkNs: number
-  readonly maxParkNs: number
+  // Fields the constructor sets are `declare`d: a plain declaration defines them as `undefined` first,
+  // and the constructor's store then makes V8 treat them as mutable, reloaded and re-checked at every
+  // use in a hot loop; stored once, they stay constant fields.
+  declare readonly spinNs: number
+  declare readonly maxSpins: number
+  declare readonly minParkNs: number
+  declare readonly maxParkNs: number
   /** Times this strategy parked (thread-local), for idle-cycle stats. */
   parkCount = 0
   /**
@@ -113,10 +116,10 @@ export class BackoffIdleStrategy implements IdleStrategy {
   private spins = 0
   /** When the current spin phase began (the first empty idle after work). */
   private spinSinceNs = 0
-  private parkNs: number
-  private readonly bell: Doorbell
-  private readonly hasWork: () => boolean
-  private readonly nowNs: () => number
+  private declare parkNs: number
+  private declare readonly bell: Doorbell
+  private declare readonly hasWork: () => boolean
+  private declare readonly nowNs: () => number
 
   /**
    * @param bell the bell peers ring when there is work for this loop

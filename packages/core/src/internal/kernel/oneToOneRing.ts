@@ -111,11 +111,14 @@ const checkHandle = (handle: RingHandle, words: Int32Array, base: number): void 
 
 /** Read-only view of a ring's shared counters, for stats and health from any thread. */
 export class RingMonitor {
-  private readonly words: Int32Array
-  private readonly tailIndex: number
-  private readonly headIndex: number
-  private readonly closedIndex: number
-  readonly capacity: number
+  // Fields the constructor sets are `declare`d: a plain declaration defines them as `undefined` first,
+  // and the constructor's store then makes V8 treat them as mutable, reloaded and re-checked at every
+  // use in a hot loop; stored once, they stay constant fields.
+  private declare readonly words: Int32Array
+  private declare readonly tailIndex: number
+  private declare readonly headIndex: number
+  private declare readonly closedIndex: number
+  declare readonly capacity: number
 
   constructor(handle: RingHandle) {
     this.words = new Int32Array(handle.buffer)
@@ -149,21 +152,21 @@ export class RingMonitor {
 }
 
 export class RingProducer {
-  readonly handle: RingHandle
-  readonly capacity: number
+  declare readonly handle: RingHandle
+  declare readonly capacity: number
   /** Slot index of the first slot of the current claim. */
   claimIndex = 0
   /** The bell of the consumer, rung after publish and close. */
-  readonly consumerBell: Doorbell
+  declare readonly consumerBell: Doorbell
   /** This side's own bell, to park on while the ring is full. */
-  readonly producerBell: Doorbell
-  private readonly words: Int32Array
-  private readonly tailIndex: number
-  private readonly headIndex: number
-  private readonly closedIndex: number
-  private readonly mask: number
-  private tail: number
-  private cachedHead: number
+  declare readonly producerBell: Doorbell
+  private declare readonly words: Int32Array
+  private declare readonly tailIndex: number
+  private declare readonly headIndex: number
+  private declare readonly closedIndex: number
+  private declare readonly mask: number
+  private declare tail: number
+  private declare cachedHead: number
   private claimed = 0
 
   constructor(handle: RingHandle) {
@@ -260,24 +263,24 @@ export class RingProducer {
 }
 
 export class RingConsumer {
-  readonly handle: RingHandle
-  readonly capacity: number
+  declare readonly handle: RingHandle
+  declare readonly capacity: number
   /** Slot index of the first slot returned by the last `poll`. */
   readIndex = 0
   /** This side's own bell, to park on while the ring is empty. */
-  readonly consumerBell: Doorbell
+  declare readonly consumerBell: Doorbell
   /** The producer's bell, rung after release. */
-  readonly producerBell: Doorbell
-  private readonly words: Int32Array
-  private readonly tailIndex: number
-  private readonly headIndex: number
-  private readonly closedIndex: number
-  private readonly mask: number
+  declare readonly producerBell: Doorbell
+  private declare readonly words: Int32Array
+  private declare readonly tailIndex: number
+  private declare readonly headIndex: number
+  private declare readonly closedIndex: number
+  private declare readonly mask: number
   /** Released up to here (shared as HEAD). */
-  private head: number
+  private declare head: number
   /** Polled up to here: records between `head` and `readSeq` are in flight. */
-  private readSeq: number
-  private cachedTail: number
+  private declare readSeq: number
+  private declare cachedTail: number
 
   constructor(handle: RingHandle) {
     this.handle = handle

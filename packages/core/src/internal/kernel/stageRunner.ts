@@ -54,7 +54,7 @@ export interface ChainMember {
 
 /** Member `member` could not be started: its module, its `make`, its `restoreState` or its `onStart` threw. */
 export class StartFailure extends Error {
-  readonly member: number
+  declare readonly member: number
   constructor(member: number, cause: unknown) {
     super(errorMessage(cause))
     this.member = member
@@ -107,21 +107,24 @@ interface Unsettled {
 }
 
 export class StageRunner {
-  private readonly o: RunnerOptions
-  private readonly consumers: ReadonlyArray<RingConsumer>
-  private readonly views: ReadonlyArray<RecordView>
-  private readonly control: Int32Array
-  private readonly idle: IdleStrategy
-  private readonly source: SourceLogic | undefined
-  private readonly first: ChainMember
-  private readonly last: ChainMember
+  // Fields the constructor sets are `declare`d: a plain declaration defines them as `undefined` first,
+  // and the constructor's store then makes V8 treat them as mutable, reloaded and re-checked at every
+  // use in a hot loop; stored once, they stay constant fields.
+  private declare readonly o: RunnerOptions
+  private declare readonly consumers: ReadonlyArray<RingConsumer>
+  private declare readonly views: ReadonlyArray<RecordView>
+  private declare readonly control: Int32Array
+  private declare readonly idle: IdleStrategy
+  private declare readonly source: SourceLogic | undefined
+  private declare readonly first: ChainMember
+  private declare readonly last: ChainMember
   /** Member whose code is running, for crash attribution. */
   private current = 0
   private start = 0
-  private nextTimerNs: number
-  private readonly periodic: boolean
+  private declare nextTimerNs: number
+  private declare readonly periodic: boolean
   /** See `BackoffOptions.pacedBatchNs`. */
-  private readonly pacedBatchNs: number
+  private declare readonly pacedBatchNs: number
   /** A paced source is not polled before this (pipeline time): its due records gather meanwhile. */
   private sourceNotBeforeNs = -Infinity
   /**
@@ -130,13 +133,13 @@ export class StageRunner {
    * writers pump a pass at once, and a fiber host would wait for the event loop's timers.
    */
   private gathering = false
-  private readonly wakers: ReadonlyArray<StageLogic>
+  private declare readonly wakers: ReadonlyArray<StageLogic>
   /** Has a member with a timer (the periodic tick, or its own deadlines): an empty pass may fire it. */
-  private readonly timed: boolean
-  private ended: Array<boolean>
+  private declare readonly timed: boolean
+  private declare ended: Array<boolean>
   private sourceDone = false
   private polledThisPass = 0
-  private deliveredThisPass: Float64Array
+  private declare deliveredThisPass: Float64Array
   /** Records left in a quarantined record's run before it (its retained predecessors). */
   private quarantineAt = -1
   private deliveredSinceStart = 0
@@ -145,12 +148,12 @@ export class StageRunner {
   /** Members whose onStart returned, from the first: the ones to close. */
   private opened = 0
   /** Members that have a snapshot hook (then every commit takes snapshots). */
-  private readonly snapshotting: boolean
+  private declare readonly snapshotting: boolean
   /** Per member, its last committed snapshot (or what it was restored from); undefined: fresh state. */
-  private readonly snapshots: Array<unknown>
-  private readonly pendingSnapshots: Array<unknown>
+  private declare readonly snapshots: Array<unknown>
+  private declare readonly pendingSnapshots: Array<unknown>
   /** Per member: a committed pass since this start changed its state (input, or a timer). */
-  private readonly worked: Uint8Array
+  private declare readonly worked: Uint8Array
   private timersFired = false
   /** How a pass run by `pumpPass` ended the loop (a crash): the next `runSlice` returns it. */
   private pendingOutcome: RunOutcome | undefined

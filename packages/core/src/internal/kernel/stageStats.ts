@@ -29,8 +29,11 @@ const F = (offset: number): number => offset >> 3
 
 /** The host's side: the only writer of the host section. */
 export class StageStatsWriter {
-  readonly f64: Float64Array
-  private readonly i32: Int32Array
+  // Fields the constructor sets are `declare`d: a plain declaration defines them as `undefined` first,
+  // and the constructor's store then makes V8 treat them as mutable, reloaded and re-checked at every
+  // use in a hot loop; stored once, they stay constant fields.
+  declare readonly f64: Float64Array
+  private declare readonly i32: Int32Array
 
   constructor(ref: StatsRef) {
     this.f64 = new Float64Array(ref.buffer, ref.byteOffset, S.STATS_BLOCK_BYTES / 8)
