@@ -245,32 +245,42 @@ export class BarBuilder {
    * go through `offer`.
    */
   offerQuotes(words64: Float64Array, words: Int32Array, from: number, to: number, at: QuoteWords, price: number): number {
+    // Everything the usual tick reads in locals, the clock too (written back before any other path
+    // runs, and read again after it).
     const s = this.state
     const window = this.window
     const symbols = this.symbols
+    const tolerance = this.toleranceNs
     const row = this.timeframes * FIELDS
     const smallestAt = this.smallestAt
     const stride = at.stride
+    const symbolAt = at.symbol
+    const tsAt = at.exchangeTsNs
+    const bidAt = at.bid
+    const askAt = at.ask
+    const sizeAt = at.lastSize
+    let clock = this.clockNs
+    let maxSeen = this.maxSeenNs
     let applied = 0
-    for (let i = from; i < to; i++) {
-      const w = i * stride
-      const symbol = words[2 * w + at.symbol]! >>> 0
-      const tNs = words64[w + at.exchangeTsNs]!
-      const bid = words64[w + at.bid]!
-      const ask = words64[w + at.ask]!
-      const size = words64[w + at.lastSize]!
+    let stop = to
+    for (let i = from, w = from * stride; i < to; i++, w += stride) {
+      const symbol = words[2 * w + symbolAt]! >>> 0
+      const tNs = words64[w + tsAt]!
+      const bid = words64[w + bidAt]!
+      const ask = words64[w + askAt]!
+      const size = words64[w + sizeAt]!
       // Both sides must be valid whichever is priced: a quote with a bad side is a bad quote.
       const p = !(bid > 0 && bid < Infinity && ask > 0 && ask < Infinity) ? NaN : price === PRICE_MID ? (bid + ask) * 0.5 : price === PRICE_BID ? bid : ask
       const win = symbol * WINDOW
       if (
         symbol < symbols && tNs >= window[win + WIN_START]! && tNs < window[win + WIN_END]! && p > 0 && p < Infinity && size >= 0 && size < Infinity &&
-        tNs + this.toleranceNs >= this.clockNs
+        tNs + tolerance >= clock
       ) {
         // In the smallest timeframe's current bar, so in every larger one's, and not late: that bar
         // only, and the larger bars' volumes (their high, low, close and ticks follow at the next sync).
-        if (tNs > this.maxSeenNs) {
-          this.maxSeenNs = tNs
-          if (tNs > this.clockNs) this.clockNs = tNs
+        if (tNs > maxSeen) {
+          maxSeen = tNs
+          if (tNs > clock) clock = tNs
         }
         const first = symbol * row
         const bar = first + smallestAt
@@ -282,17 +292,23 @@ export class BarBuilder {
         applied++
         continue
       }
+      this.clockNs = clock
+      this.maxSeenNs = maxSeen
       const r = this.offer(symbol, tNs, p, size)
+      clock = this.clockNs
+      maxSeen = this.maxSeenNs
       if (r === APPLIED) applied++
       else if (r === LATE) this.late++
       else {
-        this.applied += applied
         this.refused = r
-        return i
+        stop = i
+        break
       }
     }
+    this.clockNs = clock
+    this.maxSeenNs = maxSeen
     this.applied += applied
-    return to
+    return stop
   }
 
   /** A tick outside the rolled-up window: the larger timeframes synced, then every timeframe updated, then the window set again. */
