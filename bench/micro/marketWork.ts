@@ -34,6 +34,11 @@ const TIMEFRAMES_MS = [1_000, 60_000, 300_000, 3_600_000, 86_400_000]
 const THRESHOLD = 0.001 / 100
 const MAX_INTERVAL_NS = 1_000 * 1e6
 type QuoteSpec = typeof Quote.Quote.spec
+/** A Quote field's index in a record's 8-byte words, for the case's checksum (read as the plain loop reads its fields: one load). */
+const word64 = (name: keyof QuoteSpec) => Quote.Quote.fields.find((f) => f.name === name)!.offset / 8
+const STRIDE64 = Quote.Quote.byteLength / 8
+const BID64 = word64("bid")
+const TS64 = word64("exchangeTsNs")
 
 /** Collects what a stage emits into a scratch batch (as a fused member does), and counts. */
 class Scratch<F extends RecordLayout.FieldSpec> implements Stage.Emitter<F> {
@@ -109,8 +114,8 @@ const velox = (symbols: number, depth: number) => {
         if (k === 0) continue
         tickStore.onBatch(passed.view, 0, k, stored as never)
         barsLogic.onBatch(passed.view, 0, k, closed)
-        const pf = passed.view.fields
-        for (let i = 0; i < k; i++) passedSum += pf.bid.get(i) + pf.exchangeTsNs.get(i) * 1e-9
+        const pw = passed.view.words64
+        for (let i = 0, at = 0; i < k; i++, at += STRIDE64) passedSum += pw[at + BID64]! + pw[at + TS64]! * 1e-9
         passedCount += k
         if (closed.pos > 0) foldBars()
       }
@@ -135,6 +140,8 @@ const plainLoop = (symbols: number, depth: number) => {
   const T = tfs.length
   const barStart = new Float64Array(symbols * T).fill(NaN)
   const bar = new Float64Array(symbols * T * 6) // open, high, low, close, volume, ticks
+  // Per symbol: the smallest bar's ticks the larger bars have taken.
+  const synced = new Float64Array(symbols)
   let passedCount = 0
   let passedSum = 0
   let barsCount = 0
@@ -177,8 +184,30 @@ const plainLoop = (symbols: number, depth: number) => {
         ring[r++] = f.lastSize.get(i)
         ring[r] = f.epoch.get(i)
         ringPos[s] = pos + 1 === depth ? 0 : pos + 1
-        // Bars: every timeframe.
+        // Bars, as velox's builder keeps them: a tick in its symbol's smallest bar updates that bar
+        // and the larger bars' volumes only; the larger bars take the smallest one's high, low, close
+        // and ticks when a tick falls outside it, and then every timeframe sees that tick.
         const size = f.lastSize.get(i)
+        const b0 = s * T * 6
+        const start0 = barStart[s * T]!
+        if (t >= start0 && t < start0 + tfs[0]!) {
+          if (mid > bar[b0 + 1]!) bar[b0 + 1] = mid
+          if (mid < bar[b0 + 2]!) bar[b0 + 2] = mid
+          bar[b0 + 3] = mid
+          bar[b0 + 5]! += 1
+          for (let b = b0 + 4; b < b0 + T * 6; b += 6) bar[b]! += size
+          continue
+        }
+        if (start0 === start0) {
+          const fresh = bar[b0 + 5]! - synced[s]!
+          for (let b = b0 + 6; b < b0 + T * 6; b += 6) {
+            if (bar[b0 + 1]! > bar[b + 1]!) bar[b + 1] = bar[b0 + 1]!
+            if (bar[b0 + 2]! < bar[b + 2]!) bar[b + 2] = bar[b0 + 2]!
+            bar[b + 3] = bar[b0 + 3]!
+            bar[b + 5]! += fresh
+          }
+        }
+        synced[s] = 1 // the tick opens the smallest bar, and every timeframe sees it below
         for (let tf = 0; tf < T; tf++) {
           const k = s * T + tf
           const len = tfs[tf]!

@@ -140,7 +140,8 @@ export const dropReasons = ["Late"] as const
 export const errors = ["UnknownSymbol", "InvalidPrice", "InvalidTime"] as const
 
 const LATE = 0
-const PRICE = { mid: 0, bid: 1, ask: 2 } as const
+const PRICE = { mid: K.PRICE_MID, bid: K.PRICE_BID, ask: K.PRICE_ASK } as const
+const WORDS: K.QuoteWords = { stride: Q.STRIDE, symbol: Q.SYMBOL, exchangeTsNs: Q.EXCHANGE_TS, bid: Q.BID, ask: Q.ASK, lastSize: Q.LAST_SIZE }
 
 /** The kernel's options for a decoded config, closed bars going to `sink`. */
 const builderOptions = (config: Config, sink: K.BarSink, counts: Float64Array | undefined): K.BarBuilderOptions => ({
@@ -214,24 +215,18 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, t
     builder,
     onBatch(input, start, count, emitter) {
       out = emitter
-      // Fields read straight from the record words (see quoteWords.ts): one load each.
-      const w = input.words64
-      const u = input.words
+      // The builder reads the fields straight from the record words (see quoteWords.ts), and stops
+      // at a refused quote for its dead letter.
+      builder.applied = 0
+      builder.late = 0
       const end = start + count
-      let applied = 0
-      let late = 0
-      for (let i = start; i < end; i++) {
-        const at = i * Q.STRIDE
-        const bid = w[at + Q.BID]!
-        const ask = w[at + Q.ASK]!
-        // Both sides must be valid whichever is priced: a quote with a bad side is a bad quote.
-        const valid = bid > 0 && bid < Infinity && ask > 0 && ask < Infinity
-        const p = !valid ? NaN : price === 0 ? (bid + ask) * 0.5 : price === 1 ? bid : ask
-        const r = builder.offer(u[i * Q.STRIDE32 + Q.SYMBOL]! >>> 0, w[at + Q.EXCHANGE_TS]!, p, w[at + Q.LAST_SIZE]!)
-        if (r === K.APPLIED) applied++
-        else if (r === K.LATE) late++
-        else emitter.deadLetter(r === K.UNKNOWN_SYMBOL ? 0 : r === K.INVALID_PRICE ? 1 : 2, input, i)
+      let i = builder.offerQuotes(input.words64, input.words, start, end, WORDS, price)
+      while (i < end) {
+        const r = builder.refused
+        emitter.deadLetter(r === K.UNKNOWN_SYMBOL ? 0 : r === K.INVALID_PRICE ? 1 : 2, input, i)
+        i = builder.offerQuotes(input.words64, input.words, i + 1, end, WORDS, price)
       }
+      const { applied, late } = builder
       if (applied !== 0) emitter.account(applied)
       if (late !== 0) emitter.drop(LATE, late)
     },

@@ -121,34 +121,49 @@ export const makeLogic = (config: Config): Stage.StageLogic<typeof Quote.spec, t
   const counts = T.countsOf(config.stats ?? ThrottleStats.make(config.symbols))
   const passedAt = T.indexOf(K.COLUMNS, 0, K.PASSED_COLUMN)
   const throttledAt = T.indexOf(K.COLUMNS, 0, K.THROTTLED_COLUMN)
+  // Quotes throttled by the last passRun.
+  let runThrottled = 0
+  /** Throttles quotes `from ..` up to `end` or the first refused one (its index returned). */
+  const passRun = (w: Float64Array, u: Int32Array, from: number, end: number, out: Stage.Emitter<typeof Quote.spec>): number => {
+    // Fields read and records copied straight from the record words (see quoteWords.ts); the
+    // offsets and the throttle's state in locals, loaded once a run rather than once a quote.
+    const stride = Q.STRIDE
+    const symbolAt = Q.SYMBOL
+    const bidAt = Q.BID
+    const askAt = Q.ASK
+    const tsAt = Q.EXCHANGE_TS
+    const columns = K.COLUMNS
+    const { lastMid, lastNs, maxIntervalNs, symbols, threshold } = throttle
+    const to = out.view.words64
+    let throttled = 0
+    let i = from
+    for (let at = from * stride; i < end; i++, at += stride) {
+      const symbol = u[2 * at + symbolAt]! >>> 0
+      const bid = w[at + bidAt]!
+      const ask = w[at + askAt]!
+      if (!(symbol < symbols && K.validPrices(bid, ask))) break
+      if (K.passes(lastMid, lastNs, threshold, maxIntervalNs, symbol, (bid + ask) * 0.5, w[at + tsAt]!)) {
+        counts[passedAt + symbol * columns]! += 1
+        Q.copyQuote(to, out.emit() * stride, w, at)
+      } else {
+        counts[throttledAt + symbol * columns]! += 1
+        throttled++
+      }
+    }
+    runThrottled = throttled
+    return i
+  }
   return {
     onBatch(input, start, count, out) {
-      // Fields read and records copied straight from the record words (see quoteWords.ts); the
-      // offsets and the throttle's state in locals, loaded once a batch rather than once a quote.
-      const stride = Q.STRIDE
-      const symbolAt = Q.SYMBOL
-      const bidAt = Q.BID
-      const askAt = Q.ASK
-      const tsAt = Q.EXCHANGE_TS
-      const columns = K.COLUMNS
-      const { lastMid, lastNs, maxIntervalNs, symbols, threshold } = throttle
-      const w = input.words64
-      const u = input.words
-      const to = out.view.words64
       const end = start + count
       let throttled = 0
-      for (let i = start, at = start * stride; i < end; i++, at += stride) {
-        const symbol = u[2 * at + symbolAt]! >>> 0
-        const bid = w[at + bidAt]!
-        const ask = w[at + askAt]!
-        if (!(symbol < symbols && K.validPrices(bid, ask))) {
-          out.deadLetter(symbol < symbols ? INVALID_PRICE : UNKNOWN_SYMBOL, input, i)
-        } else if (K.passes(lastMid, lastNs, threshold, maxIntervalNs, symbol, (bid + ask) * 0.5, w[at + tsAt]!)) {
-          counts[passedAt + symbol * columns]! += 1
-          Q.copyQuote(to, out.emit() * stride, w, at)
-        } else {
-          counts[throttledAt + symbol * columns]! += 1
-          throttled++
+      // The loop stops at a refused quote, dead-lettered here: no call in it but the emitter's.
+      for (let i = start; i < end; i++) {
+        i = passRun(input.words64, input.words, i, end, out)
+        throttled += runThrottled
+        if (i < end) {
+          const symbol = input.words[i * Q.STRIDE32 + Q.SYMBOL]! >>> 0
+          out.deadLetter(symbol < throttle.symbols ? INVALID_PRICE : UNKNOWN_SYMBOL, input, i)
         }
       }
       if (throttled !== 0) out.drop(THROTTLED, throttled)

@@ -1,5 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Arbitrary, Schema } from "effect"
+import { RecordLayout } from "@velox/core"
 import * as K from "../src/internal/kernel/barBuilder.ts"
+import * as Q from "../src/internal/quoteWords.ts"
+import { Quote } from "../src/Quote.ts"
 
 const S = 1e9
 
@@ -54,4 +58,110 @@ describe("BarBuilder.offer", () => {
       { symbol: 1, tf: 0, startNs: 11 * S, ticks: 1 }
     ])
   })
+})
+
+const int = (minimum: number, maximum: number) => Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum, maximum })))
+
+/** One step of a random stream: mostly a quote, sometimes a clock advance or a timer call. */
+const arbitraryStep = Arbitrary.all({
+  /** 0–12: a quote (12: its bid not a price); 13: `advance`; 14: `timer`. */
+  kind: int(0, 14),
+  symbol: int(0, 3), // 3: unknown
+  /** Exchange time's move in units of 100 ms (negative: a quote from the past; large: a gap). */
+  dt: int(-12, 16),
+  /** Now and then a jump of many intervals, so larger timeframes' boundaries and gaps come up. */
+  jump: int(0, 40),
+  move: int(-3, 3),
+  /** Sizes in 1/7ths: volume sums round, so a regrouped sum would differ in its last bits. */
+  size: int(0, 20),
+  /** Where a batch ends (1: after this quote). */
+  cut: int(0, 3)
+})
+
+/** A builder that records every sink call, in order, and counts into `counts` (a counter table's words, header and all). */
+const recording = (options: { timeframesNs: ReadonlyArray<number>; toleranceNs: number; fillGaps: boolean; direct: boolean }) => {
+  const calls: Array<ReadonlyArray<number>> = []
+  const counts = new Float64Array(1_024)
+  const b = new K.BarBuilder({ symbols: 3, ...options, counts, sink: { bar: (...args) => void calls.push(args) } })
+  return { b, calls, counts }
+}
+
+const WORDS: K.QuoteWords = { stride: Q.STRIDE, symbol: Q.SYMBOL, exchangeTsNs: Q.EXCHANGE_TS, bid: Q.BID, ask: Q.ASK, lastSize: Q.LAST_SIZE }
+
+describe("BarBuilder: rolled up from the smallest bar", () => {
+  it.prop(
+    "offerQuotes gives the same bars in the same order, and the same counts and statistics, as offer updating every timeframe on every tick",
+    {
+      steps: Arbitrary.array(arbitraryStep, { maxLength: 400 }),
+      order: int(0, 2),
+      price: int(0, 2),
+      toleranceMs: Arbitrary.schema(Schema.Literals([0, 150, 900])),
+      fillGaps: Arbitrary.schema(Schema.Boolean)
+    },
+    ({ fillGaps, order, price, steps, toleranceMs }) => {
+      // The smallest timeframe first, last or in the middle: the builder must find it.
+      const timeframesNs = [[S, 3 * S, 12 * S], [12 * S, 3 * S, S], [6 * S, S, 60 * S]][order]!
+      const options = { timeframesNs, toleranceNs: toleranceMs * 1e6, fillGaps }
+      const direct = recording({ ...options, direct: true })
+      const rolled = recording({ ...options, direct: false })
+      const batch = RecordLayout.view(Quote, new ArrayBuffer(Math.max(1, steps.length) * Quote.byteLength), 0, Math.max(1, steps.length))
+      const f = batch.fields
+      const want = { applied: 0, late: 0, refused: [] as Array<[number, number]> }
+      const got = { applied: 0, late: 0, refused: [] as Array<[number, number]> }
+      let t = 1_000 * S
+      const mids = [1, 1, 1, 1]
+      let pending = 0 // the first quote of the batch not offered yet
+      let n = 0
+      const flush = () => {
+        rolled.b.applied = 0
+        rolled.b.late = 0
+        for (let i = rolled.b.offerQuotes(batch.words64, batch.words, pending, n, WORDS, price); i < n; ) {
+          got.refused.push([i, rolled.b.refused])
+          i = rolled.b.offerQuotes(batch.words64, batch.words, i + 1, n, WORDS, price)
+        }
+        got.applied += rolled.b.applied
+        got.late += rolled.b.late
+        pending = n
+      }
+      for (const step of steps) {
+        // Whole 100 ms units: a quote at the exact start of an interval now and then.
+        t = Math.max(0, t + step.dt * 0.1 * S + (step.jump > 37 ? step.jump * S : 0))
+        if (step.kind >= 13) {
+          flush()
+          for (const { b } of [direct, rolled]) {
+            if (step.kind === 13) b.advance(t + step.jump * 0.1 * S)
+            else b.timer(t, step.jump % 2 === 0)
+          }
+          continue
+        }
+        mids[step.symbol] = Math.max(0.5, mids[step.symbol]! + step.move * 1e-5)
+        const bid = step.kind === 12 ? 0 : mids[step.symbol]! - 1e-5
+        const ask = mids[step.symbol]! + 1e-5
+        const size = step.size / 7
+        f.symbol.set(n, step.symbol)
+        f.exchangeTsNs.set(n, t)
+        f.bid.set(n, bid)
+        f.ask.set(n, ask)
+        f.lastSize.set(n, size)
+        n++
+        const p = !(bid > 0) ? NaN : [(bid + ask) * 0.5, bid, ask][price]!
+        const r = direct.b.offer(step.symbol, t, p, size)
+        if (r === K.APPLIED) want.applied++
+        else if (r === K.LATE) want.late++
+        else want.refused.push([n - 1, r])
+        if (step.cut === 1) flush()
+      }
+      flush()
+      assert.deepStrictEqual(got, want)
+      assert.strictEqual(rolled.b.openBars(), direct.b.openBars())
+      assert.deepStrictEqual(rolled.calls, direct.calls, "bars closed before the drain")
+      direct.b.drain()
+      rolled.b.drain()
+      assert.deepStrictEqual(rolled.calls, direct.calls, "every bar, drained ones too")
+      assert.strictEqual(rolled.b.clockNs, direct.b.clockNs)
+      // The statistics (late ticks; closed, synthetic, gaps, partial per timeframe).
+      assert.deepStrictEqual(rolled.counts, direct.counts)
+    },
+    { arbitrary: { runs: 300, size: 400 } }
+  )
 })
