@@ -188,6 +188,41 @@ describe("BackoffIdleStrategy", () => {
     }
   })
 
+  it("parkUntil is asked for the deadline only when about to park, never while spinning", () => {
+    const wait = Atomics.wait
+    const timeoutsMs: Array<number> = []
+    Atomics.wait = ((_a: Int32Array, _i: number, _v: number, t?: number) => {
+      timeoutsMs.push(t ?? Infinity)
+      return "timed-out"
+    }) as typeof Atomics.wait
+    try {
+      const now = 1_000_000
+      let asked = 0
+      let due = now + 7_000
+      const idle = new IdleStrategy.BackoffIdleStrategy(new Doorbell.Doorbell(Doorbell.make()), () => false, {
+        spinNs: Infinity,
+        maxSpins: 5,
+        minParkNs: Infinity,
+        maxParkNs: Infinity
+      }, () => now)
+      idle.parkUntilNs = now + 1_000 // ignored: parkUntil answers instead
+      idle.parkUntil = () => {
+        asked++
+        return due
+      }
+      for (let i = 0; i < 5; i++) idle.idle(0)
+      assert.strictEqual(asked, 0, "five spin rounds, no deadline asked")
+      idle.idle(0)
+      assert.strictEqual(asked, 1)
+      assert.deepStrictEqual(timeoutsMs, [0.007], "parks until parkUntil's deadline: 7 µs")
+      due = Infinity
+      idle.idle(0)
+      assert.strictEqual(timeoutsMs[1], Infinity, "no deadline and minParkNs Infinity: parks until rung")
+    } finally {
+      Atomics.wait = wait
+    }
+  })
+
   it("parkUntilDue parks at once, with no spins, and idle spins again after work", () => {
     const bell = new Doorbell.Doorbell(Doorbell.make())
     const idle = new IdleStrategy.BackoffIdleStrategy(bell, () => false, { maxSpins: 200, minParkNs: 1_000 })

@@ -182,8 +182,16 @@ export class StageRunner {
       ? new BusySpinIdleStrategy()
       : new BackoffIdleStrategy(options.bell, () => this.hasWork(), {
         ...options.idle,
+        // Every way work reaches a loop rings its bell (a publish, a release, a stop), and its deadlines
+        // bound each park (`parkUntil`): after the spin phase it parks until rung or due, once. Short
+        // timed parks first would wake it, at a wake-up's CPU each, only to find nothing and park again.
+        minParkNs: options.idle.minParkNs ?? options.idle.maxParkNs ?? Infinity,
         maxParkNs: options.idle.maxParkNs ?? Infinity
       }, options.nowNs)
+    if (this.idle instanceof BackoffIdleStrategy) {
+      // Blocked on a full output, only the consumer's ring can help: being due changes nothing until then.
+      this.idle.parkUntil = () => (this.blocked() ? Infinity : this.wakeAtNs())
+    }
     this.pacedBatchNs = options.idle === "spin" ? 0 : (options.idle.pacedBatchNs ?? BACKOFF_DEFAULTS.pacedBatchNs)
     if (!(this.pacedBatchNs >= 0)) throw new RangeError(`pacedBatchNs must be >= 0: pacedBatchNs=${this.pacedBatchNs}`)
     this.nextTimerNs = options.nowNs() + options.timerPeriodNs
@@ -344,10 +352,8 @@ export class StageRunner {
         else this.idle.idle(0)
         continue
       }
-      // Park no longer than until a timer or the source is due (if neither, until rung). Blocked on a
-      // full output, wait for the consumer's ring: being due changes nothing until then.
-      // (A deadline, not a duration: the backoff reads the clock only when it parks, not every spin.)
-      backoff.parkUntilNs = this.blocked() ? Infinity : this.wakeAtNs()
+      // Each park lasts no longer than until a timer or the source is due (if neither, until rung): the
+      // backoff asks `parkUntil` when it parks, so a spin round is a pass and a pause, as with "spin".
       if (paced) backoff.parkUntilDue()
       else backoff.idle(0)
     }
