@@ -159,9 +159,11 @@ describe("StageRunner pass timing", () => {
 })
 
 describe("StageRunner idling (backoff)", () => {
-  it("after its spin phase, a loop with nothing due parks once, until rung: no short timed parks first", () => {
+  it("after its spin phase, a loop with nothing due parks once, until rung: no short timed parks first; it counts the wakes it pays for", () => {
     const { member, producer, publish, runner } = chain()
     publish(BATCH)
+    // The producer parked waiting for room: the loop's first release wakes it (once: it disarms the bell).
+    producer.producerBell.arm()
     const wait = Atomics.wait
     const timeoutsMs: Array<number> = []
     // Each park ends as if rung by the producer: the first with records, the second with the end.
@@ -180,6 +182,8 @@ describe("StageRunner idling (backoff)", () => {
     assert.deepStrictEqual(outcome, { _tag: "Drained" })
     assert.deepStrictEqual(timeoutsMs, [Infinity, Infinity], "one park per wait, each until rung")
     assert.strictEqual(member(0).parks, 2)
+    assert.strictEqual(member(0).wakes, 1, "one notify: the release that found the producer's bell armed")
+    assert.isFalse(producer.producerBell.isArmed())
     assert.strictEqual(member(1).in, 2 * BATCH)
   })
 })

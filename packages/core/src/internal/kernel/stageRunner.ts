@@ -144,6 +144,7 @@ export class StageRunner {
   private quarantineAt = -1
   private deliveredSinceStart = 0
   private parksCommitted = 0
+  private wakesCommitted = 0
   private begun = false
   /** Members whose onStart returned, from the first: the ones to close. */
   private opened = 0
@@ -669,13 +670,34 @@ export class StageRunner {
     }
   }
 
-  /** Idle cycles that parked belong to the loop; they are shown on its first member. */
+  /**
+   * Idle cycles that parked, and wake-ups of parked peers, belong to the loop; they are shown on its
+   * first member.
+   */
   private commitParks(): void {
     const parks = this.idle instanceof BackoffIdleStrategy ? this.idle.parkCount : 0
     if (parks !== this.parksCommitted) {
       this.first.stats.add(S.PARKS_OFFSET, parks - this.parksCommitted)
       this.parksCommitted = parks
     }
+    const wakes = this.wakes()
+    if (wakes !== this.wakesCommitted) {
+      this.first.stats.add(S.WAKES_OFFSET, wakes - this.wakesCommitted)
+      this.wakesCommitted = wakes
+    }
+  }
+
+  /** `Atomics.notify` calls of this loop's ring ends so far: releases that woke a producer, publishes a consumer. */
+  private wakes(): number {
+    let n = 0
+    const consumers = this.consumers
+    for (let i = 0; i < consumers.length; i++) n += consumers[i]!.producerBell.notifyCount
+    const outputs = this.o.outputs
+    for (let i = 0; i < outputs.length; i++) n += outputs[i]!.consumerBell.notifyCount
+    const lossy = this.o.lossyOutputs
+    if (lossy !== undefined) for (let i = 0; i < lossy.length; i++) n += lossy[i]!.consumerBell.notifyCount
+    if (this.o.deadLetters !== undefined) n += this.o.deadLetters.producer.consumerBell.notifyCount
+    return n
   }
 
   /** Releases everything polled, except (with one input) what the first member still retains. */
