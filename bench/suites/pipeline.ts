@@ -83,6 +83,9 @@ const velox = (
     "parksPerMrec",
     "sourceParksPerMrec",
     "otherParksPerMrec",
+    "wakesPerMrec",
+    "sourceWakesPerMrec",
+    "otherWakesPerMrec",
     "ringFill"
   ]
 })
@@ -110,6 +113,9 @@ const plainThreads = (name: string, label: string, idle: PlainThreadsParams["idl
     "parksPerMrec",
     "sourceParksPerMrec",
     "otherParksPerMrec",
+    "wakesPerMrec",
+    "sourceWakesPerMrec",
+    "otherWakesPerMrec",
     "ringFill"
   ]
 })
@@ -277,7 +283,7 @@ export const suite: Suite = {
     "plain-threads-3: the plain loop's functions split across two worker threads as velox-workers-3 splits the stages (W1 generate + copy into the ring | W2 copy out, copy, check + count), a hand-written SPSC ring of 16384 slots, no velox code; -spin never parks, the headline polls 50 µs then parks on a bell (velox's backoff, written out). w1NsPerRecord / w2NsPerRecord: each thread's work per record with its hand-off (batches the OS interrupted left out): with a core each, the pair runs at 1e3 ÷ the larger. ratio-plain-threads-vs-plain-loop is what a second thread buys a hand-written loop here: the ceiling for ratio-velox-workers-vs-fused.",
     "os-copy-ns-*: ns per record to copy a batch of 256 × 32 B in one thread: copyWithin in a private ArrayBuffer (a fused hand-off), copyWithin and set in a SharedArrayBuffer (V8 copies shared memory with relaxed atomics), the f64 word loop from and into shared memory (the ring copies of a split pipeline, velox's and the bare peer's).",
     "plain loop and Effect Stream run on ONE thread. effect-stream-3 moves one object per record (chunks of 256); -chunked moves one Float64Array of 256 records per element and copies it (slice) per stage.",
-    "Details: mrecPerCpuSecond = records per CPU second of the velox loop threads (the plain loop: its thread), comparable on a busy machine; sourceCpuNsPerRecord / otherCpuNsPerRecord = CPU ns per record of the counter's loop and of the other loops (the busy thread's work per record, commits included; a waiting thread spins or parks, so its figure is an upper bound: ringFill says which waits); cpuCores = CPU time of the whole process over the timed span, in cores (two busy threads show ~2; more threads than cores share them); sinkBatch = records per sink pass; parksPerMrec = parks of all loops per million records (sourceParksPerMrec: the counter's loop, a producer waiting for room; otherParksPerMrec: the loops fed by rings); ringFill = how full the rings between threads were at the two samples (mean share of capacity).",
+    "Details: mrecPerCpuSecond = records per CPU second of the velox loop threads (the plain loop: its thread), comparable on a busy machine; sourceCpuNsPerRecord / otherCpuNsPerRecord = CPU ns per record of the counter's loop and of the other loops (the busy thread's work per record, commits included; a waiting thread spins or parks, so its figure is an upper bound: ringFill says which waits); cpuCores = CPU time of the whole process over the timed span, in cores (two busy threads show ~2; more threads than cores share them); sinkBatch = records per sink pass; parksPerMrec = parks of all loops per million records (sourceParksPerMrec: the counter's loop, a producer waiting for room; otherParksPerMrec: the loops fed by rings); wakesPerMrec = Atomics.notify calls per million records, each waking a parked loop (sourceWakesPerMrec: the counter's loop waking its consumer; otherWakesPerMrec: the loops fed by rings waking their producer; with the backoff, each park is ended by one wake); ringFill = how full the rings between threads were at the two samples (mean share of capacity).",
     "others: share of the machine's CPU other processes used (plus hypervisor steal) during the case's runs, median. The 2-worker rows need both cores.",
     "velox-metrics-overhead-percent: (1 − median over window pairs of on ÷ off) × 100, where off is the pipeline alone and on is the same pipeline, in the same process, with NodePipelineServer attached and GET /metrics every second (the scraper runs in the pipeline's process: an upper bound). 6 pairs of 1.5 s windows per run, ABBA order; negative = within noise."
   ]

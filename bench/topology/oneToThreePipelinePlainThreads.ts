@@ -23,6 +23,7 @@
  * | STOP | main thread | Atomics.store |
  * | W1_BELL, W2_BELL: 1 = that side may be parked | the parker arms, a waker disarms | Atomics.store |
  * | W1_PARKS, W2_PARKS: parks so far | that side | Atomics.store |
+ * | W1_WAKES, W2_WAKES: notifies so far (that side woke the other) | that side | Atomics.add |
  *
  * And in a second buffer, per side, f64 [busy ms, records] (`BUSY_W1`, `BUSY_W2`, 128 bytes apart):
  * the time its batches' work took (plain stores, one writer; a detail, not a result).
@@ -51,7 +52,9 @@ export const W1_BELL = 128
 export const W2_BELL = 160
 export const W1_PARKS = 192
 export const W2_PARKS = 224
-const CONTROL_BYTES = (W2_PARKS + 32) * 4
+export const W1_WAKES = 256
+export const W2_WAKES = 288
+const CONTROL_BYTES = (W2_WAKES + 32) * 4
 /** f64 index of each side's [busy ms, records] (16 f64 = 128 bytes apart). */
 export const BUSY_W1 = 0
 export const BUSY_W2 = 16
@@ -80,6 +83,8 @@ interface Sample {
   readonly checked: number
   readonly parks: number
   readonly w1Parks: number
+  readonly wakes: number
+  readonly w1Wakes: number
   readonly fill: number
   readonly wallMs: number
   readonly cpuUs: number
@@ -119,10 +124,13 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     const cpu = process.cpuUsage()
     const threads = loopCpuNs(W1_NAME, THREAD_PREFIX)
     const w1Parks = Atomics.load(words, W1_PARKS)
+    const w1Wakes = Atomics.load(words, W1_WAKES)
     return {
       checked,
       parks: w1Parks + Atomics.load(words, W2_PARKS),
       w1Parks,
+      wakes: w1Wakes + Atomics.load(words, W2_WAKES),
+      w1Wakes,
       fill,
       wallMs: performance.now(),
       cpuUs: cpu.user + cpu.system,
@@ -172,6 +180,9 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     parksPerMrec: ((b.parks - a.parks) / timed) * 1e6,
     sourceParksPerMrec: ((b.w1Parks - a.w1Parks) / timed) * 1e6,
     otherParksPerMrec: ((b.parks - b.w1Parks - (a.parks - a.w1Parks)) / timed) * 1e6,
+    wakesPerMrec: ((b.wakes - a.wakes) / timed) * 1e6,
+    sourceWakesPerMrec: ((b.w1Wakes - a.w1Wakes) / timed) * 1e6,
+    otherWakesPerMrec: ((b.wakes - b.w1Wakes - (a.wakes - a.w1Wakes)) / timed) * 1e6,
     ringFill: (a.fill + b.fill) / 2,
     // Each side's work per record (its batches' time, those the OS interrupted left out), in ns: the
     // slower side bounds the pair at 1e3 / max Mrec/s with a core each; their sum is the one-thread loop's.

@@ -62,11 +62,12 @@ const ringBatches = Array.from(
 )
 
 /** Wakes the other side if it is parked (or about to): the doorbell's Dekker handshake. */
-const ring = (bell: number): void => {
+const ring = (bell: number, wakes: number): void => {
   // acquire: ordered after the caller's TAIL or HEAD store.
   if (Atomics.load(words, bell) !== 0) {
     Atomics.store(words, bell, 0)
     Atomics.notify(words, bell)
+    Atomics.add(words, wakes, 1)
   }
 }
 
@@ -138,12 +139,12 @@ const runW1 = (): PlainThreadsReport => {
     seq += batch
     // publish: every slot written before this store is visible to W2 once it loads TAIL.
     Atomics.store(words, W.TAIL, tail)
-    ring(W.W2_BELL)
+    ring(W.W2_BELL, W.W1_WAKES)
     countBusy(W.BUSY_W1, t0, performance.now())
   }
   // publish: CLOSED after the final TAIL.
   Atomics.store(words, W.CLOSED, 1)
-  ring(W.W2_BELL)
+  ring(W.W2_BELL, W.W1_WAKES)
   return { records: seq, good: 0, misordered: 0 }
 }
 
@@ -179,7 +180,7 @@ const runW2 = (): PlainThreadsReport => {
     head += batch
     // publish: the slots may be overwritten (and the main thread samples HEAD as the sink's progress).
     Atomics.store(words, W.HEAD, head)
-    ring(W.W1_BELL)
+    ring(W.W1_BELL, W.W2_WAKES)
     countBusy(W.BUSY_W2, t0, performance.now())
   }
   return { records: head, good, misordered }

@@ -96,6 +96,9 @@ interface Sample {
   readonly parks: number
   /** Of those, the parks of the counter's loop (the first: the producer of the first ring). */
   readonly sourceParks: number
+  /** Wake-ups of a parked loop (Atomics.notify) all loops paid for, and of those the counter's loop. */
+  readonly wakes: number
+  readonly sourceWakes: number
   /** Records in the rings between threads, as a share of their capacity (0 fused). */
   readonly ringFill: number
   readonly wallMs: number
@@ -125,6 +128,8 @@ const sample = (handle: Pipeline.PipelineHandle): Sample => {
     batches: sink.batches,
     parks: snapshot.stages.reduce((n, s) => n + s.parks, 0),
     sourceParks: snapshot.stages[0]!.parks,
+    wakes: snapshot.stages.reduce((n, s) => n + s.wakes, 0),
+    sourceWakes: snapshot.stages[0]!.wakes,
     ringFill: snapshot.rings.length === 0
       ? 0
       : snapshot.rings.reduce((n, r) => n + r.fill / r.capacity, 0) / snapshot.rings.length,
@@ -217,6 +222,11 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
     // consumer parks waiting for records); each park of one costs the other an Atomics.notify.
     sourceParksPerMrec: ((b.sourceParks - a.sourceParks) / timed) * 1e6,
     otherParksPerMrec: ((b.parks - b.sourceParks - (a.parks - a.sourceParks)) / timed) * 1e6,
+    // Wake-ups paid per million records (Atomics.notify of a parked loop): the counter's loop waking a
+    // consumer it published to, the others waking the producer they released room to.
+    wakesPerMrec: ((b.wakes - a.wakes) / timed) * 1e6,
+    sourceWakesPerMrec: ((b.sourceWakes - a.sourceWakes) / timed) * 1e6,
+    otherWakesPerMrec: ((b.wakes - b.sourceWakes - (a.wakes - a.sourceWakes)) / timed) * 1e6,
     // How full the rings were at the two samples (mean over rings): ~1 when the last thread is the
     // bottleneck and the ones before it wait for space, ~0 when a thread waits for input.
     ringFill: (a.ringFill + b.ringFill) / 2,

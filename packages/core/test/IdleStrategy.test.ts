@@ -61,6 +61,21 @@ describe("Doorbell", () => {
     }))
 })
 
+/** Runs `f` with `Atomics.wait` replaced by one that records each timeout (ms) and times out at once. */
+const withRecordedWaits = (f: (timeoutsMs: Array<number>) => void): void => {
+  const wait = Atomics.wait
+  const timeoutsMs: Array<number> = []
+  Atomics.wait = ((_a: Int32Array, _i: number, _v: number, t?: number) => {
+    timeoutsMs.push(t ?? Infinity)
+    return "timed-out"
+  }) as typeof Atomics.wait
+  try {
+    f(timeoutsMs)
+  } finally {
+    Atomics.wait = wait
+  }
+}
+
 describe("BackoffIdleStrategy", () => {
   it("a loop with nothing to do reports zero work, spins maxSpins times, then parks on every idle", () => {
     const { handle } = seqRing(8)
@@ -152,13 +167,7 @@ describe("BackoffIdleStrategy", () => {
   })
 
   it("parkUntilNs bounds a park by a deadline on the strategy's clock, read when it parks", () => {
-    const wait = Atomics.wait
-    const timeoutsMs: Array<number> = []
-    Atomics.wait = ((_a: Int32Array, _i: number, _v: number, t?: number) => {
-      timeoutsMs.push(t ?? Infinity)
-      return "timed-out"
-    }) as typeof Atomics.wait
-    try {
+    withRecordedWaits((timeoutsMs) => {
       let now = 1_000_000
       let reads = 0
       const idle = new IdleStrategy.BackoffIdleStrategy(new Doorbell.Doorbell(Doorbell.make()), () => false, {
@@ -169,23 +178,48 @@ describe("BackoffIdleStrategy", () => {
       }, () => {
         reads++
         return now
-      })
-      idle.parkUntilNs = now + 5_000
+    })
+    idle.parkUntilNs = now + 5_000
+    idle.idle(0)
+    idle.idle(0)
+    assert.strictEqual(reads, 0, "no clock read while spinning by rounds")
+    now += 1_000
+    idle.idle(0)
+    assert.deepStrictEqual(timeoutsMs, [0.004], "parks until the deadline: 4 µs left of it")
+    idle.parkUntilNs = now - 1
+    idle.idle(0)
+    assert.strictEqual(timeoutsMs[1], 0, "a deadline already past: a zero wait")
+    idle.parkUntilNs = Infinity
+    idle.idle(0)
+    assert.strictEqual(timeoutsMs[2], 4, "no deadline: the doubling park alone (1, 2, now 4 ms)")
+    })
+  })
+
+  it("parkUntil is asked for the deadline only when about to park, never while spinning", () => {
+    withRecordedWaits((timeoutsMs) => {
+      const now = 1_000_000
+      let asked = 0
+      let due = now + 7_000
+      const idle = new IdleStrategy.BackoffIdleStrategy(new Doorbell.Doorbell(Doorbell.make()), () => false, {
+        spinNs: Infinity,
+        maxSpins: 5,
+        minParkNs: Infinity,
+        maxParkNs: Infinity
+      }, () => now)
+      idle.parkUntilNs = now + 1_000 // ignored: parkUntil answers instead
+      idle.parkUntil = () => {
+        asked++
+        return due
+      }
+      for (let i = 0; i < 5; i++) idle.idle(0)
+      assert.strictEqual(asked, 0, "five spin rounds, no deadline asked")
       idle.idle(0)
+      assert.strictEqual(asked, 1)
+      assert.deepStrictEqual(timeoutsMs, [0.007], "parks until parkUntil's deadline: 7 µs")
+      due = Infinity
       idle.idle(0)
-      assert.strictEqual(reads, 0, "no clock read while spinning by rounds")
-      now += 1_000
-      idle.idle(0)
-      assert.deepStrictEqual(timeoutsMs, [0.004], "parks until the deadline: 4 µs left of it")
-      idle.parkUntilNs = now - 1
-      idle.idle(0)
-      assert.strictEqual(timeoutsMs[1], 0, "a deadline already past: a zero wait")
-      idle.parkUntilNs = Infinity
-      idle.idle(0)
-      assert.strictEqual(timeoutsMs[2], 4, "no deadline: the doubling park alone (1, 2, now 4 ms)")
-    } finally {
-      Atomics.wait = wait
-    }
+      assert.strictEqual(timeoutsMs[1], Infinity, "no deadline and minParkNs Infinity: parks until rung")
+    })
   })
 
   it("parkUntilDue parks at once, with no spins, and idle spins again after work", () => {

@@ -66,7 +66,7 @@ const chain = (first: { readonly definition: typeof PassThrough | typeof Batcher
     producer.publish(n)
   }
   const member = (i: number) => readStageStats(statsRef(stats, i))
-  return { runner, publish, member }
+  return { runner, publish, member, producer }
 }
 
 /** Counts the loop's clock reads (its clock reads `performance.now()`) while `f` runs. */
@@ -155,5 +155,35 @@ describe("StageRunner pass timing", () => {
       assert.strictEqual(runner.runSlice(1), 0)
     })
     assert.strictEqual(reads, 1)
+  })
+})
+
+describe("StageRunner idling (backoff)", () => {
+  it("after its spin phase, a loop with nothing due parks once, until rung: no short timed parks first; it counts the wakes it pays for", () => {
+    const { member, producer, publish, runner } = chain()
+    publish(BATCH)
+    // The producer parked waiting for room: the loop's first release wakes it (once: it disarms the bell).
+    producer.producerBell.arm()
+    const wait = Atomics.wait
+    const timeoutsMs: Array<number> = []
+    // Each park ends as if rung by the producer: the first with records, the second with the end.
+    Atomics.wait = ((_a: Int32Array, _i: number, _v: number, t?: number) => {
+      timeoutsMs.push(t ?? Infinity)
+      if (timeoutsMs.length === 1) publish(BATCH)
+      else producer.close()
+      return "ok"
+    }) as typeof Atomics.wait
+    let outcome: unknown
+    try {
+      outcome = runner.run()
+    } finally {
+      Atomics.wait = wait
+    }
+    assert.deepStrictEqual(outcome, { _tag: "Drained" })
+    assert.deepStrictEqual(timeoutsMs, [Infinity, Infinity], "one park per wait, each until rung")
+    assert.strictEqual(member(0).parks, 2)
+    assert.strictEqual(member(0).wakes, 1, "one notify: the release that found the producer's bell armed")
+    assert.isFalse(producer.producerBell.isArmed())
+    assert.strictEqual(member(1).in, 2 * BATCH)
   })
 })

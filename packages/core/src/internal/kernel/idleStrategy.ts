@@ -112,6 +112,12 @@ export class BackoffIdleStrategy implements IdleStrategy {
    * would rather not read the clock on every empty poll: read once, only when about to park.
    */
   parkUntilNs = Infinity
+  /**
+   * Asked for `parkUntilNs` only when about to park, for a loop whose deadline takes work to find (its
+   * timers, a paced source, whether a full output blocks it): a spin round then costs a poll and a
+   * pause, not that work too. Undefined: `parkUntilNs` as set.
+   */
+  parkUntil: (() => number) | undefined = undefined
   private state = SPINNING
   private spins = 0
   /** When the current spin phase began (the first empty idle after work). */
@@ -192,8 +198,9 @@ export class BackoffIdleStrategy implements IdleStrategy {
     }
     this.parkCount++
     let ns = this.parkNs < this.parkLimitNs ? this.parkNs : this.parkLimitNs
-    if (this.parkUntilNs !== Infinity) {
-      const left = this.parkUntilNs - this.nowNs()
+    const until = this.parkUntil === undefined ? this.parkUntilNs : this.parkUntil()
+    if (until !== Infinity) {
+      const left = until - this.nowNs()
       ns = left < ns ? (left > 0 ? left : 0) : ns
     }
     this.bell.wait(ns === Infinity ? Infinity : ns / 1e6)

@@ -144,6 +144,7 @@ export class StageRunner {
   private quarantineAt = -1
   private deliveredSinceStart = 0
   private parksCommitted = 0
+  private wakesCommitted = 0
   private begun = false
   /** Members whose onStart returned, from the first: the ones to close. */
   private opened = 0
@@ -182,8 +183,16 @@ export class StageRunner {
       ? new BusySpinIdleStrategy()
       : new BackoffIdleStrategy(options.bell, () => this.hasWork(), {
         ...options.idle,
+        // Every way work reaches a loop rings its bell (a publish, a release, a stop), and its deadlines
+        // bound each park (`parkUntil`): after the spin phase it parks until rung or due, once. Short
+        // timed parks first would wake it, at a wake-up's CPU each, only to find nothing and park again.
+        minParkNs: options.idle.minParkNs ?? options.idle.maxParkNs ?? Infinity,
         maxParkNs: options.idle.maxParkNs ?? Infinity
       }, options.nowNs)
+    if (this.idle instanceof BackoffIdleStrategy) {
+      // Blocked on a full output, only the consumer's ring can help: being due changes nothing until then.
+      this.idle.parkUntil = () => (this.blocked() ? Infinity : this.wakeAtNs())
+    }
     this.pacedBatchNs = options.idle === "spin" ? 0 : (options.idle.pacedBatchNs ?? BACKOFF_DEFAULTS.pacedBatchNs)
     if (!(this.pacedBatchNs >= 0)) throw new RangeError(`pacedBatchNs must be >= 0: pacedBatchNs=${this.pacedBatchNs}`)
     this.nextTimerNs = options.nowNs() + options.timerPeriodNs
@@ -344,10 +353,8 @@ export class StageRunner {
         else this.idle.idle(0)
         continue
       }
-      // Park no longer than until a timer or the source is due (if neither, until rung). Blocked on a
-      // full output, wait for the consumer's ring: being due changes nothing until then.
-      // (A deadline, not a duration: the backoff reads the clock only when it parks, not every spin.)
-      backoff.parkUntilNs = this.blocked() ? Infinity : this.wakeAtNs()
+      // Each park lasts no longer than until a timer or the source is due (if neither, until rung): the
+      // backoff asks `parkUntil` when it parks, so a spin round is a pass and a pause, as with "spin".
       if (paced) backoff.parkUntilDue()
       else backoff.idle(0)
     }
@@ -663,13 +670,34 @@ export class StageRunner {
     }
   }
 
-  /** Idle cycles that parked belong to the loop; they are shown on its first member. */
+  /**
+   * Idle cycles that parked, and wake-ups of parked peers, belong to the loop; they are shown on its
+   * first member.
+   */
   private commitParks(): void {
     const parks = this.idle instanceof BackoffIdleStrategy ? this.idle.parkCount : 0
     if (parks !== this.parksCommitted) {
       this.first.stats.add(S.PARKS_OFFSET, parks - this.parksCommitted)
       this.parksCommitted = parks
     }
+    const wakes = this.wakes()
+    if (wakes !== this.wakesCommitted) {
+      this.first.stats.add(S.WAKES_OFFSET, wakes - this.wakesCommitted)
+      this.wakesCommitted = wakes
+    }
+  }
+
+  /** `Atomics.notify` calls of this loop's ring ends so far: releases that woke a producer, publishes a consumer. */
+  private wakes(): number {
+    let n = 0
+    const consumers = this.consumers
+    for (let i = 0; i < consumers.length; i++) n += consumers[i]!.producerBell.notifyCount
+    const outputs = this.o.outputs
+    for (let i = 0; i < outputs.length; i++) n += outputs[i]!.consumerBell.notifyCount
+    const lossy = this.o.lossyOutputs
+    if (lossy !== undefined) for (let i = 0; i < lossy.length; i++) n += lossy[i]!.consumerBell.notifyCount
+    if (this.o.deadLetters !== undefined) n += this.o.deadLetters.producer.consumerBell.notifyCount
+    return n
   }
 
   /** Releases everything polled, except (with one input) what the first member still retains. */

@@ -90,6 +90,11 @@ export interface StageCounters {
   readonly retained: number
   readonly batches: number
   readonly parks: number
+  /**
+   * Wake-ups of a parked peer this stage's loop paid for (`Atomics.notify` after a publish, a release),
+   * shown on the loop's first stage like `parks`: a busy pipeline keeps both near zero.
+   */
+  readonly wakes: number
   readonly redelivered: number
   readonly duplicated: number
   readonly lost: number
@@ -124,6 +129,7 @@ export const readStageStats = (ref: StatsRef): StageCounters => {
     retained: g(S.RETAINED_OFFSET),
     batches: g(S.BATCHES_OFFSET),
     parks: g(S.PARKS_OFFSET),
+    wakes: g(S.WAKES_OFFSET),
     redelivered: g(S.REDELIVERED_OFFSET),
     duplicated: g(S.DUPLICATED_OFFSET),
     lost: g(S.LOST_OFFSET),

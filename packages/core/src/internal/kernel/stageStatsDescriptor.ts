@@ -29,7 +29,8 @@
  *  104 │ LAST_COMMIT_NS f64     │  8 B │ host       │ plain: clock at the last commit │
  *  112 │ STATE_LOST    f64      │  8 B │ host       │ plain: crashes after which the  │
  *      │                        │      │            │ stage restarted without state   │
- *  120 │ padding                │  8 B │            │                                 │
+ *  120 │ WAKES         f64      │  8 B │ host       │ plain: Atomics.notify calls that│
+ *      │                        │      │            │ woke a parked peer              │
  *  128 ├────────────────────────┼──────┼────────────┼─────────────────────────────────┤
  *      │ RESTARTS      f64      │  8 B │ supervisor │ plain                           │
  *  136 │ CRASHES       f64      │  8 B │ supervisor │ plain                           │
@@ -66,6 +67,7 @@ export const DUPLICATED_OFFSET = 88
 export const LOST_OFFSET = 96
 export const LAST_COMMIT_NS_OFFSET = 104
 export const STATE_LOST_OFFSET = 112
+export const WAKES_OFFSET = 120
 export const RESTARTS_OFFSET = 128
 export const CRASHES_OFFSET = 136
 export const DROPPED_BY_REASON_OFFSET = 256
