@@ -12,7 +12,8 @@
  * published with nothing subscribed to them; the timer then runs from the subscriber's connect to the
  * N-th message counted (the peer) or handed to the pipeline (velox). Untimed warm-ups come first (20,000
  * messages into a bare client, then through a feed into a pipeline: both sides compiled), and velox's
- * pipeline is running before its clock starts. The quotes are the simulator's (`MqttPublisher.quotes`). CPU time
+ * pipeline is running before its clock starts. Each side is timed twice, in the order peer, velox,
+ * velox, peer, and its rate is 2N over its two passes' seconds: a drifting load weighs on both alike. The quotes are the simulator's (`MqttPublisher.quotes`). CPU time
  * per message (the whole process, its main thread, the sink's thread, and the broker's) is reported beside each. Only
  * mosquitto and the subscriber run while timed. Checked: the peer counted exactly N; velox received N, dropped and
  * dead-lettered none, and its counts balance.
@@ -76,6 +77,15 @@ const cpuSince = (brokerPid: number, from?: { readonly process: NodeJS.CpuUsage;
     brokerUs: (now.brokerNs - from.brokerNs) / 1000
   }
 }
+
+type CpuUsed = Pick<ReturnType<typeof cpuSince>, "processUs" | "mainUs" | "loopsUs" | "brokerUs">
+const noCpu: CpuUsed = { processUs: 0, mainUs: 0, loopsUs: 0, brokerUs: 0 }
+const addCpu = (a: CpuUsed, b: CpuUsed): CpuUsed => ({
+  processUs: a.processUs + b.processUs,
+  mainUs: a.mainUs + b.mainUs,
+  loopsUs: a.loopsUs + b.loopsUs,
+  brokerUs: a.brokerUs + b.brokerUs
+})
 
 const checked = (feed: MqttFeed.MqttFeed["Service"], expected?: number) => {
   const s = feed.stats()
@@ -161,42 +171,57 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
       return [`quotes/${q.symbol}`, params.format === "json" ? QuotePayload.encodeJson(q) : QuotePayload.encodeBinary(q)] as const
     })
 
-    // Warm-up, untimed: mqtt.js's parsing compiled before either side is timed (the peer would
-    // otherwise take its cold start, and velox, running after it, not).
+    // Warm-ups, untimed, both before any timed pass: mqtt.js's parsing, then velox's feed, decoding and
+    // hand-off compiled (the first side timed would otherwise take its cold start).
     const warmup = payloads.slice(0, Math.min(payloads.length, 20_000))
     yield* backlog(broker.url, "bench-warmup", warmup)
     yield* bareClient(broker.url, "bench-warmup", warmup.length, (payload) => payload.length)
+    yield* backlog(broker.url, "bench-warmup-velox", warmup)
+    yield* veloxPass(broker.url, brokerPid, "bench-warmup-velox", warmup.length)
 
-    // The peer: mqtt.js counting messages.
-    yield* backlog(broker.url, "bench-bare", payloads)
-    const bareCpu = cpuSince(brokerPid)
-    const bareSeconds = yield* bareClient(broker.url, "bench-bare", params.messages, (payload) => payload.length)
-    const bareUsed = cpuSince(brokerPid, bareCpu.start)
-    // Informational (JSON only): the same client parsing each payload with JSON.parse, reading its bid.
+    // Timed, in the order peer, velox, velox, peer (each pass the same backlog, loaded afresh for its own
+    // session): a load that rises or falls through the run weighs on both sides alike, where one pass
+    // each, peer first, handed any drift to one side.
+    const passes = { bare: { seconds: 0, used: noCpu }, velox: { seconds: 0, used: noCpu } }
+    const passSeconds: Array<number> = []
+    for (const [i, side] of (["bare", "velox", "velox", "bare"] as const).entries()) {
+      const clientId = `bench-${side}-${i}`
+      yield* backlog(broker.url, clientId, payloads)
+      let seconds: number
+      let used: CpuUsed
+      if (side === "bare") {
+        const start = cpuSince(brokerPid)
+        seconds = yield* bareClient(broker.url, clientId, params.messages, (payload) => payload.length)
+        used = cpuSince(brokerPid, start.start)
+      } else {
+        ;[seconds, used] = yield* veloxPass(broker.url, brokerPid, clientId, params.messages)
+      }
+      passSeconds.push(seconds)
+      passes[side] = { seconds: passes[side].seconds + seconds, used: addCpu(passes[side].used, used) }
+    }
+    const messages = 2 * params.messages
+    const bareUsed = passes.bare.used
+    const veloxUsed = passes.velox.used
+    // Informational (JSON only), untimed against velox: the same client parsing each payload with JSON.parse.
     let parseJsonSeconds = NaN
     if (params.format === "json") {
       yield* backlog(broker.url, "bench-bare-parse", payloads)
       parseJsonSeconds = yield* bareClient(broker.url, "bench-bare-parse", params.messages, (payload) => (JSON.parse(payload.toString()) as { bid: number }).bid > 0 ? 1 : 0)
     }
-
-    // velox's warm-up, untimed: the feed's decoding and hand-off compiled, as mqtt.js's were.
-    yield* backlog(broker.url, "bench-warmup-velox", warmup)
-    yield* veloxPass(broker.url, brokerPid, "bench-warmup-velox", warmup.length)
-
-    // velox: the same backlog through the feed into a pipeline.
-    yield* backlog(broker.url, "bench-velox", payloads)
-    const [veloxSeconds, veloxUsed] = yield* veloxPass(broker.url, brokerPid, "bench-velox", params.messages)
     return {
-      veloxKmsgPerSecond: params.messages / veloxSeconds / 1000,
-      bareKmsgPerSecond: params.messages / bareSeconds / 1000,
+      veloxKmsgPerSecond: messages / passes.velox.seconds / 1000,
+      bareKmsgPerSecond: messages / passes.bare.seconds / 1000,
       ...(params.format === "json" ? { bareParseJsonKmsgPerSecond: params.messages / parseJsonSeconds / 1000 } : {}),
-      veloxCpuUsPerMsg: veloxUsed.processUs / params.messages,
-      veloxMainCpuUsPerMsg: veloxUsed.mainUs / params.messages,
-      veloxSinkCpuUsPerMsg: veloxUsed.loopsUs / params.messages,
-      veloxBrokerCpuUsPerMsg: veloxUsed.brokerUs / params.messages,
-      bareCpuUsPerMsg: bareUsed.processUs / params.messages,
-      bareMainCpuUsPerMsg: bareUsed.mainUs / params.messages,
-      bareBrokerCpuUsPerMsg: bareUsed.brokerUs / params.messages,
+      veloxCpuUsPerMsg: veloxUsed.processUs / messages,
+      veloxMainCpuUsPerMsg: veloxUsed.mainUs / messages,
+      veloxSinkCpuUsPerMsg: veloxUsed.loopsUs / messages,
+      veloxBrokerCpuUsPerMsg: veloxUsed.brokerUs / messages,
+      bareCpuUsPerMsg: bareUsed.processUs / messages,
+      bareMainCpuUsPerMsg: bareUsed.mainUs / messages,
+      bareBrokerCpuUsPerMsg: bareUsed.brokerUs / messages,
+      // Each pair's own ratio (peer 1 with velox 1, velox 2 with peer 2): how far one pass pair strays.
+      ratioFirstPair: passSeconds[0]! / passSeconds[1]!,
+      ratioSecondPair: passSeconds[3]! / passSeconds[2]!,
       messages: params.messages
     }
   })

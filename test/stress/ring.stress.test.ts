@@ -15,7 +15,7 @@
  *
  * Both sides use seeded random batch sizes (1..capacity: claim, then publish part of the claim; poll,
  * then release part of what is in flight) and BackoffIdleStrategy, so the ring runs full, empty and
- * in between, wraps tens of thousands of times, and both sides park and get woken. Consumers park
+ * in between, wraps tens of thousands of times, and both sides park and get woken. Both sides park
  * without a timeout: a lost wake-up hangs the run, which `within` turns into a failure.
  *
  * Outcomes, jcstress style (every record is classified by the consumer's StreamVerifier):

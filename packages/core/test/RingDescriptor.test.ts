@@ -13,6 +13,7 @@ const DRAWING = [
   { name: "SLOT_BYTES", offset: 12, bytes: 4, writer: "creator" },
   { name: "TAIL", offset: 128, bytes: 4, writer: "producer" },
   { name: "CLOSED", offset: 132, bytes: 4, writer: "producer" },
+  { name: "WANTS_ROOM", offset: 124, bytes: 4, writer: "producer" },
   { name: "HEAD", offset: 256, bytes: 4, writer: "consumer" },
   { name: "CONSUMER_BELL", offset: 384, bytes: 4, writer: "any" },
   { name: "PRODUCER_BELL", offset: 512, bytes: 4, writer: "any" }
@@ -114,7 +115,7 @@ describe("RingDescriptor", () => {
     assert.strictEqual(word(handle, 4), D.VERSION)
     assert.strictEqual(word(handle, 8), 64)
     assert.strictEqual(word(handle, 12), 24)
-    for (const offset of [128, 132, 256, 384, 512]) assert.strictEqual(word(handle, offset), 0, `word at ${offset}`)
+    for (const offset of [124, 128, 132, 256, 384, 512]) assert.strictEqual(word(handle, offset), 0, `word at ${offset}`)
   })
 
   it("makeRing placed at a byteOffset writes the header relative to that offset and clears stale words", () => {
@@ -126,7 +127,7 @@ describe("RingDescriptor", () => {
     assert.strictEqual(raw[(256 + 4) >> 2], D.VERSION)
     assert.strictEqual(raw[(256 + 8) >> 2], 8)
     assert.strictEqual(raw[(256 + 12) >> 2], 8)
-    for (const offset of [128, 132, 256, 384, 512]) assert.strictEqual(raw[(256 + offset) >> 2], 0, `word at ${offset}`)
+    for (const offset of [124, 128, 132, 256, 384, 512]) assert.strictEqual(raw[(256 + offset) >> 2], 0, `word at ${offset}`)
     assert.strictEqual(raw[(256 >> 2) - 1], -1, "the word before the ring is untouched")
     assert.deepStrictEqual(handle.consumerBell, { buffer, byteOffset: 256 + 384 })
     assert.deepStrictEqual(handle.producerBell, { buffer, byteOffset: 256 + 512 })
@@ -145,6 +146,57 @@ describe("RingDescriptor", () => {
     assert.strictEqual(word(handle, 132), 0)
     producer.close()
     assert.strictEqual(word(handle, 132), 1)
+  })
+
+  it("the producer raises WANTS_ROOM when it finds the ring full and lowers it once it finds room", () => {
+    const handle = OneToOneRing.makeUnsafe({ capacity: 4, slotBytes: 8 })
+    const producer = new OneToOneRing.RingProducer(handle)
+    const consumer = new OneToOneRing.RingConsumer(handle)
+    assert.strictEqual(producer.claim(4), 4)
+    producer.publish()
+    assert.strictEqual(word(handle, 124), 0, "full, but not looked at since")
+    assert.strictEqual(producer.claim(1), 0)
+    assert.strictEqual(word(handle, 124), 1, "a claim that found it full")
+    assert.strictEqual(consumer.poll(4), 4)
+    consumer.release(1)
+    assert.strictEqual(word(handle, 124), 1, "only the producer lowers it")
+    assert.strictEqual(producer.claim(1), 1)
+    assert.strictEqual(word(handle, 124), 0, "a claim that found room")
+    producer.publish()
+    assert.isFalse(producer.hasSpace())
+    assert.strictEqual(word(handle, 124), 1, "hasSpace (an idle strategy's re-check) raises it too")
+    assert.isFalse(new OneToOneRing.RingProducer(handle).hasSpace(), "a new producer (a restart) sees it full too")
+    assert.strictEqual(word(handle, 124), 1)
+    consumer.release(3)
+    assert.strictEqual(producer.room(1), 3)
+    assert.strictEqual(word(handle, 124), 0)
+  })
+
+  it("a release rings the producer's bell only while the producer wants room", () => {
+    const handle = OneToOneRing.makeUnsafe({ capacity: 4, slotBytes: 8 })
+    const producer = new OneToOneRing.RingProducer(handle)
+    const consumer = new OneToOneRing.RingConsumer(handle)
+    const bell = new Doorbell.Doorbell(handle.producerBell)
+    // The producer's loop parked for something else (its bell armed, the ring with room).
+    assert.strictEqual(producer.claim(2), 2)
+    producer.publish()
+    bell.arm()
+    assert.strictEqual(consumer.poll(4), 2)
+    consumer.release(2)
+    assert.isTrue(bell.isArmed(), "not rung: the producer did not want room")
+    assert.strictEqual(consumer.producerBell.notifyCount, 0)
+    // Full: the producer wants room, parks, and the next release rings it.
+    assert.strictEqual(producer.claim(4), 2)
+    producer.publish()
+    assert.strictEqual(producer.claim(2), 2)
+    producer.publish()
+    assert.strictEqual(producer.claim(1), 0)
+    bell.arm()
+    assert.isFalse(producer.hasSpace(), "the re-check after arming")
+    assert.strictEqual(consumer.poll(4), 2)
+    consumer.release(1)
+    assert.isFalse(bell.isArmed(), "rung")
+    assert.strictEqual(consumer.producerBell.notifyCount, 1)
   })
 
   it("the default bells are the words at CONSUMER_BELL and PRODUCER_BELL", () => {

@@ -5,7 +5,8 @@
  * distinct-error table per stage with exact counts.
  *
  * It wakes on demand: every dead-letter ring names the reader's bell as its consumer bell, so a host
- * that publishes a dead letter rings it, and releasing slots rings the host back (its producer bell).
+ * that publishes a dead letter rings it, and releasing slots rings the host back (its producer bell)
+ * when it found its dead-letter ring full.
  * A fiber host never waits for it synchronously: it bounds each pass by the free dead-letter slots, and
  * if a pass still overflows (a fused stage that fans records out), it calls {@link readAll} itself, on
  * the same thread.

@@ -12,6 +12,15 @@
  *   returns {@link END_OF_STREAM} only when the producer closed *and* everything it published has been
  *   released.
  *
+ * Bells: publish and close ring the consumer's bell (a notify only when it is parked on it). A release
+ * rings the producer's bell only while the producer wants room (WANTS_ROOM, a Dekker handshake like
+ * the bell's own): the producer stores 1 when it reads HEAD and finds the ring full, and reads HEAD
+ * again after that store; the consumer stores HEAD, then loads WANTS_ROOM. Either the consumer sees the
+ * 1 and rings, or the producer's store came after that load, and its re-read sees the released slots.
+ * So a producer that parks only on a full ring (every path reads HEAD through `freeSlots`) misses no
+ * room, and a producer whose loop parks on the same bell for other work (a source edge on the main
+ * thread, woken by its writers) is not woken by every batch its consumer releases.
+ *
  * Exactly one thread may drive the producer side and one the consumer side at a time. A restarted
  * consumer attaches anew and starts at HEAD: records it had polled but not released are delivered again.
  *
@@ -33,7 +42,7 @@ export interface RingHandle {
   readonly slotBytes: number
   /** Bell of the agent that consumes this ring: rung on publish and close. */
   readonly consumerBell: DoorbellRef
-  /** Bell of the agent that produces into this ring: rung on release. */
+  /** Bell of the agent that produces into this ring: rung on release while it wants room (WANTS_ROOM). */
   readonly producerBell: DoorbellRef
 }
 
@@ -164,9 +173,12 @@ export class RingProducer {
   private declare readonly tailIndex: number
   private declare readonly headIndex: number
   private declare readonly closedIndex: number
+  private declare readonly wantsRoomIndex: number
   private declare readonly mask: number
   private declare tail: number
   private declare cachedHead: number
+  /** WANTS_ROOM as this side last stored it (its only writer). */
+  private declare wantsRoom: boolean
   private claimed = 0
 
   constructor(handle: RingHandle) {
@@ -179,9 +191,12 @@ export class RingProducer {
     this.tailIndex = base + (D.TAIL_OFFSET >> 2)
     this.headIndex = base + (D.HEAD_OFFSET >> 2)
     this.closedIndex = base + (D.CLOSED_OFFSET >> 2)
+    this.wantsRoomIndex = base + (D.WANTS_ROOM_OFFSET >> 2)
     // The producer is TAIL's only writer, so a local copy is authoritative after attach.
     this.tail = Atomics.load(this.words, this.tailIndex)
     this.cachedHead = Atomics.load(this.words, this.headIndex)
+    // So is it WANTS_ROOM's: a new producer (a restart) takes over what the last one stored.
+    this.wantsRoom = Atomics.load(this.words, this.wantsRoomIndex) !== 0
     this.consumerBell = new Doorbell(handle.consumerBell)
     this.producerBell = new Doorbell(handle.producerBell)
   }
@@ -196,12 +211,8 @@ export class RingProducer {
     }
     const tail = this.tail
     let free = this.capacity - ((tail - this.cachedHead) | 0)
-    if (free < max) {
-      // acquire: slots the consumer released up to HEAD may be overwritten. Only re-read when the
-      // cached value is not enough: HEAD's cache line is the consumer's.
-      this.cachedHead = Atomics.load(this.words, this.headIndex)
-      free = this.capacity - ((tail - this.cachedHead) | 0)
-    }
+    // Only re-read HEAD when the cached value is not enough: HEAD's cache line is the consumer's.
+    if (free < max) free = this.freeSlots()
     const index = tail & this.mask
     const toEnd = this.capacity - index
     let n = max < free ? max : free
@@ -234,10 +245,27 @@ export class RingProducer {
     return free >= wanted ? free : this.freeSlots()
   }
 
-  /** Free slots as last seen, refreshing HEAD. */
+  /**
+   * Free slots as last seen, refreshing HEAD. Every read of HEAD on this side comes here: a full ring
+   * raises WANTS_ROOM (so that the consumer's next release rings this side's bell) and reads HEAD
+   * again after it; a ring with room lowers it.
+   */
   freeSlots(): number {
-    this.cachedHead = Atomics.load(this.words, this.headIndex)
-    return this.capacity - ((this.tail - this.cachedHead) | 0)
+    // acquire: slots the consumer released up to HEAD may be overwritten.
+    let head = Atomics.load(this.words, this.headIndex)
+    if (this.capacity - ((this.tail - head) | 0) === 0) {
+      if (!this.wantsRoom) {
+        this.wantsRoom = true
+        // publish: "ring me on release", before the re-read below (the handshake in the module comment).
+        Atomics.store(this.words, this.wantsRoomIndex, 1)
+        head = Atomics.load(this.words, this.headIndex)
+      }
+    } else if (this.wantsRoom) {
+      this.wantsRoom = false
+      Atomics.store(this.words, this.wantsRoomIndex, 0)
+    }
+    this.cachedHead = head
+    return this.capacity - ((this.tail - head) | 0)
   }
 
   /** Re-checks for space; used by idle strategies between arming the bell and parking. */
@@ -269,12 +297,13 @@ export class RingConsumer {
   readIndex = 0
   /** This side's own bell, to park on while the ring is empty. */
   declare readonly consumerBell: Doorbell
-  /** The producer's bell, rung after release. */
+  /** The producer's bell, rung after a release while the producer wants room. */
   declare readonly producerBell: Doorbell
   private declare readonly words: Int32Array
   private declare readonly tailIndex: number
   private declare readonly headIndex: number
   private declare readonly closedIndex: number
+  private declare readonly wantsRoomIndex: number
   private declare readonly mask: number
   /** Released up to here (shared as HEAD). */
   private declare head: number
@@ -292,6 +321,7 @@ export class RingConsumer {
     this.tailIndex = base + (D.TAIL_OFFSET >> 2)
     this.headIndex = base + (D.HEAD_OFFSET >> 2)
     this.closedIndex = base + (D.CLOSED_OFFSET >> 2)
+    this.wantsRoomIndex = base + (D.WANTS_ROOM_OFFSET >> 2)
     // The consumer is HEAD's only writer: a restarted consumer resumes at the last release, so what
     // the previous one polled and did not release is delivered again.
     this.head = Atomics.load(this.words, this.headIndex)
@@ -345,7 +375,8 @@ export class RingConsumer {
     this.head = (this.head + count) | 0
     // publish: the released slots may now be overwritten by the producer.
     Atomics.store(this.words, this.headIndex, this.head)
-    this.producerBell.ring()
+    // acquire: does the producer wait for room? Loaded after HEAD's store (see the module comment).
+    if (Atomics.load(this.words, this.wantsRoomIndex) !== 0) this.producerBell.ring()
   }
 
   /** Polled and not yet released. */

@@ -12,7 +12,8 @@
  *   4 │ VERSION                      │  4 B  │ creator  │ plain                         │
  *   8 │ CAPACITY    slots, 2^k       │  4 B  │ creator  │ plain                         │
  *  12 │ SLOT_BYTES  record stride    │  4 B  │ creator  │ plain                         │
- *  16 │ padding                      │ 112 B │          │                               │
+ *  16 │ padding                      │ 108 B │          │                               │
+ * 124 │ WANTS_ROOM 0 | 1             │  4 B  │ producer │ Atomics.store, on full / room │
  * 128 ├──────────────────────────────┼───────┼──────────┼───────────────────────────────┤
  *     │ TAIL   producer sequence     │  4 B  │ producer │ Atomics.store, once per batch │
  * 132 │ CLOSED 0 | 1                 │  4 B  │ producer │ Atomics.store, after last TAIL│
@@ -32,7 +33,9 @@
  * ```
  *
  * Fields written by different threads never share a 128-byte block (TAIL, HEAD and the bells each
- * start one; CLOSED shares TAIL's, as both are the producer's). 128, not 64: x86's adjacent-line
+ * start one; CLOSED shares TAIL's, as both are the producer's, and WANTS_ROOM, the producer's too, ends
+ * where TAIL starts: the first 8 bytes of TAIL's block and the last 4 before it are the only words no
+ * 8-aligned placement puts in HEAD's line pair). 128, not 64: x86's adjacent-line
  * prefetcher fetches cache lines in pairs, so 64-byte padding still false-shares (Agrona pads so too).
  *
  * Sequences are 32-bit and wrap: `(tail - head) | 0` is the fill level as long as the capacity is below
@@ -48,6 +51,12 @@ export const CAPACITY_OFFSET = 8
 export const SLOT_BYTES_OFFSET = 12
 export const TAIL_OFFSET = PADDED_LINE_BYTES
 export const CLOSED_OFFSET = TAIL_OFFSET + 4
+/**
+ * 1 while the producer found the ring full and may park for room: only then does a release ring the
+ * producer's bell (see `RingConsumer.release`). The producer's bell is also its loop's bell for other
+ * work, so a release that rang it every batch would wake a producer that waits for something else.
+ */
+export const WANTS_ROOM_OFFSET = TAIL_OFFSET - 4
 export const HEAD_OFFSET = PADDED_LINE_BYTES * 2
 export const CONSUMER_BELL_OFFSET = PADDED_LINE_BYTES * 3
 export const PRODUCER_BELL_OFFSET = PADDED_LINE_BYTES * 4
@@ -56,7 +65,8 @@ export const DATA_OFFSET = HEADER_BYTES
 
 /** "VRNG" in ASCII, read as a little-endian i32. */
 export const MAGIC = 0x474e5256
-export const VERSION = 1
+/** 2: WANTS_ROOM (a version-1 consumer would not know to ring for it). */
+export const VERSION = 2
 
 /** Largest capacity, in slots, for which 32-bit wrapping sequences stay unambiguous. */
 export const MAX_CAPACITY = 2 ** 30
