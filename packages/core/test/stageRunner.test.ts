@@ -161,8 +161,10 @@ describe("StageRunner pass timing", () => {
 describe("StageRunner idling (backoff)", () => {
   it("after its spin phase, a loop with nothing due parks once, until rung: no short timed parks first; it counts the wakes it pays for", () => {
     const { member, producer, publish, runner } = chain()
-    publish(BATCH)
-    // The producer parked waiting for room: the loop's first release wakes it (once: it disarms the bell).
+    // The producer filled the ring and parked waiting for room (it raised WANTS_ROOM, then armed its
+    // bell): the loop's first release wakes it (once: it disarms the bell).
+    publish(8 * BATCH)
+    assert.strictEqual(producer.freeSlots(), 0)
     producer.producerBell.arm()
     const wait = Atomics.wait
     const timeoutsMs: Array<number> = []
@@ -184,6 +186,6 @@ describe("StageRunner idling (backoff)", () => {
     assert.strictEqual(member(0).parks, 2)
     assert.strictEqual(member(0).wakes, 1, "one notify: the release that found the producer's bell armed")
     assert.isFalse(producer.producerBell.isArmed())
-    assert.strictEqual(member(1).in, 2 * BATCH)
+    assert.strictEqual(member(1).in, 9 * BATCH)
   })
 })
