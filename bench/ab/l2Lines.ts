@@ -13,6 +13,8 @@
  * - `velox`: `reserveLadders` (what the suite runs): the symbol's 64-byte block in one array, the
  *   side's ladder slot `(2s + side) × 128 + (k & 127)` in a second, its bitmap word in a third (written
  *   only when the update opens or closes a level);
+ * - `velox-u16`: the same with 16-bit ladder slots (today's `OrderBooks`; `velox` is the int32 ladder
+ *   before it);
  * - `one-block`: the same state in one 1,152-byte block per symbol (header line, far headers and
  *   bitmaps line, both ladders): tried in this round and not kept (slower, see bench/README.md);
  * - `floor`: `micro/l2Plain.ts`, one 576-byte block per symbol (header line with the 64-tick bitmaps,
@@ -58,6 +60,10 @@ const layouts: Record<string, Layout> = {
   "one-block": (s, side, key, oc, out) => {
     out.push(s * 1152, s * 1152 + 128 + side * 512 + (key & 127) * 4)
     if (oc) out.push(s * 1152 + 88 + side * 16)
+  },
+  "velox-u16": (s, side, key, oc, out) => {
+    out.push(s * 64, ARRAY + ((s * 2 + side) * 128 + (key & 127)) * 2)
+    if (oc) out.push(2 * ARRAY + (((s * 2 + side) * 128 + (key & 127)) >>> 5) * 4)
   },
   floor: (s, side, key, _oc, out) => {
     out.push(s * 576, s * 576 + 64 + side * 256 + (key & 63) * 4)
