@@ -501,8 +501,9 @@ export class OrderBooks {
     if (
       // The price an int32 tick in 1..maxTick in the window; the size 16-bit lots (0..SMALL_MAX). An
       // Add's slot is empty and its size ≥ 1; another's holds lots (not BIG, a size on the overflow path).
-      !((key ^ flip) === price && price >= 1 && price <= this.maxTick && (size >>> 0) === size && size <= SMALL_MAX &&
-        ((key - head[h + ANCHOR]!) >>> 0) < this.windowTicks && (add ? old === 0 && size !== 0 : old !== 0 && old !== BIG) &&
+      !((key ^ flip) === price && price >= 1 && price <= this.maxTick &&
+        (size >>> 0) === size && size <= SMALL_MAX && ((key - head[h + ANCHOR]!) >>> 0) < this.windowTicks &&
+        (add ? old === 0 && size !== 0 : old !== 0 && old !== BIG) &&
         (size !== 0 || price !== best || this.bestEmptiesNear(h, flip, key)))
     ) return NOT_NEAR
     sizes[at] = size
@@ -690,7 +691,7 @@ export class OrderBooks {
     return v !== BIG ? v : this.big[at]!
   }
 
-  /** Stores `size` (≥ 0) in ladder slot `at`: 16-bit lots in the ladder, a larger size in `big` (made on first use). */
+  /** Stores `size` (≥ 0) in slot `at`: 16-bit lots in the ladder, a larger size in `big` (made on first use). */
   private store(at: number, size: number): void {
     if (size <= SMALL_MAX) {
       this.sizes[at] = size
