@@ -3,20 +3,21 @@
  * of each book layout (no book is run), counting per incremental update the distinct 64-byte lines of
  * book state it touches on the fast path and how many of those miss in an LRU model of this machine's
  * caches (L1d 32 KiB = 512 lines, L2 512 KiB = 8,192 lines) and of a 2,048-entry 4 KiB-page TLB. A model:
- * no prefetcher, no associativity, arrays taken as line-aligned, the records themselves not counted.
+ * no prefetcher, no associativity, the records themselves not counted.
  *
  * ```
  *   node --conditions=@velox/source bench/ab/l2Lines.ts [symbols] [updates]
  * ```
  *
- * Layouts (sizes int32, 128-tick windows unless said; `k` = the level's key, `s` the symbol):
- * - `velox`: `reserveLadders` (what the suite runs): the symbol's 64-byte block in one array, the
- *   side's ladder slot `(2s + side) × 128 + (k & 127)` in a second, its bitmap word in a third (written
- *   only when the update opens or closes a level);
- * - `one-block`: the same state in one 1,152-byte block per symbol (header line, far headers and
- *   bitmaps line, both ladders): tried in this round and not kept (slower, see bench/README.md);
- * - `floor`: `micro/l2Plain.ts`, one 576-byte block per symbol (header line with the 64-tick bitmaps,
- *   both 64-tick ladders).
+ * Layouts (128-tick windows unless said; `k` = the level's key, `s` the symbol; every array's data 16
+ * bytes into a page, as Node on Linux places a large typed array):
+ * - `velox-before`: `reserveLadders` (what the suite runs) before the tenth look: the symbol's 64-byte
+ *   block in one array (the state word in its second line), the side's int32 ladder slot
+ *   `(2s + side) × 128 + (k & 127)` in a second, its bitmap word in a third (written only when the
+ *   update opens or closes a level);
+ * - `velox`: today's: the block's hot words first (one line), 16-bit ladder slots;
+ * - `floor`: `micro/l2Plain.ts`, one 576-byte block per symbol (header with the 64-tick bitmaps, both
+ *   64-tick int32 ladders).
  */
 import { RecordLayout } from "@velox/core"
 import { L2Update } from "@velox/market"
@@ -50,17 +51,30 @@ class Lru {
 /** Byte addresses of the book state an incremental update touches: header, ladder slot, bitmap (or -1). */
 type Layout = (s: number, side: number, key: number, opensOrCloses: boolean, out: Array<number>) => void
 
+// Every array starts BASE bytes into a page: where Node on Linux puts a large typed array's data
+// (glibc's mmap'ed blocks; measured with %DebugPrint), so a 64-byte block spans two lines.
+const BASE = 16
+const header = (s: number, side: number, state: number, out: Array<number>) =>
+  // the side's anchor and best, the sequence number (words 6..7), the state word
+  out.push(BASE + s * 64 + side * 12, BASE + s * 64 + side * 12 + 4, BASE + s * 64 + 24, BASE + s * 64 + state)
+const bitmap = (s: number, side: number, key: number, out: Array<number>) =>
+  out.push(2 * ARRAY + BASE + (((s * 2 + side) * 128 + (key & 127)) >>> 5) * 4)
+
 const layouts: Record<string, Layout> = {
+  "velox-before": (s, side, key, oc, out) => {
+    header(s, side, 56, out)
+    out.push(ARRAY + BASE + ((s * 2 + side) * 128 + (key & 127)) * 4)
+    if (oc) bitmap(s, side, key, out)
+  },
   velox: (s, side, key, oc, out) => {
-    out.push(s * 64, ARRAY + ((s * 2 + side) * 128 + (key & 127)) * 4)
-    if (oc) out.push(2 * ARRAY + (((s * 2 + side) * 128 + (key & 127)) >>> 5) * 4)
+    header(s, side, 32, out)
+    out.push(ARRAY + BASE + ((s * 2 + side) * 128 + (key & 127)) * 2)
+    if (oc) bitmap(s, side, key, out)
   },
-  "one-block": (s, side, key, oc, out) => {
-    out.push(s * 1152, s * 1152 + 128 + side * 512 + (key & 127) * 4)
-    if (oc) out.push(s * 1152 + 88 + side * 16)
-  },
-  floor: (s, side, key, _oc, out) => {
-    out.push(s * 576, s * 576 + 64 + side * 256 + (key & 63) * 4)
+  floor: (s, side, key, oc, out) => {
+    // header: sequence number, state, best, size at the best, anchor (bytes 0..35), the bitmaps (36..51)
+    out.push(BASE + s * 576, BASE + s * 576 + 35, BASE + s * 576 + 64 + side * 256 + (key & 63) * 4)
+    if (oc) out.push(BASE + s * 576 + 36 + side * 8 + 4)
   }
 }
 

@@ -114,8 +114,9 @@ const planFeed = (ops: ReadonlyArray<Op>, model: L2Model, firstSeq: number | und
     const price = side === 0 ? mid[symbol]! - 1 - o.offset : mid[symbol]! + 1 + o.offset
     const levels = model.levels(symbol, side)
     const existing = levels.length === 0 ? price : levels[o.offset % levels.length]![0]
-    // Now and then a size past int32 (the books' overflow path), else a few lots.
-    const size = (1 + o.size) * (o.bad % 10 === 7 ? 2 ** 31 - 1 : 1)
+    // Now and then a size past int32 or around 2^16 (the ladder's 16-bit slots hold up to 65,534 lots,
+    // larger sizes take the books' overflow path), else a few lots.
+    const size = (1 + o.size) * (o.bad % 10 === 7 ? 2 ** 31 - 1 : o.bad % 10 === 3 ? 2 ** 11 + 1 : 1)
     if (o.kind < 5) push({ seq: next[symbol]!++, price, size, symbol, side, op: Add })
     else if (o.kind < 8) push({ seq: next[symbol]!++, price: existing, size: o.size % 7 === 0 ? 0 : size, symbol, side, op: Upd })
     else if (o.kind < 10) push({ seq: next[symbol]!++, price: o.size % 9 === 0 ? price : existing, size: 0, symbol, side, op: Delete })

@@ -191,12 +191,12 @@ const farPrice = (side: number, mid: number, offset: number): number => {
 
 describe("OrderBook kernel against a sorted-map model", () => {
   it.prop(
-    "random order flow near a walking mid, with far levels, jumps past any window and sizes past int32: every result, best price, level and depth agrees after every update",
+    "random order flow near a walking mid, with far levels, jumps past any window and sizes past the ladder slot: every result, best price, level and depth agrees after every update",
     {
       windowTicks: Arbitrary.schema(Schema.Literals([32, 64, 4096])),
-      // Lots per unit of size: small sizes, sizes on both sides of 2^31 (the ladder's int32 slots and
-      // their overflow path), every size past it but 1.
-      lot: Arbitrary.schema(Schema.Literals([1, 2 ** 26 + 3, 2 ** 31 - 1])),
+      // Lots per unit of size: small sizes, sizes on both sides of 2^16 − 2 (the ladder's 16-bit slots
+      // and their overflow path) and of 2^31, every size past it but 1.
+      lot: Arbitrary.schema(Schema.Literals([1, 2 ** 11 + 1, 2 ** 26 + 3, 2 ** 31 - 1])),
       // A pool that grows from one ladder, or a ladder reserved for every side at its own address.
       reserveLadders: Arbitrary.schema(Schema.Boolean),
       flow: Arbitrary.array(Op, { maxLength: 400 })

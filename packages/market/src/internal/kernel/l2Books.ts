@@ -162,19 +162,23 @@ export const STALE_FLAG = 4 as const
 /** Published at the end of a snapshot. */
 export const SNAPSHOT_FLAG = 8 as const
 // A symbol's L2 state lives in the owner words of its book block (`OrderBooks` OWNER_WORD..15), the
-// same 64-byte line as its two side headers: an update touches one line of per-symbol state.
+// same 64 bytes as its two side headers: an update touches one line of per-symbol state. What every
+// update reads (both side headers, the sequence number, the state word: words 0..8, 36 bytes) comes
+// first, and what only a top-of-book change reads (the published top) last. A large typed array does
+// not start on a cache line (glibc's `mmap`ed blocks start 16 bytes into a page, so each 64-byte
+// block spans two lines: words 0..11 and 12..15); with the hot words first, an update reads one.
 /** f64 slot (of the block's 8) of the sequence number: LIVE, the next expected; RESYNCING / REFRESHING, the snapshot's. */
 const SEQ_SLOT = OWNER_WORD >>> 1
-/** f64 slots of the last published best bid size and best ask size. */
-const BID_SIZE_SLOT = SEQ_SLOT + 1
-const ASK_SIZE_SLOT = SEQ_SLOT + 2
+/** Int32 word: sync state (bits 0–3), the last published state flags (bits 4–7), touched (bit 8). */
+const STATE_WORD = OWNER_WORD + 2
+/** f64 slots of the last published best bid size and best ask size (word OWNER_WORD + 3 is free). */
+const BID_SIZE_SLOT = SEQ_SLOT + 2
+const ASK_SIZE_SLOT = SEQ_SLOT + 3
 /** Int32 words of the last published best bid and best ask (ticks). */
-const BID_PRICE_WORD = OWNER_WORD + 6
-const ASK_PRICE_WORD = OWNER_WORD + 7
+const BID_PRICE_WORD = OWNER_WORD + 8
+const ASK_PRICE_WORD = OWNER_WORD + 9
 /** f64 slots per symbol block. */
 const SLOTS = SYMBOL_WORDS >>> 1
-/** Int32 word: sync state (bits 0–3), the last published state flags (bits 4–7), touched (bit 8). */
-const STATE_WORD = OWNER_WORD + 8
 const SYNC_BITS = 15
 const FLAGS_SHIFT = 4
 /** Set once the symbol's first update arrived (its row in the status table is then this book's). */

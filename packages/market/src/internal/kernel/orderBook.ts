@@ -38,9 +38,9 @@
  * - per symbol, always: a 64-byte block (one cache line: both sides' headers and 40 bytes a subclass
  *   may use for its own per-symbol state) and 24 bytes of far-array headers (read only on the far
  *   path), whatever the window;
- * - per side with levels: one ladder of `windowTicks × 4` bytes (int32 lots) plus its bitmap
- *   (`windowTicks / 8` bytes) and a 4-byte free-list slot — 532 B with the default 128-tick window (what
- *   a 64-tick ladder of f64 sizes took); a side with no level gives its ladder back to a free list (the
+ * - per side with levels: one ladder of `windowTicks × 2` bytes (16-bit lots) plus its bitmap
+ *   (`windowTicks / 8` bytes) and a 4-byte free-list slot — 276 B with the default 128-tick window (a
+ *   64-tick ladder of f64 sizes took 532); a side with no level gives its ladder back to a free list (the
  *   pool never shrinks: it holds the most sides ever live at once), unless `reserveLadders` gave every
  *   side its own from the start;
  * - per far level: 12 bytes (i32 key, f64 size) in power-of-two blocks of at least 4 that are shrunk
@@ -56,10 +56,11 @@
  *
  * Sizes are integer lots, exact up to `Number.MAX_SAFE_INTEGER`, so a level that received `a + b` and
  * lost `a` then `b` is exactly empty. (Fractional sizes would leave dust and are refused with
- * {@link INVALID_SIZE}.) A ladder slot holds int32 lots — twice the ticks per cache line of an f64, which
- * is what keeps a busy book's hot lines in the caches; a level past 2^31 − 1 lots takes the overflow
- * path: its slot is marked and its size kept in an f64 array parallel to the ladder pool, made the first
- * time a book holds such a level (8 more bytes per ladder slot from then on). Far levels keep f64
+ * {@link INVALID_SIZE}.) A ladder slot holds 16-bit lots — 32 ticks per cache line, four times an f64's,
+ * which is what keeps a busy book's hot lines in the caches (at 10,000 symbols the time of an update is
+ * its cache misses); a level past 65,534 lots takes the overflow path: its slot is marked and its size
+ * kept in an f64 array parallel to the ladder pool, made the first time a book holds such a level (8
+ * more bytes per ladder slot from then on, and a second line for the updates of such levels). Far levels keep f64
  * sizes. A crossed book (best bid ≥ best ask) is accepted: this is a mirror of a feed, not a matching
  * engine.
  *
@@ -123,10 +124,10 @@ const NEAR_KEPT = 0
 const NEAR_BEST = 1
 /** `putNear`'s outcomes, for a subclass. */
 export const NEAR_OUTCOMES = { NOT_NEAR, NEAR_KEPT, NEAR_BEST } as const
-/** Largest size a ladder slot holds itself (int32 lots); larger ones take the overflow path. */
-const SMALL_MAX = 0x7fffffff
+/** Largest size a ladder slot holds itself (16-bit lots); larger ones take the overflow path. */
+const SMALL_MAX = 0xfffe
 /** A ladder slot whose size is past {@link SMALL_MAX}: the size is in the overflow array. */
-const BIG = -1
+const BIG = 0xffff
 
 /** `put` presence: the level may or may not exist (what `set` does). */
 export const ANY = ANY_LEVEL
@@ -145,7 +146,7 @@ export type ErrorCode =
   | typeof LEVEL_EXISTS
   | typeof LEVEL_MISSING
 
-/** Default near window per side: 128 ticks (a 512-byte ladder of int32 lots). */
+/** Default near window per side: 128 ticks (a 256-byte ladder of 16-bit lots). */
 export const DEFAULT_WINDOW_TICKS = 128
 /** Smallest window: one 32-bit bitmap word. */
 export const MIN_WINDOW_TICKS = 32
@@ -164,7 +165,7 @@ export interface OrderBooksOptions {
   /**
    * Ticks of the dense near window per side, a power of two in `32 .. 2^24`; default
    * {@link DEFAULT_WINDOW_TICKS}. Not a limit on prices: levels beyond it are kept in the far array.
-   * Wider windows put more of a deep book on the fast path and cost `windowTicks × 4` bytes per side
+   * Wider windows put more of a deep book on the fast path and cost `windowTicks × 2` bytes per side
    * with levels.
    */
   readonly windowTicks?: number
@@ -173,7 +174,7 @@ export interface OrderBooksOptions {
   /** Sides with levels the ladder pool holds before it grows; default `min(2 × symbols, 256)`. */
   readonly reservedSideCount?: number
   /**
-   * Reserve a ladder for every side up front (`symbols × 2 × windowTicks × 4.125` bytes from the start,
+   * Reserve a ladder for every side up front (`symbols × 2 × windowTicks × 2.125` bytes from the start,
    * whatever the books hold; `reservedSideCount` is then `2 × symbols`), each at an address computed
    * from its symbol and side: an update's ladder slot is loaded alongside the symbol's block, not after
    * it. For books whose symbols are all busy. Default `false`: ladders come from the pool as sides fill.
@@ -259,11 +260,11 @@ export class OrderBooks {
   /** Far headers per side (cold). */
   declare private readonly far: Int32Array
   /**
-   * Ladder pool: ladder `k` owns slots `k * windowTicks ..`; empty slots hold 0. Sizes in int32 lots;
-   * {@link BIG} marks a size past int32, held in `big` at the same index.
+   * Ladder pool: ladder `k` owns slots `k * windowTicks ..`; empty slots hold 0. Sizes in 16-bit lots;
+   * {@link BIG} marks a size past {@link SMALL_MAX}, held in `big` at the same index.
    */
-  declare private sizes: Int32Array
-  /** Sizes past int32 (the overflow path), parallel to `sizes`; empty until a book first holds one. */
+  declare private sizes: Uint16Array
+  /** Sizes past {@link SMALL_MAX} (the overflow path), parallel to `sizes`; empty until a book first holds one. */
   private big = new Float64Array(0)
   /** Bit `j & 31` of word `j >>> 5` is set iff ladder pool slot `j` is non-empty (ladders start on a word). */
   declare private bits: Int32Array
@@ -323,7 +324,7 @@ export class OrderBooks {
       this.head[h + SIDE_W + ANCHOR] = NO_ANCHOR
     }
     this.far = new Int32Array(symbols * 2 * SIDE_W)
-    this.sizes = new Int32Array(sides * windowTicks)
+    this.sizes = new Uint16Array(sides * windowTicks)
     this.bits = new Int32Array((sides * windowTicks) >>> 5)
     this.ladderFree = new Int32Array(sides)
     this.homes = homes
@@ -498,10 +499,11 @@ export class OrderBooks {
     const old = sizes[at]!
     const best = head[h + BEST_W]!
     if (
-      // The price an int32 tick in 1..maxTick in the window; `(size | 0) === size`: int32 lots. An Add's
-      // slot is empty and its size ≥ 1; another's holds lots (BIG, a size past int32, is < 0).
-      !((key ^ flip) === price && price >= 1 && price <= this.maxTick && (size | 0) === size &&
-        ((key - head[h + ANCHOR]!) >>> 0) < this.windowTicks && (add ? old === 0 && size > 0 : old > 0 && size >= 0) &&
+      // The price an int32 tick in 1..maxTick in the window; the size 16-bit lots (0..SMALL_MAX). An
+      // Add's slot is empty and its size ≥ 1; another's holds lots (not BIG, a size on the overflow path).
+      !((key ^ flip) === price && price >= 1 && price <= this.maxTick &&
+        (size >>> 0) === size && size <= SMALL_MAX && ((key - head[h + ANCHOR]!) >>> 0) < this.windowTicks &&
+        (add ? old === 0 && size !== 0 : old !== 0 && old !== BIG) &&
         (size !== 0 || price !== best || this.bestEmptiesNear(h, flip, key)))
     ) return NOT_NEAR
     sizes[at] = size
@@ -683,13 +685,13 @@ export class OrderBooks {
   // ---------------------------------------------------------------------------------------------
   // Internals: the window.
 
-  /** The size in ladder slot `at` (a size past int32 is in `big`). */
+  /** The size in ladder slot `at` (a size past {@link SMALL_MAX} is in `big`). */
   private sizeAt(at: number): number {
     const v = this.sizes[at]!
     return v !== BIG ? v : this.big[at]!
   }
 
-  /** Stores `size` (≥ 0) in ladder slot `at`: int32 lots in the ladder, a larger size in `big` (made on first use). */
+  /** Stores `size` (≥ 0) in slot `at`: 16-bit lots in the ladder, a larger size in `big` (made on first use). */
   private store(at: number, size: number): void {
     if (size <= SMALL_MAX) {
       this.sizes[at] = size
@@ -887,7 +889,7 @@ export class OrderBooks {
     if (length < this.ladderTop + this.windowTicks) {
       throw new RangeError(`order book ladder pool is full: ${this.sizes.length} slots`)
     }
-    const sizes = new Int32Array(length)
+    const sizes = new Uint16Array(length)
     sizes.set(this.sizes)
     this.sizes = sizes
     if (this.big.length !== 0) {
