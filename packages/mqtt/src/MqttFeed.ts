@@ -28,9 +28,10 @@
  * - **Feed health**: every decoded quote is marked in a `FeedStatus` table (`feed.status`) as it
  *   arrives, before the dispatcher; with no quote for `feedGapMs` (5 s) the feed is dead.
  * - **One turn at a time.** mqtt.js hands over a socket read's messages one by one; the feed keeps
- *   them (references, no copy) until the end of that turn of the event loop, then decodes them all
- *   into the dispatcher with one clock reading (their `receiveTsNs`) and one feed-health pass, and hands
- *   what is queued to the source edge there and then. Only when the edge is full does the pump (a
+ *   them (references, no copy) until the end of that turn of the event loop, or until 512 are kept
+ *   (a busy socket gives a turn thousands), then decodes them into the dispatcher with one clock
+ *   reading (their `receiveTsNs`) and one feed-health pass, and hands what is queued to the source
+ *   edge there and then. Only when the edge is full does the pump (a
  *   fiber) wait for room; meanwhile quotes queue, and drop, in the dispatcher. Nothing per message
  *   runs an Effect or allocates (see `QuotePayload` for the decoding). `stats()` decodes the pending
  *   messages first, so its counts are exact whenever they are read.
@@ -223,6 +224,8 @@ export interface Extension {
 
 /** Records the pump moves per step. */
 const PUMP_BATCH = 512
+/** Messages of one turn decoded and handed on together at most. */
+const DECODE_BATCH = 512
 const HEALTH_TIMER = Duration.millis(250)
 const DEFAULT_DRAIN_TIMEOUT_MS = 10_000
 
@@ -366,11 +369,16 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
       mark()
     }
 
-    const endOfTurn = () => {
-      turnScheduled = false
+    /** Decodes what is pending and hands what is queued to the edge (or wakes the pump). */
+    const handOn = () => {
       decodePending()
       if (deliver !== undefined && pumpWaiting !== undefined) deliver()
       if (dispatcher.size > 0 || inFlight > 0) wake()
+    }
+
+    const endOfTurn = () => {
+      turnScheduled = false
+      handOn()
     }
 
     yield* client.start({
@@ -387,8 +395,10 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
         pendingEpoch = epoch
         pendingPayloads[pending] = payload
         pendingTopics[pending] = topic
-        pending++
-        if (!turnScheduled) {
+        // A turn can hold thousands of messages (libuv reads a socket up to 32 times a poll): decoded
+        // and handed on every DECODE_BATCH, while their bytes are still in cache and the pipeline busy.
+        if (++pending === DECODE_BATCH) handOn()
+        else if (!turnScheduled) {
           turnScheduled = true
           setImmediate(endOfTurn)
         }
