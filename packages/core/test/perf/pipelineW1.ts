@@ -9,17 +9,17 @@
  * each round's figure (velox's moves between two levels within one process: see bench/README.md).
  *
  * ```
- *   node_modules/.bin/node --conditions=@velox/source bench/ab/pipelineW1.ts [rounds]
+ *   node_modules/.bin/node --conditions=@velox/source packages/core/test/perf/pipelineW1.ts [rounds]
  * ```
  */
-import { makeCountersBuffer } from "../../packages/core/src/internal/kernel/counters.ts"
-import { makeDoorbellRef } from "../../packages/core/src/internal/kernel/doorbell.ts"
-import { buildRunner, type HostedDefinition, type HostSpec } from "../../packages/core/src/internal/kernel/host.ts"
-import { makeControlBlock } from "../../packages/core/src/internal/kernel/hostControlDescriptor.ts"
-import { makeRing, RingConsumer } from "../../packages/core/src/internal/kernel/oneToOneRing.ts"
-import { makeStatsBuffer } from "../../packages/core/src/internal/kernel/stageStats.ts"
-import { Counter, PassThrough, Sequenced } from "../../packages/core/src/stages/index.ts"
-import { copy, F64S, generate } from "../micro/oneToThreePipelinePlainLoop.ts"
+import { makeCountersBuffer } from "../../src/internal/kernel/counters.ts"
+import { makeDoorbellRef } from "../../src/internal/kernel/doorbell.ts"
+import { buildRunner, type HostedDefinition, type HostSpec } from "../../src/internal/kernel/host.ts"
+import { makeControlBlock } from "../../src/internal/kernel/hostControlDescriptor.ts"
+import { makeRing, RingConsumer } from "../../src/internal/kernel/oneToOneRing.ts"
+import { makeStatsBuffer } from "../../src/internal/kernel/stageStats.ts"
+import { Counter, PassThrough, Sequenced } from "../../src/stages/index.ts"
+import { copy, F64S, generate } from "../../../../bench/micro/oneToThreePipelinePlainLoop.ts"
 
 const rounds = Number(process.argv[2] ?? 30)
 const BATCH = 256
@@ -90,6 +90,14 @@ const peer = (): void => {
   Atomics.store(words, HEAD, tail)
 }
 
+// The rounds' loops are functions, as a worker's loop is (`run` calls `runSlice`), not loops at the
+// module's top level (compiled by on-stack replacement, the whole pass inlined into them).
+const runVelox = (): void => {
+  for (let p = 0; p < PASSES; p++) velox()
+}
+const runPeer = (): void => {
+  for (let p = 0; p < PASSES; p++) peer()
+}
 const cpuNs = (): number => {
   const u = process.threadCpuUsage()
   return (u.user + u.system) * 1e3
@@ -101,10 +109,10 @@ const ratios: Array<number> = []
 for (let r = 0; r < WARMUP_ROUNDS + rounds; r++) {
   const before = veloxRecords
   let t0 = cpuNs()
-  for (let p = 0; p < PASSES; p++) velox()
+  runVelox()
   const v = (cpuNs() - t0) / (veloxRecords - before)
   t0 = cpuNs()
-  for (let p = 0; p < PASSES; p++) peer()
+  runPeer()
   const q = (cpuNs() - t0) / (PASSES * BATCH)
   if (r < WARMUP_ROUNDS) continue
   veloxNs.push(v)
