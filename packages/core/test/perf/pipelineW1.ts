@@ -12,14 +12,11 @@
  *   node_modules/.bin/node --conditions=@velox/source packages/core/test/perf/pipelineW1.ts [rounds]
  * ```
  */
-import { makeCountersBuffer } from "../../src/internal/kernel/counters.ts"
-import { makeDoorbellRef } from "../../src/internal/kernel/doorbell.ts"
-import { buildRunner, type HostedDefinition, type HostSpec } from "../../src/internal/kernel/host.ts"
-import { makeControlBlock } from "../../src/internal/kernel/hostControlDescriptor.ts"
+import { buildRunner, type HostedDefinition } from "../../src/internal/kernel/host.ts"
 import { makeRing, RingConsumer } from "../../src/internal/kernel/oneToOneRing.ts"
-import { makeStatsBuffer } from "../../src/internal/kernel/stageStats.ts"
 import { Counter, PassThrough, Sequenced } from "../../src/stages/index.ts"
 import { copy, F64S, generate } from "../../../../bench/micro/oneToThreePipelinePlainLoop.ts"
+import { chainSpec } from "../fixtures/chainSpec.ts"
 
 const rounds = Number(process.argv[2] ?? 30)
 const BATCH = 256
@@ -30,33 +27,17 @@ const WARMUP_ROUNDS = 6
 const ring = makeRing({ capacity: CAPACITY, slotBytes: Sequenced.byteLength })
 const stages = [Counter, PassThrough]
 const definitions = stages as unknown as ReadonlyArray<HostedDefinition>
-const spec: HostSpec = {
+const spec = chainSpec({
   name: "w1",
-  members: stages.map((d, i) => ({
-    module: d.module,
-    stage: d.name,
-    instance: d.name,
-    config: i === 0 ? { count: Infinity } : {},
-    statsIndex: i,
-    counterIndex: 0,
-    lane: 0,
-    lanes: 1,
-    input: undefined,
-    output: undefined
-  })),
+  stages,
+  configs: [{ count: Infinity }, {}],
+  instanceOf: (name) => name,
   inputs: [],
   output: { _tag: "Ring", handle: ring },
   // Larger than a batch, as a pipeline's: a pass takes no more than the dead-letter ring could hold.
-  deadLetters: makeRing({ capacity: 1024, slotBytes: 64 }),
-  stats: makeStatsBuffer(definitions.length),
-  counters: makeCountersBuffer(8),
-  control: makeControlBlock(),
-  bell: makeDoorbellRef(),
-  batchSize: BATCH,
-  idle: {},
-  maxRecordCrashes: 3,
-  epochNs: 0
-}
+  deadLetterCapacity: 1024,
+  batchSize: BATCH
+})
 const runner = buildRunner(spec, definitions)
 const consumer = new RingConsumer(ring)
 let veloxRecords = 0
