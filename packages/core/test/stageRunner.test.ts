@@ -6,14 +6,12 @@
  * double: a waiting loop's polls would be garbage), unless a member's timer may be due.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { makeCountersBuffer } from "../src/internal/kernel/counters.ts"
-import { makeDoorbellRef } from "../src/internal/kernel/doorbell.ts"
-import { buildRunner, type HostSpec } from "../src/internal/kernel/host.ts"
-import { makeControlBlock } from "../src/internal/kernel/hostControlDescriptor.ts"
+import { buildRunner } from "../src/internal/kernel/host.ts"
 import { makeRing, RingProducer, ringView } from "../src/internal/kernel/oneToOneRing.ts"
-import { makeStatsBuffer, readStageStats, statsRef } from "../src/internal/kernel/stageStats.ts"
+import { readStageStats, statsRef } from "../src/internal/kernel/stageStats.ts"
 import { Batcher, CountingSink, PassThrough, Sequenced } from "../src/stages/index.ts"
 import { checkOf } from "../src/stages/Sequenced.ts"
+import { chainSpec } from "./fixtures/chainSpec.ts"
 
 const BATCH = 16
 
@@ -24,33 +22,16 @@ const chain = (first: { readonly definition: typeof PassThrough | typeof Batcher
 }) => {
   const ring = makeRing({ capacity: 8 * BATCH, slotBytes: Sequenced.byteLength })
   const definitions = [first.definition, CountingSink]
-  const stats = makeStatsBuffer(definitions.length)
-  const spec: HostSpec = {
+  const spec = chainSpec({
     name: "w2",
-    members: definitions.map((d, i) => ({
-      module: d.module,
-      stage: d.name,
-      instance: `${d.name}#${i}`,
-      config: i === 0 ? first.config : {},
-      statsIndex: i,
-      counterIndex: 0,
-      lane: 0,
-      lanes: 1,
-      input: undefined,
-      output: undefined
-    })),
+    stages: definitions,
+    configs: [first.config, {}],
+    instanceOf: (name, i) => `${name}#${i}`,
     inputs: [ring],
     output: { _tag: "None" },
-    deadLetters: makeRing({ capacity: 16, slotBytes: 64 }),
-    stats,
-    counters: makeCountersBuffer(8),
-    control: makeControlBlock(),
-    bell: makeDoorbellRef(),
-    batchSize: BATCH,
-    idle: {},
-    maxRecordCrashes: 3,
-    epochNs: 0
-  }
+    deadLetterCapacity: 16,
+    batchSize: BATCH
+  })
   const runner = buildRunner(spec, definitions)
   const producer = new RingProducer(ring)
   const view = ringView(ring, Sequenced)
@@ -65,7 +46,7 @@ const chain = (first: { readonly definition: typeof PassThrough | typeof Batcher
     }
     producer.publish(n)
   }
-  const member = (i: number) => readStageStats(statsRef(stats, i))
+  const member = (i: number) => readStageStats(statsRef(spec.stats, i))
   return { runner, publish, member, producer }
 }
 
