@@ -15,7 +15,9 @@
  *   block in one array (the state word in its second line), the side's int32 ladder slot
  *   `(2s + side) × 128 + (k & 127)` in a second, its bitmap word in a third (written only when the
  *   update opens or closes a level);
- * - `velox`: today's: the block's hot words first (one line), 16-bit ladder slots;
+ * - `velox-bits`: the block's hot words first (one line), 16-bit ladder slots, the bitmap written on
+ *   opening or closing a level (the tenth look);
+ * - `velox`: today's: as `velox-bits`, with no bitmap (a live slot is a non-zero one);
  * - `floor`: `micro/l2Plain.ts`, one 576-byte block per symbol (header with the 64-tick bitmaps, both
  *   64-tick int32 ladders).
  */
@@ -66,10 +68,14 @@ const layouts: Record<string, Layout> = {
     out.push(ARRAY + BASE + ((s * 2 + side) * 128 + (key & 127)) * 4)
     if (oc) bitmap(s, side, key, out)
   },
-  velox: (s, side, key, oc, out) => {
+  "velox-bits": (s, side, key, oc, out) => {
     header(s, side, 32, out)
     out.push(ARRAY + BASE + ((s * 2 + side) * 128 + (key & 127)) * 2)
     if (oc) bitmap(s, side, key, out)
+  },
+  velox: (s, side, key, _oc, out) => {
+    header(s, side, 32, out)
+    out.push(ARRAY + BASE + ((s * 2 + side) * 128 + (key & 127)) * 2)
   },
   floor: (s, side, key, oc, out) => {
     // header: sequence number, state, best, size at the best, anchor (bytes 0..35), the bitmaps (36..51)
