@@ -230,6 +230,23 @@ const FAR_CLASSES = 32
 /** Pools are indexed as int32: at most 2^31 slots each. */
 const MAX_POOL_SLOTS = 2 ** 31
 
+/**
+ * Bytes skipped at the start of the symbol blocks' and the ladder pool's buffers. Node on Linux puts a
+ * large typed array's data 16 bytes into a page (glibc's `mmap`ed blocks; `%DebugPrint`: `data_ptr`
+ * ending in `…010`), so 64-byte blocks there span two lines each; 48 bytes on, each block and each
+ * ladder starts on a line. JavaScript cannot see an address: elsewhere this is 48 bytes of padding.
+ */
+const LINE_SKEW = 48
+
+/** An `Int32Array` of `length` words, `LINE_SKEW` bytes into its buffer. */
+const int32OnLines = (length: number): Int32Array => new Int32Array(new ArrayBuffer(LINE_SKEW + length * 4), LINE_SKEW, length)
+
+/** A `Uint16Array` of `length` slots, `LINE_SKEW` bytes into its buffer; `pairsOf` reads it two slots a word. */
+const uint16OnLines = (length: number): Uint16Array => new Uint16Array(new ArrayBuffer(LINE_SKEW + length * 2), LINE_SKEW, length)
+
+/** `sizes` as int32 words (an even number of slots). */
+const pairsOf = (sizes: Uint16Array): Int32Array => new Int32Array(sizes.buffer, sizes.byteOffset, sizes.length >>> 1)
+
 /** `flip` of a side: the mask that turns its prices into keys (BID: KEY_FLIP, ASK: 0). */
 const flipOf = (side: number): number => (side - 1) & KEY_FLIP
 
@@ -320,14 +337,14 @@ export class OrderBooks {
     this.maxTick = maxTick
     this.mask = windowTicks - 1
     this.slack = windowTicks >>> 2
-    this.head = new Int32Array(symbols * WORDS)
+    this.head = int32OnLines(symbols * WORDS)
     for (let h = 0; h < this.head.length; h += WORDS) {
       this.head[h + ANCHOR] = NO_ANCHOR
       this.head[h + SIDE_W + ANCHOR] = NO_ANCHOR
     }
     this.far = new Int32Array(symbols * 2 * SIDE_W)
-    this.sizes = new Uint16Array(sides * windowTicks)
-    this.pairs = new Int32Array(this.sizes.buffer)
+    this.sizes = uint16OnLines(sides * windowTicks)
+    this.pairs = pairsOf(this.sizes)
     this.ladderFree = new Int32Array(sides)
     this.homes = homes
     if (this.homes) this.ladderTop = 2 * symbols * windowTicks
@@ -876,7 +893,7 @@ export class OrderBooks {
     if (length < this.ladderTop + this.windowTicks) {
       throw new RangeError(`order book ladder pool is full: ${this.sizes.length} slots`)
     }
-    const sizes = new Uint16Array(length)
+    const sizes = uint16OnLines(length)
     sizes.set(this.sizes)
     this.sizes = sizes
     if (this.big.length !== 0) {
@@ -884,7 +901,7 @@ export class OrderBooks {
       big.set(this.big)
       this.big = big
     }
-    this.pairs = new Int32Array(sizes.buffer)
+    this.pairs = pairsOf(sizes)
     const free = new Int32Array(length / this.windowTicks)
     free.set(this.ladderFree)
     this.ladderFree = free
