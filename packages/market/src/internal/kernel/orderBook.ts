@@ -13,10 +13,10 @@
  *
  * Each side of a symbol keeps its levels in two places:
  *
- *   near: a dense ladder of `windowTicks` f64 slots covering keys `anchor .. anchor + windowTicks - 1`,
- *         ring-indexed (`key & (windowTicks - 1)`), with a bitmap of live slots. The best level is
- *         always here (when the side has levels). Most updates land here: one load, one store, one
- *         bit, as in a plain ladder.
+ *   near: a dense ladder of `windowTicks` 16-bit slots covering keys `anchor .. anchor + windowTicks - 1`,
+ *         ring-indexed (`key & (windowTicks - 1)`); a live level is a non-zero slot (no bitmap). The
+ *         best level is always here (when the side has levels). Most updates land here: one load and
+ *         one store in one line, as in a plain ladder.
  *   far:  every level with key ≥ `anchor + windowTicks`, in a sorted array (keys descending, so the
  *         level nearest the touch is last): binary search to find, a shift to open or close a level.
  *
@@ -28,19 +28,20 @@
  * - a new level better than `anchor` (the price improved past the window) moves the window there,
  *   leaving a quarter of the window as room above the new best; levels that fall off the window's far edge
  *   are appended to the far array, which they all precede (farthest first, so it stays sorted);
- * - when the best level empties, the next one is found in the bitmap (32 ticks per step, within the
- *   window); if it is deeper than half the window, or the window is empty and the far array is not,
+ * - when the best level empties, the next one is found by scanning the slots after it (two per load,
+ *   within the window); if it is deeper than half the window, or the window is empty and the far array is not,
  *   the window moves on to it and the far levels it now covers are popped off the far array's end.
- * Each move costs a bitmap scan of the ticks it passes and O(1) per level moved; nothing is ever
+ * Each move costs a scan of the ticks it passes and O(1) per level moved; nothing is ever
  * copied wholesale, nothing lost, no level refused for its distance.
  *
  * Memory grows with what the books hold, not with symbols × window:
- * - per symbol, always: a 64-byte block (one cache line: both sides' headers and 40 bytes a subclass
+ * - per symbol, always: a 64-byte block (one cache line where Node on Linux places the array, see
+ *   `LINE_SKEW`: both sides' headers and 40 bytes a subclass
  *   may use for its own per-symbol state) and 24 bytes of far-array headers (read only on the far
  *   path), whatever the window;
- * - per side with levels: one ladder of `windowTicks × 2` bytes (16-bit lots) plus its bitmap
- *   (`windowTicks / 8` bytes) and a 4-byte free-list slot — 276 B with the default 128-tick window (a
- *   64-tick ladder of f64 sizes took 532); a side with no level gives its ladder back to a free list (the
+ * - per side with levels: one ladder of `windowTicks × 2` bytes (16-bit lots) and a 4-byte free-list
+ *   slot — 260 B with the default 128-tick window (a 64-tick ladder of f64 sizes took
+ *   532); a side with no level gives its ladder back to a free list (the
  *   pool never shrinks: it holds the most sides ever live at once), unless `reserveLadders` gave every
  *   side its own from the start;
  * - per far level: 12 bytes (i32 key, f64 size) in power-of-two blocks of at least 4 that are shrunk
@@ -49,8 +50,8 @@
  * front ({@link OrderBooksOptions.reservedSideCount}, `reservedFarLevelCount`) to never grow while
  * running. {@link OrderBooks.byteLength} is what the pools hold now.
  *
- * Costs: an update in the window is O(1); the best level emptying scans at most `windowTicks / 32`
- * bitmap words; a far update is a binary search, and opening or closing a far level shifts the far
+ * Costs: an update in the window is O(1); the best level emptying scans at most `windowTicks / 2`
+ * words of slots (in the l2 suite's flow the next level is a tick or two on); a far update is a binary search, and opening or closing a far level shifts the far
  * levels nearer than it (a short loop, `copyWithin` past 32). A side whose depth lives mostly beyond the window pays the far
  * path; widen `windowTicks` for such books.
  *
@@ -497,7 +498,7 @@ export class OrderBooks {
    * leaves its successor in the window's nearer half). Returns {@link NEAR_KEPT} (the side's best
    * unchanged), {@link NEAR_BEST} (the best moved, or its level was resized), or {@link NOT_NEAR} — the
    * book unchanged — for anything else, which `put` handles; `h < 0` is always `NOT_NEAR`. A size
-   * change of a live level writes no bitmap word: one ladder slot is all the update touches.
+   * level opened, resized or closed writes one ladder slot, all the update touches of the ladder.
    *
    * Small on purpose, and meant to be called for every update, `h < 0` when the caller's own tests
    * failed: the JIT inlines a call into a stage's batch loop only if it fits the loop's inlining budget
