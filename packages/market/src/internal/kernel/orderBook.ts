@@ -175,7 +175,7 @@ export interface OrderBooksOptions {
   /** Sides with levels the ladder pool holds before it grows; default `min(2 × symbols, 256)`. */
   readonly reservedSideCount?: number
   /**
-   * Reserve a ladder for every side up front (`symbols × 2 × windowTicks × 2.125` bytes from the start,
+   * Reserve a ladder for every side up front (`symbols × 2 × windowTicks × 2` bytes from the start,
    * whatever the books hold; `reservedSideCount` is then `2 × symbols`), each at an address computed
    * from its symbol and side: an update's ladder slot is loaded alongside the symbol's block, not after
    * it. For books whose symbols are all busy. Default `false`: ladders come from the pool as sides fill.
