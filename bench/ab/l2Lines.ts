@@ -11,11 +11,12 @@
  *
  * Layouts (128-tick windows unless said; `k` = the level's key, `s` the symbol; every array's data 16
  * bytes into a page, as Node on Linux places a large typed array):
- * - `velox-before`: `reserveLadders` (what the suite runs) before the tenth look: the symbol's 64-byte
- *   block in one array (the state word in its second line), the side's int32 ladder slot
- *   `(2s + side) × 128 + (k & 127)` in a second, its bitmap word in a third (written only when the
- *   update opens or closes a level);
- * - `velox`: today's: the block's hot words first (one line), 16-bit ladder slots;
+ * (`reserveLadders`, what the suite runs: the symbol's 64-byte block in one array, the side's ladder slot
+ * `(2s + side) × 128 + (k & 127)` in a second.)
+ * - `velox-bits`: the block's hot words first (one line), 16-bit ladder slots, the bitmap written on
+ *   opening or closing a level (the tenth look);
+ * - `velox`: today's: no bitmap (a live slot is a non-zero one), and the blocks and the ladder pool
+ *   `LINE_SKEW` (48) bytes into their buffers, so on a line (a block is one line);
  * - `floor`: `micro/l2Plain.ts`, one 576-byte block per symbol (header with the 64-tick bitmaps, both
  *   64-tick int32 ladders).
  */
@@ -54,22 +55,23 @@ type Layout = (s: number, side: number, key: number, opensOrCloses: boolean, out
 // Every array starts BASE bytes into a page: where Node on Linux puts a large typed array's data
 // (glibc's mmap'ed blocks; measured with %DebugPrint), so a 64-byte block spans two lines.
 const BASE = 16
-const header = (s: number, side: number, state: number, out: Array<number>) =>
+const header = (s: number, side: number, state: number, out: Array<number>, base = BASE) =>
   // the side's anchor and best, the sequence number (words 6..7), the state word
-  out.push(BASE + s * 64 + side * 12, BASE + s * 64 + side * 12 + 4, BASE + s * 64 + 24, BASE + s * 64 + state)
+  out.push(base + s * 64 + side * 12, base + s * 64 + side * 12 + 4, base + s * 64 + 24, base + s * 64 + state)
+// OrderBooks' LINE_SKEW: the blocks and the ladder pool 48 bytes into their buffers.
+const ON_LINES = BASE + 48
 const bitmap = (s: number, side: number, key: number, out: Array<number>) =>
   out.push(2 * ARRAY + BASE + (((s * 2 + side) * 128 + (key & 127)) >>> 5) * 4)
 
 const layouts: Record<string, Layout> = {
-  "velox-before": (s, side, key, oc, out) => {
-    header(s, side, 56, out)
-    out.push(ARRAY + BASE + ((s * 2 + side) * 128 + (key & 127)) * 4)
-    if (oc) bitmap(s, side, key, out)
-  },
-  velox: (s, side, key, oc, out) => {
+  "velox-bits": (s, side, key, oc, out) => {
     header(s, side, 32, out)
     out.push(ARRAY + BASE + ((s * 2 + side) * 128 + (key & 127)) * 2)
     if (oc) bitmap(s, side, key, out)
+  },
+  velox: (s, side, key, _oc, out) => {
+    header(s, side, 32, out, ON_LINES)
+    out.push(ARRAY + ON_LINES + ((s * 2 + side) * 128 + (key & 127)) * 2)
   },
   floor: (s, side, key, oc, out) => {
     // header: sequence number, state, best, size at the best, anchor (bytes 0..35), the bitmaps (36..51)

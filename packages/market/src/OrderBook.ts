@@ -10,7 +10,7 @@
  Every valid level is accepted, however far from the touch: each side keeps a dense ladder of
  * `windowTicks` ticks (default 128) that follows the best price, and the levels beyond it in a sorted
  * array; levels move between the two as the touch moves. Memory grows with the levels the books hold
- * (88 bytes per symbol, a 276-byte ladder per side with levels, 12 bytes per level beyond the ladder),
+ * (88 bytes per symbol, a 260-byte ladder per side with levels, 12 bytes per level beyond the ladder),
  * not with symbols × price range. Sizes are integer lots (16-bit in the ladder, with an overflow path
  * past 65,534: exact to 2^53 − 1).
  *
@@ -315,7 +315,7 @@ export const apply = (book: kernel.OrderBooks, update: Update): Effect.Effect<nu
  * import { OrderBook } from "@velox/market"
  *
  * const books = Effect.runSync(OrderBook.make({ symbols: 10_000, reservedSideCount: 20_000 }))
- * console.log(books.byteLength) // 10,000 × 88 B per symbol + 20,000 × 276 B of ladders + 12 KiB of far pool
+ * console.log(books.byteLength) // 10,000 × 88 B per symbol + 20,000 × 260 B of ladders + 12 KiB of far pool
  * ```
  *
  * @category constructors

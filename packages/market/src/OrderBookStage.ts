@@ -89,9 +89,9 @@ const WindowTicks = Schema.Number.check(
  * dense ladder each side keeps around its best price, a power of two in 32..2^24, default 128; levels
  * beyond it are kept too, in a sorted array), `maxTick` (highest valid tick, default 2^31 − 1) and
  * `depth` (levels per side in `logic.snapshot(symbol)`, default 5). The books take 88 bytes per symbol
- * plus `windowTicks × 2.125` bytes per side with levels plus 12–48 bytes per level beyond the ladder
+ * plus `windowTicks × 2` bytes per side with levels plus 12–48 bytes per level beyond the ladder
  * (see {@link OrderBook}). `reserveLadders: true` reserves a ladder for every side up front
- * (`symbols × 2 × windowTicks × 2.125` bytes from the start, whatever the books hold): each side's
+ * (`symbols × 2 × windowTicks × 2` bytes from the start, whatever the books hold): each side's
  * ladder then sits at an address computed from its symbol, so an update's ladder slot is loaded
  * alongside the symbol's block instead of after it — for books whose symbols are all busy.
  *

@@ -164,9 +164,9 @@ export const SNAPSHOT_FLAG = 8 as const
 // A symbol's L2 state lives in the owner words of its book block (`OrderBooks` OWNER_WORD..15), the
 // same 64 bytes as its two side headers: an update touches one line of per-symbol state. What every
 // update reads (both side headers, the sequence number, the state word: words 0..8, 36 bytes) comes
-// first, and what only a top-of-book change reads (the published top) last. A large typed array does
-// not start on a cache line (glibc's `mmap`ed blocks start 16 bytes into a page, so each 64-byte
-// block spans two lines: words 0..11 and 12..15); with the hot words first, an update reads one.
+// first, and what only a top-of-book change reads (the published top) last. `OrderBooks` puts each
+// block on a line where Node on Linux places the array (its `LINE_SKEW`); where it does not, a block
+// spans two lines, and with the hot words first an update still reads one.
 /** f64 slot (of the block's 8) of the sequence number: LIVE, the next expected; RESYNCING / REFRESHING, the snapshot's. */
 const SEQ_SLOT = OWNER_WORD >>> 1
 /** Int32 word: sync state (bits 0–3), the last published state flags (bits 4–7), touched (bit 8). */

@@ -13,10 +13,10 @@
  *
  * Each side of a symbol keeps its levels in two places:
  *
- *   near: a dense ladder of `windowTicks` f64 slots covering keys `anchor .. anchor + windowTicks - 1`,
- *         ring-indexed (`key & (windowTicks - 1)`), with a bitmap of live slots. The best level is
- *         always here (when the side has levels). Most updates land here: one load, one store, one
- *         bit, as in a plain ladder.
+ *   near: a dense ladder of `windowTicks` 16-bit slots covering keys `anchor .. anchor + windowTicks - 1`,
+ *         ring-indexed (`key & (windowTicks - 1)`); a live level is a non-zero slot (no bitmap). The
+ *         best level is always here (when the side has levels). Most updates land here: one load and
+ *         one store in one line, as in a plain ladder.
  *   far:  every level with key ≥ `anchor + windowTicks`, in a sorted array (keys descending, so the
  *         level nearest the touch is last): binary search to find, a shift to open or close a level.
  *
@@ -28,19 +28,20 @@
  * - a new level better than `anchor` (the price improved past the window) moves the window there,
  *   leaving a quarter of the window as room above the new best; levels that fall off the window's far edge
  *   are appended to the far array, which they all precede (farthest first, so it stays sorted);
- * - when the best level empties, the next one is found in the bitmap (32 ticks per step, within the
- *   window); if it is deeper than half the window, or the window is empty and the far array is not,
+ * - when the best level empties, the next one is found by scanning the slots after it (two per load,
+ *   within the window); if it is deeper than half the window, or the window is empty and the far array is not,
  *   the window moves on to it and the far levels it now covers are popped off the far array's end.
- * Each move costs a bitmap scan of the ticks it passes and O(1) per level moved; nothing is ever
+ * Each move costs a scan of the ticks it passes and O(1) per level moved; nothing is ever
  * copied wholesale, nothing lost, no level refused for its distance.
  *
  * Memory grows with what the books hold, not with symbols × window:
- * - per symbol, always: a 64-byte block (one cache line: both sides' headers and 40 bytes a subclass
+ * - per symbol, always: a 64-byte block (one cache line where Node on Linux places the array, see
+ *   `LINE_SKEW`: both sides' headers and 40 bytes a subclass
  *   may use for its own per-symbol state) and 24 bytes of far-array headers (read only on the far
  *   path), whatever the window;
- * - per side with levels: one ladder of `windowTicks × 2` bytes (16-bit lots) plus its bitmap
- *   (`windowTicks / 8` bytes) and a 4-byte free-list slot — 276 B with the default 128-tick window (a
- *   64-tick ladder of f64 sizes took 532); a side with no level gives its ladder back to a free list (the
+ * - per side with levels: one ladder of `windowTicks × 2` bytes (16-bit lots) and a 4-byte free-list
+ *   slot — 260 B with the default 128-tick window (a 64-tick ladder of f64 sizes took
+ *   532); a side with no level gives its ladder back to a free list (the
  *   pool never shrinks: it holds the most sides ever live at once), unless `reserveLadders` gave every
  *   side its own from the start;
  * - per far level: 12 bytes (i32 key, f64 size) in power-of-two blocks of at least 4 that are shrunk
@@ -49,8 +50,8 @@
  * front ({@link OrderBooksOptions.reservedSideCount}, `reservedFarLevelCount`) to never grow while
  * running. {@link OrderBooks.byteLength} is what the pools hold now.
  *
- * Costs: an update in the window is O(1); the best level emptying scans at most `windowTicks / 32`
- * bitmap words; a far update is a binary search, and opening or closing a far level shifts the far
+ * Costs: an update in the window is O(1); the best level emptying scans at most `windowTicks / 2`
+ * words of slots (in the l2 suite's flow the next level is a tick or two on); a far update is a binary search, and opening or closing a far level shifts the far
  * levels nearer than it (a short loop, `copyWithin` past 32). A side whose depth lives mostly beyond the window pays the far
  * path; widen `windowTicks` for such books.
  *
@@ -148,7 +149,7 @@ export type ErrorCode =
 
 /** Default near window per side: 128 ticks (a 256-byte ladder of 16-bit lots). */
 export const DEFAULT_WINDOW_TICKS = 128
-/** Smallest window: one 32-bit bitmap word. */
+/** Smallest window: 32 ticks (one 64-byte line of 16-bit lots). */
 export const MIN_WINDOW_TICKS = 32
 /** Largest window: 2^24 ticks (64 MiB per side with levels). */
 export const MAX_WINDOW_TICKS = 1 << 24
@@ -174,7 +175,7 @@ export interface OrderBooksOptions {
   /** Sides with levels the ladder pool holds before it grows; default `min(2 × symbols, 256)`. */
   readonly reservedSideCount?: number
   /**
-   * Reserve a ladder for every side up front (`symbols × 2 × windowTicks × 2.125` bytes from the start,
+   * Reserve a ladder for every side up front (`symbols × 2 × windowTicks × 2` bytes from the start,
    * whatever the books hold; `reservedSideCount` is then `2 × symbols`), each at an address computed
    * from its symbol and side: an update's ladder slot is loaded alongside the symbol's block, not after
    * it. For books whose symbols are all busy. Default `false`: ladders come from the pool as sides fill.
@@ -230,6 +231,23 @@ const FAR_CLASSES = 32
 /** Pools are indexed as int32: at most 2^31 slots each. */
 const MAX_POOL_SLOTS = 2 ** 31
 
+/**
+ * Bytes skipped at the start of the symbol blocks' and the ladder pool's buffers. Node on Linux puts a
+ * large typed array's data 16 bytes into a page (glibc's `mmap`ed blocks; `%DebugPrint`: `data_ptr`
+ * ending in `…010`), so 64-byte blocks there span two lines each; 48 bytes on, each block and each
+ * ladder starts on a line. JavaScript cannot see an address: elsewhere this is 48 bytes of padding.
+ */
+const LINE_SKEW = 48
+
+/** An `Int32Array` of `length` words, `LINE_SKEW` bytes into its buffer. */
+const int32OnLines = (length: number): Int32Array => new Int32Array(new ArrayBuffer(LINE_SKEW + length * 4), LINE_SKEW, length)
+
+/** A `Uint16Array` of `length` slots, `LINE_SKEW` bytes into its buffer; `pairsOf` reads it two slots a word. */
+const uint16OnLines = (length: number): Uint16Array => new Uint16Array(new ArrayBuffer(LINE_SKEW + length * 2), LINE_SKEW, length)
+
+/** `sizes` as int32 words (an even number of slots). */
+const pairsOf = (sizes: Uint16Array): Int32Array => new Int32Array(sizes.buffer, sizes.byteOffset, sizes.length >>> 1)
+
 /** `flip` of a side: the mask that turns its prices into keys (BID: KEY_FLIP, ASK: 0). */
 const flipOf = (side: number): number => (side - 1) & KEY_FLIP
 
@@ -247,7 +265,6 @@ export class OrderBooks {
   declare readonly windowTicks: number
   declare readonly maxTick: number
   declare private readonly mask: number
-  declare private readonly wordMask: number
   /** How far above the window's first tick a moved window puts the best level. */
   declare private readonly slack: number
   /**
@@ -266,8 +283,12 @@ export class OrderBooks {
   declare private sizes: Uint16Array
   /** Sizes past {@link SMALL_MAX} (the overflow path), parallel to `sizes`; empty until a book first holds one. */
   private big = new Float64Array(0)
-  /** Bit `j & 31` of word `j >>> 5` is set iff ladder pool slot `j` is non-empty (ladders start on a word). */
-  declare private bits: Int32Array
+  /**
+   * `sizes` read two slots at a time (slots `2j`, `2j + 1` in word `j`), for the scans for the next
+   * live level: a live slot is a non-zero one, so no bitmap is kept (a level opened or closed writes
+   * its slot alone).
+   */
+  declare private pairs: Int32Array
   /** Ladders handed out so far (free ones included). */
   private ladderTop = 0
   /** Free ladders (their first slot index), a stack. */
@@ -316,16 +337,15 @@ export class OrderBooks {
     this.windowTicks = windowTicks
     this.maxTick = maxTick
     this.mask = windowTicks - 1
-    this.wordMask = (windowTicks >>> 5) - 1
     this.slack = windowTicks >>> 2
-    this.head = new Int32Array(symbols * WORDS)
+    this.head = int32OnLines(symbols * WORDS)
     for (let h = 0; h < this.head.length; h += WORDS) {
       this.head[h + ANCHOR] = NO_ANCHOR
       this.head[h + SIDE_W + ANCHOR] = NO_ANCHOR
     }
     this.far = new Int32Array(symbols * 2 * SIDE_W)
-    this.sizes = new Uint16Array(sides * windowTicks)
-    this.bits = new Int32Array((sides * windowTicks) >>> 5)
+    this.sizes = uint16OnLines(sides * windowTicks)
+    this.pairs = pairsOf(this.sizes)
     this.ladderFree = new Int32Array(sides)
     this.homes = homes
     if (this.homes) this.ladderTop = 2 * symbols * windowTicks
@@ -336,7 +356,7 @@ export class OrderBooks {
 
   /** Bytes the books hold now: headers, ladder pool, far pool (grows with what the books hold). */
   get byteLength(): number {
-    return this.head.byteLength + this.far.byteLength + this.sizes.byteLength + this.big.byteLength + this.bits.byteLength +
+    return this.head.byteLength + this.far.byteLength + this.sizes.byteLength + this.big.byteLength +
       this.ladderFree.byteLength +
       this.farKeys.byteLength +
       this.farSizes.byteLength + this.farFree.byteLength
@@ -366,7 +386,6 @@ export class OrderBooks {
       const next = this.sizeAt(at) + size
       if (next > SIZE_MAX) return SIZE_OVERFLOW
       this.store(at, next)
-      this.bits[at >>> 5]! |= 1 << (at & 31)
       if (key < (head[h + BEST_W]! ^ flip)) head[h + BEST_W] = price
       return next
     }
@@ -392,7 +411,7 @@ export class OrderBooks {
       if (size > old) return CANCEL_EXCEEDS_LEVEL // also an empty level
       const next = old - size
       this.store(at, next)
-      return next !== 0 ? next : this.emptied(h, flip, key, at)
+      return next !== 0 ? next : this.emptied(h, flip, key)
     }
     // Below the window nothing rests; beyond it (or on an empty side) the far array says.
     return key < anchor ? CANCEL_EXCEEDS_LEVEL : this.takeFar(h, key, size)
@@ -419,7 +438,7 @@ export class OrderBooks {
     if (size > old) return CANCEL_EXCEEDS_LEVEL
     const next = old - size
     this.store(at, next)
-    return next !== 0 ? next : this.emptied(h, flip, key, at)
+    return next !== 0 ? next : this.emptied(h, flip, key)
   }
 
   /** Sets the level at `price` to `size` lots (0 removes it), as L2 feeds send. Returns `size` or a code. */
@@ -451,10 +470,9 @@ export class OrderBooks {
       if (size === 0) {
         if (old === 0) return 0
         this.sizes[at] = 0
-        return this.emptied(h, flip, key, at)
+        return this.emptied(h, flip, key)
       }
       this.store(at, size)
-      this.bits[at >>> 5]! |= 1 << (at & 31)
       if (key < (head[h + BEST_W]! ^ flip)) head[h + BEST_W] = price
       return size
     }
@@ -480,7 +498,7 @@ export class OrderBooks {
    * leaves its successor in the window's nearer half). Returns {@link NEAR_KEPT} (the side's best
    * unchanged), {@link NEAR_BEST} (the best moved, or its level was resized), or {@link NOT_NEAR} — the
    * book unchanged — for anything else, which `put` handles; `h < 0` is always `NOT_NEAR`. A size
-   * change of a live level writes no bitmap word: one ladder slot is all the update touches.
+   * level opened, resized or closed writes one ladder slot, all the update touches of the ladder.
    *
    * Small on purpose, and meant to be called for every update, `h < 0` when the caller's own tests
    * failed: the JIT inlines a call into a stage's batch loop only if it fits the loop's inlining budget
@@ -507,8 +525,6 @@ export class OrderBooks {
         (size !== 0 || price !== best || this.bestEmptiesNear(h, flip, key)))
     ) return NOT_NEAR
     sizes[at] = size
-    // A level opened or closed flips its bit (`1 << at` shifts by `at & 31`); a size change does not.
-    if (old === 0 || size === 0) this.bits[at >>> 5]! ^= 1 << at
     if (price === best) return size === old ? NEAR_KEPT : NEAR_BEST // resized, or emptied (the best moved on)
     if (key > (best ^ flip)) return NEAR_KEPT
     head[h + BEST_W] = price // a better level
@@ -537,7 +553,6 @@ export class OrderBooks {
       if (head[h + ANCHOR] === NO_ANCHOR) continue
       const ladder = head[h + LADDER]!
       this.sizes.fill(0, ladder, ladder + this.windowTicks)
-      this.bits.fill(0, ladder >>> 5, (ladder + this.windowTicks) >>> 5)
       this.releaseLadder(h)
       if (far[fh + FAR_CAPACITY] !== 0) this.freeFar(far[fh + FAR_AT]!, far[fh + FAR_CAPACITY]!)
       far[fh + FAR_LENGTH] = 0
@@ -629,7 +644,7 @@ export class OrderBooks {
     return found < 0 ? 0 : this.farSizes[far[fh + FAR_AT]! + found]!
   }
 
-  /** Number of non-empty levels on `side`, or a code. Counts the window's bitmap: O(windowTicks / 32). */
+  /** Number of non-empty levels on `side`, or a code. Counts the window's slots: O(windowTicks). */
   levelCount(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
@@ -638,13 +653,8 @@ export class OrderBooks {
     const fh = this.farOf(h)
     let n = far[fh + FAR_LENGTH]!
     if (this.head[h + ANCHOR] === NO_ANCHOR) return n
-    const from = this.head[h + LADDER]! >>> 5
-    for (let w = from; w < from + (this.windowTicks >>> 5); w++) {
-      let x = this.bits[w]!
-      x = x - ((x >>> 1) & 0x55555555)
-      x = (x & 0x33333333) + ((x >>> 2) & 0x33333333)
-      n += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24
-    }
+    const from = this.head[h + LADDER]!
+    for (let j = from; j < from + this.windowTicks; j++) if (this.sizes[j] !== 0) n++
     return n
   }
 
@@ -730,18 +740,16 @@ export class OrderBooks {
     }
     const at = head[h + LADDER]! + (key & this.mask)
     this.store(at, size)
-    this.bits[at >>> 5]! |= 1 << (at & 31)
     head[h + BEST_W] = key ^ flip
     return size
   }
 
   /**
-   * The window level at `key` (slot `at`) just emptied: clears its bit and, if it was the best, finds
+   * The window level at `key` just emptied (its slot is 0): if it was the best, finds
    * the next best (moving the window if it is deep or the window emptied; releasing the ladder if the
    * side did). Returns 0, the level's new size.
    */
-  private emptied(h: number, flip: number, key: number, at: number): number {
-    this.bits[at >>> 5]! &= ~(1 << (at & 31))
+  private emptied(h: number, flip: number, key: number): number {
     if (key === (this.head[h + BEST_W]! ^ flip)) this.bestEmptied(h, flip, key)
     return 0
   }
@@ -783,7 +791,6 @@ export class OrderBooks {
       const at = head[h + LADDER]! + (key & this.mask)
       this.farPush(h, key, this.sizeAt(at))
       this.sizes[at] = 0
-      this.bits[at >>> 5]! &= ~(1 << (at & 31))
     }
     head[h + ANCHOR] = anchor
   }
@@ -807,61 +814,59 @@ export class OrderBooks {
       if (key >= end) break
       const slot = ladder + (key & this.mask)
       this.store(slot, this.farSizes[at + length - 1]!)
-      this.bits[slot >>> 5]! |= 1 << (slot & 31)
       length--
     }
     this.setFarLength(h, length)
   }
 
-  /** Smallest live window key above `key`, or -1. Keys below `key` are never visited (the scan stops at the window's end). */
+  /**
+   * Smallest live window key above `key`, or -1. Keys below `key` are never visited (the scan stops at
+   * the window's end). A live slot is a non-zero one: the scan reads two slots per int32 load.
+   */
   private nextLive(h: number, key: number): number {
     const head = this.head
     const remaining = head[h + ANCHOR]! + this.windowTicks - 1 - key // window ticks above `key`
     if (remaining <= 0) return -1
-    const bits = this.bits
-    const base = head[h + LADDER]! >>> 5
-    const t = key + 1
-    const idx = t & this.mask
-    let w = idx >>> 5
-    let bit = idx & 31
-    let word = bits[base + w]! & (-1 << bit) // bits bit..31
-    let distance = 0 // ticks from `t` to bit `bit` of word `w`
-    for (;;) {
-      if (word !== 0) {
-        const d = distance + (31 - Math.clz32(word & -word)) - bit
-        return d < remaining ? t + d : -1
-      }
-      distance += 32 - bit
-      if (distance >= remaining) return -1
-      w = (w + 1) & this.wordMask
-      word = bits[base + w]!
-      bit = 0
+    const ladder = head[h + LADDER]! // a multiple of windowTicks: slot pairs start on an even slot
+    const sizes = this.sizes
+    const pairs = this.pairs
+    let idx = (key + 1) & this.mask
+    let d = 0 // ticks from key + 1 to slot idx
+    if ((idx & 1) !== 0) { // the second slot of its pair: alone
+      if (sizes[ladder + idx] !== 0) return key + 1
+      d = 1
+      idx = (idx + 1) & this.mask
     }
+    for (; d < remaining; d += 2, idx = (idx + 2) & this.mask) {
+      if (pairs[(ladder + idx) >>> 1] !== 0) {
+        if (sizes[ladder + idx] === 0) d++
+        return d < remaining ? key + 1 + d : -1
+      }
+    }
+    return -1
   }
 
   /** Largest live window key in `lowest .. before - 1`, or -1. Precondition: anchor ≤ lowest ≤ before ≤ anchor + windowTicks. */
   private prevLive(h: number, before: number, lowest: number): number {
     const span = before - lowest // ticks to look at, from before - 1 down
     if (span <= 0) return -1
-    const bits = this.bits
-    const base = this.head[h + LADDER]! >>> 5
-    const t = before - 1
-    const idx = t & this.mask
-    let w = idx >>> 5
-    let bit = idx & 31
-    let word = bits[base + w]! & ~(-2 << bit) // bits 0..bit (int32 all the way, also for bit 31)
-    let distance = 0 // ticks from `t` down to bit `bit` of word `w`
-    for (;;) {
-      if (word !== 0) {
-        const d = distance + bit - (31 - Math.clz32(word))
-        return d < span ? t - d : -1
-      }
-      distance += bit + 1
-      if (distance >= span) return -1
-      w = (w - 1) & this.wordMask
-      word = bits[base + w]!
-      bit = 31
+    const ladder = this.head[h + LADDER]!
+    const sizes = this.sizes
+    const pairs = this.pairs
+    let idx = (before - 1) & this.mask
+    let d = 0 // ticks from before - 1 down to slot idx
+    if ((idx & 1) === 0) { // the first slot of its pair: alone
+      if (sizes[ladder + idx] !== 0) return before - 1
+      d = 1
+      idx = (idx - 1) & this.mask
     }
+    for (; d < span; d += 2, idx = (idx - 2) & this.mask) {
+      if (pairs[(ladder + idx) >>> 1] !== 0) {
+        if (sizes[ladder + idx] === 0) d++
+        return d < span ? before - 1 - d : -1
+      }
+    }
+    return -1
   }
 
   private acquireLadder(h: number): void {
@@ -876,7 +881,7 @@ export class OrderBooks {
     this.head[h + LADDER] = ladder
   }
 
-  /** Gives an empty side's ladder (all slots and bits 0) back, and marks the side empty. */
+  /** Gives an empty side's ladder (all slots 0) back, and marks the side empty. */
   private releaseLadder(h: number): void {
     const head = this.head
     if (!this.homes) this.ladderFree[this.ladderFreeCount++] = head[h + LADDER]!
@@ -889,7 +894,7 @@ export class OrderBooks {
     if (length < this.ladderTop + this.windowTicks) {
       throw new RangeError(`order book ladder pool is full: ${this.sizes.length} slots`)
     }
-    const sizes = new Uint16Array(length)
+    const sizes = uint16OnLines(length)
     sizes.set(this.sizes)
     this.sizes = sizes
     if (this.big.length !== 0) {
@@ -897,9 +902,7 @@ export class OrderBooks {
       big.set(this.big)
       this.big = big
     }
-    const bits = new Int32Array(length >>> 5)
-    bits.set(this.bits)
-    this.bits = bits
+    this.pairs = pairsOf(sizes)
     const free = new Int32Array(length / this.windowTicks)
     free.set(this.ladderFree)
     this.ladderFree = free
