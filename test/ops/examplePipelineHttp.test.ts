@@ -24,8 +24,14 @@ describe("the example program with --http", () => {
       )
       const ready = Effect.promise(() => fetch(`${url}/ready`).then(async (r) => ({ status: r.status, body: await r.json() as any })))
       yield* ready.pipe(Effect.repeat({ until: (r) => r.status === 200, schedule: Schedule.spaced("20 millis") }), Effect.timeout("20 seconds"))
-      const metrics = yield* Effect.promise(() => fetch(`${url}/metrics`).then((r) => r.text()))
-      assert.match(metrics, /velox_stage_records_in_total\{stage="counting-sink"\} [1-9]/)
+      // Ready says every stage is running, not that a record has reached the sink yet (on a loaded
+      // machine the first bundle can come after the first scrape): scrape until the sink has counted.
+      const sinkCounted = /velox_stage_records_in_total\{stage="counting-sink"\} [1-9]/
+      const metrics = yield* Effect.promise(() => fetch(`${url}/metrics`).then((r) => r.text())).pipe(
+        Effect.repeat({ until: (m) => sinkCounted.test(m), schedule: Schedule.spaced("20 millis") }),
+        Effect.timeout("20 seconds")
+      )
+      assert.match(metrics, sinkCounted)
       assert.include(yield* Effect.promise(() => fetch(`${url}/dashboard`).then((r) => r.text())), "velox")
 
       child.kill("SIGTERM")
