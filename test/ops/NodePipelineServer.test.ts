@@ -136,6 +136,7 @@ describe("NodePipelineServer", () => {
         assert.strictEqual(m.get(`velox_stage_records_retained{${l}}`), s.retained, s.stage)
         assert.strictEqual(m.get(`velox_stage_batches_total{${l}}`), s.batches, s.stage)
         assert.strictEqual(m.get(`velox_stage_parks_total{${l}}`), s.parks, s.stage)
+        assert.strictEqual(m.get(`velox_stage_missed_wakes_total{${l}}`), s.missedWakes, s.stage)
         assert.strictEqual(m.get(`velox_stage_restarts_total{${l}}`), s.restarts, s.stage)
         assert.strictEqual(m.get(`velox_stage_crashes_total{${l}}`), s.crashes, s.stage)
         assert.strictEqual(m.get(`velox_stage_state{${l},state="${s.state}"}`), 1, s.stage)

@@ -32,6 +32,8 @@ export {
   /** @category constructors @since 0.1.0 */
   BusySpinIdleStrategy,
   /** @category constructors @since 0.1.0 */
-  NoOpIdleStrategy
+  NoOpIdleStrategy,
+  /** @category constructors @since 0.1.0 */
+  PARK_SAFETY_NET_NS
 } from "./internal/kernel/idleStrategy.ts"
 export type { BackoffOptions, IdleStrategy } from "./internal/kernel/idleStrategy.ts"

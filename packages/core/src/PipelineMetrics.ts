@@ -16,6 +16,9 @@ const COUNTERS = {
   deadLettered: Metric.counter("velox_stage_records_dead_lettered_total", { description: "records dead-lettered, by error" }),
   batches: Metric.counter("velox_stage_batches_total", { description: "loop passes that handled input" }),
   parks: Metric.counter("velox_stage_parks_total", { description: "idle cycles that parked" }),
+  missedWakes: Metric.counter("velox_stage_missed_wakes_total", {
+    description: "parks that lapsed at their safety net and found work: wake-ups that never came"
+  }),
   restarts: Metric.counter("velox_stage_restarts_total", { description: "restarts after a crash" })
 } as const
 
@@ -44,7 +47,7 @@ export const makeUpdater = (handle: PipelineHandle): Effect.Effect<void> => {
     const updates: Array<Effect.Effect<void>> = []
     for (const s of snapshot.stages) {
       const stage = { stage: s.stage }
-      for (const name of ["in", "emitted", "written", "batches", "parks", "restarts"] as const) {
+      for (const name of ["in", "emitted", "written", "batches", "parks", "missedWakes", "restarts"] as const) {
         updates.push(bump(COUNTERS[name], `${s.stage}/${name}`, s[name], stage))
       }
       s.droppedByReason.forEach((n, i) =>

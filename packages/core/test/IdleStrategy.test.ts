@@ -235,6 +235,27 @@ describe("BackoffIdleStrategy", () => {
     assert.strictEqual(idle.parkCount, 2, "after work, idle spins again")
   })
 
+  it("a park with no deadline that lapses and then finds work counts a missed wake-up; one that finds none, or had a deadline, does not", () => {
+    // No thread rings this bell: work that appears while the loop is parked is a wake-up that never came.
+    const answers: Array<boolean> = []
+    const idle = new IdleStrategy.BackoffIdleStrategy(
+      new Doorbell.Doorbell(Doorbell.make()),
+      () => answers.shift() ?? false,
+      { spinNs: 0, minParkNs: 2e6, maxParkNs: 2e6 }
+    )
+    answers.push(false, false) // the re-check before the wait, then the look after it lapsed
+    idle.idle(0)
+    assert.deepStrictEqual([idle.parkCount, idle.missedWakes], [1, 0], "nothing arrived: an idle lapse")
+    answers.push(false, true)
+    idle.idle(0)
+    assert.deepStrictEqual([idle.parkCount, idle.missedWakes], [2, 1], "work arrived and nobody rang")
+    idle.parkLimitNs = 2e6
+    answers.push(false, true)
+    idle.idle(0)
+    assert.deepStrictEqual([idle.parkCount, idle.missedWakes], [3, 1], "a park to a deadline is meant to lapse")
+    assert.strictEqual(answers.length, 1, "a lapse with a deadline does not look for work")
+  })
+
   it("does not park when the re-check after arming finds work, and leaves the bell disarmed", () => {
     const bell = new Doorbell.Doorbell(Doorbell.make())
     let armedDuringCheck = false

@@ -6,6 +6,7 @@
  * double: a waiting loop's polls would be garbage), unless a member's timer may be due.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as IdleStrategy from "../src/IdleStrategy.ts"
 import { buildRunner } from "../src/internal/kernel/host.ts"
 import { makeRing, RingProducer, ringView } from "../src/internal/kernel/oneToOneRing.ts"
 import { readStageStats, statsRef } from "../src/internal/kernel/stageStats.ts"
@@ -140,7 +141,7 @@ describe("StageRunner pass timing", () => {
 })
 
 describe("StageRunner idling (backoff)", () => {
-  it("after its spin phase, a loop with nothing due parks once, until rung: no short timed parks first; it counts the wakes it pays for", () => {
+  it("after its spin phase, a loop with nothing due parks once, until rung (at most the safety net): no short timed parks first; it counts the wakes it pays for", () => {
     const { member, producer, publish, runner } = chain()
     // The producer filled the ring and parked waiting for room (it raised WANTS_ROOM, then armed its
     // bell): the loop's first release wakes it (once: it disarms the bell).
@@ -163,10 +164,38 @@ describe("StageRunner idling (backoff)", () => {
       Atomics.wait = wait
     }
     assert.deepStrictEqual(outcome, { _tag: "Drained" })
-    assert.deepStrictEqual(timeoutsMs, [Infinity, Infinity], "one park per wait, each until rung")
+    const safetyNetMs = IdleStrategy.PARK_SAFETY_NET_NS / 1e6
+    assert.deepStrictEqual(timeoutsMs, [safetyNetMs, safetyNetMs], "one park per wait, each until rung")
     assert.strictEqual(member(0).parks, 2)
     assert.strictEqual(member(0).wakes, 1, "one notify: the release that found the producer's bell armed")
+    assert.strictEqual(member(0).missedWakes, 0, "each park was rung")
     assert.isFalse(producer.producerBell.isArmed())
     assert.strictEqual(member(1).in, 9 * BATCH)
+  })
+
+  it("a park that lapses at the safety net and finds records nobody rang for is counted as a missed wake-up, and the loop takes them", () => {
+    const { member, producer, publish, runner } = chain()
+    const wait = Atomics.wait
+    let parks = 0
+    // The first park lapses with records published behind the bell's back (a lost wake-up); the second
+    // ends as if rung for the end.
+    Atomics.wait = ((_a: Int32Array, _i: number, _v: number, _t?: number) => {
+      parks++
+      if (parks === 1) {
+        publish(BATCH)
+        return "timed-out"
+      }
+      producer.close()
+      return "ok"
+    }) as typeof Atomics.wait
+    let outcome: unknown
+    try {
+      outcome = runner.run()
+    } finally {
+      Atomics.wait = wait
+    }
+    assert.deepStrictEqual(outcome, { _tag: "Drained" })
+    assert.deepStrictEqual([member(0).parks, member(0).missedWakes], [2, 1])
+    assert.strictEqual(member(1).in, BATCH)
   })
 })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
-import { Pipeline } from "@velox/core"
+import { IdleStrategy, Pipeline } from "@velox/core"
 import { Counter, CountingSink, PassThrough } from "@velox/core/stages"
 import { plan } from "../src/internal/planner.ts"
 import { wire } from "../src/internal/wiring.ts"
@@ -22,7 +22,7 @@ describe("wiring: how each loop idles", () => {
     )
     assert.deepStrictEqual(idle, {
       counter: backoff,
-      "pass-through": { ...backoff, spinNs: 0, minParkNs: Infinity },
+      "pass-through": { ...backoff, spinNs: 0, minParkNs: IdleStrategy.PARK_SAFETY_NET_NS },
       // Fed by a worker: the run's backoff, spin first.
       "counting-sink": backoff
     })

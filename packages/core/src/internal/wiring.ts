@@ -8,7 +8,7 @@ import { capacityFor, COUNTER, GAUGE } from "./kernel/countersDescriptor.ts"
 import { Doorbell, DOORBELL_STRIDE_BYTES, type DoorbellRef } from "./kernel/doorbell.ts"
 import { type HostOutput, type HostSpec, layoutSpecOf } from "./kernel/host.ts"
 import * as C from "./kernel/hostControlDescriptor.ts"
-import type { BackoffOptions } from "./kernel/idleStrategy.ts"
+import { type BackoffOptions, PARK_SAFETY_NET_NS } from "./kernel/idleStrategy.ts"
 import * as L from "./kernel/linkStatsDescriptor.ts"
 import { linkStatsRef, linkStatsWords, makeLinkStatsBuffer } from "./kernel/linkStatsDescriptor.ts"
 import { absoluteNs } from "./kernel/nanoClock.ts"
@@ -80,7 +80,7 @@ export const wire = (plan: Plan, options: WireOptions): Wiring => {
     const idle = options.idle
     if (idle === "spin" || h.placement === "fiber" || h.inputs.length === 0) return idle
     if (!h.inputs.every((r) => plan.hosts[plan.rings[r]!.producer]!.placement === "fiber")) return idle
-    return { ...idle, spinNs: 0, minParkNs: idle.maxParkNs ?? Infinity }
+    return { ...idle, spinNs: 0, minParkNs: idle.maxParkNs ?? PARK_SAFETY_NET_NS }
   }
   const hosts = plan.hosts.map((h, index): WiredHost => {
     const stages = h.stages.map((i) => plan.stages[i]!)

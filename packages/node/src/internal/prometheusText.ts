@@ -157,6 +157,12 @@ export const formatMetrics = (input: MetricsInput): string => {
     out.family("velox_stage_batches_total", "counter", "loop passes that handled input (records in / batches = mean batch size)", per((s) => s.batches))
     out.family("velox_stage_parks_total", "counter", "idle loop cycles that parked the thread", per((s) => s.parks))
     out.family(
+      "velox_stage_missed_wakes_total",
+      "counter",
+      "parks that lapsed at their safety net (1 s, no deadline due) and found work: wake-ups that never came (0 when healthy)",
+      per((s) => s.missedWakes)
+    )
+    out.family(
       "velox_stage_idle_ratio",
       "gauge",
       "share of the loop's cycles that parked idle (parks / (parks + batches)) over the last sampling window",

@@ -48,7 +48,10 @@ export interface BackoffOptions {
   readonly maxSpins?: number
   /** First park timeout; each further empty poll doubles it. */
   readonly minParkNs?: number
-  /** Longest park; `Infinity` parks until rung. Loops with timers set this to their timer period. */
+  /**
+   * Longest park; `Infinity` parks until rung. A pipeline's loops park until rung or due, with
+   * {@link PARK_SAFETY_NET_NS} as the longest park unless this is set.
+   */
   readonly maxParkNs?: number
   /**
    * How late the OS may end a timed park, in ns: the thread's timer slack, which a platform that can
@@ -81,6 +84,14 @@ export const BACKOFF_DEFAULTS = {
   pacedBatchNs: 0
 } as const
 
+/**
+ * Longest park of a pipeline's loop that waits to be rung: a safety net, not a poll. Every way work
+ * reaches a loop rings its bell, so a park that lapses here and finds work is a wake-up that never
+ * came: it is counted (`missedWakes`), and it costs the loop a second instead of hanging it. An idle
+ * loop wakes once a second for it, as the main thread's waits do.
+ */
+export const PARK_SAFETY_NET_NS = 1e9
+
 const SPINNING = 0
 const PARKING = 1
 
@@ -102,6 +113,12 @@ export class BackoffIdleStrategy implements IdleStrategy {
   declare readonly maxParkNs: number
   /** Times this strategy parked (thread-local), for idle-cycle stats. */
   parkCount = 0
+  /**
+   * Parks with no deadline (until rung, bounded only by `maxParkNs`) that ran to their timeout and then
+   * found work: the loop was not rung for it. Zero unless a wake-up was lost (or came later than
+   * `maxParkNs`).
+   */
+  missedWakes = 0
   /**
    * Longest the next park may last, set by a loop that must be up again by then (a timer, a paced
    * source); `Infinity` for no such deadline. Parks are capped by it and by `maxParkNs`.
@@ -203,8 +220,9 @@ export class BackoffIdleStrategy implements IdleStrategy {
       const left = until - this.nowNs()
       ns = left < ns ? (left > 0 ? left : 0) : ns
     }
-    this.bell.wait(ns === Infinity ? Infinity : ns / 1e6)
+    const woke = this.bell.wait(ns === Infinity ? Infinity : ns / 1e6)
     this.bell.disarm()
+    if (woke === "timed-out" && until === Infinity && this.parkLimitNs === Infinity && this.hasWork()) this.missedWakes++
     const next = this.parkNs * 2
     this.parkNs = next > this.maxParkNs ? this.maxParkNs : next
   }

@@ -30,7 +30,14 @@ import {
   ParkingSpaceWaiter,
   STAGE_THREW_CODE
 } from "./emitters.ts"
-import { BACKOFF_DEFAULTS, BackoffIdleStrategy, type BackoffOptions, BusySpinIdleStrategy, type IdleStrategy } from "./idleStrategy.ts"
+import {
+  BACKOFF_DEFAULTS,
+  BackoffIdleStrategy,
+  type BackoffOptions,
+  BusySpinIdleStrategy,
+  type IdleStrategy,
+  PARK_SAFETY_NET_NS
+} from "./idleStrategy.ts"
 import { END_OF_STREAM, RingConsumer, type RingHandle, type RingProducer, ringView } from "./oneToOneRing.ts"
 import type { CounterCells } from "./counters.ts"
 import type { Layout, RecordView } from "./recordLayout.ts"
@@ -145,6 +152,7 @@ export class StageRunner {
   private deliveredSinceStart = 0
   private parksCommitted = 0
   private wakesCommitted = 0
+  private missedWakesCommitted = 0
   private begun = false
   /** Members whose onStart returned, from the first: the ones to close. */
   private opened = 0
@@ -186,8 +194,9 @@ export class StageRunner {
         // Every way work reaches a loop rings its bell (a publish, a release, a stop), and its deadlines
         // bound each park (`parkUntil`): after the spin phase it parks until rung or due, once. Short
         // timed parks first would wake it, at a wake-up's CPU each, only to find nothing and park again.
-        minParkNs: options.idle.minParkNs ?? options.idle.maxParkNs ?? Infinity,
-        maxParkNs: options.idle.maxParkNs ?? Infinity
+        // The safety net bounds what a lost wake-up would cost, and counts it.
+        minParkNs: options.idle.minParkNs ?? options.idle.maxParkNs ?? PARK_SAFETY_NET_NS,
+        maxParkNs: options.idle.maxParkNs ?? PARK_SAFETY_NET_NS
       }, options.nowNs)
     if (this.idle instanceof BackoffIdleStrategy) {
       // Blocked on a full output, only the consumer's ring can help: being due changes nothing until then.
@@ -684,6 +693,11 @@ export class StageRunner {
     if (wakes !== this.wakesCommitted) {
       this.first.stats.add(S.WAKES_OFFSET, wakes - this.wakesCommitted)
       this.wakesCommitted = wakes
+    }
+    const missed = this.idle instanceof BackoffIdleStrategy ? this.idle.missedWakes : 0
+    if (missed !== this.missedWakesCommitted) {
+      this.first.stats.add(S.MISSED_WAKES_OFFSET, missed - this.missedWakesCommitted)
+      this.missedWakesCommitted = missed
     }
   }
 

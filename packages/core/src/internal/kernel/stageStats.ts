@@ -95,6 +95,11 @@ export interface StageCounters {
    * shown on the loop's first stage like `parks`: a busy pipeline keeps both near zero.
    */
   readonly wakes: number
+  /**
+   * Parks of the loop that lapsed at their safety net (a second, with no deadline due) and then found
+   * work: wake-ups that never came. Zero in a healthy pipeline; shown on the loop's first stage.
+   */
+  readonly missedWakes: number
   readonly redelivered: number
   readonly duplicated: number
   readonly lost: number
@@ -130,6 +135,7 @@ export const readStageStats = (ref: StatsRef): StageCounters => {
     batches: g(S.BATCHES_OFFSET),
     parks: g(S.PARKS_OFFSET),
     wakes: g(S.WAKES_OFFSET),
+    missedWakes: g(S.MISSED_WAKES_OFFSET),
     redelivered: g(S.REDELIVERED_OFFSET),
     duplicated: g(S.DUPLICATED_OFFSET),
     lost: g(S.LOST_OFFSET),

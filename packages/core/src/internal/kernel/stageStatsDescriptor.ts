@@ -34,7 +34,9 @@
  *  128 ├────────────────────────┼──────┼────────────┼─────────────────────────────────┤
  *      │ RESTARTS      f64      │  8 B │ supervisor │ plain                           │
  *  136 │ CRASHES       f64      │  8 B │ supervisor │ plain                           │
- *  144 │ padding                │112 B │            │                                 │
+ *  144 │ MISSED_WAKES  f64      │  8 B │ host       │ plain: parks that lapsed at the │
+ *      │                        │      │            │ safety net and found work (rare)│
+ *  152 │ padding                │104 B │            │                                 │
  *  256 ├────────────────────────┼──────┼────────────┼─────────────────────────────────┤
  *      │ DROPPED_BY_REASON f64×16│128 B│ host       │ plain, index = reason code      │
  *  384 │ DEAD_BY_CODE  f64 × 16 │128 B │ host       │ plain, index = error code       │
@@ -70,6 +72,8 @@ export const STATE_LOST_OFFSET = 112
 export const WAKES_OFFSET = 120
 export const RESTARTS_OFFSET = 128
 export const CRASHES_OFFSET = 136
+/** In the supervisor's line, but written at most once a second (a lapsed park), never on the hot path. */
+export const MISSED_WAKES_OFFSET = 144
 export const DROPPED_BY_REASON_OFFSET = 256
 export const DEAD_BY_CODE_OFFSET = 384
 export const LATENCY_LOG2_OFFSET = 512
