@@ -6,7 +6,8 @@
  * velox's loop is the real one (`buildRunner`, as a worker builds it: run defaults, batch 256); its ring
  * is emptied in the same thread after each pass, so it never waits (a consumer's `poll` and `release`
  * per pass, a few ns a batch, are in its figure). Prints ns per record, medians over the rounds, and
- * each round's figure (velox's moves between two levels within one process: see bench/README.md).
+ * each round's figure (velox's moved between two levels within one process until the Counter kept its loop
+ * counter in a register: see bench/README.md, "Thread 1's two speeds, found").
  *
  * ```
  *   node_modules/.bin/node --conditions=@velox/source packages/core/test/perf/pipelineW1.ts [rounds]
