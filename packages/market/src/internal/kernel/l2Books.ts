@@ -85,7 +85,8 @@ import {
   OWNER_WORD,
   PRESENT,
   SIDE_WORDS,
-  sizeCode
+  sizeCode,
+  SYMBOL_WORDS
 } from "./orderBook.ts"
 import {
   CROSSED_BIT,
@@ -109,6 +110,7 @@ import {
 // cell, with a hole check, at every use (about six instructions, never folded); a module-local `const`
 // it folds into the code. So the constants `apply`'s fast path and the publish use are copied here,
 // and this module's own exported ones are defined here and exported below their local name.
+const WORDS = SYMBOL_WORDS
 const SIDE_W = SIDE_WORDS
 const BEST_W = BEST
 const BID_SIDE = BID
@@ -175,6 +177,8 @@ const ASK_SIZE_SLOT = SEQ_SLOT + 3
 /** Int32 words of the last published best bid and best ask (ticks). */
 const BID_PRICE_WORD = OWNER_WORD + 8
 const ASK_PRICE_WORD = OWNER_WORD + 9
+/** f64 slots per symbol block. */
+const SLOTS = SYMBOL_WORDS >>> 1
 const SYNC_BITS = 15
 const FLAGS_SHIFT = 4
 /** Set once the symbol's first update arrived (its row in the status table is then this book's). */
@@ -224,8 +228,8 @@ export class L2Books extends OrderBooks {
         throw new RangeError(`firstSeq must be an integer in 0..2^53 - 1: firstSeq=${firstSeq}`)
       }
       for (let s = 0; s < options.symbols; s++) {
-        head[s * this.words + STATE_WORD] = LIVE_STATE
-        this.slots[s * (this.words >>> 1) + SEQ_SLOT] = firstSeq
+        head[s * WORDS + STATE_WORD] = LIVE_STATE
+        this.slots[s * SLOTS + SEQ_SLOT] = firstSeq
       }
     }
     if (options.status !== undefined) {
@@ -243,17 +247,17 @@ export class L2Books extends OrderBooks {
 
   /** The sync state of `symbol` (`WAITING`, `LIVE`, `STALE`, `RESYNCING`, `REFRESHING`); -1 for a bad symbol. */
   syncOf(symbol: number): number {
-    return (symbol >>> 0) === symbol && symbol < this.symbols ? this.head[symbol * this.words + STATE_WORD]! & SYNC_BITS : -1
+    return (symbol >>> 0) === symbol && symbol < this.symbols ? this.head[symbol * WORDS + STATE_WORD]! & SYNC_BITS : -1
   }
 
   /** Whether `symbol` had an update since this book was made (its status row is this book's). */
   touched(symbol: number): boolean {
-    return (symbol >>> 0) === symbol && symbol < this.symbols && (this.head[symbol * this.words + STATE_WORD]! & TOUCHED_BIT) !== 0
+    return (symbol >>> 0) === symbol && symbol < this.symbols && (this.head[symbol * WORDS + STATE_WORD]! & TOUCHED_BIT) !== 0
   }
 
   /** The sequence number `symbol` expects next when LIVE (else the snapshot's, or what it last expected). */
   expectedSeq(symbol: number): number {
-    return this.slots[symbol * (this.words >>> 1) + SEQ_SLOT]!
+    return this.slots[symbol * SLOTS + SEQ_SLOT]!
   }
 
   /** Applies one update; returns its outcome (see the module comment). */
@@ -263,7 +267,7 @@ export class L2Books extends OrderBooks {
     // does not move the window. The top of book changed only if the update moved the best or resized it:
     // a live book's block holds its top, so the rest is not read. Anything else — and anything this
     // path would refuse — goes the general way, with the book as it was.
-    const b = symbol * this.words
+    const b = symbol * WORDS
     const q = (b >>> 1) + SEQ_SLOT
     const live = (symbol >>> 0) === symbol && symbol < this.symbols &&
       (this.head[b + STATE_WORD]! & SYNC_TOUCHED) === LIVE_TOUCHED && seq === this.slots[q] && seq < SEQ_MAX &&
@@ -284,13 +288,13 @@ export class L2Books extends OrderBooks {
   /** `apply`'s every case, in the order of the checks the module comment lists. */
   private applyInOrder(symbol: number, op: number, side: number, price: number, size: number, seq: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return -5 // UNKNOWN_SYMBOL
-    const b = symbol * this.words
+    const b = symbol * WORDS
     const word = this.head[b + STATE_WORD]!
     if ((word & TOUCHED_BIT) === 0) this.touch(symbol)
     if (!(seq >= 0 && seq <= SEQ_MAX && Math.floor(seq) === seq)) return INVALID_SEQUENCE
     if (!((op >>> 0) === op && op <= OP_SNAPSHOT_END)) return BAD_OP
     const slots = this.slots
-    const q = symbol * (this.words >>> 1) + SEQ_SLOT
+    const q = symbol * SLOTS + SEQ_SLOT
     const state = word & SYNC_BITS
     if (op < OP_SNAPSHOT_BEGIN) {
       if (state === LIVE_STATE) {
@@ -353,7 +357,7 @@ export class L2Books extends OrderBooks {
    * state (a restarted stage starts its books over, and says so symbol by symbol as updates arrive).
    */
   private touch(symbol: number): void {
-    const w = symbol * this.words + STATE_WORD
+    const w = symbol * WORDS + STATE_WORD
     this.head[w]! |= TOUCHED_BIT
     this.status?.setSync(symbol, this.head[w]! & SYNC_BITS)
     this.status?.setTop(symbol, 0)
@@ -377,19 +381,19 @@ export class L2Books extends OrderBooks {
   private goStale(symbol: number): void {
     this.setSync(symbol, STALE)
     this.status?.add(symbol, STALE_EVENTS, 1)
-    const b = symbol * this.words
+    const b = symbol * WORDS
     const head = this.head
     this.bidPrice = head[b + BID_PRICE_WORD]!
     this.askPrice = head[b + ASK_PRICE_WORD]!
-    this.bidSize = this.slots[symbol * (this.words >>> 1) + BID_SIZE_SLOT]!
-    this.askSize = this.slots[symbol * (this.words >>> 1) + ASK_SIZE_SLOT]!
+    this.bidSize = this.slots[symbol * SLOTS + BID_SIZE_SLOT]!
+    this.askSize = this.slots[symbol * SLOTS + ASK_SIZE_SLOT]!
     this.flags = ((head[b + STATE_WORD]! >>> FLAGS_SHIFT) & 15) | STALE_FLAG
     head[b + STATE_WORD] = (head[b + STATE_WORD]! & ~(15 << FLAGS_SHIFT)) | (this.flags << FLAGS_SHIFT)
     this.announceStale = true
   }
 
   private setSync(symbol: number, sync: number): void {
-    const w = symbol * this.words + STATE_WORD
+    const w = symbol * WORDS + STATE_WORD
     this.head[w] = (this.head[w]! & ~SYNC_BITS) | sync
     this.status?.setSync(symbol, sync)
   }
@@ -409,10 +413,10 @@ export class L2Books extends OrderBooks {
    * Most updates so read no ladder slot beyond the one they changed.
    */
   private publishUpdate(symbol: number, side: number, price: number, size: number): number {
-    const b = symbol * this.words
+    const b = symbol * WORDS
     const head = this.head
     const slots = this.slots
-    const q = symbol * (this.words >>> 1)
+    const q = symbol * SLOTS
     const best = head[b + side * SIDE_W + BEST_W]! // symbol and side were checked by the update
     // Bid and ask words (and slots) are adjacent: `+ side` picks the side without a branch.
     const was = head[b + BID_PRICE_WORD + side]!
@@ -433,10 +437,10 @@ export class L2Books extends OrderBooks {
    * or resized `side`'s best: the other side is the block's, as published.
    */
   private publishSide(symbol: number, side: number, price: number, size: number): number {
-    const b = symbol * this.words
+    const b = symbol * WORDS
     const head = this.head
     const slots = this.slots
-    const q = symbol * (this.words >>> 1)
+    const q = symbol * SLOTS
     const best = head[b + side * SIDE_W + BEST_W]!
     // Bid and ask words (and slots) are adjacent: `+ side` picks the side without a branch.
     head[b + BID_PRICE_WORD + side] = best
@@ -457,7 +461,7 @@ export class L2Books extends OrderBooks {
 
   /** The crossed / locked state of a symbol's published top changed: stored, counted, shown. */
   private flagsChanged(symbol: number, word: number, before: number, state: number): void {
-    this.head[symbol * this.words + STATE_WORD] = (word & ~(15 << FLAGS_SHIFT)) | (state << FLAGS_SHIFT)
+    this.head[symbol * WORDS + STATE_WORD] = (word & ~(15 << FLAGS_SHIFT)) | (state << FLAGS_SHIFT)
     if ((state & ~before & (FLAG_CROSSED | FLAG_LOCKED)) !== 0) {
       this.status?.add(symbol, state === FLAG_CROSSED ? CROSSED_EVENTS : LOCKED_EVENTS, 1)
     }
@@ -469,10 +473,10 @@ export class L2Books extends OrderBooks {
   /** Publishes the top of book if it differs from the last published for the symbol (or `mark` is set). */
   private compare(symbol: number, bid: number, bidSize: number, ask: number, askSize: number, mark: number): number {
     const state = bid === 0 || ask === 0 ? 0 : bid > ask ? FLAG_CROSSED : bid === ask ? FLAG_LOCKED : 0
-    const b = symbol * this.words
+    const b = symbol * WORDS
     const head = this.head
     const slots = this.slots
-    const q = symbol * (this.words >>> 1)
+    const q = symbol * SLOTS
     const word = head[b + STATE_WORD]!
     const before = (word >>> FLAGS_SHIFT) & 15
     if (

@@ -272,12 +272,6 @@ export class OrderBooks {
    * the hot path computes without reading the symbol's block first.
    */
   declare private readonly homes: boolean
-  /**
-   * Int32 words from one symbol's block to the next in `head`: {@link SYMBOL_WORDS}, or with
-   * `reserveLadders` `SYMBOL_WORDS + windowTicks` — the block followed by its bid and ask ladders, in one
-   * buffer (`sizes` is a view of `head`'s), so an update's lines are its symbol's own, side by side.
-   */
-  declare protected readonly words: number
   /** Symbol blocks: both side headers, and words a subclass may use (see {@link OWNER_WORD}). */
   declare protected readonly head: Int32Array
   /** Far headers per side (cold). */
@@ -344,24 +338,17 @@ export class OrderBooks {
     this.maxTick = maxTick
     this.mask = windowTicks - 1
     this.slack = windowTicks >>> 2
-    this.homes = homes
-    // With reserveLadders each symbol's block is followed by its two ladders (16-bit slots: windowTicks
-    // words for both), all in one buffer; else the blocks and the ladder pool are arrays of their own.
-    const words = homes ? WORDS + windowTicks : WORDS
-    if (symbols * words * 2 > MAX_POOL_SLOTS) {
-      throw new RangeError(`reserveLadders: symbols * (16 + windowTicks) * 2 must be ≤ 2^31: symbols=${symbols} windowTicks=${windowTicks}`)
-    }
-    this.words = words
-    this.head = int32OnLines(symbols * words)
-    for (let h = 0; h < this.head.length; h += words) {
+    this.head = int32OnLines(symbols * WORDS)
+    for (let h = 0; h < this.head.length; h += WORDS) {
       this.head[h + ANCHOR] = NO_ANCHOR
       this.head[h + SIDE_W + ANCHOR] = NO_ANCHOR
     }
     this.far = new Int32Array(symbols * 2 * SIDE_W)
-    this.sizes = homes ? new Uint16Array(this.head.buffer, this.head.byteOffset, this.head.length * 2) : uint16OnLines(sides * windowTicks)
+    this.sizes = uint16OnLines(sides * windowTicks)
     this.pairs = pairsOf(this.sizes)
-    this.ladderFree = new Int32Array(homes ? 0 : sides)
-    if (homes) this.ladderTop = this.sizes.length
+    this.ladderFree = new Int32Array(sides)
+    this.homes = homes
+    if (this.homes) this.ladderTop = 2 * symbols * windowTicks
     this.farKeys = new Int32Array(farLevels)
     this.farSizes = new Float64Array(farLevels)
     this.farFree = new Int32Array(FAR_CLASSES).fill(-1)
@@ -369,7 +356,7 @@ export class OrderBooks {
 
   /** Bytes the books hold now: headers, ladder pool, far pool (grows with what the books hold). */
   get byteLength(): number {
-    return this.head.byteLength + this.far.byteLength + (this.homes ? 0 : this.sizes.byteLength) + this.big.byteLength +
+    return this.head.byteLength + this.far.byteLength + this.sizes.byteLength + this.big.byteLength +
       this.ladderFree.byteLength +
       this.farKeys.byteLength +
       this.farSizes.byteLength + this.farFree.byteLength
@@ -388,7 +375,7 @@ export class OrderBooks {
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
     if (!(size >= 1 && size <= SIZE_MAX && Math.floor(size) === size)) return sizeCode(size, 1)
-    const h = symbol * this.words + side * SIDE_W
+    const h = symbol * WORDS + side * SIDE_W
     const head = this.head
     const flip = flipOf(side)
     const key = price ^ flip
@@ -412,7 +399,7 @@ export class OrderBooks {
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
     if (!(size >= 1 && size <= SIZE_MAX && Math.floor(size) === size)) return sizeCode(size, 1)
-    const h = symbol * this.words + side * SIDE_W
+    const h = symbol * WORDS + side * SIDE_W
     const flip = flipOf(side)
     const key = price ^ flip
     const head = this.head
@@ -440,7 +427,7 @@ export class OrderBooks {
       return this.checkCode(symbol, side)
     }
     if (!(size >= 1 && size <= SIZE_MAX && Math.floor(size) === size)) return sizeCode(size, 1)
-    const h = symbol * this.words + side * SIDE_W
+    const h = symbol * WORDS + side * SIDE_W
     const head = this.head
     const best = head[h + BEST_W]!
     if (best === NO_BEST) return CANCEL_EXCEEDS_LEVEL
@@ -471,7 +458,7 @@ export class OrderBooks {
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
     if (!(size >= 0 && size <= SIZE_MAX && Math.floor(size) === size)) return sizeCode(size, 0)
-    const h = symbol * this.words + side * SIDE_W
+    const h = symbol * WORDS + side * SIDE_W
     const head = this.head
     const flip = flipOf(side)
     const key = price ^ flip
@@ -525,7 +512,7 @@ export class OrderBooks {
     const key = price ^ flip
     // The slot's address does not wait for the block's load when the ladders are reserved (the slot's
     // miss overlaps the block's); it is in the pool whatever the key, so it is read before the tests.
-    const at = (this.homes ? 2 * h + 2 * WORDS + side * (this.windowTicks - 2 * SIDE_W) : head[h + LADDER]!) + (key & this.mask) // homeLadder
+    const at = (this.homes ? ((h >>> 4) * 2 + side) * this.windowTicks : head[h + LADDER]!) + (key & this.mask)
     const sizes = this.sizes
     const old = sizes[at]!
     const best = head[h + BEST_W]!
@@ -561,7 +548,7 @@ export class OrderBooks {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     const head = this.head
     const far = this.far
-    for (let h = symbol * this.words; h < symbol * this.words + 2 * SIDE_W; h += SIDE_W) {
+    for (let h = symbol * WORDS; h < symbol * WORDS + 2 * SIDE_W; h += SIDE_W) {
       const fh = this.farOf(h)
       if (head[h + ANCHOR] === NO_ANCHOR) continue
       const ladder = head[h + LADDER]!
@@ -580,20 +567,20 @@ export class OrderBooks {
   /** Highest bid tick, {@link EMPTY} (0) when there are no bids, or {@link UNKNOWN_SYMBOL}. */
   bestBid(symbol: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    return this.head[symbol * this.words + BEST_W]!
+    return this.head[symbol * WORDS + BEST_W]!
   }
 
   /** Lowest ask tick, {@link EMPTY} (0) when there are no asks, or {@link UNKNOWN_SYMBOL}. */
   bestAsk(symbol: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
-    return this.head[symbol * this.words + SIDE_W + BEST_W]!
+    return this.head[symbol * WORDS + SIDE_W + BEST_W]!
   }
 
   /** Best tick of `side` (highest bid, lowest ask), {@link EMPTY} when the side is empty, or a code. */
   best(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
-    return this.head[symbol * this.words + side * SIDE_W + BEST_W]!
+    return this.head[symbol * WORDS + side * SIDE_W + BEST_W]!
   }
 
   /**
@@ -604,7 +591,7 @@ export class OrderBooks {
   readTop(symbol: number, out: Float64Array, offset: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     const head = this.head
-    const h = symbol * this.words
+    const h = symbol * WORDS
     const bid = head[h + BEST_W]!
     const ask = head[h + SIDE_W + BEST_W]!
     out[offset] = bid
@@ -619,7 +606,7 @@ export class OrderBooks {
   bestSize(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
-    const h = symbol * this.words + side * SIDE_W
+    const h = symbol * WORDS + side * SIDE_W
     const best = this.head[h + BEST_W]!
     // The best level is always in the window.
     return best === NO_BEST ? 0 : this.sizeAt(this.head[h + LADDER]! + ((best ^ flipOf(side)) & this.mask))
@@ -629,7 +616,7 @@ export class OrderBooks {
   worst(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
-    const h = symbol * this.words + side * SIDE_W
+    const h = symbol * WORDS + side * SIDE_W
     const far = this.far
     const fh = this.farOf(h)
     const head = this.head
@@ -646,7 +633,7 @@ export class OrderBooks {
       !((symbol >>> 0) === symbol && symbol < this.symbols && (side === BID_SIDE || side === ASK_SIDE) &&
         (price | 0) === price && price >= 1 && price <= this.maxTick)
     ) return this.checkCode(symbol, side)
-    const h = symbol * this.words + side * SIDE_W
+    const h = symbol * WORDS + side * SIDE_W
     const far = this.far
     const fh = this.farOf(h)
     const key = price ^ flipOf(side)
@@ -661,7 +648,7 @@ export class OrderBooks {
   levelCount(symbol: number, side: number): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
-    const h = symbol * this.words + side * SIDE_W
+    const h = symbol * WORDS + side * SIDE_W
     const far = this.far
     const fh = this.farOf(h)
     let n = far[fh + FAR_LENGTH]!
@@ -679,7 +666,7 @@ export class OrderBooks {
   depth(symbol: number, side: number, n: number, out: Float64Array): number {
     if (!((symbol >>> 0) === symbol && symbol < this.symbols)) return UNKNOWN_SYMBOL
     if (side !== BID_SIDE && side !== ASK_SIDE) return INVALID_SIDE
-    const h = symbol * this.words + side * SIDE_W
+    const h = symbol * WORDS + side * SIDE_W
     const far = this.far
     const fh = this.farOf(h)
     const head = this.head
@@ -727,16 +714,7 @@ export class OrderBooks {
 
   /** The far header of the side whose header is `h`. */
   private farOf(h: number): number {
-    const side = h % this.words // 0 or SIDE_WORDS
-    return ((h - side) / this.words) * 6 + side
-  }
-
-  /**
-   * `reserveLadders`: the first slot of the ladder of the side whose header is `h`: its symbol's block
-   * (`h - side * SIDE_WORDS` words in) is followed by the bid ladder, then the ask ladder.
-   */
-  private homeLadder(h: number, side: number): number {
-    return 2 * h + 2 * WORDS + side * (this.windowTicks - 2 * SIDE_W)
+    return (h >>> 4) * 6 + (h & 15)
   }
 
   /** The code for a failed symbol / side / price test (the price is the only one left). */
@@ -893,7 +871,7 @@ export class OrderBooks {
 
   private acquireLadder(h: number): void {
     let ladder: number
-    if (this.homes) ladder = this.homeLadder(h, (h % this.words) / SIDE_W)
+    if (this.homes) ladder = ((h >>> 4) * 2 + ((h & 15) >>> 1)) * this.windowTicks // side: h & 15 is 0 or 3
     else if (this.ladderFreeCount > 0) ladder = this.ladderFree[--this.ladderFreeCount]!
     else {
       if (this.ladderTop + this.windowTicks > this.sizes.length) this.growLadders()
