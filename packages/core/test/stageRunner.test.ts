@@ -140,6 +140,17 @@ describe("StageRunner pass timing", () => {
   })
 })
 
+/** Runs the loop to its end with each park (`Atomics.wait`) answered by `park`, given its timeout in ms. */
+const runParkingAs = (runner: { run(): unknown }, park: (timeoutMs: number) => "ok" | "timed-out"): unknown => {
+  const wait = Atomics.wait
+  Atomics.wait = ((_a: Int32Array, _i: number, _v: number, t?: number) => park(t ?? Infinity)) as typeof Atomics.wait
+  try {
+    return runner.run()
+  } finally {
+    Atomics.wait = wait
+  }
+}
+
 describe("StageRunner idling (backoff)", () => {
   it("after its spin phase, a loop with nothing due parks once, until rung (at most the safety net): no short timed parks first; it counts the wakes it pays for", () => {
     const { member, producer, publish, runner } = chain()
@@ -148,21 +159,14 @@ describe("StageRunner idling (backoff)", () => {
     publish(8 * BATCH)
     assert.strictEqual(producer.freeSlots(), 0)
     producer.producerBell.arm()
-    const wait = Atomics.wait
     const timeoutsMs: Array<number> = []
     // Each park ends as if rung by the producer: the first with records, the second with the end.
-    Atomics.wait = ((_a: Int32Array, _i: number, _v: number, t?: number) => {
-      timeoutsMs.push(t ?? Infinity)
+    const outcome = runParkingAs(runner, (timeoutMs) => {
+      timeoutsMs.push(timeoutMs)
       if (timeoutsMs.length === 1) publish(BATCH)
       else producer.close()
       return "ok"
-    }) as typeof Atomics.wait
-    let outcome: unknown
-    try {
-      outcome = runner.run()
-    } finally {
-      Atomics.wait = wait
-    }
+    })
     assert.deepStrictEqual(outcome, { _tag: "Drained" })
     const safetyNetMs = IdleStrategy.PARK_SAFETY_NET_NS / 1e6
     assert.deepStrictEqual(timeoutsMs, [safetyNetMs, safetyNetMs], "one park per wait, each until rung")
@@ -175,11 +179,10 @@ describe("StageRunner idling (backoff)", () => {
 
   it("a park that lapses at the safety net and finds records nobody rang for is counted as a missed wake-up, and the loop takes them", () => {
     const { member, producer, publish, runner } = chain()
-    const wait = Atomics.wait
     let parks = 0
     // The first park lapses with records published behind the bell's back (a lost wake-up); the second
     // ends as if rung for the end.
-    Atomics.wait = ((_a: Int32Array, _i: number, _v: number, _t?: number) => {
+    const outcome = runParkingAs(runner, () => {
       parks++
       if (parks === 1) {
         publish(BATCH)
@@ -187,13 +190,7 @@ describe("StageRunner idling (backoff)", () => {
       }
       producer.close()
       return "ok"
-    }) as typeof Atomics.wait
-    let outcome: unknown
-    try {
-      outcome = runner.run()
-    } finally {
-      Atomics.wait = wait
-    }
+    })
     assert.deepStrictEqual(outcome, { _tag: "Drained" })
     assert.deepStrictEqual([member(0).parks, member(0).missedWakes], [2, 1])
     assert.strictEqual(member(1).in, BATCH)
