@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Doorbell, IdleStrategy, OneToOneRing } from "../src/index.ts"
+import { Doorbell, IdleStrategy, OneToOneRing, RingDescriptor } from "../src/index.ts"
 import { Seq } from "./fixtures/seqRecord.ts"
 import { spawn, within } from "./fixtures/workerAgent.ts"
 
@@ -254,6 +254,47 @@ describe("BackoffIdleStrategy", () => {
     idle.idle(0)
     assert.deepStrictEqual([idle.parkCount, idle.missedWakes], [3, 1], "a park to a deadline is meant to lapse")
     assert.strictEqual(answers.length, 1, "a lapse with a deadline does not look for work")
+  })
+
+  it("a consumer's release that lands while a producer waiting for room looks for its deadline is not slept through", () => {
+    // A producer loop as the runner builds one: it has work while its output has room, and its deadline
+    // looks at the ring again (blocked on a full output: none; else its next timer, none here).
+    const { handle } = seqRing(4)
+    const producer = new OneToOneRing.RingProducer(handle)
+    const consumer = new OneToOneRing.RingConsumer(handle)
+    assert.strictEqual(producer.claim(4), 4)
+    producer.publish(4)
+    assert.strictEqual(consumer.poll(4), 4)
+    const words = new Int32Array(handle.buffer)
+    const headIndex = (handle.byteOffset + RingDescriptor.HEAD_OFFSET) >> 2
+    const wantsRoomIndex = (handle.byteOffset + RingDescriptor.WANTS_ROOM_OFFSET) >> 2
+    const noTimerDueNs = Infinity
+    // The consumer's release in its two steps, as two threads can interleave them with the producer's
+    // park: HEAD is stored while the producer looks for its deadline, WANTS_ROOM loaded (and the bell
+    // rung if it is raised) once the producer waits.
+    let released = false
+    const idle = new IdleStrategy.BackoffIdleStrategy(producer.producerBell, () => producer.room(1) > 0, { spinNs: 0 })
+    idle.parkUntil = () => {
+      if (!released) {
+        released = true
+        Atomics.store(words, headIndex, Atomics.load(words, headIndex) + 4)
+      }
+      return producer.room(1) === 0 ? Infinity : noTimerDueNs
+    }
+    let sleptWithRoom = false
+    withRecordedWaits(() => {
+      const recorded = Atomics.wait
+      Atomics.wait = ((a: Int32Array, i: number, v: number, t?: number) => {
+        if (Atomics.load(words, wantsRoomIndex) !== 0) consumer.producerBell.ring()
+        // Still armed: no ring is coming, and the producer would sleep with room in its ring.
+        sleptWithRoom = producer.producerBell.isArmed() && producer.room(1) > 0
+        return recorded(a, i, v, t)
+      }) as typeof Atomics.wait
+      idle.idle(0)
+    })
+    assert.isTrue(released)
+    assert.isFalse(sleptWithRoom, "the producer parked with room and no ring coming")
+    assert.strictEqual(producer.room(4), 4)
   })
 
   it("does not park when the re-check after arming finds work, and leaves the bell disarmed", () => {

@@ -208,6 +208,12 @@ export class BackoffIdleStrategy implements IdleStrategy {
 
   /** Parks once with the current timeout (doubling it for next time). */
   private park(): void {
+    // The deadline before arming: the re-check after arming must be the last look at the loop's state
+    // before the wait. Finding the deadline looks too (is a full output blocking the loop?), and a look
+    // that found room lowers the ring's WANTS_ROOM: after the re-check, a consumer's release landing
+    // just before that look went unrung (WANTS_ROOM was lowered before it loaded it), and the loop
+    // slept with room in its ring, and its consumer then starved (a hang, until the safety net).
+    const until = this.parkUntil === undefined ? this.parkUntilNs : this.parkUntil()
     this.bell.arm()
     if (this.hasWork()) {
       this.bell.disarm()
@@ -215,7 +221,6 @@ export class BackoffIdleStrategy implements IdleStrategy {
     }
     this.parkCount++
     let ns = this.parkNs < this.parkLimitNs ? this.parkNs : this.parkLimitNs
-    const until = this.parkUntil === undefined ? this.parkUntilNs : this.parkUntil()
     if (until !== Infinity) {
       const left = until - this.nowNs()
       ns = left < ns ? (left > 0 ? left : 0) : ns
