@@ -8,6 +8,7 @@
  *   velox workers      W1: counter ─► pt-1 ══► W2: pt-2 ─► pt-3 ─► sink
  *   velox per stage    W1: counter ══► W2: pt-1 ══► W3: pt-2 ══► W4: pt-3 ══► W5: sink
  *   plain loop         one thread: generate ─► copy ─► copy ─► copy ─► check + count   (batch by batch)
+ *   plain loop twice   W1: the plain loop | W2: the plain loop  (two whole copies at once, sharing nothing)
  *   plain threads      W1: generate ─► copy ══► W2: copy ─► copy ─► check + count  (the same, hand-written ring)
  *   Effect Stream      one thread: seqs ─► map record ─► map copy ×3 ─► runFold check + count
  *                      (─► a call in the same thread, ══► a ring between threads)
@@ -21,6 +22,7 @@ import type { Params as EffectStreamParams } from "../micro/oneToThreePipelineEf
 import type { Params as PlainLoopParams } from "../micro/oneToThreePipelinePlainLoop.ts"
 import type { Params as MetricsOverheadParams } from "../topology/metricsOverhead.ts"
 import type { Params as PlainThreadsParams } from "../topology/oneToThreePipelinePlainThreads.ts"
+import type { Params as PlainLoopTwiceParams } from "../topology/oneToThreePipelinePlainLoopTwice.ts"
 import type { Params as SharedCopyParams } from "../micro/sharedCopy.ts"
 import type { Params as VeloxParams } from "../topology/oneToThreePipelineThroughput.ts"
 
@@ -40,6 +42,7 @@ const VELOX = new URL("../topology/oneToThreePipelineThroughput.ts", import.meta
 const PLAIN_LOOP = new URL("../micro/oneToThreePipelinePlainLoop.ts", import.meta.url)
 const EFFECT_STREAM = new URL("../micro/oneToThreePipelineEffectStream.ts", import.meta.url)
 const SHARED_COPY = new URL("../micro/sharedCopy.ts", import.meta.url)
+const PLAIN_LOOP_TWICE = new URL("../topology/oneToThreePipelinePlainLoopTwice.ts", import.meta.url)
 const PLAIN_THREADS = new URL("../topology/oneToThreePipelinePlainThreads.ts", import.meta.url)
 const METRICS_OVERHEAD = new URL("../topology/metricsOverhead.ts", import.meta.url)
 
@@ -183,6 +186,14 @@ const jobs: ReadonlyArray<Job> = [
     metrics: [{ name: "pipeline/plain-loop-3", key: "mrecPerSecond", unit: "Mrec/s" }],
     details: ["mrecPerCpuSecond", "timedRecords"]
   },
+  {
+    label: "plain loop twice: the whole plain loop in each of two threads at once, sharing nothing (the ceiling of any two-thread split)",
+    module: PLAIN_LOOP_TWICE,
+    params: { ...TIMING, batch: BATCH } satisfies PlainLoopTwiceParams,
+    runs: RUNS,
+    metrics: [{ name: "pipeline/plain-loop-3-twice", key: "mrecPerSecond", unit: "Mrec/s" }],
+    details: ["threadMrecPerSecondMin", "threadMrecPerSecondMax", "mrecPerCpuSecond", "timedRecords"]
+  },
   plainThreads(
     "pipeline/plain-threads-3",
     "plain threads: the plain loop's work split W1 generate + copy | W2 copy ×2 + check, hand-written ring (spin 50 µs, then park)",
@@ -256,6 +267,11 @@ export const suite: Suite = {
     {
       name: "pipeline/ratio-plain-threads-spin-vs-plain-loop",
       numerator: "pipeline/plain-threads-3-spin",
+      denominator: "pipeline/plain-loop-3"
+    },
+    {
+      name: "pipeline/ratio-plain-loop-twice-vs-plain-loop",
+      numerator: "pipeline/plain-loop-3-twice",
       denominator: "pipeline/plain-loop-3"
     },
     {
