@@ -32,14 +32,17 @@ export const run = async (params: Params): Promise<Record<string, number>> => {
   const workers = [1, 2].map((n) => startWorker<Record<string, number>>(WORKER, { gate, params } satisfies PlainLoopTwiceWorkerData, [], `peer:loop${n}`))
   await Promise.all(workers.map((w) => w.ready))
   openGate(gate)
-  const [a, b] = await Promise.all(workers.map((w) => w.done))
-  const rates = [a!["mrecPerSecond"]!, b!["mrecPerSecond"]!]
+  const reports = await Promise.all(workers.map((w) => w.done))
+  const rates = reports.map((r) => r["mrecPerSecond"]!)
+  const records = reports.reduce((n, r) => n + r["timedRecords"]!, 0)
+  // mrecPerCpuSecond is records per µs of the thread's CPU: the µs, summed, are records ÷ that.
+  const cpuUs = reports.reduce((us, r) => us + r["timedRecords"]! / r["mrecPerCpuSecond"]!, 0)
   return {
     mrecPerSecond: rates[0]! + rates[1]!,
-    // Each thread's own rate: two whole cores would give each the one-thread loop's.
+    // Each thread's own rate: two whole cores give each the one-thread loop's.
     threadMrecPerSecondMin: Math.min(...rates),
     threadMrecPerSecondMax: Math.max(...rates),
-    mrecPerCpuSecond: (a!["timedRecords"]! + b!["timedRecords"]!) / (a!["timedRecords"]! / a!["mrecPerCpuSecond"]! + b!["timedRecords"]! / b!["mrecPerCpuSecond"]!),
-    timedRecords: a!["timedRecords"]! + b!["timedRecords"]!
+    mrecPerCpuSecond: records / cpuUs,
+    timedRecords: records
   }
 }
