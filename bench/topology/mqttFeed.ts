@@ -22,6 +22,7 @@
  * quote's publish time to its leaving the dispatcher, over every quote of the run (the feed's own
  * histogram). Checked: nothing dropped or dead-lettered, the counts balance.
  */
+import { spawn } from "node:child_process"
 import { Effect, Layer, type Scope } from "effect"
 import mqtt from "mqtt"
 import { Pipeline, type StageHost } from "@velox/core"
@@ -33,7 +34,13 @@ import { loopCpuNs, processCpuNs } from "./loopCpu.ts"
 import { QuoteSink } from "./mqttSink.ts"
 
 export type Params =
-  | { readonly mode: "throughput"; readonly format: "json" | "binary"; readonly messages: number }
+  | {
+    readonly mode: "throughput"
+    readonly format: "json" | "binary"
+    readonly messages: number
+    /** Where the messages come from: mosquitto's backlog (default), or the replay server (`mqttReplay.server.ts`). */
+    readonly source?: "mosquitto" | "replay" | undefined
+  }
   | { readonly mode: "latency"; readonly format: "json" | "binary"; readonly rate: number; readonly warmupMs: number; readonly windowMs: number }
 
 const SYMBOLS = 8
@@ -160,10 +167,57 @@ const veloxPass = (url: string, brokerPid: number, clientId: string, messages: n
     )
   }).pipe(Effect.scoped)
 
+/**
+ * Where a pass's messages come from: `url` to connect to, `pid` of the process serving them (its CPU is
+ * reported as the broker's), and `load(clientId, payloads)`, which readies them for a session and
+ * returns the client id to connect with.
+ */
+interface Source {
+  readonly url: string
+  readonly pid: number
+  readonly load: (clientId: string, payloads: ReadonlyArray<readonly [string, Uint8Array | string]>) => Effect.Effect<string, unknown>
+}
+
+/** mosquitto, holding each session's backlog (published while it is offline). */
+const mosquittoSource = Effect.gen(function*() {
+  const broker = yield* Mosquitto.start({ config: ["queue_qos0_messages true", "max_inflight_messages 0"] })
+  return {
+    url: broker.url,
+    pid: broker.pid() ?? 0,
+    load: (clientId, payloads) => backlog(broker.url, clientId, payloads).pipe(Effect.as(clientId))
+  } satisfies Source
+})
+
+const REPLAY_SERVER = new URL("./mqttReplay.server.ts", import.meta.url).pathname
+
+/**
+ * The replay server in its own process, encoding the same quotes (the simulator's, from the same seed)
+ * once; it streams a connection the first `n` of them, `n` from the client id's `-n<n>` suffix.
+ */
+const replaySource = (format: "json" | "binary", messages: number) =>
+  Effect.gen(function*() {
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() => spawn(process.execPath, [...process.execArgv, REPLAY_SERVER, format, String(messages)], { stdio: ["pipe", "pipe", "inherit"] })),
+      (c) => Effect.sync(() => c.kill("SIGTERM"))
+    )
+    let out = ""
+    child.stdout!.setEncoding("utf8").on("data", (s: string) => (out += s))
+    while (!/ready \d+\n/.test(out)) {
+      if (child.exitCode !== null) throw new Error(`replay server exited ${child.exitCode} before it was ready`)
+      yield* Effect.sleep("5 millis")
+    }
+    const port = Number(/ready (\d+)/.exec(out)![1])
+    return {
+      url: `mqtt://127.0.0.1:${port}`,
+      pid: child.pid ?? 0,
+      load: (clientId, payloads) => Effect.succeed(`${clientId}-n${payloads.length}`)
+    } satisfies Source
+  })
+
 const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
   Effect.gen(function*() {
-    const broker = yield* Mosquitto.start({ config: ["queue_qos0_messages true", "max_inflight_messages 0"] })
-    const brokerPid = broker.pid() ?? 0
+    const source = params.source === "replay" ? yield* replaySource(params.format, params.messages) : yield* mosquittoSource
+    const { url, pid: brokerPid } = source
     // The simulator's quotes: issue 9's random walks, every price a whole number of ticks (as a feed prints it).
     const next = MqttPublisher.quotes({ symbols: SYMBOLS })
     const payloads = Array.from({ length: params.messages }, () => {
@@ -174,10 +228,10 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
     // Warm-ups, untimed, both before any timed pass: mqtt.js's parsing, then velox's feed, decoding and
     // hand-off compiled (the first side timed would otherwise take its cold start).
     const warmup = payloads.slice(0, Math.min(payloads.length, 20_000))
-    yield* backlog(broker.url, "bench-warmup", warmup)
-    yield* bareClient(broker.url, "bench-warmup", warmup.length, (payload) => payload.length)
-    yield* backlog(broker.url, "bench-warmup-velox", warmup)
-    yield* veloxPass(broker.url, brokerPid, "bench-warmup-velox", warmup.length)
+    const warmupBare = yield* source.load("bench-warmup", warmup)
+    yield* bareClient(url, warmupBare, warmup.length, (payload) => payload.length)
+    const warmupVelox = yield* source.load("bench-warmup-velox", warmup)
+    yield* veloxPass(url, brokerPid, warmupVelox, warmup.length)
 
     // Timed, in the order peer, velox, velox, peer (each pass the same backlog, loaded afresh for its own
     // session): a load that rises or falls through the run weighs on both sides alike, where one pass
@@ -185,16 +239,15 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
     const passes = { bare: { seconds: 0, used: noCpu }, velox: { seconds: 0, used: noCpu } }
     const passSeconds: Array<number> = []
     for (const [i, side] of (["bare", "velox", "velox", "bare"] as const).entries()) {
-      const clientId = `bench-${side}-${i}`
-      yield* backlog(broker.url, clientId, payloads)
+      const clientId = yield* source.load(`bench-${side}-${i}`, payloads)
       let seconds: number
       let used: CpuUsed
       if (side === "bare") {
         const start = cpuSince(brokerPid)
-        seconds = yield* bareClient(broker.url, clientId, params.messages, (payload) => payload.length)
+        seconds = yield* bareClient(url, clientId, params.messages, (payload) => payload.length)
         used = cpuSince(brokerPid, start.start)
       } else {
-        ;[seconds, used] = yield* veloxPass(broker.url, brokerPid, clientId, params.messages)
+        ;[seconds, used] = yield* veloxPass(url, brokerPid, clientId, params.messages)
       }
       passSeconds.push(seconds)
       passes[side] = { seconds: passes[side].seconds + seconds, used: addCpu(passes[side].used, used) }
@@ -205,8 +258,8 @@ const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
     // Informational (JSON only), untimed against velox: the same client parsing each payload with JSON.parse.
     let parseJsonSeconds = NaN
     if (params.format === "json") {
-      yield* backlog(broker.url, "bench-bare-parse", payloads)
-      parseJsonSeconds = yield* bareClient(broker.url, "bench-bare-parse", params.messages, (payload) => (JSON.parse(payload.toString()) as { bid: number }).bid > 0 ? 1 : 0)
+      const clientId = yield* source.load("bench-bare-parse", payloads)
+      parseJsonSeconds = yield* bareClient(url, clientId, params.messages, (payload) => (JSON.parse(payload.toString()) as { bid: number }).bid > 0 ? 1 : 0)
     }
     return {
       veloxKmsgPerSecond: messages / passes.velox.seconds / 1000,

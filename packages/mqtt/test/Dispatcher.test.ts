@@ -124,13 +124,26 @@ describe("Dispatcher", () => {
     const d = dispatcher(4)
     for (let seq = 0; seq < 7; seq++) push(d, seq)
     const out = viewOf(4)
-    assert.strictEqual(d.take(out, 2, 0, undefined), 2)
+    // Slots 3, 4, 0, 1 hold 3 … 6: one taken, the next take of 3 runs from slot 4 over the wrap.
+    assert.strictEqual(d.take(out, 1, 0, undefined), 1)
     push(d, 7)
-    assert.deepStrictEqual(takeAll(d, 3).seqs, [5, 6, 7])
+    assert.deepStrictEqual(takeAll(d, 3).seqs, [4, 5, 6, 7])
     push(d, 8)
     push(d, 9)
     assert.strictEqual(d.abandon(), 2)
     assert.strictEqual(d.abandoned, 2)
+    balanced(d)
+  })
+
+  it("once emptied, writes from slot 0 again (a feed that keeps up stays in its queue's first slots)", () => {
+    const d = dispatcher(100)
+    for (let round = 0; round < 5; round++) {
+      for (let k = 0; k < 7; k++) {
+        assert.strictEqual(d.writeSlot(), k)
+        push(d, round * 7 + k)
+      }
+      assert.deepStrictEqual(takeAll(d, 4).seqs, Array.from({ length: 7 }, (_, k) => round * 7 + k))
+    }
     balanced(d)
   })
 

@@ -121,8 +121,10 @@ export class Dispatcher {
     const first = Math.min(n, this.slots - this.head)
     dst.set(src.subarray(this.head * w, (this.head + first) * w), 0)
     if (first < n) dst.set(src.subarray(0, (n - first) * w), first * w)
-    this.head = (this.head + n) % this.slots
     this.size -= n
+    // Emptied: the next record goes to slot 0 again, so a feed that keeps up writes the same few slots
+    // (in cache) instead of walking its whole queue's memory (a fresh queue's pages faulted in one by one).
+    this.head = this.size === 0 ? 0 : (this.head + n) % this.slots
     this.taken += n
     if (this.staleBelow > 0 && this.policy === "deliver") {
       const epochs = out.fields.epoch
