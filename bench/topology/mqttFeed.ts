@@ -22,7 +22,6 @@
  * quote's publish time to its leaving the dispatcher, over every quote of the run (the feed's own
  * histogram). Checked: nothing dropped or dead-lettered, the counts balance.
  */
-import { spawn } from "node:child_process"
 import { Effect, Layer, type Scope } from "effect"
 import mqtt from "mqtt"
 import { Pipeline, type StageHost } from "@velox/core"
@@ -32,6 +31,7 @@ import { NodeStageHost } from "@velox/node"
 import { InconclusiveRun } from "../harness.ts"
 import { loopCpuNs, processCpuNs } from "./loopCpu.ts"
 import { QuoteSink } from "./mqttSink.ts"
+import { spawnNodeChild } from "./nodeChild.ts"
 
 export type Params =
   | {
@@ -196,20 +196,11 @@ const REPLAY_SERVER = new URL("./mqttReplay.server.ts", import.meta.url).pathnam
  */
 const replaySource = (format: "json" | "binary", messages: number) =>
   Effect.gen(function*() {
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() => spawn(process.execPath, [...process.execArgv, REPLAY_SERVER, format, String(messages)], { stdio: ["pipe", "pipe", "inherit"] })),
-      (c) => Effect.sync(() => c.kill("SIGTERM"))
-    )
-    let out = ""
-    child.stdout!.setEncoding("utf8").on("data", (s: string) => (out += s))
-    while (!/ready \d+\n/.test(out)) {
-      if (child.exitCode !== null) throw new Error(`replay server exited ${child.exitCode} before it was ready`)
-      yield* Effect.sleep("5 millis")
-    }
-    const port = Number(/ready (\d+)/.exec(out)![1])
+    const server = yield* spawnNodeChild(REPLAY_SERVER, [format, String(messages)], { stdin: "pipe", killSignal: "SIGTERM" })
+    const ready = yield* server.waitFor(/ready (\d+)\n/, "before it was ready")
     return {
-      url: `mqtt://127.0.0.1:${port}`,
-      pid: child.pid ?? 0,
+      url: `mqtt://127.0.0.1:${ready[1]}`,
+      pid: server.child.pid ?? 0,
       load: (clientId, payloads) => Effect.succeed(`${clientId}-n${payloads.length}`)
     } satisfies Source
   })

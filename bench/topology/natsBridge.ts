@@ -17,7 +17,6 @@
  * latency is from the stamp to the record's arrival at the consumer's stage (every 16th record). The
  * consumer checks every sequence arrived exactly once; a run that fails the check throws.
  */
-import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { Effect, Layer, Stream } from "effect"
 import { headers as natsHeaders } from "@nats-io/transport-node"
@@ -25,6 +24,7 @@ import { Edge, Pipeline, RecordLayout } from "@velox/core"
 import { NodeStageHost } from "@velox/node"
 import { NatsClient, NatsConfig, NatsEgress, NatsServer } from "@velox/nats"
 import { BenchRecord } from "./natsBridge.layout.ts"
+import { spawnNodeChild } from "./nodeChild.ts"
 
 export interface Params {
   readonly mode: "velox" | "raw"
@@ -56,16 +56,8 @@ export const run = (params: Params): Promise<Record<string, number>> =>
       servers: [server.url],
       streams: [{ name: "BENCH", subjects: ["bench.>"] }]
     }))))
-    const consumer = yield* Effect.acquireRelease(
-      Effect.sync(() => spawn(process.execPath, [...process.execArgv, CONSUMER, server.url, params.mode, String(records)], { stdio: ["ignore", "pipe", "inherit"] })),
-      (c) => Effect.sync(() => c.kill("SIGKILL"))
-    )
-    let out = ""
-    consumer.stdout!.setEncoding("utf8").on("data", (s: string) => (out += s))
-    while (!out.includes("ready\n")) {
-      if (consumer.exitCode !== null) throw new Error(`consumer exited ${consumer.exitCode} before it was ready`)
-      yield* Effect.sleep("5 millis")
-    }
+    const consumer = yield* spawnNodeChild(CONSUMER, [server.url, params.mode, String(records)], { stdin: "ignore", killSignal: "SIGKILL" })
+    yield* consumer.waitFor(/ready\n/, "before it was ready")
     const intervalNs = params.ratePerSec > 0 ? (BATCH / params.ratePerSec) * 1e9 : 0
     const t0 = nowNs()
     const paced = (b: number) => {
@@ -91,11 +83,8 @@ export const run = (params: Params): Promise<Record<string, number>> =>
         yield* Effect.promise(() => jetstream.publish("bench.0", new Uint8Array(view.words64.buffer), { msgID: `bench.1.${b * BATCH}`, headers: h }))
       }
     }
-    while (!out.includes("lastNs")) {
-      if (consumer.exitCode !== null && !out.includes("lastNs")) throw new Error(`consumer exited ${consumer.exitCode} without a result`)
-      yield* Effect.sleep("1 millis")
-    }
-    const result = JSON.parse(out.split("\n").find((l) => l.includes("lastNs"))!) as { lastNs: number; count: number; p50Ns: number; p99Ns: number }
+    const line = yield* consumer.waitFor(/^.*lastNs.*$/m, "without a result")
+    const result = JSON.parse(line[0]) as { lastNs: number; count: number; p50Ns: number; p99Ns: number }
     if (result.count !== records) throw new Error(`consumer got ${result.count} of ${records}`)
     return {
       mrecPerSec: records / ((result.lastNs - t0) / 1e9) / 1e6,
