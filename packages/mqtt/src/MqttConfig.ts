@@ -19,7 +19,7 @@
  * | `backoffMaxMs` (`BACKOFF_MAX_MS`) | 16 000 | …up to this, each delay jittered (× 0.8–1.2, never above this) |
  * | `backoffResetAfterMs` (`BACKOFF_RESET_AFTER_MS`) | 30 000 | a connection that held this long starts the backoff over |
  * | `queueCapacity` (`QUEUE_CAPACITY`) | 100 000 | the dispatcher's capacity; when full the oldest quote is dropped |
- * | `staleEpoch` (`STALE_EPOCH`) | `drop` | quotes still queued when a lost connection is replaced: `drop` or `deliver` |
+ * | `staleEpoch` (`STALE_EPOCH`) | `drop` | quotes still queued or in flight when a lost connection is replaced: `drop` or `deliver` |
  * | `format` (`FORMAT`) | `auto` | payloads: `json`, `binary`, or `auto` (by the first byte) |
  * | `symbols` (`SYMBOLS`) | 10 000 | capacity of the symbol table the feed makes |
  * | `feedGapMs` (`FEED_GAP_MS`) | 5 000 | no message for this long: the feed is dead (`/ready` 503) |

@@ -15,9 +15,10 @@
  *   is dropped (`DropOldest`), counted exactly. A slow pipeline therefore never slows the MQTT client
  *   (whose socket would otherwise back up into the broker), and what is delivered is the freshest.
  * - **Epochs.** Each quote carries the epoch of the connection it arrived on. When a lost connection is
- *   replaced, the quotes still queued are stale: with `staleEpoch: "drop"` (default) they are dropped
- *   at once (`StaleEpoch`); with `"deliver"` they are delivered with their older epoch (the mark) and
- *   counted in `staleDelivered`. A planned reconnect (credentials refreshed) keeps them: nothing is
+ *   replaced, the quotes still queued, or in flight to the edge, are stale: with `staleEpoch: "drop"`
+ *   (default) they are dropped at once (`StaleEpoch`), but for the one quote the pump may already be
+ *   offering to a full edge, which goes on when the edge has room; with `"deliver"` they are delivered
+ *   with their older epoch (the mark). Every stale quote delivered is counted in `staleDelivered`. A planned reconnect (credentials refreshed) keeps them: nothing is
  *   stale (`carriedOver` counts them). A message arriving late from a replaced connection is dropped
  *   as `StaleEpoch`.
  * - **Bad payloads** are dead-lettered by reason with a sample of their bytes (`deadLetters()`; the
@@ -125,7 +126,10 @@ export interface Stats {
   readonly droppedByReason: Readonly<Record<DropReason, number>>
   /** Quotes handed to the pipeline (the source edge's `in`). */
   readonly dispatched: number
-  /** Dispatched with an earlier epoch than the connection's at the time (`staleEpoch: "deliver"`). */
+  /**
+   * Dispatched with an earlier epoch than the connection's at the time: with `staleEpoch: "deliver"`,
+   * or the one quote already offered to a full edge when the connection was replaced.
+   */
   readonly staleDelivered: number
   /** Queued across planned reconnects (credentials refreshed). */
   readonly carriedOver: number
@@ -273,6 +277,9 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
     let dispatched = 0
     let inFlight = 0
     let abandoned = 0
+    /** Quotes in flight when a lost connection was replaced: dropped as stale, or delivered marked by their epoch. */
+    let staleInFlightDropped = 0
+    let staleInFlightDelivered = 0
     const deadByReason = zeros(DEAD_LETTER_REASONS)
     const droppedBefore = { StaleEpoch: 0, SymbolTableFull: 0, Skipped: 0 }
     const letters: Array<DeadLetter> = []
@@ -288,6 +295,15 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
     }
     /** Set while a writer is attached: hands what is queued to the edge now, as far as it takes it. */
     let deliver: (() => void) | undefined
+    /** Set while a writer is attached: drops the quotes in flight but the one being offered; how many. */
+    let dropInFlight: (() => number) | undefined
+
+    /** A lost connection was replaced: what is in flight is of the old epoch too, under the same policy. */
+    const staleInFlight = () => {
+      if (options.staleEpoch === "drop") staleInFlightDropped += dropInFlight?.() ?? 0
+      // Delivered, marked by their epoch: all of them (`deliver`), or the one already offered to a full edge.
+      staleInFlightDelivered += inFlight
+    }
 
     const deadLetter = (reason: DeadLetterReason, detail: string, topic: string, payload: Uint8Array, epoch: number) => {
       deadByReason[reason]++
@@ -385,6 +401,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
       onConnect: (epoch, lost) => {
         decodePending()
         dispatcher.beginEpoch(epoch, lost)
+        if (lost && inFlight > 0) staleInFlight()
       },
       onMessage: (epoch, topic, payload) => {
         received++
@@ -426,7 +443,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
       decodePending()
       const droppedByReason = {
         DropOldest: dispatcher.droppedOldest,
-        StaleEpoch: droppedBefore.StaleEpoch + dispatcher.staleDropped,
+        StaleEpoch: droppedBefore.StaleEpoch + dispatcher.staleDropped + staleInFlightDropped,
         SymbolTableFull: droppedBefore.SymbolTableFull,
         Skipped: droppedBefore.Skipped
       }
@@ -444,7 +461,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
         dropped,
         droppedByReason,
         dispatched,
-        staleDelivered: dispatcher.staleDelivered,
+        staleDelivered: dispatcher.staleDelivered + staleInFlightDelivered,
         carriedOver: dispatcher.carriedOver,
         queued: dispatcher.size,
         capacity: dispatcher.capacity,
@@ -452,7 +469,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
         abandoned: abandoned + dispatcher.abandoned,
         balanced: received === decoded + deadLettered + beforeDispatcher &&
           decoded === dispatcher.taken + dispatcher.droppedOldest + dispatcher.staleDropped + dispatcher.abandoned + dispatcher.size &&
-          dispatcher.taken === dispatched + inFlight + abandoned,
+          dispatcher.taken === dispatched + inFlight + abandoned + staleInFlightDropped,
         epoch: status.epoch,
         connection: status.state,
         latency: { count: latency.count, p50Ms: ms(latency.quantileNs(0.5)), p99Ms: ms(latency.quantileNs(0.99)), maxMs: ms(latency.maxNs) }
@@ -489,6 +506,8 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
         const batch = viewOf(PUMP_BATCH)
         /** Where the `inFlight` records start in `batch`. */
         let inFlightStart = 0
+        /** The pump is offering the record at `inFlightStart`, waiting for the edge to have room. */
+        let offering = false
         let draining = false
         let closed = false
         const accepted = (k: number) => {
@@ -502,7 +521,10 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
             accepted(writer.offerBatchUnsafe(batch, inFlightStart, inFlight))
             if (inFlight === 0) break
             // Full: wait for room by offering one record (the edge has no "await room" of its own).
-            const one = yield* Effect.result(writer.offerBatch(batch, inFlightStart, 1))
+            offering = true
+            const one = yield* Effect.result(writer.offerBatch(batch, inFlightStart, 1)).pipe(Effect.ensuring(Effect.sync(() => {
+              offering = false
+            })))
             if (one._tag === "Failure") {
               // The edge ended (the pipeline stopped): what is left has nowhere to go.
               abandoned += inFlight
@@ -520,6 +542,12 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
         }
         // At the end of a turn with the pump idle: straight into the edge, no fiber in between. What the
         // edge has no room for stays in flight, and the pump waits for room.
+        dropInFlight = () => {
+          // The record being offered is written as soon as the edge has room: it cannot be taken back.
+          const dropped = inFlight - (offering ? 1 : 0)
+          inFlight -= dropped
+          return dropped
+        }
         deliver = () => {
           while (inFlight === 0 && dispatcher.size > 0) {
             takeBatch()
@@ -554,6 +582,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
             yield* client.stop
             decodePending()
             deliver = undefined
+            dropInFlight = undefined
             draining = true
             wake()
             const drained = yield* Fiber.await(fiber).pipe(Effect.timeoutOption(attachOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS))
