@@ -174,4 +174,5 @@ const command = Command.make("velox-mqtt-feed", flags, mqttFeed).pipe(
   )
 )
 
-NodeCli.run(command, { version: "0.1.0" })
+// A feed at a high rate: V8 must not judge mqtt.js's per-message objects long-lived (see NodeHeap).
+NodeCli.run(command, { version: "0.1.0", heap: "streaming" })

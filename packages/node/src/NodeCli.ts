@@ -21,6 +21,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, ConfigProvider, Console, Effect, type Layer, Runtime, type Scope } from "effect"
 import { type CliError, CliOutput, Command } from "effect/cli"
 import { ConfigFile, type StageHost } from "@velox/core"
+import * as NodeHeap from "./NodeHeap.ts"
 import * as NodeLogger from "./NodeLogger.ts"
 import * as NodePipelineRuntime from "./NodePipelineRuntime.ts"
 
@@ -148,8 +149,11 @@ export const run = <Name extends string, Input, ContextInput, E, R extends Scope
     readonly configFile?: ConfigFileOption
     /** Stage hosts (default: `NodeStageHost.layer`, worker threads). */
     readonly layer?: Layer.Layer<StageHost.StageHost>
+    /** V8's heap tuning, set before anything runs (default `"default"`): see {@link NodeHeap}. */
+    readonly heap?: NodeHeap.Tuning
   }
-): void =>
+): void => {
+  if (options.heap !== undefined) NodeHeap.tune(options.heap)
   NodePipelineRuntime.runMain(
     Command.run(command, { version: options.version }).pipe(
       Effect.provide(ConfigProvider.layer(fallbackProvider(options.configFile, process.argv.slice(2)))),
@@ -160,3 +164,4 @@ export const run = <Name extends string, Input, ContextInput, E, R extends Scope
     ),
     options.layer === undefined ? {} : { layer: options.layer }
   )
+}
