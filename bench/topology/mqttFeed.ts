@@ -27,7 +27,7 @@ import mqtt from "mqtt"
 import { Pipeline, type StageHost } from "@velox/core"
 import { FeedStatus } from "@velox/market"
 import { Mosquitto, MqttClient, MqttConfig, MqttCredentials, MqttFeed, MqttPublisher, QuotePayload } from "@velox/mqtt"
-import { NodeStageHost } from "@velox/node"
+import { NodeHeap, NodeStageHost } from "@velox/node"
 import { InconclusiveRun } from "../harness.ts"
 import { loopCpuNs, processCpuNs } from "./loopCpu.ts"
 import { QuoteSink } from "./mqttSink.ts"
@@ -40,6 +40,8 @@ export type Params =
     readonly messages: number
     /** Where the messages come from: mosquitto's backlog (default), or the replay server (`mqttReplay.server.ts`). */
     readonly source?: "mosquitto" | "replay" | undefined
+    /** The process's heap tuning, for both sides (`NodeHeap`; default V8's own). */
+    readonly heap?: NodeHeap.Tuning | undefined
   }
   | { readonly mode: "latency"; readonly format: "json" | "binary"; readonly rate: number; readonly warmupMs: number; readonly windowMs: number }
 
@@ -207,6 +209,8 @@ const replaySource = (format: "json" | "binary", messages: number) =>
 
 const throughput = (params: Extract<Params, { mode: "throughput" }>) =>
   Effect.gen(function*() {
+    // Before the payloads and the warm-ups: the whole process, both sides alike.
+    NodeHeap.tune(params.heap ?? "default")
     const source = params.source === "replay" ? yield* replaySource(params.format, params.messages) : yield* mosquittoSource
     const { url, pid: brokerPid } = source
     // The simulator's quotes: issue 9's random walks, every price a whole number of ticks (as a feed prints it).
