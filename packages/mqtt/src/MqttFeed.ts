@@ -18,8 +18,8 @@
  *   replaced, the quotes still queued, or in flight to the edge, are stale: with `staleEpoch: "drop"`
  *   (default) they are dropped at once (`StaleEpoch`), but for the one quote the pump may already be
  *   offering to a full edge, which goes on when the edge has room; with `"deliver"` they are delivered
- *   with their older epoch (the mark). Every stale quote delivered is counted in `staleDelivered`. A planned reconnect (credentials refreshed) keeps them: nothing is
- *   stale (`carriedOver` counts them). A message arriving late from a replaced connection is dropped
+ *   with their older epoch (the mark). Every stale quote delivered is counted in `staleDelivered`. A
+ *   planned reconnect (credentials refreshed) keeps them: nothing is stale (`carriedOver` counts them). A message arriving late from a replaced connection is dropped
  *   as `StaleEpoch`.
  * - **Bad payloads** are dead-lettered by reason with a sample of their bytes (`deadLetters()`; the
  *   counts are exact, the samples bounded by `deadLetterBuffer`) and logged once a second while they
@@ -295,15 +295,8 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
     }
     /** Set while a writer is attached: hands what is queued to the edge now, as far as it takes it. */
     let deliver: (() => void) | undefined
-    /** Set while a writer is attached: drops the quotes in flight but the one being offered; how many. */
-    let dropInFlight: (() => number) | undefined
-
-    /** A lost connection was replaced: what is in flight is of the old epoch too, under the same policy. */
-    const staleInFlight = () => {
-      if (options.staleEpoch === "drop") staleInFlightDropped += dropInFlight?.() ?? 0
-      // Delivered, marked by their epoch: all of them (`deliver`), or the one already offered to a full edge.
-      staleInFlightDelivered += inFlight
-    }
+    /** Set while a writer is attached: a lost connection was replaced, and what is in flight is stale too. */
+    let staleInFlight: (() => void) | undefined
 
     const deadLetter = (reason: DeadLetterReason, detail: string, topic: string, payload: Uint8Array, epoch: number) => {
       deadByReason[reason]++
@@ -401,7 +394,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
       onConnect: (epoch, lost) => {
         decodePending()
         dispatcher.beginEpoch(epoch, lost)
-        if (lost && inFlight > 0) staleInFlight()
+        if (lost) staleInFlight?.()
       },
       onMessage: (epoch, topic, payload) => {
         received++
@@ -508,9 +501,14 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
         let inFlightStart = 0
         /** The pump is offering the record at `inFlightStart`, waiting for the edge to have room. */
         let offering = false
+        /** How many of the `inFlight` records, from `inFlightStart` on, are of a replaced connection. */
+        let staleAhead = 0
         let draining = false
         let closed = false
         const accepted = (k: number) => {
+          const stale = k < staleAhead ? k : staleAhead
+          staleInFlightDelivered += stale
+          staleAhead -= stale
           inFlightStart += k
           dispatched += k
           inFlight -= k
@@ -529,6 +527,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
               // The edge ended (the pipeline stopped): what is left has nowhere to go.
               abandoned += inFlight
               inFlight = 0
+              staleAhead = 0
               closed = true
               return
             }
@@ -540,14 +539,18 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
           inFlight = dispatcher.take(batch, PUMP_BATCH, FeedStatus.wallClockNs(), latency)
           inFlightStart = 0
         }
+        // Dropped as the queued ones are, or delivered marked by their epoch (and counted as they go).
+        staleInFlight = () => {
+          if (options.staleEpoch === "drop") {
+            // The record being offered is written as soon as the edge has room: it cannot be taken back.
+            const dropped = inFlight - (offering ? 1 : 0)
+            inFlight -= dropped
+            staleInFlightDropped += dropped
+          }
+          staleAhead = inFlight
+        }
         // At the end of a turn with the pump idle: straight into the edge, no fiber in between. What the
         // edge has no room for stays in flight, and the pump waits for room.
-        dropInFlight = () => {
-          // The record being offered is written as soon as the edge has room: it cannot be taken back.
-          const dropped = inFlight - (offering ? 1 : 0)
-          inFlight -= dropped
-          return dropped
-        }
         deliver = () => {
           while (inFlight === 0 && dispatcher.size > 0) {
             takeBatch()
@@ -582,7 +585,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
             yield* client.stop
             decodePending()
             deliver = undefined
-            dropInFlight = undefined
+            staleInFlight = undefined
             draining = true
             wake()
             const drained = yield* Fiber.await(fiber).pipe(Effect.timeoutOption(attachOptions.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS))
@@ -590,6 +593,7 @@ export const make = (feedOptions: FeedOptions = {}): Effect.Effect<MqttFeed["Ser
             if (inFlight > 0) {
               abandoned += inFlight
               inFlight = 0
+              staleAhead = 0
             }
             const left = dispatcher.abandon()
             if (left > 0) yield* Effect.logWarning(`mqtt feed: ${left} queued quote(s) abandoned: the pipeline took no more`)
