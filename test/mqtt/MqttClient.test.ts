@@ -1,8 +1,8 @@
 /**
  * The client's timing rules against a real mosquitto, on a test clock: when credentials are refreshed
- * (`tokenRefreshBeforeMs`, or halfway to expiry if that is later). The broker and the sockets run on
- * real time; the client's clock is a `TestClock` the test moves, so each moment is exact and nothing
- * waits for one.
+ * (`tokenRefreshBeforeMs`, or halfway to expiry if that is later) and when the reconnect backoff starts
+ * over (a connection that held `backoffResetAfterMs`). The broker and the sockets run on real time; the
+ * client's clock is a `TestClock` the test moves, so each moment is exact and nothing waits for one.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Layer, Redacted } from "effect"
@@ -20,6 +20,11 @@ const startClient = (input: MqttConfig.Input, credentials: Layer.Layer<MqttCrede
     yield* client.start({ onConnect: () => {}, onMessage: () => {} })
     return client
   })
+
+const assertBetween = (ms: number, atLeast: number, atMost: number, what: string) => {
+  assert.isAtLeast(ms, atLeast, what)
+  assert.isAtMost(ms, atMost, what)
+}
 
 describe("MqttClient's timing against mosquitto, on a test clock", () => {
   for (
@@ -55,4 +60,43 @@ describe("MqttClient's timing against mosquitto, on a test clock", () => {
         }).pipe(Effect.scoped, Effect.provide(TestClock.layer()))
       }).pipe(Effect.scoped))
   }
+
+  it.live("a connection that held backoffResetAfterMs starts the reconnect backoff over; one that held a millisecond less does not", () =>
+    Effect.gen(function*() {
+      const broker = yield* Mosquitto.start()
+      yield* Effect.gen(function*() {
+        const client = yield* startClient({ url: broker.url, backoffInitialMs: 1_000, backoffMaxMs: 16_000, backoffResetAfterMs: 5_000 })
+
+        /** Holds the connection `heldMs` on the client's clock, then kills the broker: the delay the client chose for its next attempt. */
+        const holdThenLose = (heldMs: number) =>
+          Effect.gen(function*() {
+            yield* TestClock.adjust(heldMs)
+            yield* live(broker.kill)
+            // The previous attempt's time has passed (the clock was moved past it): 0 until this loss sets the next.
+            yield* live(waitFor(() => (client.status().nextAttemptInMs ?? 0) > 0))
+            return client.status().nextAttemptInMs!
+          })
+        /** Starts the broker again and lets `delayMs` pass: the client reconnects. */
+        const comeBack = (delayMs: number) =>
+          Effect.gen(function*() {
+            yield* live(broker.start)
+            yield* TestClock.adjust(Math.ceil(delayMs))
+            return yield* client.connected
+          })
+
+        assert.strictEqual(yield* client.connected, 1)
+        const first = yield* holdThenLose(0)
+        assertBetween(first, 800, 1_200, "the first delay: 1 s, jittered")
+        assert.strictEqual(yield* comeBack(first), 2)
+
+        const second = yield* holdThenLose(4_999)
+        assertBetween(second, 1_600, 2_400, "held 4.999 s: the schedule goes on, 2 s jittered")
+        assert.strictEqual(yield* comeBack(second), 3)
+
+        // Without the reset this would be the third delay, 4 s jittered (3.2–4.8 s).
+        const third = yield* holdThenLose(5_000)
+        assertBetween(third, 800, 1_200, "held 5 s: the schedule starts over, 1 s jittered")
+        assert.strictEqual(client.status().disconnects, 3)
+      }).pipe(Effect.scoped, Effect.provide(TestClock.layer()))
+    }).pipe(Effect.scoped))
 })
