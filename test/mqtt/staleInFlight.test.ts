@@ -6,35 +6,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { MqttClient, MqttConfig, MqttFeed, QuotePayload } from "@velox/mqtt"
-import { runCollecting, waitFor } from "../fixtures/mqttFeed.ts"
+import { MqttConfig, MqttFeed, QuotePayload } from "@velox/mqtt"
+import { runCollecting, scriptedClient, waitFor } from "../fixtures/mqttFeed.ts"
 
-/** A client with no broker: connects on `start`, then hands the feed what the test sends, and reconnects when told. */
-const scriptedClient = (options: MqttConfig.Options) => {
-  let handler: MqttClient.MessageHandler | undefined
-  let epoch = 1
-  const service = MqttClient.MqttClient.of({
-    options,
-    status: () => ({ epoch, state: "connected" }) as MqttClient.Status,
-    epoch: () => epoch,
-    start: (h) =>
-      Effect.sync(() => {
-        handler = h
-        h.onConnect(epoch, false)
-      }),
-    connected: Effect.sync(() => epoch),
-    refresh: Effect.void,
-    stop: Effect.void,
-    failure: Effect.never
-  })
-  return {
-    layer: Layer.succeed(MqttClient.MqttClient, service),
-    send: (seq: number) =>
-      handler!.onMessage(epoch, "quotes/EURUSD", new TextEncoder().encode(QuotePayload.encodeJson({ symbol: "EURUSD", seq, bid: 1, ask: 1.0001 }))),
-    /** The connection was lost and a new one accepted. */
-    reconnect: () => handler!.onConnect(++epoch, true)
-  }
-}
+const quote = (seq: number) => new TextEncoder().encode(QuotePayload.encodeJson({ symbol: "EURUSD", seq, bid: 1, ask: 1.0001 }))
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
@@ -48,7 +23,7 @@ describe("MqttFeed: a replaced connection's quotes in flight", () => {
           const feed = yield* MqttFeed.MqttFeed
           const c = yield* runCollecting({ paused: true, ringCapacity: 256, edgeCapacity: 256 })
           // One turn of 2,000: more than the paused pipeline holds, a batch left in flight, the rest queued.
-          for (const seq of range(1, 2000)) client.send(seq)
+          for (const seq of range(1, 2000)) client.send("quotes/EURUSD", quote(seq))
           yield* waitFor(() => c.full() && feed.stats().inFlight > 0 && feed.stats().queued > 0)
           const before = feed.stats()
           const flying = before.inFlight
@@ -69,7 +44,7 @@ describe("MqttFeed: a replaced connection's quotes in flight", () => {
           assert.strictEqual(after.staleDelivered, 0)
           assert.isTrue(after.balanced, JSON.stringify(after))
 
-          for (const seq of range(2001, 2100)) client.send(seq)
+          for (const seq of range(2001, 2100)) client.send("quotes/EURUSD", quote(seq))
           yield* c.resume
           yield* waitFor(() => {
             const s = feed.stats()

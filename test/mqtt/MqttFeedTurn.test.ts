@@ -1,33 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { FeedStatus } from "@velox/market"
-import { MqttClient, MqttConfig, MqttFeed, MqttPublisher, QuotePayload } from "@velox/mqtt"
-
-/** A client with no broker: it hands the feed whatever messages the test gives it, on epoch 1. */
-const fakeClient = (options: MqttConfig.Options) => {
-  let handler: MqttClient.MessageHandler | undefined
-  const service = MqttClient.MqttClient.of({
-    options,
-    status: () => ({ epoch: 1, state: "connected" }) as MqttClient.Status,
-    epoch: () => 1,
-    start: (h) =>
-      Effect.sync(() => {
-        handler = h
-        h.onConnect(1, false)
-      }),
-    connected: Effect.succeed(1),
-    refresh: Effect.void,
-    stop: Effect.void,
-    failure: Effect.never
-  })
-  return { layer: Layer.succeed(MqttClient.MqttClient, service), send: (topic: string, payload: Uint8Array) => handler!.onMessage(1, topic, payload) }
-}
+import { MqttConfig, MqttFeed, MqttPublisher, QuotePayload } from "@velox/mqtt"
+import { scriptedClient } from "../fixtures/mqttFeed.ts"
 
 describe("MqttFeed's turn", () => {
   it.effect("a long turn is decoded 512 messages at a time, before it ends; the rest at its end, every count exact", () =>
     Effect.gen(function*() {
       const options = yield* MqttConfig.make({ url: "mqtt://127.0.0.1:1", topics: ["quotes/#"] })
-      const client = fakeClient(options)
+      const client = scriptedClient(options)
       const feed = yield* MqttFeed.make().pipe(Effect.provide(client.layer))
       const next = MqttPublisher.quotes({ symbols: 4 })
       // One synchronous run of 1,300 messages: one turn of the event loop, as a busy socket's reads give.
