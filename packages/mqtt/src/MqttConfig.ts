@@ -7,7 +7,7 @@
  * | option (env key) | default | what |
  * |---|---|---|
  * | `url` (`URL`) | `mqtt://127.0.0.1:1883` | the broker: `mqtt:`, `mqtts:`, `tcp:`, `ssl:`, `ws:`, `wss:`; no credentials in it |
- * | `clientId` (`CLIENT_ID`) | `velox-` + 8 random hex digits | the MQTT client id (a persistent session needs a fixed one) |
+ * | `clientId` (`CLIENT_ID`) | `velox-` + 8 random hex digits | the MQTT client id (required for a persistent session) |
  * | `topics` (`TOPICS`, comma-separated) | `["quotes/#"]` | topic filters, wildcards `+` and `#` allowed |
  * | `qos` (`QOS`) | 0 | subscription QoS, 0 or 1 |
  * | `cleanSession` (`CLEAN_SESSION`) | true | false: a persistent session (the broker keeps QoS 1 messages while disconnected) |
@@ -159,7 +159,15 @@ const complete = (values: { readonly [K in keyof Options]?: unknown }): Effect.E
   for (const [name, field] of Object.entries(FIELDS) as ReadonlyArray<[keyof Fields, Fields[keyof Fields]]>) {
     out[name] = values[name] === undefined ? field.default : values[name]
   }
-  if (out["clientId"] === undefined) out["clientId"] = randomClientId()
+  if (out["clientId"] === undefined) {
+    // A session is the broker's for a client id: under a random one it could never be resumed.
+    if (out["cleanSession"] === false) {
+      return Effect.fail(
+        new MqttConfigError({ option: "clientId", message: "clientId must be given for a persistent session (cleanSession: false): a random one is never resumed" })
+      )
+    }
+    out["clientId"] = randomClientId()
+  }
   const options = out as Options
   if (options.backoffMaxMs < options.backoffInitialMs) {
     return Effect.fail(

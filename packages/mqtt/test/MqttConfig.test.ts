@@ -34,6 +34,7 @@ describe("MqttConfig.make", () => {
     ["a stale-epoch policy it does not know", untyped({ staleEpoch: "keep" }), "staleEpoch", /^staleEpoch Expected "drop" \| "deliver"$/],
     ["backoffMaxMs below backoffInitialMs", { backoffInitialMs: 2_000, backoffMaxMs: 1_000 }, "backoffMaxMs", /^backoffMaxMs \(1000\) must be ≥ backoffInitialMs \(2000\)$/],
     ["backoffMaxMs below the default backoffInitialMs", { backoffMaxMs: 999 }, "backoffMaxMs", /^backoffMaxMs \(999\) must be ≥ backoffInitialMs \(1000\)$/],
+    ["a persistent session without a client id", { cleanSession: false }, "clientId", /^clientId must be given for a persistent session \(cleanSession: false\): a random one is never resumed$/],
     ["an option there is not", untyped({ keepAlive: 30 }), "keepAlive", /^unknown option keepAlive \(options: url, clientId, topics, /]
   ]
   for (const [rule, input, option, message] of refused) {
@@ -95,7 +96,8 @@ describe("MqttConfig.layerConfig", () => {
       ["a topic filter in TOPICS with \"#\" before the last level", { TOPICS: "quotes/#,fx/#/bid" }, /^SchemaError\("#" must be the whole last level: "fx\/#\/bid"\n\s+at \["VELOX"\]\["MQTT"\]\["TOPICS"\]\[1\]/],
       ["credentials in URL", { URL: "mqtt://feed:s3cret@broker:1883" }, /^SchemaError\(must not hold credentials .*\n\s+at \["VELOX"\]\["MQTT"\]\["URL"\]/],
       ["KEEPALIVE_SEC out of range", { KEEPALIVE_SEC: 70_000 }, /^SchemaError\(must be an integer in 0\.\.65535, got 70000\n\s+at \["VELOX"\]\["MQTT"\]\["KEEPALIVE_SEC"\]/],
-      ["BACKOFF_MAX_MS below BACKOFF_INITIAL_MS", { BACKOFF_INITIAL_MS: 2_000, BACKOFF_MAX_MS: 1_000 }, /backoffMaxMs \(1000\) must be ≥ backoffInitialMs \(2000\)/]
+      ["BACKOFF_MAX_MS below BACKOFF_INITIAL_MS", { BACKOFF_INITIAL_MS: 2_000, BACKOFF_MAX_MS: 1_000 }, /backoffMaxMs \(1000\) must be ≥ backoffInitialMs \(2000\)/],
+      ["CLEAN_SESSION false without CLIENT_ID", { CLEAN_SESSION: false }, /clientId must be given for a persistent session/]
     ] as const
   ) {
     it.effect(`refuses ${rule}: ConfigError with the rule and where it was`, () =>
