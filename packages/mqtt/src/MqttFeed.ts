@@ -19,8 +19,8 @@
  *   (default) they are dropped at once (`StaleEpoch`), but for the one quote the pump may already be
  *   offering to a full edge, which goes on when the edge has room; with `"deliver"` they are delivered
  *   with their older epoch (the mark). Every stale quote delivered is counted in `staleDelivered`. A
- *   planned reconnect (credentials refreshed) keeps them: nothing is stale (`carriedOver` counts them). A message arriving late from a replaced connection is dropped
- *   as `StaleEpoch`.
+ *   planned reconnect (credentials refreshed) keeps them: nothing is stale (`carriedOver` counts them).
+ *   A message arriving late from a replaced connection is dropped as `StaleEpoch`.
  * - **Bad payloads** are dead-lettered by reason with a sample of their bytes (`deadLetters()`; the
  *   counts are exact, the samples bounded by `deadLetterBuffer`) and logged once a second while they
  *   occur; the feed carries on. A custom `decode` that throws is dead-lettered as `DecoderThrew`; one
